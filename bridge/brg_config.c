@@ -1,0 +1,200 @@
+/*  brg_config.c - defaults < config file `bridge` section < command-line flags.
+    See brg_config.h. The file format is czmq's ZPL (zconfig), e.g.
+
+        bridge
+            router = tcp://127.0.0.1:58610
+            pub = tcp://127.0.0.1:58611
+            heartbeat_ms = 1000
+        sim
+            account
+                id = 1000000365
+*/
+#include "brg_config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct brg_config {
+    char *router;
+    char *pub;
+    char *data_dir;
+    char *backend;
+    brg_log_level_t log_level;
+    int heartbeat_ms;
+    int64_t max_msg_size;
+    zconfig_t *tree;
+};
+
+static void set_str(char **slot, const char *value) {
+    free(*slot);
+    *slot = strdup(value);
+}
+
+brg_config_t *brg_config_new(void) {
+    brg_config_t *self = (brg_config_t *)zmalloc(sizeof(brg_config_t));
+    set_str(&self->router, BRG_DEFAULT_ROUTER);
+    set_str(&self->pub, BRG_DEFAULT_PUB);
+    set_str(&self->data_dir, BRG_DEFAULT_DATA);
+    set_str(&self->backend, BRG_DEFAULT_BACKEND);
+    self->log_level = BRG_LOG_INFO;
+    self->heartbeat_ms = BRG_DEFAULT_HEARTBEAT_MS;
+    self->max_msg_size = BRG_DEFAULT_MAX_MSG_SIZE;
+    return self;
+}
+
+void brg_config_destroy(brg_config_t **self_p) {
+    if (!self_p || !*self_p)
+        return;
+    brg_config_t *self = *self_p;
+    free(self->router);
+    free(self->pub);
+    free(self->data_dir);
+    free(self->backend);
+    zconfig_destroy(&self->tree);
+    free(self);
+    *self_p = NULL;
+}
+
+const char *brg_config_usage(void) {
+    return "usage: xtbridge [options]\n"
+           "  --backend NAME     session backend (default " BRG_DEFAULT_BACKEND ")\n"
+           "  --router EP        request socket, czmq syntax (default " BRG_DEFAULT_ROUTER ")\n"
+           "  --pub EP           push socket, czmq syntax (default " BRG_DEFAULT_PUB ")\n"
+           "  --data DIR         durable state: journal, idempotency (default " BRG_DEFAULT_DATA
+           ")\n"
+           "  --config FILE      ZPL config file (sections: bridge, sim)\n"
+           "  --log-level L      error|warn|info|debug (default info)\n"
+           "  --heartbeat-ms N   heartbeat. push interval (default 1000)\n"
+           "  --max-msg-size N   request size limit in bytes (default 1048576)\n"
+           "  --help, --version\n"
+           "Endpoints bind by default; prefix '>' to connect out (e.g. to an XSUB proxy).\n";
+}
+
+static int parse_int(const char *text, long min, long max, long *out) {
+    char *end = NULL;
+    errno = 0;
+    long value = strtol(text, &end, 10);
+    if (errno || !end || *end || end == text || value < min || value > max)
+        return -1;
+    *out = value;
+    return 0;
+}
+
+/* One setting by name, from the file or a flag. */
+static int apply(brg_config_t *self, const char *name, const char *value, char *err,
+                 size_t errlen) {
+    long number;
+    if (streq(name, "router"))
+        set_str(&self->router, value);
+    else if (streq(name, "pub"))
+        set_str(&self->pub, value);
+    else if (streq(name, "data"))
+        set_str(&self->data_dir, value);
+    else if (streq(name, "backend"))
+        set_str(&self->backend, value);
+    else if (streq(name, "log-level") || streq(name, "log_level")) {
+        if (brg_log_parse_level(value, &self->log_level)) {
+            snprintf(err, errlen, "bad log level '%s' (error|warn|info|debug)", value);
+            return -1;
+        }
+    } else if (streq(name, "heartbeat-ms") || streq(name, "heartbeat_ms")) {
+        if (parse_int(value, 10, 3600000, &number)) {
+            snprintf(err, errlen, "bad heartbeat interval '%s' (10..3600000 ms)", value);
+            return -1;
+        }
+        self->heartbeat_ms = (int)number;
+    } else if (streq(name, "max-msg-size") || streq(name, "max_msg_size")) {
+        if (parse_int(value, 1024, 1L << 30, &number)) {
+            snprintf(err, errlen, "bad max message size '%s' (1024..1073741824)", value);
+            return -1;
+        }
+        self->max_msg_size = number;
+    } else {
+        snprintf(err, errlen, "unknown setting '%s'", name);
+        return -1;
+    }
+    return 0;
+}
+
+static int load_file(brg_config_t *self, const char *path, char *err, size_t errlen) {
+    if (!zsys_file_exists(path)) {
+        snprintf(err, errlen, "config file '%s' not found", path);
+        return -1;
+    }
+    zconfig_destroy(&self->tree);
+    self->tree = zconfig_load(path);
+    if (!self->tree) {
+        snprintf(err, errlen, "config file '%s' is not valid ZPL", path);
+        return -1;
+    }
+    zconfig_t *section = zconfig_locate(self->tree, "bridge");
+    for (zconfig_t *item = section ? zconfig_child(section) : NULL; item;
+         item = zconfig_next(item)) {
+        const char *value = zconfig_value(item);
+        if (apply(self, zconfig_name(item), value ? value : "", err, errlen))
+            return -1;
+    }
+    return 0;
+}
+
+int brg_config_parse_args(brg_config_t *self, int argc, char **argv, char *err, size_t errlen) {
+    static const struct option options[] = {
+        {"backend", required_argument, 0, 'b'},   {"router", required_argument, 0, 'r'},
+        {"pub", required_argument, 0, 'p'},       {"data", required_argument, 0, 'd'},
+        {"config", required_argument, 0, 'c'},    {"log-level", required_argument, 0, 'l'},
+        {"heartbeat-ms", required_argument, 0, 'H'}, {"max-msg-size", required_argument, 0, 'M'},
+        {"help", no_argument, 0, 'h'},            {"version", no_argument, 0, 'V'},
+        {0, 0, 0, 0}};
+    /* The config file comes first whatever its position, so flags override it. */
+    for (int i = 1; i < argc - 1; i++)
+        if (streq(argv[i], "--config") && load_file(self, argv[i + 1], err, errlen))
+            return -1;
+    for (int i = 1; i < argc; i++)
+        if (strncmp(argv[i], "--config=", 9) == 0 && load_file(self, argv[i] + 9, err, errlen))
+            return -1;
+    optind = 1;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
+        const char *name = NULL;
+        switch (c) {
+        case 'h':
+            fputs(brg_config_usage(), stdout);
+            return 1;
+        case 'V':
+            printf("xtbridge %s (protocol 1)\n", XTB_VERSION);
+            return 1;
+        case 'c':
+            continue;
+        case 'b': name = "backend"; break;
+        case 'r': name = "router"; break;
+        case 'p': name = "pub"; break;
+        case 'd': name = "data"; break;
+        case 'l': name = "log-level"; break;
+        case 'H': name = "heartbeat-ms"; break;
+        case 'M': name = "max-msg-size"; break;
+        default:
+            snprintf(err, errlen, "unknown or incomplete option '%s' (see --help)",
+                     argv[optind - 1]);
+            return -1;
+        }
+        if (apply(self, name, optarg, err, errlen))
+            return -1;
+    }
+    if (optind < argc) {
+        snprintf(err, errlen, "unexpected argument '%s' (see --help)", argv[optind]);
+        return -1;
+    }
+    return 0;
+}
+
+const char *brg_config_router(brg_config_t *self) { return self->router; }
+const char *brg_config_pub(brg_config_t *self) { return self->pub; }
+const char *brg_config_data_dir(brg_config_t *self) { return self->data_dir; }
+const char *brg_config_backend(brg_config_t *self) { return self->backend; }
+brg_log_level_t brg_config_log_level(brg_config_t *self) { return self->log_level; }
+int brg_config_heartbeat_ms(brg_config_t *self) { return self->heartbeat_ms; }
+int64_t brg_config_max_msg_size(brg_config_t *self) { return self->max_msg_size; }
+zconfig_t *brg_config_tree(brg_config_t *self) { return self->tree; }

@@ -1,0 +1,43 @@
+/*  brg_config.h - the bridge's settings: built-in defaults (the protocol page's endpoints),
+    then the `bridge` section of the optional ZPL config file (--config), then command-line
+    flags, each overriding the one before. The whole config tree stays available to the
+    backend, which reads its own section (`sim`, ...).
+*/
+#ifndef BRG_CONFIG_H_INCLUDED
+#define BRG_CONFIG_H_INCLUDED
+
+#include <czmq.h>
+#include <stddef.h>
+
+#include "brg_log.h"
+
+#define BRG_DEFAULT_ROUTER "tcp://127.0.0.1:58610"
+#define BRG_DEFAULT_PUB "tcp://127.0.0.1:58611"
+#define BRG_DEFAULT_DATA "./xtbridge-data"
+#define BRG_DEFAULT_BACKEND "sim"
+#define BRG_DEFAULT_HEARTBEAT_MS 1000
+#define BRG_DEFAULT_MAX_MSG_SIZE (1024 * 1024)
+
+typedef struct brg_config brg_config_t;
+
+brg_config_t *brg_config_new(void);
+void brg_config_destroy(brg_config_t **self_p);
+
+/*  Apply argv. Returns 0 to run, 1 when --help/--version was printed (exit 0), -1 on a bad
+    flag or config file, with the reason in err. */
+int brg_config_parse_args(brg_config_t *self, int argc, char **argv, char *err, size_t errlen);
+/*  Usage text for --help. Static string. */
+const char *brg_config_usage(void);
+
+/*  Getters: strings are owned by the config. */
+const char *brg_config_router(brg_config_t *self);
+const char *brg_config_pub(brg_config_t *self);
+const char *brg_config_data_dir(brg_config_t *self);
+const char *brg_config_backend(brg_config_t *self);
+brg_log_level_t brg_config_log_level(brg_config_t *self);
+int brg_config_heartbeat_ms(brg_config_t *self);
+int64_t brg_config_max_msg_size(brg_config_t *self);
+/*  The parsed config file, or NULL if none was given. Owned by the config. */
+zconfig_t *brg_config_tree(brg_config_t *self);
+
+#endif

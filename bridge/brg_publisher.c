@@ -1,0 +1,152 @@
+/*  brg_publisher.c - topic, seq, journal, send (see brg_publisher.h). */
+#include "brg_publisher.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "brg_log.h"
+
+struct brg_publisher {
+    zsock_t *pub;
+    brg_store_t *store;
+    char *endpoints;
+    uint64_t published;
+};
+
+/* Turn what we bound into what a client can connect to: drop the '@'/'>' prefix and
+   replace wildcard hosts, keep ipc:// and inproc:// as they are. */
+static char *connectable(zsock_t *sock, const char *endpoints) {
+    zlist_t *parts = zlist_new();
+    char *copy = strdup(endpoints);
+    for (char *save = NULL, *tok = strtok_r(copy, ",", &save); tok;
+         tok = strtok_r(NULL, ",", &save)) {
+        if (*tok == '@' || *tok == '>')
+            tok++;
+        char buf[512];
+        const char *star = strstr(tok, "://*:");
+        if (star) {
+            snprintf(buf, sizeof buf, "%.*s://127.0.0.1:%s", (int)(star - tok), tok, star + 5);
+            zlist_append(parts, strdup(buf));
+        } else if (strstr(tok, ":*") || strstr(tok, ":!")) {
+            /* ephemeral port: only the socket knows it (last bound endpoint) */
+            const char *last = zsock_endpoint(sock);
+            zlist_append(parts, strdup(last ? last : tok));
+        } else
+            zlist_append(parts, strdup(tok));
+    }
+    free(copy);
+    size_t len = 1;
+    for (char *p = (char *)zlist_first(parts); p; p = (char *)zlist_next(parts))
+        len += strlen(p) + 1;
+    char *out = (char *)zmalloc(len);
+    for (char *p = (char *)zlist_first(parts); p; p = (char *)zlist_next(parts)) {
+        if (*out)
+            strcat(out, ",");
+        strcat(out, p);
+        free(p);
+    }
+    zlist_destroy(&parts);
+    return out;
+}
+
+brg_publisher_t *brg_publisher_new(const char *endpoints, brg_store_t *store, char *err,
+                                   size_t errlen) {
+    zsock_t *pub = zsock_new(ZMQ_PUB);
+    if (!pub) {
+        snprintf(err, errlen, "cannot create PUB socket");
+        return NULL;
+    }
+    /* Slow subscribers lose pushes past this mark; replay fills the gap. */
+    zsock_set_sndhwm(pub, 100000);
+    zsock_set_linger(pub, 200);
+    if (zsock_attach(pub, endpoints, true)) {
+        snprintf(err, errlen, "cannot bind/connect PUB to '%s': %s", endpoints,
+                 zmq_strerror(zmq_errno()));
+        zsock_destroy(&pub);
+        return NULL;
+    }
+    brg_publisher_t *self = (brg_publisher_t *)zmalloc(sizeof(brg_publisher_t));
+    self->pub = pub;
+    self->store = store;
+    self->endpoints = connectable(pub, endpoints);
+    return self;
+}
+
+void brg_publisher_destroy(brg_publisher_t **self_p) {
+    if (!self_p || !*self_p)
+        return;
+    brg_publisher_t *self = *self_p;
+    zsock_destroy(&self->pub);
+    free(self->endpoints);
+    free(self);
+    *self_p = NULL;
+}
+
+int brg_publisher_topic(const char *kind, const char *account_id, char *buf, size_t buflen) {
+    if (!kind || !*kind || strchr(kind, '.') || (account_id && strchr(account_id, '.')))
+        return -1;
+    int n = account_id && *account_id ? snprintf(buf, buflen, "%s.%s.", kind, account_id)
+                                      : snprintf(buf, buflen, "%s.", kind);
+    return n > 0 && (size_t)n < buflen ? 0 : -1;
+}
+
+typedef struct {
+    Xtbridge__Event *event;
+} pack_arg_t;
+
+static uint8_t *pack_event(void *arg, uint64_t seq, size_t *size) {
+    Xtbridge__Event *event = ((pack_arg_t *)arg)->event;
+    event->seq = seq;
+    *size = xtbridge__event__get_packed_size(event);
+    uint8_t *data = (uint8_t *)malloc(*size);
+    if (data)
+        xtbridge__event__pack(event, data);
+    return data;
+}
+
+int brg_publisher_emit(brg_publisher_t *self, const char *kind, const char *account_id,
+                       Xtbridge__Event *event) {
+    char topic[256];
+    if (brg_publisher_topic(kind, account_id, topic, sizeof topic)) {
+        brg_error("not publishing: bad topic kind='%s' account='%s'", kind ? kind : "",
+                  account_id ? account_id : "");
+        return -1;
+    }
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    event->topic = topic;
+    event->bridge_epoch = brg_store_epoch(self->store);
+    event->time_ns = (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+    pack_arg_t arg = {event};
+    uint64_t seq = 0;
+    uint8_t *data = NULL;
+    size_t size = 0;
+    int rc = brg_store_journal_append(self->store, topic, pack_event, &arg, &seq, &data, &size);
+    event->topic = NULL; /* points at our stack */
+    if (rc) {
+        brg_error("not publishing %s: journal write failed: %s", topic,
+                  brg_store_error(self->store));
+        return -1;
+    }
+    /* PUB never blocks: past the HWM a subscriber just misses it (and replays). */
+    zmq_send(zsock_resolve(self->pub), topic, strlen(topic), ZMQ_SNDMORE | ZMQ_DONTWAIT);
+    zmq_send(zsock_resolve(self->pub), data, size, ZMQ_DONTWAIT);
+    free(data);
+    self->published++;
+    brg_debug("published %s seq=%llu", topic, (unsigned long long)seq);
+    return 0;
+}
+
+int brg_publisher_emit_fn(void *arg, const char *kind, const char *account_id,
+                          Xtbridge__Event *event) {
+    return brg_publisher_emit((brg_publisher_t *)arg, kind, account_id, event);
+}
+
+const char *brg_publisher_endpoints(brg_publisher_t *self) {
+    return self->endpoints;
+}
+
+uint64_t brg_publisher_count(brg_publisher_t *self) {
+    return self->published;
+}

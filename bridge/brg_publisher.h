@@ -1,0 +1,41 @@
+/*  brg_publisher.h - the one place pushes leave the bridge. It owns the PUB socket, builds
+    the topic `<kind>.<account>.` (or `<kind>.` for account-less kinds), stamps the Event
+    with its per-topic seq, the journal epoch and the time, journals it in the store and
+    only then sends it, so every published event can be replayed.
+*/
+#ifndef BRG_PUBLISHER_H_INCLUDED
+#define BRG_PUBLISHER_H_INCLUDED
+
+#include <czmq.h>
+
+#include "brg_store.h"
+#include "xtbridge.pb-c.h"
+
+typedef struct brg_publisher brg_publisher_t;
+
+/*  Bind (or connect, czmq '>' syntax) a PUB socket to `endpoints`. The store is borrowed
+    and must outlive the publisher. NULL + err on failure. */
+brg_publisher_t *brg_publisher_new(const char *endpoints, brg_store_t *store, char *err,
+                                   size_t errlen);
+void brg_publisher_destroy(brg_publisher_t **self_p);
+
+/*  Publish `event` (one body set; topic/seq/epoch/time are overwritten) under
+    kind/account_id. The caller keeps `event`. Returns 0, or -1 if the topic is invalid or
+    the event could not be journaled (then it is not sent: no seq without a journal row). */
+int brg_publisher_emit(brg_publisher_t *self, const char *kind, const char *account_id,
+                       Xtbridge__Event *event);
+
+/*  brg_emit_fn adapter for backends: arg is the publisher. */
+int brg_publisher_emit_fn(void *arg, const char *kind, const char *account_id,
+                          Xtbridge__Event *event);
+
+/*  Build the topic for kind/account into buf. Returns 0, or -1 when kind is empty, either
+    part contains '.', or the result does not fit. */
+int brg_publisher_topic(const char *kind, const char *account_id, char *buf, size_t buflen);
+
+/*  Endpoints clients should connect to, as given to hello (wildcard hosts become
+    127.0.0.1). Owned by the publisher. */
+const char *brg_publisher_endpoints(brg_publisher_t *self);
+uint64_t brg_publisher_count(brg_publisher_t *self);
+
+#endif

@@ -1,0 +1,524 @@
+/*  brg_router.c - decode, check, dispatch, reply (see brg_router.h).
+
+    Frames: [routing id][empty delimiters...][Request]. Anything else is answered MALFORMED
+    with the delimiters that were empty echoed back, so REQ and DEALER clients both get a
+    reply they can read. Replies are sent non-blocking with ROUTER_MANDATORY, so a reply to a
+    client that has gone is counted as dropped instead of silently vanishing or blocking
+    the loop.
+*/
+#include "brg_router.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "brg_log.h"
+
+#define MAX_BODY_CASE 128
+#define REPLAY_DEFAULT_BATCH 500
+#define REPLAY_MAX_BATCH 5000
+
+struct brg_router {
+    zloop_t *loop;
+    zsock_t *sock;
+    brg_router_args_t args;
+    zhash_t *in_flight; /* idempotency key -> brg_call_t of a pending state-changing call */
+    uint64_t requests, replies, malformed, dropped, idempotent_hits;
+    uint64_t per_call[MAX_BODY_CASE];
+    int64_t started_ms;
+};
+
+/* What the router keeps with each call: where the reply goes and how it is remembered. */
+typedef struct {
+    zmsg_t *envelope; /* routing id + delimiters */
+    char *idem_key;   /* set for state-changing calls */
+    char *request_id;
+} route_t;
+
+static void route_free(void **p) {
+    route_t *route = (route_t *)*p;
+    zmsg_destroy(&route->envelope);
+    free(route->idem_key);
+    free(route->request_id);
+    free(route);
+    *p = NULL;
+}
+
+/* Calls that change state at the broker: a retry with the same request_id must not repeat
+   them, so their replies are remembered durably. */
+static bool is_state_changing(Xtbridge__Request__BodyCase body) {
+    switch (body) {
+    case XTBRIDGE__REQUEST__BODY_ORDER_STOCK:
+    case XTBRIDGE__REQUEST__BODY_ORDER_STOCK_ASYNC:
+    case XTBRIDGE__REQUEST__BODY_CANCEL_ORDER_STOCK:
+    case XTBRIDGE__REQUEST__BODY_CANCEL_ORDER_STOCK_ASYNC:
+    case XTBRIDGE__REQUEST__BODY_CANCEL_ORDER_STOCK_SYSID:
+    case XTBRIDGE__REQUEST__BODY_CANCEL_ORDER_STOCK_SYSID_ASYNC:
+    case XTBRIDGE__REQUEST__BODY_FUND_TRANSFER:
+    case XTBRIDGE__REQUEST__BODY_SYNC_TRANSACTION_FROM_EXTERNAL:
+    case XTBRIDGE__REQUEST__BODY_SMT_NEGOTIATE_ORDER_ASYNC:
+        return true;
+    default:
+        return false;
+    }
+}
+
+static int64_t now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* Send envelope frames + payload without blocking. Returns 0 or -1 (peer gone, HWM). */
+static int send_frames(brg_router_t *self, zmsg_t *envelope, const void *data, size_t size) {
+    void *handle = zsock_resolve(self->sock);
+    for (zframe_t *frame = zmsg_first(envelope); frame; frame = zmsg_next(envelope))
+        if (zmq_send(handle, zframe_data(frame), zframe_size(frame),
+                     ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
+            return -1;
+    return zmq_send(handle, data, size, ZMQ_DONTWAIT) < 0 ? -1 : 0;
+}
+
+static void send_packed(brg_router_t *self, zmsg_t *envelope, const uint8_t *data, size_t size) {
+    if (send_frames(self, envelope, data, size)) {
+        self->dropped++;
+        brg_warn("reply dropped: %s", zmq_strerror(zmq_errno()));
+    } else
+        self->replies++;
+}
+
+static void send_reply(brg_router_t *self, zmsg_t *envelope, Xtbridge__Reply *reply) {
+    size_t size = xtbridge__reply__get_packed_size(reply);
+    uint8_t *data = (uint8_t *)malloc(size ? size : 1);
+    xtbridge__reply__pack(reply, data);
+    send_packed(self, envelope, data, size);
+    free(data);
+}
+
+/* Error reply for a request we could not (fully) decode. */
+static void send_error(brg_router_t *self, zmsg_t *envelope, const char *request_id,
+                       Xtbridge__ErrorCode code, const char *message) {
+    Xtbridge__Reply reply = XTBRIDGE__REPLY__INIT;
+    Xtbridge__Error error = XTBRIDGE__ERROR__INIT;
+    error.code = code;
+    error.message = (char *)message;
+    reply.error = &error;
+    reply.request_id = (char *)(request_id ? request_id : "");
+    send_reply(self, envelope, &reply);
+    brg_debug("error reply %d: %s", code, message);
+}
+
+/* Finish a call: remember the reply if the call changes state, send it, free the call. */
+static void finish_call(brg_call_t *call, void *arg) {
+    brg_router_t *self = (brg_router_t *)arg;
+    route_t *route = (route_t *)brg_call_user(call);
+    Xtbridge__Reply *reply = brg_call_reply(call);
+    size_t size = xtbridge__reply__get_packed_size(reply);
+    uint8_t *data = (uint8_t *)malloc(size ? size : 1);
+    xtbridge__reply__pack(reply, data);
+    if (route->idem_key) {
+        zhash_delete(self->in_flight, route->idem_key);
+        /* DUPLICATE_IN_FLIGHT is about the other copy, never the answer to remember. */
+        if (reply->error->code != XTBRIDGE__ERROR_CODE__DUPLICATE_IN_FLIGHT &&
+            brg_store_reply_put(self->args.store, brg_call_client(call), route->request_id,
+                                data, size))
+            brg_error("cannot store reply of %s for idempotency: %s", route->request_id,
+                      brg_store_error(self->args.store));
+    }
+    send_packed(self, route->envelope, data, size);
+    free(data);
+    brg_call_destroy(&call);
+}
+
+/* ---------------------------------------------------------------------------------- */
+/* Bridge calls */
+
+static void do_hello(brg_router_t *self, brg_call_t *call) {
+    Xtbridge__Reply *reply = brg_call_reply(call);
+    Xtbridge__HelloReply *hello =
+        (Xtbridge__HelloReply *)brg_call_alloc(call, sizeof(Xtbridge__HelloReply));
+    xtbridge__hello_reply__init(hello);
+    hello->bridge_version = brg_call_strdup(call, XTB_VERSION);
+    hello->protocol_version = 1;
+    /* comma list -> repeated */
+    char *endpoints = brg_call_strdup(call, brg_publisher_endpoints(self->args.publisher));
+    hello->pub_endpoints = (char **)brg_call_alloc(call, sizeof(char *) * 16);
+    for (char *save = NULL, *tok = strtok_r(endpoints, ",", &save);
+         tok && hello->n_pub_endpoints < 16; tok = strtok_r(NULL, ",", &save))
+        hello->pub_endpoints[hello->n_pub_endpoints++] = tok;
+    hello->backend = brg_call_strdup(call, self->args.ops->name);
+    hello->instance_id = brg_call_strdup(call, self->args.instance_id);
+    hello->heartbeat_ms = (uint32_t)self->args.heartbeat_ms;
+    hello->bridge_epoch = brg_store_epoch(self->args.store);
+    const ProtobufCMessageDescriptor *desc = &xtbridge__request__descriptor;
+    hello->calls = (char **)brg_call_alloc(call, sizeof(char *) * desc->n_fields);
+    for (unsigned i = 0; i < desc->n_fields; i++) {
+        const ProtobufCFieldDescriptor *field = &desc->fields[i];
+        if (field->id == 1)
+            continue;
+        Xtbridge__Request__BodyCase body = (Xtbridge__Request__BodyCase)field->id;
+        bool bridge_call = body == XTBRIDGE__REQUEST__BODY_HELLO ||
+                           body == XTBRIDGE__REQUEST__BODY_PING ||
+                           body == XTBRIDGE__REQUEST__BODY_REPLAY ||
+                           body == XTBRIDGE__REQUEST__BODY_STATS;
+        if (bridge_call || self->args.ops->serves(self->args.backend, body))
+            hello->calls[hello->n_calls++] = (char *)field->name;
+    }
+    if (self->args.ops->describe)
+        self->args.ops->describe(self->args.backend, call, hello);
+    reply->result_case = XTBRIDGE__REPLY__RESULT_HELLO;
+    reply->hello = hello;
+}
+
+static void do_ping(brg_call_t *call) {
+    Xtbridge__Reply *reply = brg_call_reply(call);
+    Xtbridge__PingReply *ping =
+        (Xtbridge__PingReply *)brg_call_alloc(call, sizeof(Xtbridge__PingReply));
+    xtbridge__ping_reply__init(ping);
+    ping->client_time_ns = brg_call_request(call)->ping->client_time_ns;
+    ping->bridge_time_ns = now_ns();
+    reply->result_case = XTBRIDGE__REPLY__RESULT_PING;
+    reply->ping = ping;
+}
+
+static void do_stats(brg_router_t *self, brg_call_t *call) {
+    Xtbridge__Reply *reply = brg_call_reply(call);
+    Xtbridge__StatsReply *stats =
+        (Xtbridge__StatsReply *)brg_call_alloc(call, sizeof(Xtbridge__StatsReply));
+    xtbridge__stats_reply__init(stats);
+    stats->requests = self->requests;
+    stats->replies = self->replies;
+    stats->malformed = self->malformed;
+    stats->dropped = self->dropped;
+    stats->events_published = brg_publisher_count(self->args.publisher);
+    stats->uptime_ms = (uint64_t)(zclock_mono() - self->started_ms);
+    stats->idempotent_hits = self->idempotent_hits;
+    stats->calls = (Xtbridge__StatsReply__CallsEntry **)brg_call_alloc(
+        call, sizeof(void *) * MAX_BODY_CASE);
+    for (int body = 0; body < MAX_BODY_CASE; body++) {
+        const char *name = brg_call_body_name((Xtbridge__Request__BodyCase)body);
+        if (!name || !self->per_call[body])
+            continue;
+        Xtbridge__StatsReply__CallsEntry *entry =
+            (Xtbridge__StatsReply__CallsEntry *)brg_call_alloc(call, sizeof *entry);
+        xtbridge__stats_reply__calls_entry__init(entry);
+        entry->key = (char *)name;
+        entry->value = self->per_call[body];
+        stats->calls[stats->n_calls++] = entry;
+    }
+    reply->result_case = XTBRIDGE__REPLY__RESULT_STATS;
+    reply->stats = stats;
+}
+
+/* Replay walks the journal and sends batches; all but the last carry more=true. The
+   batch being filled is only sent once we know whether another event follows it. */
+typedef struct {
+    brg_router_t *self;
+    route_t *route;
+    const char *request_id;
+    zhash_t *after; /* topic -> uint64_t* last seq the client has */
+    Xtbridge__Event **events;
+    size_t count, batch;
+} replay_t;
+
+static void replay_flush(replay_t *r, bool more) {
+    Xtbridge__Reply reply = XTBRIDGE__REPLY__INIT;
+    Xtbridge__Error error = XTBRIDGE__ERROR__INIT;
+    Xtbridge__ReplayReply body = XTBRIDGE__REPLAY_REPLY__INIT;
+    reply.request_id = (char *)r->request_id;
+    reply.error = &error;
+    reply.result_case = XTBRIDGE__REPLY__RESULT_REPLAY;
+    reply.replay = &body;
+    body.events = r->events;
+    body.n_events = r->count;
+    body.more = more;
+    body.bridge_epoch = brg_store_epoch(r->self->args.store);
+    send_reply(r->self, r->route->envelope, &reply);
+    for (size_t i = 0; i < r->count; i++)
+        xtbridge__event__free_unpacked(r->events[i], NULL);
+    r->count = 0;
+}
+
+static int replay_event(void *arg, const char *topic, uint64_t seq, const uint8_t *data,
+                        size_t size) {
+    replay_t *r = (replay_t *)arg;
+    uint64_t *have = (uint64_t *)zhash_lookup(r->after, topic);
+    if (have && seq <= *have)
+        return 0;
+    Xtbridge__Event *event = xtbridge__event__unpack(NULL, size, data);
+    if (!event)
+        return 0; /* cannot happen for rows we wrote; skip rather than stop the replay */
+    if (r->count == r->batch)
+        replay_flush(r, true);
+    r->events[r->count++] = event;
+    return 0;
+}
+
+/* Replay sends its own replies; returns true when it did. */
+static bool do_replay(brg_router_t *self, brg_call_t *call) {
+    const Xtbridge__ReplayRequest *req = brg_call_request(call)->replay;
+    replay_t r = {self, (route_t *)brg_call_user(call), brg_call_reply(call)->request_id, NULL,
+                  NULL, 0, req->max_events ? req->max_events : REPLAY_DEFAULT_BATCH};
+    if (r.batch > REPLAY_MAX_BATCH)
+        r.batch = REPLAY_MAX_BATCH;
+    r.after = zhash_new();
+    for (size_t i = 0; i < req->n_after; i++) {
+        uint64_t *seq = (uint64_t *)brg_call_alloc(call, sizeof(uint64_t));
+        *seq = req->after[i]->value;
+        if (req->after[i]->key)
+            zhash_update(r.after, req->after[i]->key, seq);
+    }
+    r.events = (Xtbridge__Event **)calloc(r.batch, sizeof(Xtbridge__Event *));
+    int64_t pos = brg_store_journal_scan(self->args.store, req->topic_prefix, 0, replay_event, &r);
+    zhash_destroy(&r.after);
+    if (pos < 0) {
+        for (size_t i = 0; i < r.count; i++)
+            xtbridge__event__free_unpacked(r.events[i], NULL);
+        free(r.events);
+        brg_call_fail(call, XTBRIDGE__ERROR_CODE__BACKEND_ERROR, "replay: journal read failed: %s",
+                      brg_store_error(self->args.store));
+        return false;
+    }
+    replay_flush(&r, false);
+    free(r.events);
+    return true;
+}
+
+/* ---------------------------------------------------------------------------------- */
+
+/* Stable key of the client for idempotency: an explicit routing id is the client's own
+   name and survives reconnects (ROUTER_HANDOVER); libzmq's generated ids (first byte 0)
+   are only valid for this connection of this instance, so they are scoped to it. */
+static char *client_key(brg_router_t *self, zframe_t *identity) {
+    const byte *data = zframe_data(identity);
+    size_t size = zframe_size(identity);
+    char *hex = (char *)zmalloc(size * 2 + strlen(self->args.instance_id) + 8);
+    size_t at = 0;
+    if (size && data[0] == 0)
+        at = (size_t)sprintf(hex, "auto:%s:", self->args.instance_id);
+    for (size_t i = 0; i < size; i++)
+        at += (size_t)sprintf(hex + at, "%02x", data[i]);
+    return hex;
+}
+
+static void dispatch(brg_router_t *self, brg_call_t *call) {
+    const Xtbridge__Request *req = brg_call_request(call);
+    route_t *route = (route_t *)brg_call_user(call);
+    Xtbridge__Request__BodyCase body = req->body_case;
+    if ((int)body >= 0 && (int)body < MAX_BODY_CASE)
+        self->per_call[body]++;
+
+    switch (body) {
+    case XTBRIDGE__REQUEST__BODY_HELLO:
+        do_hello(self, call);
+        break;
+    case XTBRIDGE__REQUEST__BODY_PING:
+        do_ping(call);
+        break;
+    case XTBRIDGE__REQUEST__BODY_STATS:
+        do_stats(self, call);
+        break;
+    case XTBRIDGE__REQUEST__BODY_REPLAY:
+        if (do_replay(self, call)) {
+            brg_call_destroy(&call);
+            return;
+        }
+        break;
+    default:
+        if (!self->args.ops->serves(self->args.backend, body)) {
+            brg_call_fail(call, XTBRIDGE__ERROR_CODE__UNKNOWN_CALL,
+                          "call '%s' is not served by backend '%s'", brg_call_name(call),
+                          self->args.ops->name);
+            break;
+        }
+        if (is_state_changing(body)) {
+            route->idem_key = zsys_sprintf("%s\x1f%s", brg_call_client(call), req->request_id);
+            if (zhash_lookup(self->in_flight, route->idem_key)) {
+                free(route->idem_key);
+                route->idem_key = NULL;
+                brg_call_fail(call, XTBRIDGE__ERROR_CODE__DUPLICATE_IN_FLIGHT,
+                              "request_id '%s' is still being processed", req->request_id);
+                break;
+            }
+            uint8_t *data = NULL;
+            size_t size = 0;
+            int found = brg_store_reply_get(self->args.store, brg_call_client(call),
+                                            req->request_id, &data, &size);
+            if (found == 1) {
+                /* A retry: the original answer, nothing done again. */
+                self->idempotent_hits++;
+                send_packed(self, route->envelope, data, size);
+                free(data);
+                free(route->idem_key);
+                route->idem_key = NULL;
+                brg_call_destroy(&call);
+                return;
+            }
+            if (found < 0) {
+                /* Without the check we could place an order twice: refuse instead. */
+                free(route->idem_key);
+                route->idem_key = NULL;
+                brg_call_fail(call, XTBRIDGE__ERROR_CODE__BACKEND_ERROR,
+                              "idempotency store unavailable: %s",
+                              brg_store_error(self->args.store));
+                break;
+            }
+            zhash_insert(self->in_flight, route->idem_key, call);
+        }
+        brg_call_set_done(call, finish_call, self);
+        if (self->args.ops->handle(self->args.backend, call) == BRG_CALL_PENDING)
+            return; /* the backend completes it later */
+        break;
+    }
+    finish_call(call, self);
+}
+
+void brg_router_handle(brg_router_t *self, zmsg_t **msg_p) {
+    zmsg_t *msg = *msg_p;
+    *msg_p = NULL;
+    self->requests++;
+    zframe_t *identity = zmsg_pop(msg);
+    if (!identity || zmsg_size(msg) == 0) {
+        self->dropped++; /* nothing to answer or no one to answer */
+        zframe_destroy(&identity);
+        zmsg_destroy(&msg);
+        return;
+    }
+    zmsg_t *envelope = zmsg_new();
+    char *client = client_key(self, identity);
+    zmsg_append(envelope, &identity);
+    size_t frames = zmsg_size(msg);
+    bool delimiters_ok = true;
+    while (zmsg_size(msg) > 1) {
+        zframe_t *frame = zmsg_pop(msg);
+        if (zframe_size(frame) == 0)
+            zmsg_append(envelope, &frame);
+        else {
+            delimiters_ok = false;
+            zframe_destroy(&frame);
+        }
+    }
+    zframe_t *payload = zmsg_pop(msg);
+    zmsg_destroy(&msg);
+
+    char text[160];
+    Xtbridge__Request *req = NULL;
+    if (!delimiters_ok) {
+        snprintf(text, sizeof text,
+                 "expected one request frame (after optional empty delimiters), got %zu frames",
+                 frames);
+    } else if (zframe_size(payload) == 0) {
+        snprintf(text, sizeof text, "empty request frame");
+    } else if (!(req = xtbridge__request__unpack(NULL, zframe_size(payload),
+                                                 zframe_data(payload)))) {
+        snprintf(text, sizeof text, "request of %zu bytes does not decode as xtbridge.Request",
+                 zframe_size(payload));
+    }
+    zframe_destroy(&payload);
+    if (!req) {
+        self->malformed++;
+        send_error(self, envelope, "", XTBRIDGE__ERROR_CODE__MALFORMED, text);
+        zmsg_destroy(&envelope);
+        free(client);
+        return;
+    }
+
+    brg_call_t *call = brg_call_new(req, client);
+    free(client);
+    route_t *route = (route_t *)zmalloc(sizeof(route_t));
+    route->envelope = envelope;
+    route->request_id = strdup(req->request_id ? req->request_id : "");
+    brg_call_set_user(call, route, route_free);
+    brg_debug("request %s '%s' from %s", brg_call_name(call), route->request_id,
+              brg_call_client(call));
+
+    if (!req->request_id || !*req->request_id) {
+        brg_call_fail(call, XTBRIDGE__ERROR_CODE__INVALID_ARGUMENT,
+                      "request_id is required (unique per client)");
+        finish_call(call, self);
+        return;
+    }
+    if (req->body_case == XTBRIDGE__REQUEST__BODY__NOT_SET) {
+        if (req->base.n_unknown_fields)
+            brg_call_fail(call, XTBRIDGE__ERROR_CODE__UNKNOWN_CALL,
+                          "unknown call (field number %u): this bridge speaks protocol 1",
+                          req->base.unknown_fields[0].tag);
+        else
+            brg_call_fail(call, XTBRIDGE__ERROR_CODE__UNKNOWN_CALL, "request has no call body");
+        finish_call(call, self);
+        return;
+    }
+    dispatch(self, call);
+}
+
+static int on_readable(zloop_t *loop, zsock_t *reader, void *arg) {
+    (void)loop;
+    brg_router_t *self = (brg_router_t *)arg;
+    /* Drain what is queued, but yield to the loop now and then so timers run. */
+    for (int i = 0; i < 256; i++) {
+        zmsg_t *msg = zmsg_recv_nowait(reader);
+        if (!msg)
+            break;
+        brg_router_handle(self, &msg);
+    }
+    return 0;
+}
+
+brg_router_t *brg_router_new(zloop_t *loop, const brg_router_args_t *args, char *err,
+                             size_t errlen) {
+    zsock_t *sock = zsock_new(ZMQ_ROUTER);
+    if (!sock) {
+        snprintf(err, errlen, "cannot create ROUTER socket");
+        return NULL;
+    }
+    /* Oversize frames are dropped by libzmq before we see them. */
+    zsock_set_maxmsgsize(sock, (int)args->max_msg_size);
+    zsock_set_router_mandatory(sock, 1);
+    /* A client that reconnects with its routing id takes over its old pipe. */
+    zsock_set_router_handover(sock, 1);
+    zsock_set_sndhwm(sock, 100000);
+    zsock_set_rcvhwm(sock, 100000);
+    zsock_set_linger(sock, 200);
+    if (zsock_attach(sock, args->endpoints, true)) {
+        snprintf(err, errlen, "cannot bind/connect ROUTER to '%s': %s", args->endpoints,
+                 zmq_strerror(zmq_errno()));
+        zsock_destroy(&sock);
+        return NULL;
+    }
+    brg_router_t *self = (brg_router_t *)zmalloc(sizeof(brg_router_t));
+    self->loop = loop;
+    self->sock = sock;
+    self->args = *args;
+    self->in_flight = zhash_new();
+    self->started_ms = zclock_mono();
+    if (loop && zloop_reader(loop, sock, on_readable, self)) {
+        snprintf(err, errlen, "cannot register ROUTER on the loop");
+        brg_router_destroy(&self);
+        return NULL;
+    }
+    if (loop)
+        zloop_reader_set_tolerant(loop, sock);
+    return self;
+}
+
+void brg_router_destroy(brg_router_t **self_p) {
+    if (!self_p || !*self_p)
+        return;
+    brg_router_t *self = *self_p;
+    if (self->loop)
+        zloop_reader_end(self->loop, self->sock);
+    /* Pending calls belong to the backend until it completes them; the backend is
+       destroyed after us and must drop them. The hash holds borrowed pointers only. */
+    zhash_destroy(&self->in_flight);
+    zsock_destroy(&self->sock);
+    free(self);
+    *self_p = NULL;
+}
+
+uint64_t brg_router_requests(brg_router_t *self) {
+    return self->requests;
+}
+
+uint64_t brg_router_malformed(brg_router_t *self) {
+    return self->malformed;
+}

@@ -1,0 +1,43 @@
+/*  brg_router.h - the request side of the bridge: owns the ROUTER socket, decodes every
+    frame totally (wrong frame count, undecodable protobuf, missing request_id, unknown call:
+    each gets a clear error reply), passes each request through the single authorization
+    and idempotency point, answers bridge calls (hello, ping, replay, stats) itself and
+    dispatches xttrader calls to the session backend through its ops table.
+*/
+#ifndef BRG_ROUTER_H_INCLUDED
+#define BRG_ROUTER_H_INCLUDED
+
+#include <czmq.h>
+
+#include "brg_backend.h"
+#include "brg_publisher.h"
+#include "brg_store.h"
+
+typedef struct brg_router brg_router_t;
+
+typedef struct {
+    const char *endpoints;          /* czmq syntax, bind by default */
+    int64_t max_msg_size;           /* ZMQ_MAXMSGSIZE */
+    int heartbeat_ms;               /* reported in hello */
+    const char *instance_id;        /* reported in hello */
+    const brg_backend_ops_t *ops;   /* the session backend */
+    void *backend;                  /* its handle */
+    brg_publisher_t *publisher;     /* borrowed */
+    brg_store_t *store;             /* borrowed */
+} brg_router_args_t;
+
+/*  Bind the ROUTER and register it on `loop`. Everything in args is borrowed and must
+    outlive the router. NULL + err on failure. */
+brg_router_t *brg_router_new(zloop_t *loop, const brg_router_args_t *args, char *err,
+                             size_t errlen);
+void brg_router_destroy(brg_router_t **self_p);
+
+/*  Handle one received multipart message (frames: routing id, optional empty delimiters,
+    the request). Exposed for tests; normally called by the loop reader. Takes ownership. */
+void brg_router_handle(brg_router_t *self, zmsg_t **msg_p);
+
+/*  Counters (also served by the `stats` call). */
+uint64_t brg_router_requests(brg_router_t *self);
+uint64_t brg_router_malformed(brg_router_t *self);
+
+#endif

@@ -1,0 +1,728 @@
+/*  brg_sim_stock.c - one simulated STOCK account book: cash and freeze, T+1 positions,
+    orders, fills, cancels and the day close, with every change pushed in xtquant's
+    order. See brg_sim_stock.h.
+
+    Money is kept in yuan as doubles but re-rounded to the cent after every change, so
+    float noise never accumulates into a visible cent. A buy freezes volume*price plus the
+    estimated commission and transfer fee; each fill takes the actual cost and releases
+    the freeze pro rata (all of what is left when the order finishes).
+*/
+#include "brg_sim_stock.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+enum {
+    ST_UNREPORTED = 48,
+    ST_REPORTED = 50,
+    ST_REPORTED_CANCEL = 51,
+    ST_PARTSUCC_CANCEL = 52,
+    ST_PART_CANCEL = 53,
+    ST_CANCELED = 54,
+    ST_PART_SUCC = 55,
+    ST_SUCCEEDED = 56,
+    ST_JUNK = 57,
+};
+enum { DIRECTION_LONG = 48, OFFSET_OPEN = 48, OFFSET_CLOSE = 49 };
+/* Stock market price types (xtconstant) */
+enum {
+    PT_SH_CONVERT_5_CANCEL = 42,
+    PT_SH_CONVERT_5_LIMIT = 43,
+    PT_PEER_PRICE_FIRST = 44,
+    PT_MINE_PRICE_FIRST = 45,
+    PT_SZ_INSTBUSI_RESTCANCEL = 46,
+    PT_SZ_CONVERT_5_CANCEL = 47,
+    PT_SZ_FULL_OR_CANCEL = 48,
+};
+
+typedef struct {
+    int64_t id;
+    char sysid[24];
+    char *code;
+    char *name;
+    int market;
+    int32_t order_type;
+    int32_t price_type;
+    double price; /* the limit price (last price for LATEST_PRICE and market orders) */
+    int64_t volume;
+    int64_t traded;
+    double traded_amount;
+    int32_t status;
+    char *status_msg;
+    char *strategy;
+    char *remark;
+    int64_t time;
+    double freeze;      /* buy: cash frozen at entry */
+    double freeze_left; /* buy: part of it not yet released */
+} order_t;
+
+typedef struct {
+    char traded_id[24];
+    char *code;
+    char *name;
+    int32_t order_type;
+    int64_t time;
+    double price;
+    int64_t volume;
+    double amount;
+    double commission;
+    int64_t order_id;
+    char sysid[24];
+    char *strategy;
+    char *remark;
+} trade_t;
+
+typedef struct {
+    char *code;
+    char *name;
+    int64_t volume;
+    int64_t can_use;
+    int64_t frozen; /* shares held by open sell orders */
+    int64_t yesterday;
+    double open_price; /* average buy price without fees */
+    double avg_price;  /* cost including fees per share */
+} position_t;
+
+struct brg_sim_stock {
+    brg_sim_ctx_t *ctx;
+    char *account_id;
+    double cash;
+    double frozen;
+    order_t **orders;
+    size_t norders, corders;
+    trade_t **trades;
+    size_t ntrades, ctrades;
+    position_t **positions;
+    size_t npositions, cpositions;
+};
+
+/* Append to a growable pointer array; aborts on OOM like czmq. */
+static void push_ptr(void ***array, size_t *size, size_t *capacity, void *item) {
+    if (*size == *capacity) {
+        *capacity = *capacity ? *capacity * 2 : 16;
+        *array = (void **)realloc(*array, *capacity * sizeof(void *));
+        if (!*array)
+            abort();
+    }
+    (*array)[(*size)++] = item;
+}
+
+static char *dup_or_empty(const char *s) {
+    return strdup(s ? s : "");
+}
+
+static void order_free(order_t *o) {
+    free(o->code);
+    free(o->name);
+    free(o->status_msg);
+    free(o->strategy);
+    free(o->remark);
+    free(o);
+}
+
+static void trade_free(trade_t *t) {
+    free(t->code);
+    free(t->name);
+    free(t->strategy);
+    free(t->remark);
+    free(t);
+}
+
+static void position_free(position_t *p) {
+    free(p->code);
+    free(p->name);
+    free(p);
+}
+
+brg_sim_stock_t *brg_sim_stock_new(brg_sim_ctx_t *ctx, const char *account_id, double cash) {
+    brg_sim_stock_t *self = (brg_sim_stock_t *)zmalloc(sizeof(brg_sim_stock_t));
+    self->ctx = ctx;
+    self->account_id = dup_or_empty(account_id);
+    self->cash = brg_sim_round2(cash);
+    return self;
+}
+
+void brg_sim_stock_destroy(brg_sim_stock_t **self_p) {
+    if (!self_p || !*self_p)
+        return;
+    brg_sim_stock_t *self = *self_p;
+    for (size_t i = 0; i < self->norders; i++)
+        order_free(self->orders[i]);
+    for (size_t i = 0; i < self->ntrades; i++)
+        trade_free(self->trades[i]);
+    for (size_t i = 0; i < self->npositions; i++)
+        position_free(self->positions[i]);
+    free(self->orders);
+    free(self->trades);
+    free(self->positions);
+    free(self->account_id);
+    free(self);
+    *self_p = NULL;
+}
+
+const char *brg_sim_stock_account_id(brg_sim_stock_t *self) {
+    return self->account_id;
+}
+
+bool brg_sim_order_status_open(int32_t status) {
+    return status == ST_UNREPORTED || status == 49 || status == ST_REPORTED ||
+           status == ST_PART_SUCC;
+}
+
+static position_t *position_find(brg_sim_stock_t *self, const char *code) {
+    for (size_t i = 0; i < self->npositions; i++)
+        if (strcmp(self->positions[i]->code, code) == 0)
+            return self->positions[i];
+    return NULL;
+}
+
+static position_t *position_get(brg_sim_stock_t *self, const char *code, const char *name) {
+    position_t *p = position_find(self, code);
+    if (!p) {
+        p = (position_t *)zmalloc(sizeof *p);
+        p->code = dup_or_empty(code);
+        p->name = dup_or_empty(name);
+        push_ptr((void ***)&self->positions, &self->npositions, &self->cpositions, p);
+    }
+    return p;
+}
+
+int brg_sim_stock_add_position(brg_sim_stock_t *self, const char *code, int64_t volume,
+                               double avg_price) {
+    brg_sim_quote_t *quote = brg_sim_market_quote(self->ctx->market, code);
+    if (!quote || volume < 0 || !isfinite(avg_price) || avg_price < 0)
+        return -1;
+    position_t *p = position_get(self, code, quote->name);
+    double cost = p->avg_price * (double)p->volume + avg_price * (double)volume;
+    double paid = p->open_price * (double)p->volume + avg_price * (double)volume;
+    p->volume += volume;
+    p->can_use += volume;
+    p->yesterday += volume;
+    p->avg_price = p->volume ? cost / (double)p->volume : 0;
+    p->open_price = p->volume ? paid / (double)p->volume : 0;
+    return 0;
+}
+
+/* --- message snapshots ------------------------------------------------------------- */
+
+static void fill_order_msg(brg_sim_stock_t *self, const order_t *o, Xtbridge__XtOrder *out) {
+    xtbridge__xt_order__init(out);
+    out->account_type = BRG_SIM_ACCOUNT_STOCK;
+    out->account_id = self->account_id;
+    out->stock_code = o->code;
+    out->stock_code1 = o->code;
+    out->instrument_name = o->name;
+    out->order_id = o->id;
+    out->order_sysid = (char *)o->sysid;
+    out->order_time = o->time;
+    out->order_type = o->order_type;
+    out->order_volume = o->volume;
+    out->price_type = o->price_type;
+    out->price = o->price;
+    out->traded_volume = o->traded;
+    out->traded_price = o->traded ? o->traded_amount / (double)o->traded : 0.0;
+    out->order_status = o->status;
+    out->status_msg = o->status_msg ? o->status_msg : (char *)"";
+    out->strategy_name = o->strategy;
+    out->order_remark = o->remark;
+    out->direction = DIRECTION_LONG;
+    out->offset_flag = o->order_type == BRG_SIM_STOCK_SELL ? OFFSET_CLOSE : OFFSET_OPEN;
+}
+
+static void fill_trade_msg(brg_sim_stock_t *self, const trade_t *t, Xtbridge__XtTrade *out) {
+    xtbridge__xt_trade__init(out);
+    out->account_type = BRG_SIM_ACCOUNT_STOCK;
+    out->account_id = self->account_id;
+    out->stock_code = t->code;
+    out->stock_code1 = t->code;
+    out->instrument_name = t->name;
+    out->order_type = t->order_type;
+    out->traded_id = (char *)t->traded_id;
+    out->traded_time = t->time;
+    out->traded_price = t->price;
+    out->traded_volume = t->volume;
+    out->traded_amount = t->amount;
+    out->order_id = t->order_id;
+    out->order_sysid = (char *)t->sysid;
+    out->strategy_name = t->strategy;
+    out->order_remark = t->remark;
+    out->direction = DIRECTION_LONG;
+    out->offset_flag = t->order_type == BRG_SIM_STOCK_SELL ? OFFSET_CLOSE : OFFSET_OPEN;
+    out->commission = t->commission;
+}
+
+static double last_of(brg_sim_stock_t *self, const char *code) {
+    brg_sim_quote_t *quote = brg_sim_market_quote(self->ctx->market, code);
+    return quote ? quote->last : 0.0;
+}
+
+static void fill_position_msg(brg_sim_stock_t *self, const position_t *p,
+                              Xtbridge__XtPosition *out) {
+    xtbridge__xt_position__init(out);
+    double last = last_of(self, p->code);
+    out->account_type = BRG_SIM_ACCOUNT_STOCK;
+    out->account_id = self->account_id;
+    out->stock_code = p->code;
+    out->stock_code1 = p->code;
+    out->instrument_name = p->name;
+    out->volume = p->volume;
+    out->can_use_volume = p->can_use;
+    out->frozen_volume = p->frozen;
+    out->yesterday_volume = p->yesterday;
+    out->open_price = p->open_price;
+    out->avg_price = p->avg_price;
+    out->market_value = brg_sim_round2((double)p->volume * last);
+    out->last_price = last;
+    out->direction = DIRECTION_LONG;
+}
+
+void brg_sim_stock_asset(brg_sim_stock_t *self, Xtbridge__XtAsset *out) {
+    xtbridge__xt_asset__init(out);
+    double market_value = 0;
+    for (size_t i = 0; i < self->npositions; i++) {
+        position_t *p = self->positions[i];
+        market_value += brg_sim_round2((double)p->volume * last_of(self, p->code));
+    }
+    out->account_type = BRG_SIM_ACCOUNT_STOCK;
+    out->account_id = self->account_id;
+    out->cash = self->cash;
+    out->frozen_cash = self->frozen;
+    out->market_value = brg_sim_round2(market_value);
+    out->total_asset = brg_sim_round2(self->cash + self->frozen + market_value);
+}
+
+/* --- pushes ------------------------------------------------------------------------ */
+
+static void emit(brg_sim_stock_t *self, const char *kind, Xtbridge__Event *event) {
+    if (self->ctx->emit)
+        self->ctx->emit(self->ctx->emit_arg, kind, self->account_id, event);
+}
+
+static void push_order(brg_sim_stock_t *self, const order_t *o) {
+    Xtbridge__XtOrder msg;
+    fill_order_msg(self, o, &msg);
+    Xtbridge__Event event = XTBRIDGE__EVENT__INIT;
+    event.body_case = XTBRIDGE__EVENT__BODY_ORDER;
+    event.order = &msg;
+    emit(self, "order", &event);
+}
+
+static void push_trade(brg_sim_stock_t *self, const trade_t *t) {
+    Xtbridge__XtTrade msg;
+    fill_trade_msg(self, t, &msg);
+    Xtbridge__Event event = XTBRIDGE__EVENT__INIT;
+    event.body_case = XTBRIDGE__EVENT__BODY_TRADE;
+    event.trade = &msg;
+    emit(self, "trade", &event);
+}
+
+static void push_position(brg_sim_stock_t *self, const position_t *p) {
+    Xtbridge__XtPosition msg;
+    fill_position_msg(self, p, &msg);
+    Xtbridge__Event event = XTBRIDGE__EVENT__INIT;
+    event.body_case = XTBRIDGE__EVENT__BODY_POSITION;
+    event.position = &msg;
+    emit(self, "position", &event);
+}
+
+static void push_asset(brg_sim_stock_t *self) {
+    Xtbridge__XtAsset msg;
+    brg_sim_stock_asset(self, &msg);
+    Xtbridge__Event event = XTBRIDGE__EVENT__INIT;
+    event.body_case = XTBRIDGE__EVENT__BODY_ASSET;
+    event.asset = &msg;
+    emit(self, "asset", &event);
+}
+
+static void push_order_async(brg_sim_stock_t *self, const order_t *o, int64_t seq) {
+    Xtbridge__XtOrderResponse msg = XTBRIDGE__XT_ORDER_RESPONSE__INIT;
+    msg.account_type = BRG_SIM_ACCOUNT_STOCK;
+    msg.account_id = self->account_id;
+    msg.order_id = o->id;
+    msg.strategy_name = o->strategy;
+    msg.order_remark = o->remark;
+    msg.seq = seq;
+    Xtbridge__Event event = XTBRIDGE__EVENT__INIT;
+    event.body_case = XTBRIDGE__EVENT__BODY_ORDER_ASYNC;
+    event.order_async = &msg;
+    emit(self, "order_async", &event);
+}
+
+static void push_order_error(brg_sim_stock_t *self, const order_t *o, const char *reason,
+                             int64_t seq) {
+    Xtbridge__XtOrderError msg = XTBRIDGE__XT_ORDER_ERROR__INIT;
+    msg.account_type = BRG_SIM_ACCOUNT_STOCK;
+    msg.account_id = self->account_id;
+    msg.order_id = o->id;
+    msg.error_id = BRG_SIM_ORDER_ERROR_ID;
+    msg.error_msg = (char *)reason;
+    msg.strategy_name = o->strategy;
+    msg.order_remark = o->remark;
+    msg.seq = seq > 0 ? seq : 0;
+    Xtbridge__Event event = XTBRIDGE__EVENT__INIT;
+    event.body_case = XTBRIDGE__EVENT__BODY_ORDER_ERROR;
+    event.order_error = &msg;
+    emit(self, "order_error", &event);
+}
+
+/* cancel_async (when seq > 0) and, on failure, cancel_error. */
+static void push_cancel_result(brg_sim_stock_t *self, int64_t order_id, int market,
+                               const char *sysid, const char *error, int64_t seq) {
+    if (seq > 0) {
+        Xtbridge__XtCancelOrderResponse msg = XTBRIDGE__XT_CANCEL_ORDER_RESPONSE__INIT;
+        msg.account_type = BRG_SIM_ACCOUNT_STOCK;
+        msg.account_id = self->account_id;
+        msg.order_id = order_id;
+        msg.order_sysid = (char *)(sysid ? sysid : "");
+        msg.cancel_result = error ? -1 : 0;
+        msg.seq = seq;
+        msg.error_msg = (char *)(error ? error : "");
+        Xtbridge__Event event = XTBRIDGE__EVENT__INIT;
+        event.body_case = XTBRIDGE__EVENT__BODY_CANCEL_ASYNC;
+        event.cancel_async = &msg;
+        emit(self, "cancel_async", &event);
+    }
+    if (error) {
+        Xtbridge__XtCancelError msg = XTBRIDGE__XT_CANCEL_ERROR__INIT;
+        msg.account_type = BRG_SIM_ACCOUNT_STOCK;
+        msg.account_id = self->account_id;
+        msg.order_id = order_id;
+        msg.market = market;
+        msg.order_sysid = (char *)(sysid ? sysid : "");
+        msg.error_id = BRG_SIM_CANCEL_ERROR_ID;
+        msg.error_msg = (char *)error;
+        msg.seq = seq > 0 ? seq : 0;
+        Xtbridge__Event event = XTBRIDGE__EVENT__INIT;
+        event.body_case = XTBRIDGE__EVENT__BODY_CANCEL_ERROR;
+        event.cancel_error = &msg;
+        emit(self, "cancel_error", &event);
+    }
+}
+
+/* --- order entry ------------------------------------------------------------------- */
+
+/* Cash frozen for a buy of volume at price: amount + estimated commission + transfer fee. */
+static double buy_freeze(brg_sim_stock_t *self, int64_t volume, double price) {
+    double amount = brg_sim_round2((double)volume * price);
+    brg_sim_fee_t fee = brg_sim_fees_compute(brg_sim_market_fees(self->ctx->market), amount,
+                                             false);
+    return brg_sim_round2(amount + fee.total);
+}
+
+static bool is_market_price_type(int32_t price_type) {
+    return price_type >= PT_SH_CONVERT_5_CANCEL && price_type <= PT_SZ_FULL_OR_CANCEL;
+}
+
+/*  The broker's verdict on a well-formed order: NULL to accept, or the rejection reason.
+    Sets o->price for price types that take the last price. */
+static const char *check_order(brg_sim_stock_t *self, order_t *o, const brg_sim_quote_t *quote) {
+    if (!quote)
+        return "unknown code";
+    if (o->order_type != BRG_SIM_STOCK_BUY && o->order_type != BRG_SIM_STOCK_SELL)
+        return "order type not supported on a STOCK account";
+    if (o->price_type == BRG_SIM_LATEST_PRICE || is_market_price_type(o->price_type)) {
+        /* 42/43 are SSE-only, 46/47/48 SZSE-only order types */
+        if ((o->price_type == PT_SH_CONVERT_5_CANCEL || o->price_type == PT_SH_CONVERT_5_LIMIT) &&
+            o->market != BRG_SIM_MARKET_SH)
+            return "price type not supported on this market";
+        if (o->price_type >= PT_SZ_INSTBUSI_RESTCANCEL && o->market != BRG_SIM_MARKET_SZ)
+            return "price type not supported on this market";
+        o->price = quote->last;
+    } else if (o->price_type != BRG_SIM_FIX_PRICE) {
+        return "price type not supported for stocks";
+    }
+    if (!brg_sim_on_tick(o->price))
+        return "price tick";
+    double up = brg_sim_limit_up(quote->code, quote->pre_close);
+    double down = brg_sim_limit_down(quote->code, quote->pre_close);
+    if (o->price > up + 1e-9 || o->price < down - 1e-9)
+        return "outside price limits";
+    if (o->order_type == BRG_SIM_STOCK_BUY) {
+        if (o->volume % 100 != 0)
+            return "lot";
+        if (buy_freeze(self, o->volume, o->price) > self->cash + 1e-9)
+            return "insufficient cash";
+    } else {
+        position_t *p = position_find(self, o->code);
+        int64_t can_use = p ? p->can_use : 0;
+        if (o->volume > can_use)
+            return "insufficient shares";
+        /* an odd lot may only be sold as the whole sellable balance */
+        if (o->volume % 100 != 0 && o->volume != can_use)
+            return "odd lot";
+    }
+    return NULL;
+}
+
+/* Give back what an open order still holds (cash for a buy, shares for a sell). */
+static void release_order(brg_sim_stock_t *self, order_t *o) {
+    if (o->order_type == BRG_SIM_STOCK_BUY) {
+        self->cash = brg_sim_round2(self->cash + o->freeze_left);
+        self->frozen = brg_sim_round2(self->frozen - o->freeze_left);
+        o->freeze_left = 0;
+    } else {
+        position_t *p = position_find(self, o->code);
+        int64_t rest = o->volume - o->traded;
+        if (p) {
+            p->can_use += rest;
+            p->frozen -= rest;
+        }
+    }
+}
+
+/* Fill qty of order o at price: trade, order, position and asset pushes. */
+static void fill(brg_sim_stock_t *self, order_t *o, int64_t qty, double price) {
+    bool sell = o->order_type == BRG_SIM_STOCK_SELL;
+    double amount = brg_sim_round2((double)qty * price);
+    brg_sim_fee_t fee =
+        brg_sim_fees_compute(brg_sim_market_fees(self->ctx->market), amount, sell);
+    position_t *p = position_get(self, o->code, o->name);
+    if (sell) {
+        self->cash = brg_sim_round2(self->cash + amount - fee.total);
+        /* average-cost method: selling keeps open_price / avg_price */
+        p->volume -= qty;
+        p->frozen -= qty;
+    } else {
+        bool last_fill = o->traded + qty == o->volume;
+        double release = last_fill ? o->freeze_left
+                                   : brg_sim_round2(o->freeze * (double)qty / (double)o->volume);
+        if (release > o->freeze_left)
+            release = o->freeze_left;
+        o->freeze_left = brg_sim_round2(o->freeze_left - release);
+        self->frozen = brg_sim_round2(self->frozen - release);
+        self->cash = brg_sim_round2(self->cash + release - amount - fee.total);
+        double cost = p->avg_price * (double)p->volume + amount + fee.total;
+        double paid = p->open_price * (double)p->volume + amount;
+        p->volume += qty; /* T+1: not sellable before the next day */
+        p->avg_price = cost / (double)p->volume;
+        p->open_price = paid / (double)p->volume;
+    }
+    o->traded += qty;
+    o->traded_amount = brg_sim_round2(o->traded_amount + amount);
+    o->status = o->traded == o->volume ? ST_SUCCEEDED : ST_PART_SUCC;
+
+    trade_t *t = (trade_t *)zmalloc(sizeof *t);
+    snprintf(t->traded_id, sizeof t->traded_id, "%lld",
+             (long long)(50000000 + self->ctx->next_trade_id++));
+    t->code = dup_or_empty(o->code);
+    t->name = dup_or_empty(o->name);
+    t->order_type = o->order_type;
+    t->time = (int64_t)time(NULL);
+    t->price = price;
+    t->volume = qty;
+    t->amount = amount;
+    t->commission = fee.total;
+    t->order_id = o->id;
+    memcpy(t->sysid, o->sysid, sizeof t->sysid);
+    t->strategy = dup_or_empty(o->strategy);
+    t->remark = dup_or_empty(o->remark);
+    push_ptr((void ***)&self->trades, &self->ntrades, &self->ctrades, t);
+
+    push_trade(self, t);
+    push_order(self, o);
+    push_position(self, p);
+    push_asset(self);
+}
+
+/*  Try to fill an open order. At entry a marketable order takes the last price; a resting
+    order fills at its own limit once the last price crosses it. */
+static int match_order(brg_sim_stock_t *self, order_t *o, const brg_sim_quote_t *quote,
+                       int64_t *left, bool entry) {
+    if (!brg_sim_order_status_open(o->status) || strcmp(o->code, quote->code) != 0)
+        return 0;
+    bool buy = o->order_type == BRG_SIM_STOCK_BUY;
+    bool crosses = buy ? quote->last <= o->price + 1e-9 : quote->last >= o->price - 1e-9;
+    if (!crosses)
+        return 0;
+    int64_t qty = o->volume - o->traded;
+    if (qty > *left)
+        qty = *left;
+    if (qty <= 0)
+        return 0;
+    *left -= qty;
+    fill(self, o, qty, entry ? quote->last : o->price);
+    return 1;
+}
+
+/* End an open order without a cancel request (market remainder, day close). */
+static void expire_order(brg_sim_stock_t *self, order_t *o, const char *why) {
+    release_order(self, o);
+    o->status = o->traded ? ST_PART_CANCEL : ST_CANCELED;
+    free(o->status_msg);
+    o->status_msg = dup_or_empty(why);
+    push_order(self, o);
+}
+
+int64_t brg_sim_stock_order(brg_sim_stock_t *self, const brg_sim_order_args_t *args) {
+    brg_sim_quote_t *quote = brg_sim_market_quote(self->ctx->market, args->stock_code);
+    order_t *o = (order_t *)zmalloc(sizeof *o);
+    o->id = self->ctx->next_order_id++;
+    /* a broker's contract number: a different number space from the order id */
+    snprintf(o->sysid, sizeof o->sysid, "%lld", (long long)(20000000 + o->id));
+    o->code = dup_or_empty(args->stock_code);
+    o->name = dup_or_empty(quote ? quote->name : "");
+    o->market = brg_sim_code_market(o->code);
+    o->order_type = args->order_type;
+    o->price_type = args->price_type;
+    o->price = args->price;
+    o->volume = args->order_volume;
+    o->strategy = dup_or_empty(args->strategy_name);
+    o->remark = dup_or_empty(args->order_remark);
+    o->time = (int64_t)time(NULL);
+    push_ptr((void ***)&self->orders, &self->norders, &self->corders, o);
+
+    if (args->seq > 0)
+        push_order_async(self, o, args->seq);
+    const char *reason = check_order(self, o, quote);
+    if (reason) {
+        o->status = ST_JUNK;
+        o->status_msg = dup_or_empty(reason);
+        push_order(self, o);
+        push_order_error(self, o, reason, args->seq);
+        return o->id;
+    }
+    if (o->order_type == BRG_SIM_STOCK_BUY) {
+        o->freeze = o->freeze_left = buy_freeze(self, o->volume, o->price);
+        self->cash = brg_sim_round2(self->cash - o->freeze);
+        self->frozen = brg_sim_round2(self->frozen + o->freeze);
+    } else {
+        position_t *p = position_find(self, o->code);
+        p->can_use -= o->volume;
+        p->frozen += o->volume;
+    }
+    o->status = ST_UNREPORTED;
+    push_order(self, o);
+    o->status = ST_REPORTED;
+    push_order(self, o);
+
+    int64_t left = quote->liquidity > 0 ? quote->liquidity : INT64_MAX;
+    if (o->price_type == PT_SZ_FULL_OR_CANCEL && left < o->volume) {
+        expire_order(self, o, "fill or kill: not enough liquidity");
+        return o->id;
+    }
+    match_order(self, o, quote, &left, true);
+    if (brg_sim_order_status_open(o->status) &&
+        (o->price_type == PT_SH_CONVERT_5_CANCEL || o->price_type == PT_SZ_INSTBUSI_RESTCANCEL ||
+         o->price_type == PT_SZ_CONVERT_5_CANCEL || o->price_type == PT_SZ_FULL_OR_CANCEL))
+        expire_order(self, o, "market order remainder cancelled");
+    return o->id;
+}
+
+/* --- cancel ------------------------------------------------------------------------ */
+
+static int cancel(brg_sim_stock_t *self, order_t *o, int64_t order_id, int market,
+                  const char *sysid, int64_t seq) {
+    if (!o || !brg_sim_order_status_open(o->status)) {
+        push_cancel_result(self, o ? o->id : order_id, o ? o->market : market,
+                           o ? o->sysid : sysid, o ? "order already finished" : "order not found",
+                           seq);
+        return -1;
+    }
+    push_cancel_result(self, o->id, o->market, o->sysid, NULL, seq);
+    o->status = o->traded ? ST_PARTSUCC_CANCEL : ST_REPORTED_CANCEL;
+    push_order(self, o);
+    release_order(self, o);
+    o->status = o->traded ? ST_PART_CANCEL : ST_CANCELED;
+    push_order(self, o);
+    return 0;
+}
+
+int brg_sim_stock_cancel(brg_sim_stock_t *self, int64_t order_id, int64_t seq) {
+    order_t *found = NULL;
+    for (size_t i = 0; i < self->norders && !found; i++)
+        if (self->orders[i]->id == order_id)
+            found = self->orders[i];
+    return cancel(self, found, order_id, -1, "", seq);
+}
+
+int brg_sim_stock_cancel_sysid(brg_sim_stock_t *self, int market, const char *order_sysid,
+                               int64_t seq) {
+    order_t *found = NULL;
+    for (size_t i = 0; i < self->norders && !found; i++)
+        if (order_sysid && strcmp(self->orders[i]->sysid, order_sysid) == 0 &&
+            self->orders[i]->market == market)
+            found = self->orders[i];
+    return cancel(self, found, -1, market, order_sysid, seq);
+}
+
+/* --- matching and day close -------------------------------------------------------- */
+
+int brg_sim_stock_match(brg_sim_stock_t *self, const brg_sim_quote_t *quote, int64_t *left) {
+    int fills = 0;
+    /* time priority: orders are kept in entry order */
+    for (size_t i = 0; i < self->norders && *left > 0; i++)
+        fills += match_order(self, self->orders[i], quote, left, false);
+    return fills;
+}
+
+void brg_sim_stock_next_day(brg_sim_stock_t *self) {
+    for (size_t i = 0; i < self->norders; i++)
+        if (brg_sim_order_status_open(self->orders[i]->status))
+            expire_order(self, self->orders[i], "expired at day close");
+    for (size_t i = 0; i < self->norders; i++)
+        order_free(self->orders[i]);
+    self->norders = 0;
+    for (size_t i = 0; i < self->ntrades; i++)
+        trade_free(self->trades[i]);
+    self->ntrades = 0;
+    size_t kept = 0;
+    for (size_t i = 0; i < self->npositions; i++) {
+        position_t *p = self->positions[i];
+        if (p->volume == 0) {
+            position_free(p);
+            continue;
+        }
+        p->can_use = p->volume;
+        p->yesterday = p->volume;
+        p->frozen = 0;
+        self->positions[kept++] = p;
+    }
+    self->npositions = kept;
+}
+
+/* --- queries ----------------------------------------------------------------------- */
+
+size_t brg_sim_stock_order_count(brg_sim_stock_t *self) {
+    return self->norders;
+}
+
+void brg_sim_stock_order_at(brg_sim_stock_t *self, size_t index, Xtbridge__XtOrder *out) {
+    fill_order_msg(self, self->orders[index], out);
+}
+
+bool brg_sim_stock_order_get(brg_sim_stock_t *self, int64_t order_id, Xtbridge__XtOrder *out) {
+    for (size_t i = 0; i < self->norders; i++)
+        if (self->orders[i]->id == order_id) {
+            fill_order_msg(self, self->orders[i], out);
+            return true;
+        }
+    return false;
+}
+
+size_t brg_sim_stock_trade_count(brg_sim_stock_t *self) {
+    return self->ntrades;
+}
+
+void brg_sim_stock_trade_at(brg_sim_stock_t *self, size_t index, Xtbridge__XtTrade *out) {
+    fill_trade_msg(self, self->trades[index], out);
+}
+
+size_t brg_sim_stock_position_count(brg_sim_stock_t *self) {
+    return self->npositions;
+}
+
+void brg_sim_stock_position_at(brg_sim_stock_t *self, size_t index, Xtbridge__XtPosition *out) {
+    fill_position_msg(self, self->positions[index], out);
+}
+
+bool brg_sim_stock_position_get(brg_sim_stock_t *self, const char *code,
+                                Xtbridge__XtPosition *out) {
+    position_t *p = code ? position_find(self, code) : NULL;
+    if (!p)
+        return false;
+    fill_position_msg(self, p, out);
+    return true;
+}

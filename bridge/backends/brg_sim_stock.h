@@ -1,0 +1,98 @@
+/*  brg_sim_stock.h - one simulated STOCK (cash) account book: available and frozen cash,
+    positions with T+1 settlement, the day's orders and trades, order entry with the
+    A-share rejection rules, matching against the shared market, cancels and the day
+    close. Every state change is pushed through the ctx's emit in xtquant's order
+    (order_async, order 48 -> 50, trade, order 55/56, position, asset; cancels 51/52 ->
+    54/53; order_error / cancel_error on rejection).
+
+    Request validation that is the bridge's business (code syntax, volume <= 0, NaN
+    price, unknown enum codes) happens before these functions are called; what they
+    reject is what a broker would reject (junk orders, failed cancels).
+*/
+#ifndef BRG_SIM_STOCK_H_INCLUDED
+#define BRG_SIM_STOCK_H_INCLUDED
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "brg_sim.h"
+#include "xtbridge.pb-c.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* xtconstant values the stock book uses */
+enum {
+    BRG_SIM_STOCK_BUY = 23,
+    BRG_SIM_STOCK_SELL = 24,
+    BRG_SIM_LATEST_PRICE = 5,
+    BRG_SIM_FIX_PRICE = 11,
+    BRG_SIM_ACCOUNT_STOCK = 2,
+    BRG_SIM_ORDER_ERROR_ID = -61,
+    BRG_SIM_CANCEL_ERROR_ID = -63,
+};
+
+typedef struct {
+    const char *stock_code;
+    int32_t order_type;
+    int64_t order_volume;
+    int32_t price_type;
+    double price;
+    const char *strategy_name;
+    const char *order_remark;
+    int64_t seq; /* > 0 for order_stock_async: pushes order_async first, tags order_error */
+} brg_sim_order_args_t;
+
+typedef struct brg_sim_stock brg_sim_stock_t;
+
+/*  New book with `cash` available. `ctx` is borrowed and must outlive the book. */
+brg_sim_stock_t *brg_sim_stock_new(brg_sim_ctx_t *ctx, const char *account_id, double cash);
+void brg_sim_stock_destroy(brg_sim_stock_t **self_p);
+/*  The account id; owned by the book. */
+const char *brg_sim_stock_account_id(brg_sim_stock_t *self);
+
+/*  Add a holding carried from yesterday (sellable today). The code must be in the
+    market. Returns 0, or -1 for a bad code / volume / price. */
+int brg_sim_stock_add_position(brg_sim_stock_t *self, const char *code, int64_t volume,
+                               double avg_price);
+
+/*  Enter an order. Returns its order id (a junk order also has one). */
+int64_t brg_sim_stock_order(brg_sim_stock_t *self, const brg_sim_order_args_t *args);
+/*  Cancel by order id, or by (market, order_sysid). Returns 0 if cancelled, -1 (with a
+    cancel_error push) if the order is unknown or already finished. `seq` > 0 marks an
+    async cancel: cancel_async is pushed first. */
+int brg_sim_stock_cancel(brg_sim_stock_t *self, int64_t order_id, int64_t seq);
+int brg_sim_stock_cancel_sysid(brg_sim_stock_t *self, int market, const char *order_sysid,
+                               int64_t seq);
+
+/*  One matching pass of this book's resting orders on `quote`'s code against its last
+    price. `*left` is the liquidity still available in this pass (INT64_MAX when
+    unlimited) and is decreased by what fills. Returns the number of fills. */
+int brg_sim_stock_match(brg_sim_stock_t *self, const brg_sim_quote_t *quote, int64_t *left);
+
+/*  Close the day: expire open orders (54/53 pushed, freeze released), settle T+1, drop
+    emptied positions, clear the day's orders and trades. */
+void brg_sim_stock_next_day(brg_sim_stock_t *self);
+
+/*  Snapshots. Strings in the filled messages are borrowed from the book and valid until
+    the next call that changes it; copy them (brg_call_copy_message) to keep them. */
+void brg_sim_stock_asset(brg_sim_stock_t *self, Xtbridge__XtAsset *out);
+size_t brg_sim_stock_order_count(brg_sim_stock_t *self);
+void brg_sim_stock_order_at(brg_sim_stock_t *self, size_t index, Xtbridge__XtOrder *out);
+/*  Fill `out` with order `order_id`; false if the book has no such order today. */
+bool brg_sim_stock_order_get(brg_sim_stock_t *self, int64_t order_id, Xtbridge__XtOrder *out);
+size_t brg_sim_stock_trade_count(brg_sim_stock_t *self);
+void brg_sim_stock_trade_at(brg_sim_stock_t *self, size_t index, Xtbridge__XtTrade *out);
+size_t brg_sim_stock_position_count(brg_sim_stock_t *self);
+void brg_sim_stock_position_at(brg_sim_stock_t *self, size_t index, Xtbridge__XtPosition *out);
+/*  Fill `out` with the position in `code`; false if none. */
+bool brg_sim_stock_position_get(brg_sim_stock_t *self, const char *code,
+                                Xtbridge__XtPosition *out);
+/*  Whether an xtquant order status is still open (cancelable): 48, 49, 50, 55. */
+bool brg_sim_order_status_open(int32_t status);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

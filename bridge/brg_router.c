@@ -515,6 +515,10 @@ void brg_router_destroy(brg_router_t **self_p) {
     *self_p = NULL;
 }
 
+zsock_t *brg_router_socket(brg_router_t *self) {
+    return self->sock;
+}
+
 uint64_t brg_router_requests(brg_router_t *self) {
     return self->requests;
 }

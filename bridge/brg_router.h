@@ -36,6 +36,10 @@ void brg_router_destroy(brg_router_t **self_p);
     the request). Exposed for tests; normally called by the loop reader. Takes ownership. */
 void brg_router_handle(brg_router_t *self, zmsg_t **msg_p);
 
+/*  The ROUTER socket, for tests that drive brg_router_handle() without a loop. Owned by
+    the router. */
+zsock_t *brg_router_socket(brg_router_t *self);
+
 /*  Counters (also served by the `stats` call). */
 uint64_t brg_router_requests(brg_router_t *self);
 uint64_t brg_router_malformed(brg_router_t *self);

@@ -1,0 +1,568 @@
+/*  test_router.c - unit tests of brg_router: total decoding (every kind of garbage gets its
+    documented reply and the router still answers ping), bridge calls (hello, ping, stats,
+    replay), UNKNOWN_CALL for unserved calls, and idempotency (same request_id -> original
+    reply, survives a restart, DUPLICATE_IN_FLIGHT while pending). A fake backend stands in
+    for the sim so these tests depend on the router alone; a seeded random-frames test
+    fuzzes the decoder.
+
+    Each test drives the router without a loop: a DEALER sends, the test receives the
+    message from the router's socket (ZMQ_RCVTIMEO bounded) and calls brg_router_handle().
+*/
+#include <criterion/criterion.h>
+#include <czmq.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "brg_backend.h"
+#include "brg_publisher.h"
+#include "brg_router.h"
+#include "brg_store.h"
+
+/* ---- fake backend: serves order_stock (and one pending account) and query_stock_asset */
+typedef struct {
+    int orders;
+    brg_call_t *pending;
+} fake_t;
+
+static bool fake_serves(void *self, Xtbridge__Request__BodyCase body) {
+    (void)self;
+    return body == XTBRIDGE__REQUEST__BODY_ORDER_STOCK ||
+           body == XTBRIDGE__REQUEST__BODY_QUERY_STOCK_ASSET;
+}
+
+static int fake_handle(void *handle, brg_call_t *call) {
+    fake_t *self = (fake_t *)handle;
+    const Xtbridge__Request *req = brg_call_request(call);
+    Xtbridge__Reply *reply = brg_call_reply(call);
+    if (req->body_case == XTBRIDGE__REQUEST__BODY_ORDER_STOCK) {
+        Xtbridge__OrderStockReply *r =
+            (Xtbridge__OrderStockReply *)brg_call_alloc(call, sizeof *r);
+        xtbridge__order_stock_reply__init(r);
+        r->order_id = ++self->orders;
+        reply->result_case = XTBRIDGE__REPLY__RESULT_ORDER_STOCK;
+        reply->order_stock = r;
+        if (req->order_stock->account &&
+            strcmp(req->order_stock->account->account_id, "pending") == 0) {
+            self->pending = call;
+            return BRG_CALL_PENDING;
+        }
+        return BRG_CALL_DONE;
+    }
+    brg_call_fail(call, XTBRIDGE__ERROR_CODE__INVALID_ARGUMENT, "fake: no asset");
+    return BRG_CALL_DONE;
+}
+
+static void fake_describe(void *self, brg_call_t *call, Xtbridge__HelloReply *hello) {
+    (void)self;
+    hello->accounts = (Xtbridge__Account **)brg_call_alloc(call, sizeof(void *));
+    Xtbridge__Account *account = (Xtbridge__Account *)brg_call_alloc(call, sizeof *account);
+    xtbridge__account__init(account);
+    account->account_id = brg_call_strdup(call, "1000000365");
+    account->account_type = 2;
+    hello->accounts[0] = account;
+    hello->n_accounts = 1;
+}
+
+static const brg_backend_ops_t fake_ops = {
+    "fake", NULL, NULL, NULL, fake_serves, fake_handle, fake_describe};
+
+/* ---- fixture ------------------------------------------------------------------------ */
+typedef struct {
+    char dir[256];
+    char router_ep[300];
+    char pub_ep[300];
+    brg_store_t *store;
+    brg_publisher_t *publisher;
+    brg_router_t *router;
+    fake_t fake;
+} env_t;
+
+static int s_counter;
+
+static void env_open(env_t *env, const char *dir) {
+    char err[256] = "";
+    if (dir)
+        snprintf(env->dir, sizeof env->dir, "%s", dir);
+    else {
+        snprintf(env->dir, sizeof env->dir, "/tmp/xtbt-router-%d-%d", getpid(), ++s_counter);
+        zsys_dir_create("%s", env->dir);
+    }
+    snprintf(env->router_ep, sizeof env->router_ep, "ipc://%s/router", env->dir);
+    snprintf(env->pub_ep, sizeof env->pub_ep, "ipc://%s/pub", env->dir);
+    env->store = brg_store_new(env->dir, err, sizeof err);
+    cr_assert_not_null(env->store, "%s", err);
+    env->publisher = brg_publisher_new(env->pub_ep, env->store, err, sizeof err);
+    cr_assert_not_null(env->publisher, "%s", err);
+    brg_router_args_t args = {env->router_ep, 1 << 20, 1000, "test-instance", &fake_ops,
+                              &env->fake, env->publisher, env->store};
+    env->router = brg_router_new(NULL, &args, err, sizeof err);
+    cr_assert_not_null(env->router, "%s", err);
+    zsock_set_rcvtimeo(brg_router_socket(env->router), 2000);
+}
+
+static void env_close(env_t *env) {
+    brg_router_destroy(&env->router);
+    brg_publisher_destroy(&env->publisher);
+    brg_store_destroy(&env->store);
+}
+
+static zsock_t *dealer(env_t *env, const char *routing_id) {
+    zsock_t *sock = zsock_new(ZMQ_DEALER);
+    if (routing_id)
+        zsock_set_identity(sock, routing_id);
+    zsock_set_rcvtimeo(sock, 2000);
+    cr_assert_eq(zsock_connect(sock, "%s", env->router_ep), 0);
+    return sock;
+}
+
+/* Let the router take exactly one message from its socket. */
+static void pump(env_t *env) {
+    zmsg_t *msg = zmsg_recv(brg_router_socket(env->router));
+    cr_assert_not_null(msg, "router received nothing");
+    brg_router_handle(env->router, &msg);
+}
+
+static void send_request(zsock_t *sock, Xtbridge__Request *req) {
+    size_t size = xtbridge__request__get_packed_size(req);
+    uint8_t *buf = (uint8_t *)malloc(size + 1);
+    xtbridge__request__pack(req, buf);
+    zframe_t *frame = zframe_new(buf, size);
+    free(buf);
+    cr_assert_eq(zframe_send(&frame, sock, 0), 0);
+}
+
+static Xtbridge__Reply *recv_reply(zsock_t *sock) {
+    zframe_t *frame = zframe_recv(sock);
+    cr_assert_not_null(frame, "no reply");
+    Xtbridge__Reply *reply =
+        xtbridge__reply__unpack(NULL, zframe_size(frame), zframe_data(frame));
+    zframe_destroy(&frame);
+    cr_assert_not_null(reply, "reply does not decode");
+    cr_assert_not_null(reply->error);
+    return reply;
+}
+
+static Xtbridge__Reply *call(env_t *env, zsock_t *sock, Xtbridge__Request *req) {
+    send_request(sock, req);
+    pump(env);
+    return recv_reply(sock);
+}
+
+static Xtbridge__Reply *ping(env_t *env, zsock_t *sock, const char *id) {
+    Xtbridge__Request req = XTBRIDGE__REQUEST__INIT;
+    Xtbridge__PingRequest body = XTBRIDGE__PING_REQUEST__INIT;
+    body.client_time_ns = 12345;
+    req.request_id = (char *)id;
+    req.body_case = XTBRIDGE__REQUEST__BODY_PING;
+    req.ping = &body;
+    return call(env, sock, &req);
+}
+
+static void assert_alive(env_t *env, zsock_t *sock) {
+    Xtbridge__Reply *reply = ping(env, sock, "alive");
+    cr_assert_eq(reply->error->code, XTBRIDGE__ERROR_CODE__OK);
+    cr_assert_eq(reply->result_case, XTBRIDGE__REPLY__RESULT_PING);
+    cr_assert_eq(reply->ping->client_time_ns, 12345);
+    xtbridge__reply__free_unpacked(reply, NULL);
+}
+
+static Xtbridge__Reply *order(env_t *env, zsock_t *sock, const char *id, const char *account) {
+    Xtbridge__Request req = XTBRIDGE__REQUEST__INIT;
+    Xtbridge__OrderStockRequest body = XTBRIDGE__ORDER_STOCK_REQUEST__INIT;
+    Xtbridge__Account acc = XTBRIDGE__ACCOUNT__INIT;
+    acc.account_id = (char *)account;
+    body.account = &acc;
+    body.stock_code = (char *)"600000.SH";
+    body.order_type = 23;
+    body.order_volume = 100;
+    body.price_type = 11;
+    body.price = 10.5;
+    req.request_id = (char *)id;
+    req.body_case = XTBRIDGE__REQUEST__BODY_ORDER_STOCK;
+    req.order_stock = &body;
+    send_request(sock, &req);
+    pump(env);
+    return NULL;
+}
+
+/* ---- tests --------------------------------------------------------------------------- */
+
+Test(router, ping_echoes_time_and_request_id) {
+    env_t env = {0};
+    env_open(&env, NULL);
+    zsock_t *sock = dealer(&env, NULL);
+    Xtbridge__Reply *reply = ping(&env, sock, "p-1");
+    cr_assert_str_eq(reply->request_id, "p-1");
+    cr_assert_eq(reply->error->code, XTBRIDGE__ERROR_CODE__OK);
+    cr_assert_eq(reply->ping->client_time_ns, 12345);
+    cr_assert_gt(reply->ping->bridge_time_ns, 0);
+    xtbridge__reply__free_unpacked(reply, NULL);
+    zsock_destroy(&sock);
+    env_close(&env);
+}
+
+Test(router, hello_describes_bridge_and_served_calls) {
+    env_t env = {0};
+    env_open(&env, NULL);
+    zsock_t *sock = dealer(&env, NULL);
+    Xtbridge__Request req = XTBRIDGE__REQUEST__INIT;
+    Xtbridge__HelloRequest body = XTBRIDGE__HELLO_REQUEST__INIT;
+    req.request_id = (char *)"h";
+    req.body_case = XTBRIDGE__REQUEST__BODY_HELLO;
+    req.hello = &body;
+    Xtbridge__Reply *reply = call(&env, sock, &req);
+    cr_assert_eq(reply->error->code, XTBRIDGE__ERROR_CODE__OK);
+    Xtbridge__HelloReply *hello = reply->hello;
+    cr_assert_eq(hello->protocol_version, 1);
+    cr_assert_str_eq(hello->backend, "fake");
+    cr_assert_str_eq(hello->instance_id, "test-instance");
+    cr_assert_eq(hello->heartbeat_ms, 1000);
+    cr_assert_eq(hello->n_pub_endpoints, 1);
+    cr_assert_str_eq(hello->pub_endpoints[0], env.pub_ep);
+    cr_assert_eq(hello->n_accounts, 1);
+    cr_assert_str_eq(hello->accounts[0]->account_id, "1000000365");
+    cr_assert_neq(hello->bridge_epoch, 0);
+    /* bridge calls + the two the fake serves, nothing else */
+    cr_assert_eq(hello->n_calls, 6);
+    bool order_stock = false, credit = false;
+    for (size_t i = 0; i < hello->n_calls; i++) {
+        order_stock |= strcmp(hello->calls[i], "order_stock") == 0;
+        credit |= strcmp(hello->calls[i], "query_credit_detail") == 0;
+    }
+    cr_assert(order_stock);
+    cr_assert_not(credit);
+    xtbridge__reply__free_unpacked(reply, NULL);
+    zsock_destroy(&sock);
+    env_close(&env);
+}
+
+Test(router, req_socket_delimiter_is_echoed) {
+    env_t env = {0};
+    env_open(&env, NULL);
+    zsock_t *req = zsock_new(ZMQ_REQ);
+    zsock_set_rcvtimeo(req, 2000);
+    zsock_connect(req, "%s", env.router_ep);
+    Xtbridge__Request r = XTBRIDGE__REQUEST__INIT;
+    Xtbridge__PingRequest body = XTBRIDGE__PING_REQUEST__INIT;
+    r.request_id = (char *)"via-req";
+    r.body_case = XTBRIDGE__REQUEST__BODY_PING;
+    r.ping = &body;
+    send_request(req, &r);
+    pump(&env);
+    Xtbridge__Reply *reply = recv_reply(req); /* REQ only accepts it with the delimiter */
+    cr_assert_str_eq(reply->request_id, "via-req");
+    cr_assert_eq(reply->error->code, XTBRIDGE__ERROR_CODE__OK);
+    xtbridge__reply__free_unpacked(reply, NULL);
+    zsock_destroy(&req);
+    env_close(&env);
+}
+
+static void expect_error(env_t *env, zsock_t *sock, Xtbridge__ErrorCode code, const char *id,
+                         const char *words) {
+    pump(env);
+    Xtbridge__Reply *reply = recv_reply(sock);
+    cr_assert_eq(reply->error->code, code, "code %d, want %d: %s", reply->error->code, code,
+                 reply->error->message);
+    cr_assert_str_eq(reply->request_id, id);
+    cr_assert(strstr(reply->error->message, words), "message '%s' lacks '%s'",
+              reply->error->message, words);
+    cr_assert_eq(reply->result_case, XTBRIDGE__REPLY__RESULT__NOT_SET);
+    xtbridge__reply__free_unpacked(reply, NULL);
+}
+
+Test(router, garbage_frames_get_documented_replies) {
+    env_t env = {0};
+    env_open(&env, NULL);
+    zsock_t *sock = dealer(&env, NULL);
+
+    /* random bytes: 0xff... is an invalid wire type */
+    byte junk[] = {0xff, 0xff, 0xff, 0x07, 0x13, 0x37};
+    zsock_send(sock, "b", junk, sizeof junk);
+    expect_error(&env, sock, XTBRIDGE__ERROR_CODE__MALFORMED, "", "does not decode");
+
+    /* an empty frame */
+    zsock_send(sock, "b", "", (size_t)0);
+    expect_error(&env, sock, XTBRIDGE__ERROR_CODE__MALFORMED, "", "empty request frame");
+
+    /* 5 frames */
+    zsock_send(sock, "sssss", "a", "b", "c", "d", "e");
+    expect_error(&env, sock, XTBRIDGE__ERROR_CODE__MALFORMED, "", "got 5 frames");
+
+    /* a truncated protobuf: a valid request cut in the middle of its request_id */
+    Xtbridge__Request r = XTBRIDGE__REQUEST__INIT;
+    Xtbridge__PingRequest body = XTBRIDGE__PING_REQUEST__INIT;
+    r.request_id = (char *)"truncated-request";
+    r.body_case = XTBRIDGE__REQUEST__BODY_PING;
+    r.ping = &body;
+    uint8_t buf[64];
+    size_t size = xtbridge__request__pack(&r, buf);
+    cr_assert_gt(size, 8);
+    zsock_send(sock, "b", buf, (size_t)8);
+    expect_error(&env, sock, XTBRIDGE__ERROR_CODE__MALFORMED, "", "does not decode");
+
+    /* an unknown oneof member: request_id "u-1" + field 77 (length-delimited, empty) */
+    byte unknown[] = {0x0a, 0x03, 'u', '-', '1', 0xea, 0x04, 0x00};
+    zsock_send(sock, "b", unknown, sizeof unknown);
+    expect_error(&env, sock, XTBRIDGE__ERROR_CODE__UNKNOWN_CALL, "u-1", "field number 77");
+
+    /* no body at all */
+    byte nobody[] = {0x0a, 0x03, 'n', '-', '1'};
+    zsock_send(sock, "b", nobody, sizeof nobody);
+    expect_error(&env, sock, XTBRIDGE__ERROR_CODE__UNKNOWN_CALL, "n-1", "no call body");
+
+    /* no request_id */
+    r.request_id = (char *)"";
+    size = xtbridge__request__pack(&r, buf);
+    zsock_send(sock, "b", buf, size);
+    expect_error(&env, sock, XTBRIDGE__ERROR_CODE__INVALID_ARGUMENT, "", "request_id");
+
+    cr_assert_eq(brg_router_malformed(env.router), 4);
+    assert_alive(&env, sock);
+    zsock_destroy(&sock);
+    env_close(&env);
+}
+
+Test(router, unserved_call_is_unknown_call_naming_it) {
+    env_t env = {0};
+    env_open(&env, NULL);
+    zsock_t *sock = dealer(&env, NULL);
+    Xtbridge__Request req = XTBRIDGE__REQUEST__INIT;
+    Xtbridge__AccountRequest body = XTBRIDGE__ACCOUNT_REQUEST__INIT;
+    req.request_id = (char *)"c-1";
+    req.body_case = XTBRIDGE__REQUEST__BODY_QUERY_CREDIT_DETAIL;
+    req.query_credit_detail = &body;
+    send_request(sock, &req);
+    expect_error(&env, sock, XTBRIDGE__ERROR_CODE__UNKNOWN_CALL, "c-1",
+                 "call 'query_credit_detail' is not served by backend 'fake'");
+    zsock_destroy(&sock);
+    env_close(&env);
+}
+
+Test(router, backend_errors_carry_no_result) {
+    env_t env = {0};
+    env_open(&env, NULL);
+    zsock_t *sock = dealer(&env, NULL);
+    Xtbridge__Request req = XTBRIDGE__REQUEST__INIT;
+    Xtbridge__AccountRequest body = XTBRIDGE__ACCOUNT_REQUEST__INIT;
+    req.request_id = (char *)"a-1";
+    req.body_case = XTBRIDGE__REQUEST__BODY_QUERY_STOCK_ASSET;
+    req.query_stock_asset = &body;
+    send_request(sock, &req);
+    expect_error(&env, sock, XTBRIDGE__ERROR_CODE__INVALID_ARGUMENT, "a-1", "fake: no asset");
+    zsock_destroy(&sock);
+    env_close(&env);
+}
+
+Test(router, same_request_id_returns_original_reply_once) {
+    env_t env = {0};
+    env_open(&env, NULL);
+    zsock_t *a = dealer(&env, "client-a");
+    zsock_t *b = dealer(&env, "client-b");
+    order(&env, a, "o-1", "1000000365");
+    Xtbridge__Reply *first = recv_reply(a);
+    order(&env, a, "o-1", "1000000365");
+    Xtbridge__Reply *again = recv_reply(a);
+    cr_assert_eq(first->order_stock->order_id, 1);
+    cr_assert_eq(again->order_stock->order_id, 1);
+    cr_assert_str_eq(again->request_id, "o-1");
+    cr_assert_eq(env.fake.orders, 1, "the retry must not reach the backend");
+    /* same id from another client is another order */
+    order(&env, b, "o-1", "1000000365");
+    Xtbridge__Reply *other = recv_reply(b);
+    cr_assert_eq(other->order_stock->order_id, 2);
+    cr_assert_eq(env.fake.orders, 2);
+    xtbridge__reply__free_unpacked(first, NULL);
+    xtbridge__reply__free_unpacked(again, NULL);
+    xtbridge__reply__free_unpacked(other, NULL);
+    zsock_destroy(&a);
+    zsock_destroy(&b);
+    env_close(&env);
+}
+
+Test(router, idempotency_survives_restart) {
+    env_t env = {0};
+    env_open(&env, NULL);
+    char dir[256];
+    snprintf(dir, sizeof dir, "%s", env.dir);
+    zsock_t *a = dealer(&env, "client-restart");
+    order(&env, a, "o-keep", "1000000365");
+    Xtbridge__Reply *first = recv_reply(a);
+    cr_assert_eq(first->order_stock->order_id, 1);
+    xtbridge__reply__free_unpacked(first, NULL);
+    zsock_destroy(&a);
+    env_close(&env);
+
+    env_t env2 = {0};
+    env_open(&env2, dir);
+    a = dealer(&env2, "client-restart");
+    order(&env2, a, "o-keep", "1000000365");
+    Xtbridge__Reply *again = recv_reply(a);
+    cr_assert_eq(again->error->code, XTBRIDGE__ERROR_CODE__OK);
+    cr_assert_eq(again->order_stock->order_id, 1);
+    cr_assert_eq(env2.fake.orders, 0, "the restarted bridge must not place it again");
+    xtbridge__reply__free_unpacked(again, NULL);
+    zsock_destroy(&a);
+    env_close(&env2);
+}
+
+Test(router, duplicate_while_in_flight) {
+    env_t env = {0};
+    env_open(&env, NULL);
+    zsock_t *a = dealer(&env, "client-pending");
+    order(&env, a, "slow", "pending"); /* backend keeps it pending */
+    cr_assert_not_null(env.fake.pending);
+    order(&env, a, "slow", "pending");
+    Xtbridge__Reply *dup = recv_reply(a);
+    cr_assert_eq(dup->error->code, XTBRIDGE__ERROR_CODE__DUPLICATE_IN_FLIGHT);
+    cr_assert_str_eq(dup->request_id, "slow");
+    cr_assert_eq(env.fake.orders, 1);
+    xtbridge__reply__free_unpacked(dup, NULL);
+    brg_call_complete(env.fake.pending); /* the backend answers later */
+    Xtbridge__Reply *done = recv_reply(a);
+    cr_assert_eq(done->error->code, XTBRIDGE__ERROR_CODE__OK);
+    cr_assert_eq(done->order_stock->order_id, 1);
+    xtbridge__reply__free_unpacked(done, NULL);
+    /* and now it is remembered */
+    order(&env, a, "slow", "pending");
+    Xtbridge__Reply *again = recv_reply(a);
+    cr_assert_eq(again->order_stock->order_id, 1);
+    cr_assert_eq(env.fake.orders, 1);
+    xtbridge__reply__free_unpacked(again, NULL);
+    zsock_destroy(&a);
+    env_close(&env);
+}
+
+static void emit_trade(env_t *env, const char *account, double price) {
+    Xtbridge__Event event = XTBRIDGE__EVENT__INIT;
+    Xtbridge__XtTrade trade = XTBRIDGE__XT_TRADE__INIT;
+    trade.account_id = (char *)account;
+    trade.traded_price = price;
+    event.body_case = XTBRIDGE__EVENT__BODY_TRADE;
+    event.trade = &trade;
+    cr_assert_eq(brg_publisher_emit(env->publisher, "trade", account, &event), 0);
+}
+
+Test(router, replay_serves_journal_after_seq_in_batches) {
+    env_t env = {0};
+    env_open(&env, NULL);
+    for (int i = 1; i <= 5; i++)
+        emit_trade(&env, "1000000365", i);
+    emit_trade(&env, "10000003650", 99);
+    zsock_t *sock = dealer(&env, NULL);
+    Xtbridge__Request req = XTBRIDGE__REQUEST__INIT;
+    Xtbridge__ReplayRequest body = XTBRIDGE__REPLAY_REQUEST__INIT;
+    Xtbridge__ReplayRequest__AfterEntry entry = XTBRIDGE__REPLAY_REQUEST__AFTER_ENTRY__INIT;
+    Xtbridge__ReplayRequest__AfterEntry *entries[] = {&entry};
+    entry.key = (char *)"trade.1000000365.";
+    entry.value = 2;
+    body.topic_prefix = (char *)"trade.1000000365.";
+    body.after = entries;
+    body.n_after = 1;
+    body.max_events = 2;
+    req.request_id = (char *)"r-1";
+    req.body_case = XTBRIDGE__REQUEST__BODY_REPLAY;
+    req.replay = &body;
+    send_request(sock, &req);
+    pump(&env);
+    /* seqs 3,4,5 in batches of 2: [3,4] more, [5] last */
+    Xtbridge__Reply *r1 = recv_reply(sock);
+    Xtbridge__Reply *r2 = recv_reply(sock);
+    cr_assert_str_eq(r1->request_id, "r-1");
+    cr_assert_eq(r1->replay->n_events, 2);
+    cr_assert(r1->replay->more);
+    cr_assert_eq(r1->replay->events[0]->seq, 3);
+    cr_assert_eq(r1->replay->events[1]->seq, 4);
+    cr_assert_float_eq(r1->replay->events[1]->trade->traded_price, 4.0, 1e-9);
+    cr_assert_eq(r2->replay->n_events, 1);
+    cr_assert_not(r2->replay->more);
+    cr_assert_eq(r2->replay->events[0]->seq, 5);
+    cr_assert_str_eq(r2->replay->events[0]->topic, "trade.1000000365.");
+    cr_assert_eq(r2->replay->bridge_epoch, brg_store_epoch(env.store));
+    xtbridge__reply__free_unpacked(r1, NULL);
+    xtbridge__reply__free_unpacked(r2, NULL);
+    zsock_destroy(&sock);
+    env_close(&env);
+}
+
+Test(router, stats_count_requests_and_calls) {
+    env_t env = {0};
+    env_open(&env, NULL);
+    zsock_t *sock = dealer(&env, NULL);
+    assert_alive(&env, sock);
+    zsock_send(sock, "b", "\xff", (size_t)1);
+    pump(&env);
+    xtbridge__reply__free_unpacked(recv_reply(sock), NULL);
+    Xtbridge__Request req = XTBRIDGE__REQUEST__INIT;
+    Xtbridge__StatsRequest body = XTBRIDGE__STATS_REQUEST__INIT;
+    req.request_id = (char *)"s";
+    req.body_case = XTBRIDGE__REQUEST__BODY_STATS;
+    req.stats = &body;
+    Xtbridge__Reply *reply = call(&env, sock, &req);
+    cr_assert_eq(reply->stats->requests, 3);
+    cr_assert_eq(reply->stats->replies, 2);
+    cr_assert_eq(reply->stats->malformed, 1);
+    cr_assert_eq(reply->stats->n_calls, 2); /* ping, stats */
+    xtbridge__reply__free_unpacked(reply, NULL);
+    zsock_destroy(&sock);
+    env_close(&env);
+}
+
+/* Seeded random frames: random frame counts, random bytes, and valid requests with random
+   bit flips. Every message must get exactly one reply and the router must stay up. */
+Test(router, seeded_random_frames_never_kill_the_router) {
+    env_t env = {0};
+    env_open(&env, NULL);
+    zsock_t *sock = dealer(&env, "fuzzer");
+    srand(20261125);
+    Xtbridge__Request valid = XTBRIDGE__REQUEST__INIT;
+    Xtbridge__OrderStockRequest body = XTBRIDGE__ORDER_STOCK_REQUEST__INIT;
+    Xtbridge__Account acc = XTBRIDGE__ACCOUNT__INIT;
+    acc.account_id = (char *)"1000000365";
+    body.account = &acc;
+    body.stock_code = (char *)"600000.SH";
+    body.order_volume = 100;
+    body.price = 10.5;
+    valid.request_id = (char *)"fuzz-base";
+    valid.body_case = XTBRIDGE__REQUEST__BODY_ORDER_STOCK;
+    valid.order_stock = &body;
+    uint8_t base[256];
+    size_t base_size = xtbridge__request__pack(&valid, base);
+    int rounds = 1500;
+    for (int i = 0; i < rounds; i++) {
+        zmsg_t *msg = zmsg_new();
+        int frames = rand() % 3 == 0 ? 1 + rand() % 4 : 1;
+        for (int f = 0; f < frames; f++) {
+            uint8_t buf[256];
+            size_t size;
+            if (rand() % 2) {
+                memcpy(buf, base, base_size);
+                size = base_size;
+                for (int flips = 1 + rand() % 4; flips; flips--)
+                    buf[rand() % size] ^= (uint8_t)(1u << (rand() % 8));
+                if (rand() % 4 == 0)
+                    size = (size_t)rand() % size;
+            } else {
+                size = (size_t)(rand() % 64);
+                for (size_t k = 0; k < size; k++)
+                    buf[k] = (uint8_t)rand();
+            }
+            zmsg_addmem(msg, buf, size);
+        }
+        cr_assert_eq(zmsg_send(&msg, sock), 0);
+        pump(&env);
+        /* the reply is the last frame; echoed empty delimiters come first */
+        zmsg_t *answer = zmsg_recv(sock);
+        cr_assert_not_null(answer, "round %d got no reply", i);
+        zframe_t *reply = zmsg_last(answer);
+        Xtbridge__Reply *decoded =
+            xtbridge__reply__unpack(NULL, zframe_size(reply), zframe_data(reply));
+        cr_assert_not_null(decoded, "round %d: reply does not decode", i);
+        xtbridge__reply__free_unpacked(decoded, NULL);
+        zmsg_destroy(&answer);
+    }
+    assert_alive(&env, sock);
+    zsock_destroy(&sock);
+    env_close(&env);
+}

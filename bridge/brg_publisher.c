@@ -23,17 +23,20 @@ static char *connectable(zsock_t *sock, const char *endpoints) {
          tok = strtok_r(NULL, ",", &save)) {
         if (*tok == '@' || *tok == '>')
             tok++;
+        /* an ephemeral port is known only to the socket (its last bound endpoint) */
+        const char *last = zsock_endpoint(sock);
+        if ((strstr(tok, ":*") || strstr(tok, ":!")) && last)
+            tok = (char *)last;
         char buf[512];
-        const char *star = strstr(tok, "://*:");
-        if (star) {
-            snprintf(buf, sizeof buf, "%.*s://127.0.0.1:%s", (int)(star - tok), tok, star + 5);
-            zlist_append(parts, strdup(buf));
-        } else if (strstr(tok, ":*") || strstr(tok, ":!")) {
-            /* ephemeral port: only the socket knows it (last bound endpoint) */
-            const char *last = zsock_endpoint(sock);
-            zlist_append(parts, strdup(last ? last : tok));
-        } else
-            zlist_append(parts, strdup(tok));
+        const char *wild = strstr(tok, "://*:");
+        if (!wild)
+            wild = strstr(tok, "://0.0.0.0:");
+        if (wild)
+            snprintf(buf, sizeof buf, "%.*s://127.0.0.1:%s", (int)(wild - tok), tok,
+                     strchr(wild + 3, ':') + 1);
+        else
+            snprintf(buf, sizeof buf, "%s", tok);
+        zlist_append(parts, strdup(buf));
     }
     free(copy);
     size_t len = 1;

@@ -1,0 +1,89 @@
+/*  test_config.c - unit tests of brg_config: protocol-page defaults, the config file's
+    bridge section, flags overriding the file, --help/--version, and bad input rejected
+    with a message instead of a crash.
+*/
+#include <criterion/criterion.h>
+#include <czmq.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "brg_config.h"
+
+static int parse(brg_config_t *config, char *err, int argc, ...) {
+    char *argv[16] = {(char *)"xtbridge"};
+    va_list args;
+    va_start(args, argc);
+    for (int i = 1; i < argc; i++)
+        argv[i] = va_arg(args, char *);
+    va_end(args);
+    return brg_config_parse_args(config, argc, argv, err, 256);
+}
+
+Test(config, defaults_from_protocol_page) {
+    brg_config_t *config = brg_config_new();
+    char err[256];
+    cr_assert_eq(parse(config, err, 1), 0);
+    cr_assert_str_eq(brg_config_router(config), "tcp://127.0.0.1:58610");
+    cr_assert_str_eq(brg_config_pub(config), "tcp://127.0.0.1:58611");
+    cr_assert_str_eq(brg_config_backend(config), "sim");
+    cr_assert_eq(brg_config_heartbeat_ms(config), 1000);
+    cr_assert_eq(brg_config_max_msg_size(config), 1048576);
+    cr_assert_null(brg_config_tree(config));
+    brg_config_destroy(&config);
+    cr_assert_null(config);
+}
+
+Test(config, file_then_flags) {
+    char path[256], err[256];
+    snprintf(path, sizeof path, "/tmp/xtbt-config-%d.cfg", getpid());
+    FILE *file = fopen(path, "w");
+    fputs("bridge\n    router = ipc:///tmp/from-file\n    heartbeat_ms = 250\n"
+          "sim\n    account\n        id = 42\n",
+          file);
+    fclose(file);
+    brg_config_t *config = brg_config_new();
+    cr_assert_eq(parse(config, err, 5, "--pub", "ipc:///tmp/flag-pub", "--config", path), 0,
+                 "%s", err);
+    cr_assert_str_eq(brg_config_router(config), "ipc:///tmp/from-file");
+    cr_assert_str_eq(brg_config_pub(config), "ipc:///tmp/flag-pub");
+    cr_assert_eq(brg_config_heartbeat_ms(config), 250);
+    cr_assert_str_eq(zconfig_get(brg_config_tree(config), "sim/account/id", ""), "42");
+    brg_config_destroy(&config);
+
+    /* a flag wins over the file even when it comes first */
+    config = brg_config_new();
+    cr_assert_eq(parse(config, err, 5, "--router", "ipc:///tmp/flag", "--config", path), 0);
+    cr_assert_str_eq(brg_config_router(config), "ipc:///tmp/flag");
+    brg_config_destroy(&config);
+    unlink(path);
+}
+
+Test(config, help_and_version_exit_zero) {
+    brg_config_t *config = brg_config_new();
+    char err[256];
+    cr_assert_eq(parse(config, err, 2, "--version"), 1);
+    cr_assert_eq(parse(config, err, 2, "--help"), 1);
+    brg_config_destroy(&config);
+}
+
+Test(config, bad_input_is_an_error_with_a_reason) {
+    char err[256];
+    const char *cases[][3] = {
+        {"--heartbeat-ms", "0", "heartbeat"},     {"--heartbeat-ms", "abc", "heartbeat"},
+        {"--log-level", "loud", "log level"},     {"--max-msg-size", "-1", "max message"},
+        {"--config", "/nonexistent.cfg", "not found"}, {"--bogus", "1", "unknown"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        brg_config_t *config = brg_config_new();
+        err[0] = 0;
+        cr_assert_eq(parse(config, err, 3, cases[i][0], cases[i][1]), -1, "%s %s", cases[i][0],
+                     cases[i][1]);
+        cr_assert(strstr(err, cases[i][2]), "'%s' lacks '%s'", err, cases[i][2]);
+        brg_config_destroy(&config);
+    }
+    brg_config_t *config = brg_config_new();
+    cr_assert_eq(parse(config, err, 2, "stray"), -1);
+    cr_assert(strstr(err, "unexpected argument"));
+    cr_assert_eq(parse(config, err, 2, "--router"), -1);
+    brg_config_destroy(&config);
+}

@@ -1,0 +1,130 @@
+/*  test_publisher.c - unit tests of brg_publisher: topic syntax `<kind>.<account>.` and
+    `<kind>.`, a subscriber to one account's prefix never sees its neighbour's events
+    (1000000365 vs 10000003650), per-topic seq stamped and journaled, bad topics refused,
+    connectable endpoints for hello.
+*/
+#include <criterion/criterion.h>
+#include <czmq.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "brg_publisher.h"
+#include "brg_store.h"
+
+static int s_dirs;
+
+typedef struct {
+    char dir[256];
+    char ep[300];
+    brg_store_t *store;
+    brg_publisher_t *pub;
+} env_t;
+
+static void env_open(env_t *env) {
+    char err[256];
+    snprintf(env->dir, sizeof env->dir, "/tmp/xtbt-pub-%d-%d", getpid(), ++s_dirs);
+    zsys_dir_create("%s", env->dir);
+    snprintf(env->ep, sizeof env->ep, "ipc://%s/pub", env->dir);
+    env->store = brg_store_new(env->dir, err, sizeof err);
+    cr_assert_not_null(env->store, "%s", err);
+    env->pub = brg_publisher_new(env->ep, env->store, err, sizeof err);
+    cr_assert_not_null(env->pub, "%s", err);
+}
+
+static void env_close(env_t *env) {
+    brg_publisher_destroy(&env->pub);
+    cr_assert_null(env->pub);
+    brg_store_destroy(&env->store);
+}
+
+static int emit_trade(env_t *env, const char *account, int64_t volume) {
+    Xtbridge__Event event = XTBRIDGE__EVENT__INIT;
+    Xtbridge__XtTrade trade = XTBRIDGE__XT_TRADE__INIT;
+    trade.account_id = (char *)account;
+    trade.traded_volume = volume;
+    event.body_case = XTBRIDGE__EVENT__BODY_TRADE;
+    event.trade = &trade;
+    return brg_publisher_emit(env->pub, "trade", account, &event);
+}
+
+Test(publisher, topic_syntax) {
+    char buf[64];
+    cr_assert_eq(brg_publisher_topic("trade", "1000000365", buf, sizeof buf), 0);
+    cr_assert_str_eq(buf, "trade.1000000365.");
+    cr_assert_eq(brg_publisher_topic("heartbeat", NULL, buf, sizeof buf), 0);
+    cr_assert_str_eq(buf, "heartbeat.");
+    cr_assert_eq(brg_publisher_topic("heartbeat", "", buf, sizeof buf), 0);
+    cr_assert_str_eq(buf, "heartbeat.");
+    cr_assert_eq(brg_publisher_topic("", "1", buf, sizeof buf), -1);
+    cr_assert_eq(brg_publisher_topic("trade", "1.2", buf, sizeof buf), -1);
+    cr_assert_eq(brg_publisher_topic("trade", "1000000365", buf, 8), -1);
+}
+
+Test(publisher, subscriber_gets_only_its_account) {
+    env_t env = {0};
+    env_open(&env);
+    zsock_t *sub = zsock_new_sub(env.ep, "trade.1000000365.");
+    zsock_set_rcvtimeo(sub, 200);
+    /* The subscription travels asynchronously: publish until the first one arrives. */
+    zmsg_t *msg = NULL;
+    for (int tries = 0; tries < 50 && !msg; tries++) {
+        cr_assert_eq(emit_trade(&env, "1000000365", 100), 0);
+        msg = zmsg_recv(sub);
+    }
+    cr_assert_not_null(msg, "subscriber never received");
+    zmsg_destroy(&msg);
+    zsock_set_rcvtimeo(sub, 1000);
+    /* drain what the warm-up loop left queued */
+    zsock_set_rcvtimeo(sub, 50);
+    while ((msg = zmsg_recv(sub)))
+        zmsg_destroy(&msg);
+    zsock_set_rcvtimeo(sub, 1000);
+
+    cr_assert_eq(emit_trade(&env, "10000003650", 999), 0);
+    cr_assert_eq(emit_trade(&env, "1000000365", 300), 0);
+    msg = zmsg_recv(sub);
+    cr_assert_not_null(msg);
+    cr_assert_eq(zmsg_size(msg), 2);
+    char *topic = zmsg_popstr(msg);
+    cr_assert_str_eq(topic, "trade.1000000365.");
+    zframe_t *body = zmsg_pop(msg);
+    Xtbridge__Event *event = xtbridge__event__unpack(NULL, zframe_size(body), zframe_data(body));
+    cr_assert_not_null(event);
+    cr_assert_str_eq(event->topic, "trade.1000000365.");
+    cr_assert_eq(event->trade->traded_volume, 300, "the neighbour's 999 must not arrive");
+    cr_assert_eq(event->bridge_epoch, brg_store_epoch(env.store));
+    cr_assert_gt(event->time_ns, 0);
+    /* the neighbour's one event was seq 1 of its own topic; ours keeps counting */
+    cr_assert_gt(event->seq, 1);
+    cr_assert_eq(brg_publisher_count(env.pub), event->seq + 1);
+    xtbridge__event__free_unpacked(event, NULL);
+    zframe_destroy(&body);
+    free(topic);
+    zmsg_destroy(&msg);
+    zsock_destroy(&sub);
+    env_close(&env);
+}
+
+Test(publisher, bad_topic_is_refused_and_not_journaled) {
+    env_t env = {0};
+    env_open(&env);
+    Xtbridge__Event event = XTBRIDGE__EVENT__INIT;
+    cr_assert_eq(brg_publisher_emit(env.pub, "trade", "1.2", &event), -1);
+    cr_assert_eq(brg_publisher_count(env.pub), 0);
+    cr_assert_eq(emit_trade(&env, "7", 1), 0);
+    cr_assert_eq(brg_publisher_count(env.pub), 1);
+    env_close(&env);
+}
+
+Test(publisher, connectable_endpoints) {
+    env_t env = {0};
+    env_open(&env);
+    cr_assert_str_eq(brg_publisher_endpoints(env.pub), env.ep);
+    char err[256];
+    brg_publisher_t *wild = brg_publisher_new("tcp://*:*", env.store, err, sizeof err);
+    cr_assert_not_null(wild, "%s", err);
+    cr_assert_eq(strncmp(brg_publisher_endpoints(wild), "tcp://", 6), 0);
+    cr_assert_null(strchr(brg_publisher_endpoints(wild), '*'));
+    brg_publisher_destroy(&wild);
+    env_close(&env);
+}

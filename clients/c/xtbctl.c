@@ -1,0 +1,802 @@
+/*  xtbctl.c - command-line client of xtbridge, built on the C client library.
+
+    xtbctl [--router EP] [--json] [--timeout MS] [--account ID] CMD [ARGS]
+
+    One request per invocation (watch streams pushes until Ctrl-C). Human-readable tables by
+    default; with --json every result object is printed as one JSON line, so scripts can
+    pipe it into jq. Exit codes: 0 OK, 1 the bridge refused the call or the broker rejected
+    it (-1), 2 usage error, 3 timeout / transport failure.
+*/
+#include <czmq.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "xtb_client.h"
+
+enum { EXIT_OK = 0, EXIT_REFUSED = 1, EXIT_USAGE = 2, EXIT_TRANSPORT = 3 };
+
+typedef struct {
+    const char *router;
+    const char *account;
+    bool json;
+    int timeout_ms;
+    xtb_client_t *client;
+} ctl_t;
+
+static void usage(FILE *f) {
+    fputs(
+        "usage: xtbctl [--router EP] [--json] [--timeout MS] [--account ID] CMD [ARGS]\n"
+        "  defaults: --router $XTB_ROUTER or " XTB_DEFAULT_ROUTER ", --account $XTB_ACCOUNT or "
+        XTB_DEFAULT_ACCOUNT ", --timeout 5000\n"
+        "commands:\n"
+        "  hello                           bridge version, PUB endpoints, accounts, calls\n"
+        "  ping [--count N]                round-trip time\n"
+        "  order CODE buy|sell VOLUME PRICE [--type N] [--price-type N] [--async]\n"
+        "        [--strategy S] [--remark R]   price-type default 11 (FIX_PRICE)\n"
+        "  cancel ORDER_ID [--async]\n"
+        "  cancel-sysid MARKET SYSID [--async]   market 0 = SH, 1 = SZ, 70 = BJ\n"
+        "  orders [--cancelable]           today's orders\n"
+        "  show-order ORDER_ID             one order\n"
+        "  trades | positions | position CODE | asset\n"
+        "  accounts | status               query_account_infos / query_account_status\n"
+        "  watch [TOPIC_PREFIX]            print pushes until Ctrl-C\n"
+        "  stats                           bridge counters\n"
+        "  sim-price CODE PRICE [--liquidity N] [--pre-close P]\n"
+        "  sim-tick [CODE] [PRICE]         run matching (optionally move the price)\n"
+        "  sim-next-day                    settle T+1, expire open orders\n"
+        "  sim-account-status STATUS       set the account status (pushes account_status)\n",
+        f);
+}
+
+static int usage_error(const char *fmt, const char *arg) {
+    fputs("xtbctl: ", stderr);
+    fprintf(stderr, fmt, arg ? arg : "");
+    fputs("\n(run xtbctl --help for usage)\n", stderr);
+    return EXIT_USAGE;
+}
+
+static bool parse_i64(const char *s, int64_t *out) {
+    if (!s || !*s)
+        return false;
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || *end)
+        return false;
+    *out = v;
+    return true;
+}
+
+static bool parse_double(const char *s, double *out) {
+    if (!s || !*s)
+        return false;
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || *end)
+        return false;
+    *out = v;
+    return true;
+}
+
+/* Send, wait, report. Takes ownership of req. Returns an exit code; *reply set on 0 and
+   on EXIT_REFUSED (bridge error) so callers may still look at it. */
+static int call(ctl_t *c, Xtbridge__Request *req, Xtbridge__Reply **reply) {
+    *reply = NULL;
+    int rc = xtb_client_call(c->client, req, c->timeout_ms, reply);
+    xtb_request_destroy(&req);
+    if (rc != 0) {
+        fprintf(stderr, "xtbctl: %s (router %s)\n", xtb_client_error(c->client), c->router);
+        return EXIT_TRANSPORT;
+    }
+    Xtbridge__Error *err = (*reply)->error;
+    if (err && err->code != XTBRIDGE__ERROR_CODE__OK) {
+        fprintf(stderr, "xtbctl: error %s: %s\n", xtb_error_code_name(err->code),
+                err->message ? err->message : "");
+        return EXIT_REFUSED;
+    }
+    return EXIT_OK;
+}
+
+static void print_json_line(const ProtobufCMessage *msg) {
+    char *s = xtb_message_to_json(msg, false);
+    puts(s ? s : "null");
+    free(s);
+}
+
+static const char *or_num(const char *name, int32_t v, char *buf, size_t len) {
+    if (name)
+        return name;
+    snprintf(buf, len, "%d", v);
+    return buf;
+}
+
+static const char *side_name(int32_t order_type) {
+    if (order_type == 23)
+        return "BUY";
+    if (order_type == 24)
+        return "SELL";
+    const char *n = xtb_order_type_name(order_type);
+    return n ? n : "?";
+}
+
+static void fmt_time(int64_t t, char *buf, size_t len) {
+    /* xtquant times are unix seconds. */
+    if (t <= 0) {
+        snprintf(buf, len, "-");
+        return;
+    }
+    time_t tt = (time_t)t;
+    struct tm tm;
+    localtime_r(&tt, &tm);
+    strftime(buf, len, "%H:%M:%S", &tm);
+}
+
+/* ---- tables ------------------------------------------------------------------------ */
+
+static void orders_header(void) {
+    printf("%-12s %-14s %-10s %-4s %8s %10s %8s %10s %-22s %s\n", "ORDER_ID", "SYSID", "CODE",
+           "SIDE", "VOLUME", "PRICE", "TRADED", "AVG_PRICE", "STATUS", "MSG");
+}
+
+static void order_row(const Xtbridge__XtOrder *o) {
+    char sbuf[16];
+    printf("%-12" PRId64 " %-14s %-10s %-4s %8" PRId64 " %10.3f %8" PRId64 " %10.3f %-22s %s\n",
+           o->order_id, o->order_sysid, o->stock_code, side_name(o->order_type), o->order_volume,
+           o->price, o->traded_volume, o->traded_price,
+           or_num(xtb_order_status_name(o->order_status), o->order_status, sbuf, sizeof sbuf),
+           o->status_msg);
+}
+
+static void trades_header(void) {
+    printf("%-14s %-12s %-10s %-4s %8s %10s %14s %10s %s\n", "TRADED_ID", "ORDER_ID", "CODE",
+           "SIDE", "VOLUME", "PRICE", "AMOUNT", "FEES", "TIME");
+}
+
+static void trade_row(const Xtbridge__XtTrade *t) {
+    char tbuf[16];
+    fmt_time(t->traded_time, tbuf, sizeof tbuf);
+    printf("%-14s %-12" PRId64 " %-10s %-4s %8" PRId64 " %10.3f %14.2f %10.2f %s\n", t->traded_id,
+           t->order_id, t->stock_code, side_name(t->order_type), t->traded_volume,
+           t->traded_price, t->traded_amount, t->commission, tbuf);
+}
+
+static void positions_header(void) {
+    printf("%-10s %8s %8s %8s %8s %10s %10s %10s %14s\n", "CODE", "VOLUME", "CAN_USE", "FROZEN",
+           "YESTERDAY", "OPEN_PRICE", "AVG_PRICE", "LAST", "MARKET_VALUE");
+}
+
+static void position_row(const Xtbridge__XtPosition *p) {
+    printf("%-10s %8" PRId64 " %8" PRId64 " %8" PRId64 " %8" PRId64 " %10.3f %10.5f %10.3f %14.2f\n",
+           p->stock_code, p->volume, p->can_use_volume, p->frozen_volume, p->yesterday_volume,
+           p->open_price, p->avg_price, p->last_price, p->market_value);
+}
+
+/* ---- commands ------------------------------------------------------------------------ */
+
+static int cmd_hello(ctl_t *c) {
+    Xtbridge__Reply *reply = NULL;
+    int rc = call(c, xtb_req_hello("xtbctl"), &reply);
+    if (rc == EXIT_OK) {
+        Xtbridge__HelloReply *h = reply->hello;
+        if (!h) {
+            fprintf(stderr, "xtbctl: reply has no hello result\n");
+            rc = EXIT_REFUSED;
+        } else if (c->json)
+            print_json_line(&h->base);
+        else {
+            printf("bridge_version:   %s\n", h->bridge_version);
+            printf("protocol_version: %u\n", h->protocol_version);
+            printf("backend:          %s\n", h->backend);
+            printf("instance_id:      %s\n", h->instance_id);
+            printf("bridge_epoch:     %" PRIu64 "\n", h->bridge_epoch);
+            printf("heartbeat_ms:     %u\n", h->heartbeat_ms);
+            for (size_t i = 0; i < h->n_pub_endpoints; i++)
+                printf("pub_endpoint:     %s\n", h->pub_endpoints[i]);
+            for (size_t i = 0; i < h->n_accounts; i++)
+                printf("account:          %s (type %d)\n", h->accounts[i]->account_id,
+                       h->accounts[i]->account_type);
+            printf("calls (%zu):", h->n_calls);
+            for (size_t i = 0; i < h->n_calls; i++)
+                printf(" %s", h->calls[i]);
+            printf("\n");
+        }
+    }
+    xtb_reply_destroy(&reply);
+    return rc;
+}
+
+static int cmd_ping(ctl_t *c, int argc, char **argv) {
+    int64_t count = 1;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--count") == 0 && i + 1 < argc) {
+            if (!parse_i64(argv[++i], &count) || count < 1)
+                return usage_error("bad --count %s", argv[i]);
+        } else
+            return usage_error("ping: unexpected argument %s", argv[i]);
+    }
+    int64_t min = INT64_MAX, max = 0, sum = 0;
+    for (int64_t n = 0; n < count; n++) {
+        int64_t t0 = zclock_usecs();
+        Xtbridge__Reply *reply = NULL;
+        int rc = call(c, xtb_req_ping(t0 * 1000), &reply);
+        int64_t rtt = zclock_usecs() - t0;
+        if (rc != EXIT_OK) {
+            xtb_reply_destroy(&reply);
+            return rc;
+        }
+        min = rtt < min ? rtt : min;
+        max = rtt > max ? rtt : max;
+        sum += rtt;
+        if (c->json)
+            printf("{\"seq\":%" PRId64 ",\"rtt_us\":%" PRId64 ",\"bridge_time_ns\":%" PRId64
+                   "}\n",
+                   n + 1, rtt, reply->ping ? reply->ping->bridge_time_ns : 0);
+        else
+            printf("pong from %s: seq=%" PRId64 " rtt=%" PRId64 " us\n", c->router, n + 1, rtt);
+        xtb_reply_destroy(&reply);
+    }
+    if (count > 1 && !c->json)
+        printf("%" PRId64 " pings: min/avg/max = %" PRId64 "/%" PRId64 "/%" PRId64 " us\n", count,
+               min, sum / count, max);
+    return EXIT_OK;
+}
+
+static int cmd_order(ctl_t *c, int argc, char **argv) {
+    const char *pos[4];
+    int npos = 0;
+    int64_t type = -1, price_type = 11;
+    bool async = false;
+    const char *strategy = "xtbctl", *remark = "";
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--type") == 0 && i + 1 < argc) {
+            if (!parse_i64(argv[++i], &type))
+                return usage_error("bad --type %s", argv[i]);
+        } else if (strcmp(argv[i], "--price-type") == 0 && i + 1 < argc) {
+            if (!parse_i64(argv[++i], &price_type))
+                return usage_error("bad --price-type %s", argv[i]);
+        } else if (strcmp(argv[i], "--async") == 0)
+            async = true;
+        else if (strcmp(argv[i], "--strategy") == 0 && i + 1 < argc)
+            strategy = argv[++i];
+        else if (strcmp(argv[i], "--remark") == 0 && i + 1 < argc)
+            remark = argv[++i];
+        else if (npos < 4)
+            pos[npos++] = argv[i];
+        else
+            return usage_error("order: unexpected argument %s", argv[i]);
+    }
+    if (npos != 4)
+        return usage_error("usage: order CODE buy|sell VOLUME PRICE [--type N] ...%s", "");
+    if (type < 0) {
+        if (strcasecmp(pos[1], "buy") == 0)
+            type = 23;
+        else if (strcasecmp(pos[1], "sell") == 0)
+            type = 24;
+        else
+            return usage_error("order: side must be buy or sell, not %s", pos[1]);
+    }
+    int64_t volume;
+    double price;
+    if (!parse_i64(pos[2], &volume))
+        return usage_error("order: bad volume %s", pos[2]);
+    if (!parse_double(pos[3], &price))
+        return usage_error("order: bad price %s", pos[3]);
+
+    Xtbridge__Reply *reply = NULL;
+    int rc = call(c,
+                  xtb_req_order(c->account, pos[0], (int32_t)type, volume, (int32_t)price_type,
+                                price, strategy, remark, async),
+                  &reply);
+    if (rc != EXIT_OK) {
+        xtb_reply_destroy(&reply);
+        return rc;
+    }
+    if (async) {
+        int64_t seq = reply->order_stock_async ? reply->order_stock_async->seq : -1;
+        if (c->json)
+            printf("{\"seq\":%" PRId64 "}\n", seq);
+        else
+            printf("seq %" PRId64 "\n", seq);
+        xtb_reply_destroy(&reply);
+        if (seq <= 0) {
+            fprintf(stderr, "xtbctl: order_stock_async returned %" PRId64 "\n", seq);
+            return EXIT_REFUSED;
+        }
+        return EXIT_OK;
+    }
+    int64_t order_id = reply->order_stock ? reply->order_stock->order_id : -1;
+    xtb_reply_destroy(&reply);
+    if (order_id <= 0) {
+        if (c->json)
+            printf("{\"order_id\":%" PRId64 "}\n", order_id);
+        else
+            printf("order_id %" PRId64 "\n", order_id);
+        fprintf(stderr, "xtbctl: order rejected: order_stock returned %" PRId64 "\n", order_id);
+        return EXIT_REFUSED;
+    }
+    /* Show the order's state: a junk order still has an id, the reason is its status_msg. */
+    Xtbridge__Reply *q = NULL;
+    const Xtbridge__XtOrder *o = NULL;
+    if (call(c, xtb_req_query_order(c->account, order_id), &q) == EXIT_OK && q->query_stock_order &&
+        q->query_stock_order->found)
+        o = q->query_stock_order->order;
+    if (c->json) {
+        char *js = o ? xtb_message_to_json(&o->base, false) : NULL;
+        printf("{\"order_id\":%" PRId64 ",\"order\":%s}\n", order_id, js ? js : "null");
+        free(js);
+    } else if (o) {
+        char sbuf[16];
+        printf("order_id %" PRId64 " %s%s%s\n", order_id,
+               or_num(xtb_order_status_name(o->order_status), o->order_status, sbuf, sizeof sbuf),
+               *o->status_msg ? ": " : "", o->status_msg);
+    } else
+        printf("order_id %" PRId64 "\n", order_id);
+    xtb_reply_destroy(&q);
+    return EXIT_OK;
+}
+
+static int print_cancel(ctl_t *c, Xtbridge__Reply *reply, bool async) {
+    if (async) {
+        Xtbridge__CancelAsyncReply *r = reply->cancel_order_stock_async
+                                            ? reply->cancel_order_stock_async
+                                            : reply->cancel_order_stock_sysid_async;
+        int64_t seq = r ? r->seq : -1;
+        printf(c->json ? "{\"seq\":%" PRId64 "}\n" : "seq %" PRId64 "\n", seq);
+        return seq > 0 ? EXIT_OK : EXIT_REFUSED;
+    }
+    Xtbridge__CancelReply *r =
+        reply->cancel_order_stock ? reply->cancel_order_stock : reply->cancel_order_stock_sysid;
+    int result = r ? r->result : -1;
+    printf(c->json ? "{\"result\":%d}\n" : "cancel result %d\n", result);
+    if (result != 0) {
+        fprintf(stderr, "xtbctl: cancel failed (%d)\n", result);
+        return EXIT_REFUSED;
+    }
+    return EXIT_OK;
+}
+
+static int cmd_cancel(ctl_t *c, int argc, char **argv, bool sysid) {
+    const char *pos[2];
+    int npos = 0;
+    bool async = false;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--async") == 0)
+            async = true;
+        else if (npos < 2)
+            pos[npos++] = argv[i];
+        else
+            return usage_error("cancel: unexpected argument %s", argv[i]);
+    }
+    Xtbridge__Request *req;
+    if (sysid) {
+        int64_t market;
+        if (npos != 2 || !parse_i64(pos[0], &market))
+            return usage_error("usage: cancel-sysid MARKET SYSID [--async]%s", "");
+        req = xtb_req_cancel_sysid(c->account, (int32_t)market, pos[1], async);
+    } else {
+        int64_t id;
+        if (npos != 1 || !parse_i64(pos[0], &id))
+            return usage_error("usage: cancel ORDER_ID [--async]%s", "");
+        req = xtb_req_cancel(c->account, id, async);
+    }
+    Xtbridge__Reply *reply = NULL;
+    int rc = call(c, req, &reply);
+    if (rc == EXIT_OK)
+        rc = print_cancel(c, reply, async);
+    xtb_reply_destroy(&reply);
+    return rc;
+}
+
+static int cmd_orders(ctl_t *c, int argc, char **argv) {
+    bool cancelable = false;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--cancelable") == 0)
+            cancelable = true;
+        else
+            return usage_error("orders: unexpected argument %s", argv[i]);
+    }
+    Xtbridge__Reply *reply = NULL;
+    int rc = call(c, xtb_req_query_orders(c->account, cancelable), &reply);
+    if (rc == EXIT_OK && reply->query_stock_orders) {
+        Xtbridge__OrdersReply *r = reply->query_stock_orders;
+        if (!c->json)
+            orders_header();
+        for (size_t i = 0; i < r->n_orders; i++) {
+            if (c->json)
+                print_json_line(&r->orders[i]->base);
+            else
+                order_row(r->orders[i]);
+        }
+    }
+    xtb_reply_destroy(&reply);
+    return rc;
+}
+
+static int cmd_show_order(ctl_t *c, int argc, char **argv) {
+    int64_t id;
+    if (argc != 1 || !parse_i64(argv[0], &id))
+        return usage_error("usage: show-order ORDER_ID%s", "");
+    Xtbridge__Reply *reply = NULL;
+    int rc = call(c, xtb_req_query_order(c->account, id), &reply);
+    if (rc == EXIT_OK) {
+        Xtbridge__OrderReply *r = reply->query_stock_order;
+        if (!r || !r->found || !r->order) {
+            if (c->json)
+                puts("null");
+            fprintf(stderr, "xtbctl: no order %" PRId64 "\n", id);
+            rc = EXIT_REFUSED;
+        } else if (c->json)
+            print_json_line(&r->order->base);
+        else {
+            orders_header();
+            order_row(r->order);
+        }
+    }
+    xtb_reply_destroy(&reply);
+    return rc;
+}
+
+static int cmd_trades(ctl_t *c) {
+    Xtbridge__Reply *reply = NULL;
+    int rc =
+        call(c, xtb_req_account(XTBRIDGE__REQUEST__BODY_QUERY_STOCK_TRADES, c->account), &reply);
+    if (rc == EXIT_OK && reply->query_stock_trades) {
+        Xtbridge__TradesReply *r = reply->query_stock_trades;
+        if (!c->json)
+            trades_header();
+        for (size_t i = 0; i < r->n_trades; i++) {
+            if (c->json)
+                print_json_line(&r->trades[i]->base);
+            else
+                trade_row(r->trades[i]);
+        }
+    }
+    xtb_reply_destroy(&reply);
+    return rc;
+}
+
+static int cmd_positions(ctl_t *c) {
+    Xtbridge__Reply *reply = NULL;
+    int rc = call(c, xtb_req_account(XTBRIDGE__REQUEST__BODY_QUERY_STOCK_POSITIONS, c->account),
+                  &reply);
+    if (rc == EXIT_OK && reply->query_stock_positions) {
+        Xtbridge__PositionsReply *r = reply->query_stock_positions;
+        if (!c->json)
+            positions_header();
+        for (size_t i = 0; i < r->n_positions; i++) {
+            if (c->json)
+                print_json_line(&r->positions[i]->base);
+            else
+                position_row(r->positions[i]);
+        }
+    }
+    xtb_reply_destroy(&reply);
+    return rc;
+}
+
+static int cmd_position(ctl_t *c, int argc, char **argv) {
+    if (argc != 1)
+        return usage_error("usage: position CODE%s", "");
+    Xtbridge__Reply *reply = NULL;
+    int rc = call(c, xtb_req_query_position(c->account, argv[0]), &reply);
+    if (rc == EXIT_OK) {
+        Xtbridge__PositionReply *r = reply->query_stock_position;
+        if (!r || !r->found || !r->position) {
+            if (c->json)
+                puts("null");
+            else
+                printf("no position in %s\n", argv[0]);
+        } else if (c->json)
+            print_json_line(&r->position->base);
+        else {
+            positions_header();
+            position_row(r->position);
+        }
+    }
+    xtb_reply_destroy(&reply);
+    return rc;
+}
+
+static int cmd_asset(ctl_t *c) {
+    Xtbridge__Reply *reply = NULL;
+    int rc =
+        call(c, xtb_req_account(XTBRIDGE__REQUEST__BODY_QUERY_STOCK_ASSET, c->account), &reply);
+    if (rc == EXIT_OK) {
+        Xtbridge__AssetReply *r = reply->query_stock_asset;
+        if (!r || !r->found || !r->asset) {
+            if (c->json)
+                puts("null");
+            fprintf(stderr, "xtbctl: no asset for account %s\n", c->account);
+            rc = EXIT_REFUSED;
+        } else if (c->json)
+            print_json_line(&r->asset->base);
+        else {
+            Xtbridge__XtAsset *a = r->asset;
+            printf("account:      %s (type %d)\n", a->account_id, a->account_type);
+            printf("cash:         %.2f\n", a->cash);
+            printf("frozen_cash:  %.2f\n", a->frozen_cash);
+            printf("market_value: %.2f\n", a->market_value);
+            printf("total_asset:  %.2f\n", a->total_asset);
+        }
+    }
+    xtb_reply_destroy(&reply);
+    return rc;
+}
+
+static int cmd_accounts(ctl_t *c) {
+    Xtbridge__Reply *reply = NULL;
+    int rc = call(c, xtb_req_noargs(XTBRIDGE__REQUEST__BODY_QUERY_ACCOUNT_INFOS), &reply);
+    if (rc == EXIT_OK && reply->query_account_infos) {
+        Xtbridge__AccountInfosReply *r = reply->query_account_infos;
+        if (!c->json)
+            printf("%-16s %-5s %-7s %-9s %-15s %s\n", "ACCOUNT", "TYPE", "BROKER", "PLATFORM",
+                   "CLASSIFICATION", "LOGIN");
+        for (size_t i = 0; i < r->n_accounts; i++) {
+            Xtbridge__XtAccountInfo *a = r->accounts[i];
+            if (c->json)
+                print_json_line(&a->base);
+            else
+                printf("%-16s %-5d %-7d %-9d %-15d %d\n", a->account_id, a->account_type,
+                       a->broker_type, a->platform_id, a->account_classification,
+                       a->login_status);
+        }
+    }
+    xtb_reply_destroy(&reply);
+    return rc;
+}
+
+static const char *account_status_name(int32_t s) {
+    static const char *names[] = {"INVALID", "OK",          "WAITING_LOGIN", "STATUSING",
+                                  "FAIL",    "INITING",     "CORRECTING",    "CLOSED",
+                                  "ASSIS_FAIL", "DISABLEBYSYS", "DISABLEBYUSER"};
+    return s >= -1 && s <= 9 ? names[s + 1] : "?";
+}
+
+static int cmd_status(ctl_t *c) {
+    Xtbridge__Reply *reply = NULL;
+    int rc = call(c, xtb_req_noargs(XTBRIDGE__REQUEST__BODY_QUERY_ACCOUNT_STATUS), &reply);
+    if (rc == EXIT_OK && reply->query_account_status) {
+        Xtbridge__AccountStatusReply *r = reply->query_account_status;
+        if (!c->json)
+            printf("%-16s %-5s %s\n", "ACCOUNT", "TYPE", "STATUS");
+        for (size_t i = 0; i < r->n_statuses; i++) {
+            Xtbridge__XtAccountStatus *s = r->statuses[i];
+            if (c->json)
+                print_json_line(&s->base);
+            else
+                printf("%-16s %-5d %d %s\n", s->account_id, s->account_type, s->status,
+                       account_status_name(s->status));
+        }
+    }
+    xtb_reply_destroy(&reply);
+    return rc;
+}
+
+static int cmd_stats(ctl_t *c) {
+    Xtbridge__Reply *reply = NULL;
+    int rc = call(c, xtb_req_stats(), &reply);
+    if (rc == EXIT_OK && reply->stats) {
+        Xtbridge__StatsReply *s = reply->stats;
+        if (c->json)
+            print_json_line(&s->base);
+        else {
+            printf("requests:          %" PRIu64 "\n", s->requests);
+            printf("replies:           %" PRIu64 "\n", s->replies);
+            printf("malformed:         %" PRIu64 "\n", s->malformed);
+            printf("dropped:           %" PRIu64 "\n", s->dropped);
+            printf("events_published:  %" PRIu64 "\n", s->events_published);
+            printf("idempotent_hits:   %" PRIu64 "\n", s->idempotent_hits);
+            printf("uptime_ms:         %" PRIu64 "\n", s->uptime_ms);
+            for (size_t i = 0; i < s->n_calls; i++)
+                printf("call %-28s %" PRIu64 "\n", s->calls[i]->key, s->calls[i]->value);
+        }
+    }
+    xtb_reply_destroy(&reply);
+    return rc;
+}
+
+static int cmd_watch(ctl_t *c, int argc, char **argv) {
+    if (argc > 1)
+        return usage_error("usage: watch [TOPIC_PREFIX]%s", "");
+    const char *prefix = argc == 1 ? argv[0] : "";
+    if (xtb_client_subscribe(c->client, prefix) != 0) {
+        fprintf(stderr, "xtbctl: subscribe: %s\n", xtb_client_error(c->client));
+        return xtb_client_errkind(c->client) == XTB_CLIENT_OK ? EXIT_REFUSED : EXIT_TRANSPORT;
+    }
+    if (!c->json)
+        fprintf(stderr, "watching \"%s\" on %s (Ctrl-C to stop)\n", prefix,
+                xtb_client_pub_endpoint(c->client));
+    while (true) {
+        char *topic = NULL;
+        Xtbridge__Event *ev = NULL;
+        if (xtb_client_recv_event(c->client, -1, &topic, &ev) != 0)
+            break;  /* Ctrl-C */
+        if (c->json)
+            print_json_line(&ev->base);
+        else {
+            char tbuf[32];
+            time_t secs = (time_t)(ev->time_ns / 1000000000);
+            struct tm tm;
+            localtime_r(&secs, &tm);
+            strftime(tbuf, sizeof tbuf, "%H:%M:%S", &tm);
+            const char *body = xtb_event_body_name(ev->body_case);
+            /* The body is the single set oneof member; print its fields as k=v. */
+            const ProtobufCFieldDescriptor *fd = protobuf_c_message_descriptor_get_field(
+                &xtbridge__event__descriptor, (unsigned)ev->body_case);
+            char *text = NULL;
+            if (fd)
+                text = xtb_message_to_text(*(const ProtobufCMessage *const *)((const char *)ev +
+                                                                                fd->offset));
+            printf("%s.%03d %s seq=%" PRIu64 " %s %s\n", tbuf,
+                   (int)((ev->time_ns / 1000000) % 1000), topic, ev->seq, body ? body : "?",
+                   text ? text : "");
+            free(text);
+        }
+        fflush(stdout);
+        free(topic);
+        xtb_event_destroy(&ev);
+    }
+    return EXIT_OK;
+}
+
+static int print_sim(ctl_t *c, Xtbridge__Request *req) {
+    Xtbridge__Reply *reply = NULL;
+    int rc = call(c, req, &reply);
+    if (rc == EXIT_OK) {
+        /* Every sim_* result is a SimReply at the same union offset. */
+        bool is_sim = reply->result_case >= XTBRIDGE__REPLY__RESULT_SIM_SET_PRICE &&
+                      reply->result_case <= XTBRIDGE__REPLY__RESULT_SIM_SET_ACCOUNT_STATUS;
+        Xtbridge__SimReply *s = is_sim ? reply->sim_set_price : NULL;
+        const char *m = s && s->message ? s->message : "";
+        if (c->json) {
+            char *js = s ? xtb_message_to_json(&s->base, false) : NULL;
+            puts(js ? js : "{}");
+            free(js);
+        } else
+            printf("%s\n", *m ? m : "ok");
+    }
+    xtb_reply_destroy(&reply);
+    return rc;
+}
+
+static int cmd_sim_price(ctl_t *c, int argc, char **argv) {
+    const char *pos[2];
+    int npos = 0;
+    int64_t liquidity = -1;
+    double pre_close = 0;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--liquidity") == 0 && i + 1 < argc) {
+            if (!parse_i64(argv[++i], &liquidity))
+                return usage_error("bad --liquidity %s", argv[i]);
+        } else if (strcmp(argv[i], "--pre-close") == 0 && i + 1 < argc) {
+            if (!parse_double(argv[++i], &pre_close))
+                return usage_error("bad --pre-close %s", argv[i]);
+        } else if (npos < 2)
+            pos[npos++] = argv[i];
+        else
+            return usage_error("sim-price: unexpected argument %s", argv[i]);
+    }
+    double price;
+    if (npos != 2 || !parse_double(pos[1], &price))
+        return usage_error("usage: sim-price CODE PRICE [--liquidity N] [--pre-close P]%s", "");
+    return print_sim(c, xtb_req_sim_set_price(pos[0], price, pre_close, liquidity));
+}
+
+static int cmd_sim_tick(ctl_t *c, int argc, char **argv) {
+    double price = 0;
+    if (argc > 2 || (argc == 2 && !parse_double(argv[1], &price)))
+        return usage_error("usage: sim-tick [CODE] [PRICE]%s", "");
+    return print_sim(c, xtb_req_sim_tick(argc >= 1 ? argv[0] : "", price));
+}
+
+static int cmd_sim_account_status(ctl_t *c, int argc, char **argv) {
+    int64_t status;
+    if (argc != 1 || !parse_i64(argv[0], &status))
+        return usage_error("usage: sim-account-status STATUS%s", "");
+    return print_sim(c, xtb_req_sim_set_account_status(c->account, (int32_t)status));
+}
+
+int main(int argc, char **argv) {
+    ctl_t ctl = {0};
+    ctl.router = getenv("XTB_ROUTER") && *getenv("XTB_ROUTER") ? getenv("XTB_ROUTER")
+                                                               : XTB_DEFAULT_ROUTER;
+    ctl.account = getenv("XTB_ACCOUNT") && *getenv("XTB_ACCOUNT") ? getenv("XTB_ACCOUNT")
+                                                                  : XTB_DEFAULT_ACCOUNT;
+    ctl.timeout_ms = 5000;
+
+    /* Global options may come before or after the command; the rest is the command line. */
+    char **rest = (char **)calloc((size_t)argc + 1, sizeof *rest);
+    int nrest = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--router") == 0 && i + 1 < argc)
+            ctl.router = argv[++i];
+        else if (strcmp(a, "--account") == 0 && i + 1 < argc)
+            ctl.account = argv[++i];
+        else if (strcmp(a, "--json") == 0)
+            ctl.json = true;
+        else if (strcmp(a, "--timeout") == 0 && i + 1 < argc) {
+            int64_t t;
+            if (!parse_i64(argv[++i], &t) || t < 0 || t > INT32_MAX) {
+                free(rest);
+                return usage_error("bad --timeout %s", argv[i]);
+            }
+            ctl.timeout_ms = (int)t;
+        } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            usage(stdout);
+            free(rest);
+            return EXIT_OK;
+        } else
+            rest[nrest++] = argv[i];
+    }
+    if (nrest == 0) {
+        usage(stderr);
+        free(rest);
+        return EXIT_USAGE;
+    }
+    const char *cmd = rest[0];
+    int cargc = nrest - 1;
+    char **cargv = rest + 1;
+
+    /* Let Ctrl-C interrupt blocking waits (czmq's handler sets zsys_interrupted). */
+    zsys_init();
+    zsys_set_logstream(NULL);
+    xtb_client_options_t opts = {.client_name = "xtbctl"};
+    ctl.client = xtb_client_new(ctl.router, &opts);
+    if (!ctl.client) {
+        fprintf(stderr, "xtbctl: cannot use router endpoint %s\n", ctl.router);
+        free(rest);
+        return EXIT_TRANSPORT;
+    }
+
+    int rc;
+    if (strcmp(cmd, "hello") == 0 && cargc == 0)
+        rc = cmd_hello(&ctl);
+    else if (strcmp(cmd, "ping") == 0)
+        rc = cmd_ping(&ctl, cargc, cargv);
+    else if (strcmp(cmd, "order") == 0)
+        rc = cmd_order(&ctl, cargc, cargv);
+    else if (strcmp(cmd, "cancel") == 0)
+        rc = cmd_cancel(&ctl, cargc, cargv, false);
+    else if (strcmp(cmd, "cancel-sysid") == 0)
+        rc = cmd_cancel(&ctl, cargc, cargv, true);
+    else if (strcmp(cmd, "orders") == 0)
+        rc = cmd_orders(&ctl, cargc, cargv);
+    else if (strcmp(cmd, "show-order") == 0)
+        rc = cmd_show_order(&ctl, cargc, cargv);
+    else if (strcmp(cmd, "trades") == 0 && cargc == 0)
+        rc = cmd_trades(&ctl);
+    else if (strcmp(cmd, "positions") == 0 && cargc == 0)
+        rc = cmd_positions(&ctl);
+    else if (strcmp(cmd, "position") == 0)
+        rc = cmd_position(&ctl, cargc, cargv);
+    else if (strcmp(cmd, "asset") == 0 && cargc == 0)
+        rc = cmd_asset(&ctl);
+    else if (strcmp(cmd, "accounts") == 0 && cargc == 0)
+        rc = cmd_accounts(&ctl);
+    else if (strcmp(cmd, "status") == 0 && cargc == 0)
+        rc = cmd_status(&ctl);
+    else if (strcmp(cmd, "stats") == 0 && cargc == 0)
+        rc = cmd_stats(&ctl);
+    else if (strcmp(cmd, "watch") == 0)
+        rc = cmd_watch(&ctl, cargc, cargv);
+    else if (strcmp(cmd, "sim-price") == 0)
+        rc = cmd_sim_price(&ctl, cargc, cargv);
+    else if (strcmp(cmd, "sim-tick") == 0)
+        rc = cmd_sim_tick(&ctl, cargc, cargv);
+    else if (strcmp(cmd, "sim-next-day") == 0 && cargc == 0)
+        rc = print_sim(&ctl, xtb_req_sim_next_day());
+    else if (strcmp(cmd, "sim-account-status") == 0)
+        rc = cmd_sim_account_status(&ctl, cargc, cargv);
+    else
+        rc = usage_error("unknown command or wrong arguments: %s", cmd);
+
+    xtb_client_destroy(&ctl.client);
+    free(rest);
+    return rc;
+}

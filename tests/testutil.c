@@ -1,0 +1,261 @@
+/*  testutil.c - helpers shared by the Criterion test binaries (see testutil.h).
+
+    The bridge child gets its own ipc:// endpoints and temp data dir so tests run in
+    parallel (criterion -j) without touching each other or the default TCP ports. Readiness
+    is a ping answered, not a sleep: the DEALER queues the request until the ipc socket
+    exists, and each attempt is bounded so a bridge that died is noticed quickly.
+*/
+#define _GNU_SOURCE
+#include "testutil.h"
+
+#include <criterion/criterion.h>
+#include <czmq.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef XTB_BRIDGE_BIN
+#error "XTB_BRIDGE_BIN must be defined by the build"
+#endif
+
+static int s_endpoint_counter = 0;
+
+char *xtbt_endpoint(char *buf, size_t len, const char *what) {
+    snprintf(buf, len, "ipc:///tmp/xtbt-%d-%d-%s", (int)getpid(), ++s_endpoint_counter, what);
+    return buf;
+}
+
+static pid_t spawn_bridge(xtbt_bridge_t *self, const char *const *extra_args) {
+    const char *argv[64];
+    int n = 0;
+    argv[n++] = XTB_BRIDGE_BIN;
+    argv[n++] = "--backend";
+    argv[n++] = "sim";
+    argv[n++] = "--router";
+    argv[n++] = self->router_ep;
+    argv[n++] = "--pub";
+    argv[n++] = self->pub_ep;
+    argv[n++] = "--data";
+    argv[n++] = self->data_dir;
+    argv[n++] = "--heartbeat-ms";
+    argv[n++] = "50";
+    argv[n++] = "--log-level";
+    argv[n++] = "debug";
+    if (self->config_path[0]) {
+        argv[n++] = "--config";
+        argv[n++] = self->config_path;
+    }
+    for (int i = 0; extra_args && extra_args[i] && n < 63; i++)
+        argv[n++] = extra_args[i];
+    argv[n] = NULL;
+
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fd = open(self->log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+            close(fd);
+        }
+        execv(argv[0], (char *const *)argv);
+        fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
+        _exit(127);
+    }
+    return pid;
+}
+
+/* Ping until answered (each attempt 250 ms), up to 10 s, noticing a dead child. */
+static int wait_ready(xtbt_bridge_t *self) {
+    xtb_client_t *client = xtb_client_new(self->router_ep, NULL);
+    if (!client)
+        return -1;
+    int64_t deadline = zclock_mono() + 10000;
+    int rc = -1;
+    while (zclock_mono() < deadline) {
+        int status;
+        if (waitpid(self->pid, &status, WNOHANG) == self->pid) {
+            fprintf(stderr, "testutil: xtbridge exited early (status %d)\n", status);
+            self->pid = 0;
+            break;
+        }
+        Xtbridge__Request *req = xtb_req_ping(1);
+        Xtbridge__Reply *reply = NULL;
+        int got = xtb_client_call(client, req, 250, &reply);
+        xtb_request_destroy(&req);
+        bool ok = got == 0 && reply->error && reply->error->code == XTBRIDGE__ERROR_CODE__OK;
+        xtb_reply_destroy(&reply);
+        if (ok) {
+            rc = 0;
+            break;
+        }
+    }
+    xtb_client_destroy(&client);
+    return rc;
+}
+
+void xtbt_bridge_dump_log(xtbt_bridge_t *self) {
+    FILE *f = fopen(self->log_path, "r");
+    if (!f)
+        return;
+    fprintf(stderr, "---- xtbridge log %s ----\n", self->log_path);
+    char line[1024];
+    while (fgets(line, sizeof line, f))
+        fputs(line, stderr);
+    fprintf(stderr, "---- end of log ----\n");
+    fclose(f);
+}
+
+xtbt_bridge_t *xtbt_bridge_start(const char *config_text, const char *const *extra_args) {
+    xtbt_bridge_t *self = (xtbt_bridge_t *)calloc(1, sizeof *self);
+    snprintf(self->data_dir, sizeof self->data_dir, "/tmp/xtbt-data-XXXXXX");
+    if (!mkdtemp(self->data_dir)) {
+        free(self);
+        return NULL;
+    }
+    xtbt_endpoint(self->router_ep, sizeof self->router_ep, "router");
+    xtbt_endpoint(self->pub_ep, sizeof self->pub_ep, "pub");
+    snprintf(self->log_path, sizeof self->log_path, "%s/bridge.log", self->data_dir);
+    if (config_text) {
+        snprintf(self->config_path, sizeof self->config_path, "%s/bridge.cfg", self->data_dir);
+        FILE *f = fopen(self->config_path, "w");
+        if (!f) {
+            free(self);
+            return NULL;
+        }
+        fputs(config_text, f);
+        fclose(f);
+    }
+    self->pid = spawn_bridge(self, extra_args);
+    if (self->pid <= 0 || wait_ready(self) != 0) {
+        xtbt_bridge_dump_log(self);
+        xtbt_bridge_stop(&self);
+        return NULL;
+    }
+    return self;
+}
+
+int xtbt_bridge_restart(xtbt_bridge_t *self, const char *const *extra_args) {
+    if (self->pid > 0)
+        xtbt_bridge_kill(self);
+    self->pid = spawn_bridge(self, extra_args);
+    if (self->pid <= 0 || wait_ready(self) != 0) {
+        xtbt_bridge_dump_log(self);
+        return -1;
+    }
+    return 0;
+}
+
+int xtbt_bridge_kill(xtbt_bridge_t *self) {
+    if (self->pid <= 0)
+        return -1;
+    kill(self->pid, SIGTERM);
+    int status = 0;
+    pid_t got = 0;
+    /* Waiting for a process has no socket to poll: check every 5 ms, bounded. */
+    for (int i = 0; i < 2000 && got == 0; i++) {
+        got = waitpid(self->pid, &status, WNOHANG);
+        if (got == 0)
+            usleep(5000);
+    }
+    if (got == 0) {
+        fprintf(stderr, "testutil: xtbridge %d ignored SIGTERM for 10 s, killing\n",
+                (int)self->pid);
+        kill(self->pid, SIGKILL);
+        waitpid(self->pid, &status, 0);
+    }
+    self->pid = 0;
+    if (WIFEXITED(status))
+        return WEXITSTATUS(status);
+    if (WIFSIGNALED(status))
+        return 128 + WTERMSIG(status);
+    return -1;
+}
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    remove(path);
+    return 0;
+}
+
+int xtbt_bridge_stop(xtbt_bridge_t **self_p) {
+    if (!self_p || !*self_p)
+        return -1;
+    xtbt_bridge_t *self = *self_p;
+    int status = xtbt_bridge_kill(self);
+    if (!getenv("XTBT_KEEP"))
+        nftw(self->data_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    /* ipc endpoints leave socket files behind. */
+    const char *eps[] = {self->router_ep, self->pub_ep};
+    for (int i = 0; i < 2; i++)
+        if (strncmp(eps[i], "ipc://", 6) == 0)
+            unlink(eps[i] + 6);
+    free(self);
+    *self_p = NULL;
+    return status;
+}
+
+xtb_client_t *xtbt_bridge_client(xtbt_bridge_t *self) {
+    xtb_client_t *client = xtb_client_new(self->router_ep, NULL);
+    cr_assert_not_null(client, "client on %s", self->router_ep);
+    return client;
+}
+
+Xtbridge__Reply *xtbt_call(xtb_client_t *client, Xtbridge__Request *req) {
+    cr_assert_not_null(req);
+    Xtbridge__Reply *reply = NULL;
+    int rc = xtb_client_call(client, req, 5000, &reply);
+    const char *name = xtb_request_body_name(req->body_case);
+    xtb_request_destroy(&req);
+    cr_assert_eq(rc, 0, "%s: %s", name ? name : "?", xtb_client_error(client));
+    cr_assert_not_null(reply->error, "%s: reply without error field", name ? name : "?");
+    return reply;
+}
+
+Xtbridge__Reply *xtbt_call_ok(xtb_client_t *client, Xtbridge__Request *req,
+                              Xtbridge__Reply__ResultCase expect) {
+    const char *name = req ? xtb_request_body_name(req->body_case) : NULL;
+    Xtbridge__Reply *reply = xtbt_call(client, req);
+    cr_assert_eq(reply->error->code, XTBRIDGE__ERROR_CODE__OK, "%s: %s: %s", name ? name : "?",
+                 xtb_error_code_name(reply->error->code), reply->error->message);
+    if (expect)
+        cr_assert_eq(reply->result_case, expect, "%s: result case %d, expected %d",
+                     name ? name : "?", reply->result_case, expect);
+    return reply;
+}
+
+Xtbridge__Event *xtbt_wait_event(xtb_client_t *client, const char *topic_prefix,
+                                 Xtbridge__Event__BodyCase body, int timeout_ms) {
+    int64_t deadline = zclock_mono() + timeout_ms;
+    while (true) {
+        int64_t left = deadline - zclock_mono();
+        if (left <= 0)
+            return NULL;
+        char *topic = NULL;
+        Xtbridge__Event *event = NULL;
+        if (xtb_client_recv_event(client, (int)left, &topic, &event) != 0)
+            return NULL;
+        bool match = strncmp(topic, topic_prefix, strlen(topic_prefix)) == 0 &&
+                     (body == 0 || event->body_case == body);
+        free(topic);
+        if (match)
+            return event;
+        xtb_event_destroy(&event);
+    }
+}
+
+bool xtbt_money_eq(double a, double b) {
+    return fabs(a - b) < 0.005;
+}

@@ -1,0 +1,76 @@
+/*  testutil.h - helpers shared by the Criterion test binaries.
+
+    xtbt_bridge_t runs the real `xtbridge` binary (XTB_BRIDGE_BIN) as a child process on
+    unique ipc:// endpoints in a fresh temporary data directory, optionally with a config
+    text written to a file, and waits (bounded) until it answers ping. Tests then drive it
+    with the C client (xtbt_bridge_client) and stop it with SIGTERM to check the exit status.
+
+    The other helpers wrap common assertions: call-and-expect-OK, and wait-for-a-push with a
+    topic prefix and body kind, skipping heartbeats and anything else.
+*/
+#ifndef XTBT_TESTUTIL_H_INCLUDED
+#define XTBT_TESTUTIL_H_INCLUDED
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "xtb_client.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct {
+    pid_t pid;
+    char router_ep[256];  /* ipc:///tmp/xtbt-<pid>-<n>-router */
+    char pub_ep[256];
+    char data_dir[256];   /* fresh temp dir, removed by stop */
+    char config_path[300];  /* "" when started without config */
+    char log_path[300];   /* bridge stdout+stderr */
+} xtbt_bridge_t;
+
+/*  A unique endpoint "ipc:///tmp/xtbt-<pid>-<n>-<what>" in buf. Returns buf. */
+char *xtbt_endpoint(char *buf, size_t len, const char *what);
+
+/*  Start xtbridge --backend sim on fresh endpoints and data dir, heartbeat 50 ms, with
+    `config_text` (NULL = none) as --config and `extra_args` (NULL-terminated, may be NULL)
+    appended. Waits up to 10 s for a ping reply. Returns NULL (and prints the bridge log)
+    if it did not come up. Caller owns the result; free it with xtbt_bridge_stop. */
+xtbt_bridge_t *xtbt_bridge_start(const char *config_text, const char *const *extra_args);
+/*  Restart a stopped bridge's process on the same endpoints and data dir (for durability
+    tests). Returns 0 when it answers ping. */
+int xtbt_bridge_restart(xtbt_bridge_t *self, const char *const *extra_args);
+/*  SIGTERM the bridge and wait up to 10 s (then SIGKILL). Returns the exit status (0..255),
+    128+signal if killed by a signal, -1 if it was not running. Keeps the data dir. */
+int xtbt_bridge_kill(xtbt_bridge_t *self);
+/*  Kill (if running), remove the temp dir and free; NULLs the pointer. Returns the exit
+    status as xtbt_bridge_kill (or -1 if it was already stopped). */
+int xtbt_bridge_stop(xtbt_bridge_t **self_p);
+/*  Print the bridge's log to stderr (on failures). */
+void xtbt_bridge_dump_log(xtbt_bridge_t *self);
+
+/*  A new client on the bridge's router endpoint; caller owns it. Never NULL (asserts). */
+xtb_client_t *xtbt_bridge_client(xtbt_bridge_t *self);
+
+/*  Send `req` (ownership taken, destroyed), assert a reply within 5 s with error OK and the
+    given result case (0 = any). Returns the reply (caller frees with xtb_reply_destroy). */
+Xtbridge__Reply *xtbt_call_ok(xtb_client_t *client, Xtbridge__Request *req,
+                              Xtbridge__Reply__ResultCase expect);
+/*  Send `req` (ownership taken), assert a reply within 5 s; any error code. */
+Xtbridge__Reply *xtbt_call(xtb_client_t *client, Xtbridge__Request *req);
+
+/*  Wait up to timeout_ms for a push whose topic starts with `topic_prefix` and whose body
+    is `body` (0 = any); others are dropped. Returns the event (caller frees with
+    xtb_event_destroy) or NULL on timeout. */
+Xtbridge__Event *xtbt_wait_event(xtb_client_t *client, const char *topic_prefix,
+                                 Xtbridge__Event__BodyCase body, int timeout_ms);
+
+/*  Money comparison: |a - b| < 0.005 (values are rounded to cents). */
+bool xtbt_money_eq(double a, double b);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Install what xtbridge needs on Debian 12 (apt only), then configure and build it.
+# Used by scripts/run.sh, scripts/test.sh and docker/Dockerfile, so a fresh machine, CI and
+# the image all set up the same way. Usage: scripts/bootstrap.sh [BUILD_DIR] [cmake args...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES="build-essential cmake pkg-config libzmq3-dev libczmq-dev libprotobuf-c-dev
+protobuf-c-compiler protobuf-compiler libcriterion-dev libsqlite3-dev sqlite3
+python3 python3-zmq python3-protobuf python3-pytest"
+
+missing=()
+for p in $PACKAGES; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "bootstrap: installing ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+build_dir=${1:-build}
+shift || true
+cmake -S . -B "$build_dir" "$@" >/dev/null
+cmake --build "$build_dir" -j"$(nproc)"

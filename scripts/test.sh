@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# One command on a fresh Debian 12 machine: install dependencies, build under
+# AddressSanitizer + UndefinedBehaviorSanitizer, and run every test: the Criterion unit and
+# integration tests (one binary per module, tests/test_*.c, the integration ones start the
+# real xtbridge) and the Python client's pytest suite against the same bridge binary.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+build=build-test
+./scripts/bootstrap.sh "$build" -DXTB_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug || exit 1
+
+# czmq's "dangling socket" notes on a failed test are noise next to the real failure, and
+# LeakSanitizer reports leaks inside forked Criterion workers as failures, as we want.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+
+passed=0
+failed=0
+failures=()
+for t in "$build"/test_*; do
+  [ -x "$t" ] || continue
+  name=$(basename "$t")
+  echo "=== $name"
+  if "$t" -j2 --verbose=0; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+    failures+=("$name")
+  fi
+done
+
+if [ -d tests/python ]; then
+  echo "=== pytest tests/python"
+  if XTB_BRIDGE_BIN="$PWD/$build/xtbridge" XTBRIDGE_PB2_DIR="$PWD/$build/python" \
+     /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/python; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+    failures+=("pytest")
+  fi
+fi
+
+echo
+echo "test suites: $passed passed, $failed failed"
+[ $failed = 0 ] || { echo "failed: ${failures[*]}"; exit 1; }

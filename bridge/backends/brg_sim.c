@@ -1,0 +1,914 @@
+/*  brg_sim.c - the `sim` session backend: reads the `sim` config section, owns the market,
+    the accounts and the id/seq counters, validates requests (INVALID_ARGUMENT is decided
+    here, broker-style rejections in the account classes) and dispatches each call to
+    the account's class by account type. Only the calls it really implements are in
+    serves(); the router answers UNKNOWN_CALL for the rest, so nothing is faked.
+*/
+#include "brg_sim.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "brg_sim_market.h"
+#include "brg_sim_stock.h"
+
+#define SIM_DEFAULT_ACCOUNT "1000000365"
+#define SIM_DEFAULT_CASH 1000000.0
+
+typedef struct {
+    char *id;
+    int32_t type;   /* xtconstant account type; only STOCK (2) so far */
+    int32_t status; /* XtAccountStatus.status */
+    brg_sim_stock_t *stock;
+} sim_account_t;
+
+typedef struct {
+    brg_sim_ctx_t ctx;
+    sim_account_t *accounts;
+    size_t naccounts;
+    int64_t next_seq; /* async seq, shared by all accounts */
+    bool relaxed_order;
+} brg_sim_t;
+
+/* --- create / destroy -------------------------------------------------------------- */
+
+static void sim_destroy(void **self_p) {
+    if (!self_p || !*self_p)
+        return;
+    brg_sim_t *self = (brg_sim_t *)*self_p;
+    for (size_t i = 0; i < self->naccounts; i++) {
+        brg_sim_stock_destroy(&self->accounts[i].stock);
+        free(self->accounts[i].id);
+    }
+    free(self->accounts);
+    brg_sim_market_destroy(&self->ctx.market);
+    free(self);
+    *self_p = NULL;
+}
+
+/* Account ids become part of topics ("order.<id>."): keep them to a safe alphabet. */
+static bool account_id_ok(const char *id) {
+    size_t len = id ? strlen(id) : 0;
+    if (len == 0 || len > 64)
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (!isalnum((unsigned char)id[i]) && id[i] != '_' && id[i] != '-')
+            return false;
+    return true;
+}
+
+static int parse_double(const char *text, double *out) {
+    if (!text || !*text)
+        return -1;
+    char *end = NULL;
+    errno = 0;
+    double value = strtod(text, &end);
+    while (end && isspace((unsigned char)*end))
+        end++;
+    if (errno || !end || *end || !isfinite(value) || value < 0)
+        return -1;
+    *out = value;
+    return 0;
+}
+
+static sim_account_t *add_account(brg_sim_t *self, const char *id, double cash) {
+    sim_account_t *grown = (sim_account_t *)realloc(
+        self->accounts, (self->naccounts + 1) * sizeof(sim_account_t));
+    if (!grown)
+        abort();
+    self->accounts = grown;
+    sim_account_t *account = &self->accounts[self->naccounts++];
+    memset(account, 0, sizeof *account);
+    account->id = strdup(id);
+    account->type = BRG_SIM_ACCOUNT_STOCK;
+    account->status = 0;
+    account->stock = brg_sim_stock_new(&self->ctx, id, cash);
+    return account;
+}
+
+static sim_account_t *find_account_id(brg_sim_t *self, const char *id) {
+    for (size_t i = 0; i < self->naccounts; i++)
+        if (id && strcmp(self->accounts[i].id, id) == 0)
+            return &self->accounts[i];
+    return NULL;
+}
+
+static int load_account(brg_sim_t *self, zconfig_t *node, char *err, size_t errlen) {
+    const char *id = zconfig_get(node, "id", "");
+    if (!account_id_ok(id)) {
+        snprintf(err, errlen, "sim/account: bad or missing id '%s'", id);
+        return -1;
+    }
+    if (find_account_id(self, id)) {
+        snprintf(err, errlen, "sim/account %s: defined twice", id);
+        return -1;
+    }
+    const char *type = zconfig_get(node, "type", "STOCK");
+    if (!streq(type, "STOCK") && !streq(type, "2")) {
+        snprintf(err, errlen, "sim/account %s: account type '%s' is not simulated yet", id, type);
+        return -1;
+    }
+    double cash = SIM_DEFAULT_CASH;
+    if (zconfig_locate(node, "cash") && parse_double(zconfig_get(node, "cash", ""), &cash)) {
+        snprintf(err, errlen, "sim/account %s: bad cash", id);
+        return -1;
+    }
+    sim_account_t *account = add_account(self, id, cash);
+    for (zconfig_t *child = zconfig_child(node); child; child = zconfig_next(child)) {
+        if (!streq(zconfig_name(child), "position"))
+            continue;
+        const char *code = zconfig_get(child, "code", "");
+        double volume = 0, avg_price = 0;
+        if (!brg_sim_market_quote(self->ctx.market, code)) {
+            snprintf(err, errlen, "sim/account %s: position code '%s' has no price", id, code);
+            return -1;
+        }
+        if (parse_double(zconfig_get(child, "volume", ""), &volume) ||
+            volume != floor(volume) || volume > 1e15 ||
+            parse_double(zconfig_get(child, "avg_price", "0"), &avg_price) ||
+            brg_sim_stock_add_position(account->stock, code, (int64_t)volume, avg_price)) {
+            snprintf(err, errlen, "sim/account %s: bad position %s", id, code);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void *sim_create(const brg_backend_env_t *env, char *err, size_t errlen) {
+    brg_sim_t *self = (brg_sim_t *)zmalloc(sizeof(brg_sim_t));
+    self->ctx.emit = env ? env->emit : NULL;
+    self->ctx.emit_arg = env ? env->emit_arg : NULL;
+    self->ctx.market = brg_sim_market_new();
+    self->ctx.next_order_id = 1;
+    self->ctx.next_trade_id = 1;
+    self->next_seq = 1;
+    zconfig_t *section = env && env->config ? zconfig_locate(env->config, "sim") : NULL;
+    if (brg_sim_market_load(self->ctx.market, section, err, errlen) != 0)
+        goto fail;
+    for (zconfig_t *child = section ? zconfig_child(section) : NULL; child;
+         child = zconfig_next(child))
+        if (streq(zconfig_name(child), "account") &&
+            load_account(self, child, err, errlen) != 0)
+            goto fail;
+    if (self->naccounts == 0)
+        add_account(self, SIM_DEFAULT_ACCOUNT, SIM_DEFAULT_CASH);
+    return self;
+fail:
+    sim_destroy((void **)&self);
+    return NULL;
+}
+
+/* --- pushes ------------------------------------------------------------------------ */
+
+static void emit(brg_sim_t *self, const char *kind, const char *account_id,
+                 Xtbridge__Event *event) {
+    if (self->ctx.emit)
+        self->ctx.emit(self->ctx.emit_arg, kind, account_id, event);
+}
+
+static void push_account_status(brg_sim_t *self, const sim_account_t *account) {
+    Xtbridge__XtAccountStatus msg = XTBRIDGE__XT_ACCOUNT_STATUS__INIT;
+    msg.account_type = account->type;
+    msg.account_id = account->id;
+    msg.status = account->status;
+    Xtbridge__Event event = XTBRIDGE__EVENT__INIT;
+    event.body_case = XTBRIDGE__EVENT__BODY_ACCOUNT_STATUS;
+    event.account_status = &msg;
+    emit(self, "account_status", account->id, &event);
+}
+
+static void sim_start(void *handle) {
+    brg_sim_t *self = (brg_sim_t *)handle;
+    for (size_t i = 0; i < self->naccounts; i++)
+        push_account_status(self, &self->accounts[i]);
+}
+
+/* --- request validation ------------------------------------------------------------ */
+
+static bool known_account_type(int32_t type) {
+    switch (type) {
+    case 0: case 1: case 2: case 3: case 5: case 6: case 7: case 8: case 10: case 11:
+        return true;
+    default:
+        return false;
+    }
+}
+
+static bool known_order_type(int32_t t) {
+    return (t >= 0 && t <= 24) || (t >= 27 && t <= 32) || (t >= 40 && t <= 45) ||
+           (t >= 48 && t <= 57) || t == 100 || (t >= 110 && t <= 119) || t == 134 ||
+           t == 135 || (t >= 137 && t <= 139) || t == 400;
+}
+
+static bool known_price_type(int32_t t) {
+    return t == 5 || t == 11 || (t >= 18 && t <= 24) || (t >= 42 && t <= 48);
+}
+
+/*  Resolve a request's account. Returns 0 with *out set (NULL when the account is
+    well-formed but not ours), or -1 after failing the call with INVALID_ARGUMENT. */
+static int resolve_account(brg_sim_t *self, brg_call_t *call, const Xtbridge__Account *account,
+                           sim_account_t **out) {
+    *out = NULL;
+    if (!account || !account->account_id || !*account->account_id) {
+        brg_call_fail(call, XTBRIDGE__ERROR_CODE__INVALID_ARGUMENT, "missing account");
+        return -1;
+    }
+    if (!account_id_ok(account->account_id)) {
+        brg_call_fail(call, XTBRIDGE__ERROR_CODE__INVALID_ARGUMENT, "bad account id");
+        return -1;
+    }
+    if (!known_account_type(account->account_type)) {
+        brg_call_fail(call, XTBRIDGE__ERROR_CODE__INVALID_ARGUMENT, "unknown account_type %d",
+                      account->account_type);
+        return -1;
+    }
+    sim_account_t *found = find_account_id(self, account->account_id);
+    int32_t type = account->account_type ? account->account_type : BRG_SIM_ACCOUNT_STOCK;
+    /* xtquant keys accounts by (id, type): the same id with another type is another one */
+    *out = found && found->type == type ? found : NULL;
+    return 0;
+}
+
+static int32_t request_account_type(const Xtbridge__Account *account) {
+    return account->account_type ? account->account_type : BRG_SIM_ACCOUNT_STOCK;
+}
+
+static bool bad_price(double price) {
+    return !isfinite(price) || price < 0;
+}
+
+/* --- order and cancel -------------------------------------------------------------- */
+
+/* Unknown account: xtquant answers -1 and an order_error on that account's topic. */
+static void push_unknown_account_order(brg_sim_t *self, const Xtbridge__OrderStockRequest *req,
+                                       int64_t seq) {
+    const char *msg_text = "unknown account";
+    if (seq > 0) {
+        Xtbridge__XtOrderResponse msg = XTBRIDGE__XT_ORDER_RESPONSE__INIT;
+        msg.account_type = request_account_type(req->account);
+        msg.account_id = req->account->account_id;
+        msg.order_id = -1;
+        msg.strategy_name = req->strategy_name;
+        msg.order_remark = req->order_remark;
+        msg.seq = seq;
+        msg.error_msg = (char *)msg_text;
+        Xtbridge__Event event = XTBRIDGE__EVENT__INIT;
+        event.body_case = XTBRIDGE__EVENT__BODY_ORDER_ASYNC;
+        event.order_async = &msg;
+        emit(self, "order_async", req->account->account_id, &event);
+    }
+    Xtbridge__XtOrderError msg = XTBRIDGE__XT_ORDER_ERROR__INIT;
+    msg.account_type = request_account_type(req->account);
+    msg.account_id = req->account->account_id;
+    msg.order_id = -1;
+    msg.error_id = BRG_SIM_ORDER_ERROR_ID;
+    msg.error_msg = (char *)msg_text;
+    msg.strategy_name = req->strategy_name;
+    msg.order_remark = req->order_remark;
+    msg.seq = seq;
+    Xtbridge__Event event = XTBRIDGE__EVENT__INIT;
+    event.body_case = XTBRIDGE__EVENT__BODY_ORDER_ERROR;
+    event.order_error = &msg;
+    emit(self, "order_error", req->account->account_id, &event);
+}
+
+static void handle_order(brg_sim_t *self, brg_call_t *call, const Xtbridge__OrderStockRequest *req,
+                         bool async) {
+    sim_account_t *account;
+    if (!req) {
+        brg_call_fail(call, XTBRIDGE__ERROR_CODE__INVALID_ARGUMENT, "missing order");
+        return;
+    }
+    if (resolve_account(self, call, req->account, &account) != 0)
+        return;
+    if (!brg_sim_code_valid(req->stock_code)) {
+        brg_call_fail(call, XTBRIDGE__ERROR_CODE__INVALID_ARGUMENT,
+                      "bad stock code '%.40s' (want CODE.SH, CODE.SZ or CODE.BJ)",
+                      req->stock_code ? req->stock_code : "");
+        return;
+    }
+    if (req->order_volume <= 0) {
+        brg_call_fail(call, XTBRIDGE__ERROR_CODE__INVALID_ARGUMENT, "order_volume must be > 0");
+        return;
+    }
+    if (bad_price(req->price)) {
+        brg_call_fail(call, XTBRIDGE__ERROR_CODE__INVALID_ARGUMENT,
+                      "price must be a finite number >= 0");
+        return;
+    }
+    if (!known_order_type(req->order_type)) {
+        brg_call_fail(call, XTBRIDGE__ERROR_CODE__INVALID_ARGUMENT, "unknown order_type %d",
+                      req->order_type);
+        return;
+    }
+    if (!known_price_type(req->price_type)) {
+        brg_call_fail(call, XTBRIDGE__ERROR_CODE__INVALID_ARGUMENT, "unknown price_type %d",
+                      req->price_type);
+        return;
+    }
+    int64_t seq = async ? self->next_seq++ : 0;
+    int64_t order_id = -1;
+    if (account) {
+        brg_sim_order_args_t args = {
+            .stock_code = req->stock_code,
+            .order_type = req->order_type,
+            .order_volume = req->order_volume,
+            .price_type = req->price_type,
+            .price = req->price,
+            .strategy_name = req->strategy_name,
+            .order_remark = req->order_remark,
+            .seq = seq,
+        };
+        order_id = brg_sim_stock_order(account->stock, &args);
+    } else {
+        push_unknown_account_order(self, req, seq);
+    }
+    Xtbridge__Reply *reply = brg_call_reply(call);
+    if (async) {
+        Xtbridge__OrderStockAsyncReply *r =
+            (Xtbridge__OrderStockAsyncReply *)brg_call_alloc(call, sizeof *r);
+        xtbridge__order_stock_async_reply__init(r);
+        r->seq = seq;
+        reply->result_case = XTBRIDGE__REPLY__RESULT_ORDER_STOCK_ASYNC;
+        reply->order_stock_async = r;
+    } else {
+        Xtbridge__OrderStockReply *r = (Xtbridge__OrderStockReply *)brg_call_alloc(call, sizeof *r);
+        xtbridge__order_stock_reply__init(r);
+        r->order_id = order_id;
+        reply->result_case = XTBRIDGE__REPLY__RESULT_ORDER_STOCK;
+        reply->order_stock = r;
+    }
+}
+
+static void push_unknown_account_cancel(brg_sim_t *self, const Xtbridge__Account *account,
+                                        int64_t order_id, int market, const char *sysid,
+                                        int64_t seq) {
+    const char *text = "unknown account";
+    if (seq > 0) {
+        Xtbridge__XtCancelOrderResponse msg = XTBRIDGE__XT_CANCEL_ORDER_RESPONSE__INIT;
+        msg.account_type = request_account_type(account);
+        msg.account_id = account->account_id;
+        msg.order_id = order_id;
+        msg.order_sysid = (char *)sysid;
+        msg.cancel_result = -1;
+        msg.seq = seq;
+        msg.error_msg = (char *)text;
+        Xtbridge__Event event = XTBRIDGE__EVENT__INIT;
+        event.body_case = XTBRIDGE__EVENT__BODY_CANCEL_ASYNC;
+        event.cancel_async = &msg;
+        emit(self, "cancel_async", account->account_id, &event);
+    }
+    Xtbridge__XtCancelError msg = XTBRIDGE__XT_CANCEL_ERROR__INIT;
+    msg.account_type = request_account_type(account);
+    msg.account_id = account->account_id;
+    msg.order_id = order_id;
+    msg.market = market;
+    msg.order_sysid = (char *)sysid;
+    msg.error_id = BRG_SIM_CANCEL_ERROR_ID;
+    msg.error_msg = (char *)text;
+    msg.seq = seq;
+    Xtbridge__Event event = XTBRIDGE__EVENT__INIT;
+    event.body_case = XTBRIDGE__EVENT__BODY_CANCEL_ERROR;
+    event.cancel_error = &msg;
+    emit(self, "cancel_error", account->account_id, &event);
+}
+
+static void set_cancel_reply(brg_call_t *call, Xtbridge__Reply__ResultCase result_case,
+                             bool async, int result, int64_t seq) {
+    Xtbridge__Reply *reply = brg_call_reply(call);
+    reply->result_case = result_case;
+    if (async) {
+        Xtbridge__CancelAsyncReply *r = (Xtbridge__CancelAsyncReply *)brg_call_alloc(call, sizeof *r);
+        xtbridge__cancel_async_reply__init(r);
+        r->seq = seq;
+        if (result_case == XTBRIDGE__REPLY__RESULT_CANCEL_ORDER_STOCK_ASYNC)
+            reply->cancel_order_stock_async = r;
+        else
+            reply->cancel_order_stock_sysid_async = r;
+    } else {
+        Xtbridge__CancelReply *r = (Xtbridge__CancelReply *)brg_call_alloc(call, sizeof *r);
+        xtbridge__cancel_reply__init(r);
+        r->result = result;
+        if (result_case == XTBRIDGE__REPLY__RESULT_CANCEL_ORDER_STOCK)
+            reply->cancel_order_stock = r;
+        else
+            reply->cancel_order_stock_sysid = r;
+    }
+}
+
+static void handle_cancel(brg_sim_t *self, brg_call_t *call,
+                          const Xtbridge__CancelOrderStockRequest *req, bool async) {
+    sim_account_t *account;
+    if (!req) {
+        brg_call_fail(call, XTBRIDGE__ERROR_CODE__INVALID_ARGUMENT, "missing cancel");
+        return;
+    }
+    if (resolve_account(self, call, req->account, &account) != 0)
+        return;
+    if (req->order_id <= 0) {
+        brg_call_fail(call, XTBRIDGE__ERROR_CODE__INVALID_ARGUMENT, "order_id must be > 0");
+        return;
+    }
+    int64_t seq = async ? self->next_seq++ : 0;
+    int result = -1;
+    if (account)
+        result = brg_sim_stock_cancel(account->stock, req->order_id, seq);
+    else
+        push_unknown_account_cancel(self, req->account, req->order_id, -1, "", seq);
+    set_cancel_reply(call,
+                     async ? XTBRIDGE__REPLY__RESULT_CANCEL_ORDER_STOCK_ASYNC
+                           : XTBRIDGE__REPLY__RESULT_CANCEL_ORDER_STOCK,
+                     async, result, seq);
+}
+
+static void handle_cancel_sysid(brg_sim_t *self, brg_call_t *call,
+                                const Xtbridge__CancelOrderStockSysidRequest *req, bool async) {
+    sim_account_t *account;
+    if (!req) {
+        brg_call_fail(call, XTBRIDGE__ERROR_CODE__INVALID_ARGUMENT, "missing cancel");
+        return;
+    }
+    if (resolve_account(self, call, req->account, &account) != 0)
+        return;
+    if (!req->order_sysid || !*req->order_sysid) {
+        brg_call_fail(call, XTBRIDGE__ERROR_CODE__INVALID_ARGUMENT, "missing order_sysid");
+        return;
+    }
+    if (req->market != BRG_SIM_MARKET_SH && req->market != BRG_SIM_MARKET_SZ &&
+        req->market != BRG_SIM_MARKET_BJ) {
+        brg_call_fail(call, XTBRIDGE__ERROR_CODE__INVALID_ARGUMENT,
+                      "market %d is not a stock market (SH 0, SZ 1, BJ 70)", req->market);
+        return;
+    }
+    int64_t seq = async ? self->next_seq++ : 0;
+    int result = -1;
+    if (account)
+        result = brg_sim_stock_cancel_sysid(account->stock, req->market, req->order_sysid, seq);
+    else
+        push_unknown_account_cancel(self, req->account, -1, req->market, req->order_sysid, seq);
+    set_cancel_reply(call,
+                     async ? XTBRIDGE__REPLY__RESULT_CANCEL_ORDER_STOCK_SYSID_ASYNC
+                           : XTBRIDGE__REPLY__RESULT_CANCEL_ORDER_STOCK_SYSID,
+                     async, result, seq);
+}
+
+/* --- queries ----------------------------------------------------------------------- */
+
+/* Arena copy of a snapshot whose strings are borrowed from a book. */
+#define COPY(call, msg) ((void *)brg_call_copy_message((call), &(msg)->base))
+
+static void handle_query_asset(brg_sim_t *self, brg_call_t *call,
+                               const Xtbridge__AccountRequest *req) {
+    sim_account_t *account;
+    if (resolve_account(self, call, req ? req->account : NULL, &account) != 0)
+        return;
+    Xtbridge__AssetReply *r = (Xtbridge__AssetReply *)brg_call_alloc(call, sizeof *r);
+    xtbridge__asset_reply__init(r);
+    if (account) {
+        Xtbridge__XtAsset asset;
+        brg_sim_stock_asset(account->stock, &asset);
+        r->found = true;
+        r->asset = (Xtbridge__XtAsset *)COPY(call, &asset);
+    }
+    brg_call_reply(call)->result_case = XTBRIDGE__REPLY__RESULT_QUERY_STOCK_ASSET;
+    brg_call_reply(call)->query_stock_asset = r;
+}
+
+static void handle_query_order(brg_sim_t *self, brg_call_t *call,
+                               const Xtbridge__QueryStockOrderRequest *req) {
+    sim_account_t *account;
+    if (resolve_account(self, call, req ? req->account : NULL, &account) != 0)
+        return;
+    Xtbridge__OrderReply *r = (Xtbridge__OrderReply *)brg_call_alloc(call, sizeof *r);
+    xtbridge__order_reply__init(r);
+    Xtbridge__XtOrder order;
+    if (account && brg_sim_stock_order_get(account->stock, req->order_id, &order)) {
+        r->found = true;
+        r->order = (Xtbridge__XtOrder *)COPY(call, &order);
+    }
+    brg_call_reply(call)->result_case = XTBRIDGE__REPLY__RESULT_QUERY_STOCK_ORDER;
+    brg_call_reply(call)->query_stock_order = r;
+}
+
+static void handle_query_orders(brg_sim_t *self, brg_call_t *call,
+                                const Xtbridge__QueryStockOrdersRequest *req) {
+    sim_account_t *account;
+    if (resolve_account(self, call, req ? req->account : NULL, &account) != 0)
+        return;
+    Xtbridge__OrdersReply *r = (Xtbridge__OrdersReply *)brg_call_alloc(call, sizeof *r);
+    xtbridge__orders_reply__init(r);
+    size_t count = account ? brg_sim_stock_order_count(account->stock) : 0;
+    r->orders = (Xtbridge__XtOrder **)brg_call_alloc(call, (count + 1) * sizeof(void *));
+    for (size_t i = 0; i < count; i++) {
+        Xtbridge__XtOrder order;
+        brg_sim_stock_order_at(account->stock, i, &order);
+        if (req->cancelable_only && !brg_sim_order_status_open(order.order_status))
+            continue;
+        r->orders[r->n_orders++] = (Xtbridge__XtOrder *)COPY(call, &order);
+    }
+    brg_call_reply(call)->result_case = XTBRIDGE__REPLY__RESULT_QUERY_STOCK_ORDERS;
+    brg_call_reply(call)->query_stock_orders = r;
+}
+
+static void handle_query_trades(brg_sim_t *self, brg_call_t *call,
+                                const Xtbridge__AccountRequest *req) {
+    sim_account_t *account;
+    if (resolve_account(self, call, req ? req->account : NULL, &account) != 0)
+        return;
+    Xtbridge__TradesReply *r = (Xtbridge__TradesReply *)brg_call_alloc(call, sizeof *r);
+    xtbridge__trades_reply__init(r);
+    size_t count = account ? brg_sim_stock_trade_count(account->stock) : 0;
+    r->trades = (Xtbridge__XtTrade **)brg_call_alloc(call, (count + 1) * sizeof(void *));
+    for (size_t i = 0; i < count; i++) {
+        Xtbridge__XtTrade trade;
+        brg_sim_stock_trade_at(account->stock, i, &trade);
+        r->trades[r->n_trades++] = (Xtbridge__XtTrade *)COPY(call, &trade);
+    }
+    brg_call_reply(call)->result_case = XTBRIDGE__REPLY__RESULT_QUERY_STOCK_TRADES;
+    brg_call_reply(call)->query_stock_trades = r;
+}
+
+static void handle_query_position(brg_sim_t *self, brg_call_t *call,
+                                  const Xtbridge__QueryStockPositionRequest *req) {
+    sim_account_t *account;
+    if (resolve_account(self, call, req ? req->account : NULL, &account) != 0)
+        return;
+    if (!brg_sim_code_valid(req->stock_code)) {
+        brg_call_fail(call, XTBRIDGE__ERROR_CODE__INVALID_ARGUMENT, "bad stock code '%.40s'",
+                      req->stock_code ? req->stock_code : "");
+        return;
+    }
+    Xtbridge__PositionReply *r = (Xtbridge__PositionReply *)brg_call_alloc(call, sizeof *r);
+    xtbridge__position_reply__init(r);
+    Xtbridge__XtPosition position;
+    if (account && brg_sim_stock_position_get(account->stock, req->stock_code, &position)) {
+        r->found = true;
+        r->position = (Xtbridge__XtPosition *)COPY(call, &position);
+    }
+    brg_call_reply(call)->result_case = XTBRIDGE__REPLY__RESULT_QUERY_STOCK_POSITION;
+    brg_call_reply(call)->query_stock_position = r;
+}
+
+static void handle_query_positions(brg_sim_t *self, brg_call_t *call,
+                                   const Xtbridge__AccountRequest *req) {
+    sim_account_t *account;
+    if (resolve_account(self, call, req ? req->account : NULL, &account) != 0)
+        return;
+    Xtbridge__PositionsReply *r = (Xtbridge__PositionsReply *)brg_call_alloc(call, sizeof *r);
+    xtbridge__positions_reply__init(r);
+    size_t count = account ? brg_sim_stock_position_count(account->stock) : 0;
+    r->positions = (Xtbridge__XtPosition **)brg_call_alloc(call, (count + 1) * sizeof(void *));
+    for (size_t i = 0; i < count; i++) {
+        Xtbridge__XtPosition position;
+        brg_sim_stock_position_at(account->stock, i, &position);
+        r->positions[r->n_positions++] = (Xtbridge__XtPosition *)COPY(call, &position);
+    }
+    brg_call_reply(call)->result_case = XTBRIDGE__REPLY__RESULT_QUERY_STOCK_POSITIONS;
+    brg_call_reply(call)->query_stock_positions = r;
+}
+
+static void handle_account_infos(brg_sim_t *self, brg_call_t *call) {
+    Xtbridge__AccountInfosReply *r = (Xtbridge__AccountInfosReply *)brg_call_alloc(call, sizeof *r);
+    xtbridge__account_infos_reply__init(r);
+    r->accounts =
+        (Xtbridge__XtAccountInfo **)brg_call_alloc(call, (self->naccounts + 1) * sizeof(void *));
+    for (size_t i = 0; i < self->naccounts; i++) {
+        Xtbridge__XtAccountInfo *info = (Xtbridge__XtAccountInfo *)brg_call_alloc(call, sizeof *info);
+        xtbridge__xt_account_info__init(info);
+        info->account_type = self->accounts[i].type;
+        info->account_id = brg_call_strdup(call, self->accounts[i].id);
+        info->broker_type = self->accounts[i].type;
+        info->login_status = self->accounts[i].status;
+        r->accounts[r->n_accounts++] = info;
+    }
+    brg_call_reply(call)->result_case = XTBRIDGE__REPLY__RESULT_QUERY_ACCOUNT_INFOS;
+    brg_call_reply(call)->query_account_infos = r;
+}
+
+static void handle_account_status(brg_sim_t *self, brg_call_t *call) {
+    Xtbridge__AccountStatusReply *r =
+        (Xtbridge__AccountStatusReply *)brg_call_alloc(call, sizeof *r);
+    xtbridge__account_status_reply__init(r);
+    r->statuses =
+        (Xtbridge__XtAccountStatus **)brg_call_alloc(call, (self->naccounts + 1) * sizeof(void *));
+    for (size_t i = 0; i < self->naccounts; i++) {
+        Xtbridge__XtAccountStatus *status =
+            (Xtbridge__XtAccountStatus *)brg_call_alloc(call, sizeof *status);
+        xtbridge__xt_account_status__init(status);
+        status->account_type = self->accounts[i].type;
+        status->account_id = brg_call_strdup(call, self->accounts[i].id);
+        status->status = self->accounts[i].status;
+        r->statuses[r->n_statuses++] = status;
+    }
+    brg_call_reply(call)->result_case = XTBRIDGE__REPLY__RESULT_QUERY_ACCOUNT_STATUS;
+    brg_call_reply(call)->query_account_status = r;
+}
+
+static void handle_subscribe(brg_sim_t *self, brg_call_t *call,
+                             const Xtbridge__AccountRequest *req, bool subscribe) {
+    sim_account_t *account;
+    if (resolve_account(self, call, req ? req->account : NULL, &account) != 0)
+        return;
+    Xtbridge__SubscribeReply *r = (Xtbridge__SubscribeReply *)brg_call_alloc(call, sizeof *r);
+    xtbridge__subscribe_reply__init(r);
+    r->result = account ? 0 : -1;
+    Xtbridge__Reply *reply = brg_call_reply(call);
+    if (subscribe) {
+        reply->result_case = XTBRIDGE__REPLY__RESULT_SUBSCRIBE;
+        reply->subscribe = r;
+    } else {
+        reply->result_case = XTBRIDGE__REPLY__RESULT_UNSUBSCRIBE;
+        reply->unsubscribe = r;
+    }
+}
+
+/* --- sim admin calls --------------------------------------------------------------- */
+
+/* One matching pass on a code across all accounts; the liquidity cap is shared. */
+static int match_code(brg_sim_t *self, const brg_sim_quote_t *quote) {
+    int64_t left = quote->liquidity > 0 ? quote->liquidity : INT64_MAX;
+    int fills = 0;
+    for (size_t i = 0; i < self->naccounts && left > 0; i++)
+        fills += brg_sim_stock_match(self->accounts[i].stock, quote, &left);
+    return fills;
+}
+
+static void sim_reply(brg_call_t *call, Xtbridge__Reply__ResultCase result_case,
+                      const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void sim_reply(brg_call_t *call, Xtbridge__Reply__ResultCase result_case,
+                      const char *fmt, ...) {
+    char text[256];
+    va_list args;
+    va_start(args, fmt);
+    vsnprintf(text, sizeof text, fmt, args);
+    va_end(args);
+    Xtbridge__SimReply *r = (Xtbridge__SimReply *)brg_call_alloc(call, sizeof *r);
+    xtbridge__sim_reply__init(r);
+    r->message = brg_call_strdup(call, text);
+    Xtbridge__Reply *reply = brg_call_reply(call);
+    reply->result_case = result_case;
+    /* every sim_* result is a SimReply in the same union slot type */
+    switch (result_case) {
+    case XTBRIDGE__REPLY__RESULT_SIM_SET_PRICE:
+        reply->sim_set_price = r;
+        break;
+    case XTBRIDGE__REPLY__RESULT_SIM_TICK:
+        reply->sim_tick = r;
+        break;
+    case XTBRIDGE__REPLY__RESULT_SIM_NEXT_DAY:
+        reply->sim_next_day = r;
+        break;
+    default:
+        reply->sim_set_account_status = r;
+        break;
+    }
+}
+
+static void handle_set_price(brg_sim_t *self, brg_call_t *call,
+                             const Xtbridge__SimSetPriceRequest *req) {
+    if (!req || !brg_sim_code_valid(req->stock_code)) {
+        brg_call_fail(call, XTBRIDGE__ERROR_CODE__INVALID_ARGUMENT, "bad stock code '%.40s'",
+                      req && req->stock_code ? req->stock_code : "");
+        return;
+    }
+    if (bad_price(req->last_price) || bad_price(req->pre_close)) {
+        brg_call_fail(call, XTBRIDGE__ERROR_CODE__INVALID_ARGUMENT,
+                      "prices must be finite numbers >= 0");
+        return;
+    }
+    if (req->liquidity < -1) {
+        brg_call_fail(call, XTBRIDGE__ERROR_CODE__INVALID_ARGUMENT,
+                      "liquidity must be >= 0 (or -1 to keep)");
+        return;
+    }
+    brg_sim_quote_t *quote = brg_sim_market_quote(self->ctx.market, req->stock_code);
+    if (!quote && req->last_price <= 0) {
+        brg_call_fail(call, XTBRIDGE__ERROR_CODE__INVALID_ARGUMENT,
+                      "new code %s needs a last_price", req->stock_code);
+        return;
+    }
+    double last = req->last_price > 0 ? req->last_price : quote->last;
+    double pre_close = req->pre_close > 0 ? req->pre_close : quote ? quote->pre_close : last;
+    int64_t liquidity = req->liquidity >= 0 ? req->liquidity : quote ? quote->liquidity : 0;
+    quote = brg_sim_market_set(self->ctx.market, req->stock_code,
+                               quote ? quote->name : req->stock_code, pre_close, last, liquidity);
+    int fills = match_code(self, quote);
+    sim_reply(call, XTBRIDGE__REPLY__RESULT_SIM_SET_PRICE, "%s last %.2f pre_close %.2f: %d fill(s)",
+              quote->code, quote->last, quote->pre_close, fills);
+}
+
+static void handle_tick(brg_sim_t *self, brg_call_t *call, const Xtbridge__SimTickRequest *req) {
+    const char *code = req && req->stock_code ? req->stock_code : "";
+    double last_price = req ? req->last_price : 0;
+    if (bad_price(last_price)) {
+        brg_call_fail(call, XTBRIDGE__ERROR_CODE__INVALID_ARGUMENT,
+                      "last_price must be a finite number >= 0");
+        return;
+    }
+    int fills = 0;
+    if (!*code) {
+        if (last_price > 0) {
+            brg_call_fail(call, XTBRIDGE__ERROR_CODE__INVALID_ARGUMENT,
+                          "last_price needs a stock_code");
+            return;
+        }
+        for (size_t i = 0; i < brg_sim_market_size(self->ctx.market); i++)
+            fills += match_code(self, brg_sim_market_at(self->ctx.market, i));
+        sim_reply(call, XTBRIDGE__REPLY__RESULT_SIM_TICK, "all codes: %d fill(s)", fills);
+        return;
+    }
+    if (!brg_sim_code_valid(code)) {
+        brg_call_fail(call, XTBRIDGE__ERROR_CODE__INVALID_ARGUMENT, "bad stock code '%.40s'",
+                      code);
+        return;
+    }
+    brg_sim_quote_t *quote = brg_sim_market_quote(self->ctx.market, code);
+    if (!quote) {
+        brg_call_fail(call, XTBRIDGE__ERROR_CODE__INVALID_ARGUMENT, "unknown code %s", code);
+        return;
+    }
+    if (last_price > 0)
+        quote->last = last_price;
+    fills = match_code(self, quote);
+    sim_reply(call, XTBRIDGE__REPLY__RESULT_SIM_TICK, "%s last %.2f: %d fill(s)", quote->code,
+              quote->last, fills);
+}
+
+static void handle_next_day(brg_sim_t *self, brg_call_t *call) {
+    for (size_t i = 0; i < self->naccounts; i++)
+        brg_sim_stock_next_day(self->accounts[i].stock);
+    for (size_t i = 0; i < brg_sim_market_size(self->ctx.market); i++) {
+        brg_sim_quote_t *quote = brg_sim_market_at(self->ctx.market, i);
+        quote->pre_close = quote->last;
+    }
+    sim_reply(call, XTBRIDGE__REPLY__RESULT_SIM_NEXT_DAY, "next day");
+}
+
+static void handle_set_account_status(brg_sim_t *self, brg_call_t *call,
+                                      const Xtbridge__SimSetAccountStatusRequest *req) {
+    sim_account_t *account;
+    if (resolve_account(self, call, req ? req->account : NULL, &account) != 0)
+        return;
+    if (!account) {
+        brg_call_fail(call, XTBRIDGE__ERROR_CODE__INVALID_ARGUMENT, "unknown account %s",
+                      req->account->account_id);
+        return;
+    }
+    if (req->status < -1 || req->status > 9) {
+        brg_call_fail(call, XTBRIDGE__ERROR_CODE__INVALID_ARGUMENT,
+                      "unknown account status %d (-1..9)", req->status);
+        return;
+    }
+    account->status = req->status;
+    push_account_status(self, account);
+    sim_reply(call, XTBRIDGE__REPLY__RESULT_SIM_SET_ACCOUNT_STATUS, "%s status %d", account->id,
+              account->status);
+}
+
+/* --- ops --------------------------------------------------------------------------- */
+
+static bool sim_serves(void *handle, Xtbridge__Request__BodyCase body) {
+    (void)handle;
+    switch (body) {
+    case XTBRIDGE__REQUEST__BODY_ORDER_STOCK:
+    case XTBRIDGE__REQUEST__BODY_ORDER_STOCK_ASYNC:
+    case XTBRIDGE__REQUEST__BODY_CANCEL_ORDER_STOCK:
+    case XTBRIDGE__REQUEST__BODY_CANCEL_ORDER_STOCK_ASYNC:
+    case XTBRIDGE__REQUEST__BODY_CANCEL_ORDER_STOCK_SYSID:
+    case XTBRIDGE__REQUEST__BODY_CANCEL_ORDER_STOCK_SYSID_ASYNC:
+    case XTBRIDGE__REQUEST__BODY_SUBSCRIBE:
+    case XTBRIDGE__REQUEST__BODY_UNSUBSCRIBE:
+    case XTBRIDGE__REQUEST__BODY_SET_RELAXED_RESPONSE_ORDER_ENABLED:
+    case XTBRIDGE__REQUEST__BODY_QUERY_STOCK_ASSET:
+    case XTBRIDGE__REQUEST__BODY_QUERY_STOCK_ORDER:
+    case XTBRIDGE__REQUEST__BODY_QUERY_STOCK_ORDERS:
+    case XTBRIDGE__REQUEST__BODY_QUERY_STOCK_TRADES:
+    case XTBRIDGE__REQUEST__BODY_QUERY_STOCK_POSITION:
+    case XTBRIDGE__REQUEST__BODY_QUERY_STOCK_POSITIONS:
+    case XTBRIDGE__REQUEST__BODY_QUERY_ACCOUNT_INFOS:
+    case XTBRIDGE__REQUEST__BODY_QUERY_ACCOUNT_STATUS:
+    case XTBRIDGE__REQUEST__BODY_SIM_SET_PRICE:
+    case XTBRIDGE__REQUEST__BODY_SIM_TICK:
+    case XTBRIDGE__REQUEST__BODY_SIM_NEXT_DAY:
+    case XTBRIDGE__REQUEST__BODY_SIM_SET_ACCOUNT_STATUS:
+        return true;
+    default:
+        return false;
+    }
+}
+
+static int sim_handle(void *handle, brg_call_t *call) {
+    brg_sim_t *self = (brg_sim_t *)handle;
+    const Xtbridge__Request *req = brg_call_request(call);
+    if (!req) {
+        brg_call_fail(call, XTBRIDGE__ERROR_CODE__MALFORMED, "no request");
+        return BRG_CALL_DONE;
+    }
+    switch (req->body_case) {
+    case XTBRIDGE__REQUEST__BODY_ORDER_STOCK:
+        handle_order(self, call, req->order_stock, false);
+        break;
+    case XTBRIDGE__REQUEST__BODY_ORDER_STOCK_ASYNC:
+        handle_order(self, call, req->order_stock_async, true);
+        break;
+    case XTBRIDGE__REQUEST__BODY_CANCEL_ORDER_STOCK:
+        handle_cancel(self, call, req->cancel_order_stock, false);
+        break;
+    case XTBRIDGE__REQUEST__BODY_CANCEL_ORDER_STOCK_ASYNC:
+        handle_cancel(self, call, req->cancel_order_stock_async, true);
+        break;
+    case XTBRIDGE__REQUEST__BODY_CANCEL_ORDER_STOCK_SYSID:
+        handle_cancel_sysid(self, call, req->cancel_order_stock_sysid, false);
+        break;
+    case XTBRIDGE__REQUEST__BODY_CANCEL_ORDER_STOCK_SYSID_ASYNC:
+        handle_cancel_sysid(self, call, req->cancel_order_stock_sysid_async, true);
+        break;
+    case XTBRIDGE__REQUEST__BODY_SUBSCRIBE:
+        handle_subscribe(self, call, req->subscribe, true);
+        break;
+    case XTBRIDGE__REQUEST__BODY_UNSUBSCRIBE:
+        handle_subscribe(self, call, req->unsubscribe, false);
+        break;
+    case XTBRIDGE__REQUEST__BODY_SET_RELAXED_RESPONSE_ORDER_ENABLED: {
+        /* the sim always pushes in order; the flag is kept for completeness */
+        self->relaxed_order = req->set_relaxed_response_order_enabled &&
+                              req->set_relaxed_response_order_enabled->enabled;
+        Xtbridge__EmptyReply *r = (Xtbridge__EmptyReply *)brg_call_alloc(call, sizeof *r);
+        xtbridge__empty_reply__init(r);
+        brg_call_reply(call)->result_case =
+            XTBRIDGE__REPLY__RESULT_SET_RELAXED_RESPONSE_ORDER_ENABLED;
+        brg_call_reply(call)->set_relaxed_response_order_enabled = r;
+        break;
+    }
+    case XTBRIDGE__REQUEST__BODY_QUERY_STOCK_ASSET:
+        handle_query_asset(self, call, req->query_stock_asset);
+        break;
+    case XTBRIDGE__REQUEST__BODY_QUERY_STOCK_ORDER:
+        handle_query_order(self, call, req->query_stock_order);
+        break;
+    case XTBRIDGE__REQUEST__BODY_QUERY_STOCK_ORDERS:
+        handle_query_orders(self, call, req->query_stock_orders);
+        break;
+    case XTBRIDGE__REQUEST__BODY_QUERY_STOCK_TRADES:
+        handle_query_trades(self, call, req->query_stock_trades);
+        break;
+    case XTBRIDGE__REQUEST__BODY_QUERY_STOCK_POSITION:
+        handle_query_position(self, call, req->query_stock_position);
+        break;
+    case XTBRIDGE__REQUEST__BODY_QUERY_STOCK_POSITIONS:
+        handle_query_positions(self, call, req->query_stock_positions);
+        break;
+    case XTBRIDGE__REQUEST__BODY_QUERY_ACCOUNT_INFOS:
+        handle_account_infos(self, call);
+        break;
+    case XTBRIDGE__REQUEST__BODY_QUERY_ACCOUNT_STATUS:
+        handle_account_status(self, call);
+        break;
+    case XTBRIDGE__REQUEST__BODY_SIM_SET_PRICE:
+        handle_set_price(self, call, req->sim_set_price);
+        break;
+    case XTBRIDGE__REQUEST__BODY_SIM_TICK:
+        handle_tick(self, call, req->sim_tick);
+        break;
+    case XTBRIDGE__REQUEST__BODY_SIM_NEXT_DAY:
+        handle_next_day(self, call);
+        break;
+    case XTBRIDGE__REQUEST__BODY_SIM_SET_ACCOUNT_STATUS:
+        handle_set_account_status(self, call, req->sim_set_account_status);
+        break;
+    default:
+        /* the router checks serves() first; this guards direct callers */
+        brg_call_fail(call, XTBRIDGE__ERROR_CODE__UNKNOWN_CALL, "sim does not serve %s",
+                      brg_call_name(call));
+        break;
+    }
+    return BRG_CALL_DONE;
+}
+
+static void sim_describe(void *handle, brg_call_t *call, Xtbridge__HelloReply *hello) {
+    brg_sim_t *self = (brg_sim_t *)handle;
+    hello->accounts = (Xtbridge__Account **)brg_call_alloc(call, (self->naccounts + 1) *
+                                                                     sizeof(void *));
+    hello->n_accounts = 0;
+    for (size_t i = 0; i < self->naccounts; i++) {
+        Xtbridge__Account *account = (Xtbridge__Account *)brg_call_alloc(call, sizeof *account);
+        xtbridge__account__init(account);
+        account->account_id = brg_call_strdup(call, self->accounts[i].id);
+        account->account_type = self->accounts[i].type;
+        hello->accounts[hello->n_accounts++] = account;
+    }
+}
+
+const brg_backend_ops_t brg_sim_ops = {
+    .name = "sim",
+    .create = sim_create,
+    .destroy = sim_destroy,
+    .start = sim_start,
+    .serves = sim_serves,
+    .handle = sim_handle,
+    .describe = sim_describe,
+};

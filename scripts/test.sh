@@ -16,7 +16,7 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 passed=0
 failed=0
 failures=()
-for t in "$build"/test_*; do
+for t in "$build"/bin/test_*; do
   [ -x "$t" ] || continue
   name=$(basename "$t")
   echo "=== $name"
@@ -30,7 +30,7 @@ done
 
 if [ -d tests/python ]; then
   echo "=== pytest tests/python"
-  if XTB_BRIDGE_BIN="$PWD/$build/xtbridge" XTBRIDGE_PB2_DIR="$PWD/$build/python" \
+  if XTB_BRIDGE_BIN="$PWD/$build/bin/xtbridge" XTBRIDGE_PB2_DIR="$PWD/$build/python" \
      /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/python; then
     passed=$((passed + 1))
   else

@@ -1,0 +1,117 @@
+"""A scriptable stand-in for the bridge (ROUTER + PUB) for the client's unit tests.
+
+The real bridge cannot be told to lose a request, skip a seq or go silent on cue; this
+fake can. One thread owns both sockets (zmq sockets are not thread-safe); tests talk to
+it through thread-safe methods that queue work for that thread. Each request is recorded
+as (routing id, Request) so tests can check what the client really sent.
+"""
+
+import collections
+import threading
+import time
+
+import zmq
+
+
+class FakeBridge(object):
+    def __init__(self, pb, router_ep, pub_ep, heartbeat_ms=100):
+        self.pb = pb
+        self.router_ep = router_ep
+        self.pub_ep = pub_ep
+        self.heartbeat_ms = heartbeat_ms
+        self.received = []               # (routing_id, Request) in arrival order
+        self.handlers = {}               # body name -> fn(req) -> Reply or None (= drop)
+        self.heartbeats = True
+        self.seq = collections.defaultdict(int)
+        self.journal = []                # every Event published, for replay
+        self._todo = collections.deque()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self.ctx = zmq.Context()
+        self._ready = threading.Event()
+        self._thread.start()
+        self._ready.wait(5)
+
+    # -- thread-safe API for tests -----------------------------------------------------
+    def event(self, topic, body_name, body, seq=None):
+        """Builds an Event; seq defaults to the next one of its topic."""
+        pb = self.pb
+        if seq is None:
+            self.seq[topic] += 1
+            seq = self.seq[topic]
+        ev = pb.Event(topic=topic, seq=seq, bridge_epoch=1, time_ns=time.time_ns())
+        getattr(ev, body_name).CopyFrom(body)
+        return ev
+
+    def publish(self, ev, journal=True):
+        if journal:
+            self.journal.append(ev)
+        self._todo.append(ev)
+
+    def requests(self, name):
+        return [(rid, r) for rid, r in self.received if r.WhichOneof('body') == name]
+
+    def close(self):
+        self._stop.set()
+        self._thread.join(5)
+        self.ctx.term()
+
+    # -- the thread ------------------------------------------------------------------------
+    def _reply(self, req, name, result=None, code=0, message=''):
+        rep = self.pb.Reply(request_id=req.request_id)
+        rep.error.code = code
+        rep.error.message = message
+        if result is not None:
+            getattr(rep, name).CopyFrom(result)
+        return rep
+
+    def _default(self, req):
+        pb = self.pb
+        name = req.WhichOneof('body')
+        if name == 'hello':
+            return self._reply(req, 'hello', pb.HelloReply(
+                bridge_version='fake', protocol_version=1, pub_endpoints=[self.pub_ep],
+                backend='fake', instance_id='fake-1', heartbeat_ms=self.heartbeat_ms,
+                bridge_epoch=1))
+        if name == 'subscribe' or name == 'unsubscribe':
+            return self._reply(req, name, pb.SubscribeReply(result=0))
+        if name == 'replay':
+            after = dict(req.replay.after)
+            evs = [e for e in self.journal if e.topic.startswith(req.replay.topic_prefix)
+                   and e.seq > after.get(e.topic, 0)]
+            return self._reply(req, 'replay', pb.ReplayReply(events=evs, bridge_epoch=1))
+        return self._reply(req, name, None, pb.UNKNOWN_CALL, 'fake serves no ' + name)
+
+    def _run(self):
+        router = self.ctx.socket(zmq.ROUTER)
+        router.setsockopt(zmq.LINGER, 0)
+        router.setsockopt(zmq.ROUTER_HANDOVER, 1)
+        router.bind(self.router_ep)
+        pub = self.ctx.socket(zmq.PUB)
+        pub.setsockopt(zmq.LINGER, 0)
+        pub.bind(self.pub_ep)
+        self._ready.set()
+        next_hb = time.monotonic()
+        try:
+            while not self._stop.is_set():
+                if router.poll(10, zmq.POLLIN):
+                    frames = router.recv_multipart()
+                    req = self.pb.Request()
+                    req.ParseFromString(frames[-1])
+                    self.received.append((frames[0], req))
+                    name = req.WhichOneof('body')
+                    handler = self.handlers.get(name, self._default)
+                    rep = handler(req)
+                    if rep is not None:
+                        router.send_multipart([frames[0], rep.SerializeToString()])
+                while self._todo:
+                    ev = self._todo.popleft()
+                    pub.send_multipart([ev.topic.encode(), ev.SerializeToString()])
+                if self.heartbeats and time.monotonic() >= next_hb:
+                    next_hb = time.monotonic() + self.heartbeat_ms / 1000.0
+                    ev = self.event('heartbeat.', 'heartbeat', self.pb.Heartbeat(
+                        instance_id='fake-1', interval_ms=self.heartbeat_ms))
+                    pub.send_multipart([b'heartbeat.', ev.SerializeToString()])
+        finally:
+            router.close(0)
+            pub.close(0)

@@ -1,0 +1,540 @@
+/*  test_client.c - unit tests of the C client library (clients/c/xtb_client.c) against a
+    tiny fake bridge running as a zactor in the test process: a ROUTER that answers
+    hello/ping/replay/stats in scripted ways and a PUB that sends a heartbeat every 20 ms.
+
+    The scripted behaviours ride on ping.client_time_ns: 1 = answer, 2 = send a reply with
+    another request id and an undecodable frame before the real answer, 3 = hold the reply
+    and send it just before the answer to the next request (a late reply to a call that timed
+    out), 4 = publish an order push for 1000000365 and one for its neighbour 10000003650,
+    then answer. No sleeps: every wait is a poller/socket timeout.
+*/
+#include <criterion/criterion.h>
+#include <czmq.h>
+#include <string.h>
+
+#include "testutil.h"
+#include "xtb_client.h"
+
+/* ---- fake bridge ---------------------------------------------------------------------- */
+
+typedef struct {
+    char router_ep[256];
+    char pub_ep[256];
+} fake_args_t;
+
+static zframe_t *pack_reply(Xtbridge__Reply *reply) {
+    zframe_t *f = zframe_new(NULL, xtbridge__reply__get_packed_size(reply));
+    xtbridge__reply__pack(reply, zframe_data(f));
+    return f;
+}
+
+static void send_reply(zsock_t *router, zframe_t *rid, Xtbridge__Reply *reply) {
+    zframe_t *id = zframe_dup(rid);
+    zframe_t *body = pack_reply(reply);
+    zframe_send(&id, router, ZFRAME_MORE);
+    zframe_send(&body, router, 0);
+}
+
+static void publish_order(zsock_t *pub, const char *account, int64_t order_id, uint64_t seq) {
+    char topic[64];
+    snprintf(topic, sizeof topic, "order.%s.", account);
+    Xtbridge__XtOrder order = XTBRIDGE__XT_ORDER__INIT;
+    order.account_id = (char *)account;
+    order.order_id = order_id;
+    order.order_status = 50;
+    order.stock_code = (char *)"600000.SH";
+    Xtbridge__Event ev = XTBRIDGE__EVENT__INIT;
+    ev.topic = topic;
+    ev.seq = seq;
+    ev.body_case = XTBRIDGE__EVENT__BODY_ORDER;
+    ev.order = &order;
+    zframe_t *f = zframe_new(NULL, xtbridge__event__get_packed_size(&ev));
+    xtbridge__event__pack(&ev, zframe_data(f));
+    zstr_sendm(pub, topic);
+    zframe_send(&f, pub, 0);
+}
+
+static void publish_heartbeat(zsock_t *pub, uint64_t seq) {
+    Xtbridge__Heartbeat hb = XTBRIDGE__HEARTBEAT__INIT;
+    hb.instance_id = (char *)"fake";
+    hb.interval_ms = 20;
+    Xtbridge__Event ev = XTBRIDGE__EVENT__INIT;
+    ev.topic = (char *)"heartbeat.";
+    ev.seq = seq;
+    ev.body_case = XTBRIDGE__EVENT__BODY_HEARTBEAT;
+    ev.heartbeat = &hb;
+    zframe_t *f = zframe_new(NULL, xtbridge__event__get_packed_size(&ev));
+    xtbridge__event__pack(&ev, zframe_data(f));
+    zstr_sendm(pub, "heartbeat.");
+    zframe_send(&f, pub, 0);
+}
+
+static void fake_actor(zsock_t *pipe, void *arg) {
+    fake_args_t *args = (fake_args_t *)arg;
+    zsock_t *router = zsock_new(ZMQ_ROUTER);
+    zsock_t *pub = zsock_new(ZMQ_PUB);
+    zsock_set_linger(router, 0);
+    zsock_set_linger(pub, 0);
+    int rc1 = zsock_bind(router, "%s", args->router_ep);
+    int rc2 = zsock_bind(pub, "%s", args->pub_ep);
+    zsock_signal(pipe, rc1 == 0 && rc2 == 0 ? 0 : 1);
+    zpoller_t *poller = zpoller_new(pipe, router, NULL);
+    char last_rid[256] = "", last_reqid[256] = "";
+    zframe_t *held = NULL;     /* mode 3: the late reply, packed */
+    zframe_t *held_rid = NULL;
+    uint64_t hb_seq = 0;
+    int64_t next_hb = zclock_mono();
+    bool done = false;
+    while (!done) {
+        int wait = (int)(next_hb - zclock_mono());
+        void *which = zpoller_wait(poller, wait > 0 ? wait : 0);
+        if (zclock_mono() >= next_hb) {
+            publish_heartbeat(pub, ++hb_seq);
+            next_hb = zclock_mono() + 20;
+        }
+        if (which == pipe) {
+            char *cmd = zstr_recv(pipe);
+            if (!cmd || streq(cmd, "$TERM"))
+                done = true;
+            else if (streq(cmd, "LAST"))
+                zstr_sendx(pipe, last_rid, last_reqid, NULL);
+            zstr_free(&cmd);
+        } else if (which == router) {
+            zmsg_t *msg = zmsg_recv(router);
+            if (!msg)
+                break;
+            zframe_t *rid = zmsg_pop(msg);
+            zframe_t *body = zmsg_last(msg);
+            char *s = zframe_strdup(rid);
+            snprintf(last_rid, sizeof last_rid, "%s", s);
+            free(s);
+            Xtbridge__Request *req =
+                body ? xtbridge__request__unpack(NULL, zframe_size(body), zframe_data(body))
+                     : NULL;
+            if (req) {
+                snprintf(last_reqid, sizeof last_reqid, "%s", req->request_id);
+                if (held) {  /* the late reply of the previous (timed-out) call */
+                    zframe_send(&held_rid, router, ZFRAME_MORE);
+                    zframe_send(&held, router, 0);
+                }
+                Xtbridge__Reply reply = XTBRIDGE__REPLY__INIT;
+                Xtbridge__Error ok = XTBRIDGE__ERROR__INIT;
+                reply.request_id = req->request_id;
+                reply.error = &ok;
+                Xtbridge__PingReply ping = XTBRIDGE__PING_REPLY__INIT;
+                Xtbridge__HelloReply hello = XTBRIDGE__HELLO_REPLY__INIT;
+                char *pubs[1] = {args->pub_ep};
+                Xtbridge__ReplayReply replay1 = XTBRIDGE__REPLAY_REPLY__INIT;
+                Xtbridge__ReplayReply replay2 = XTBRIDGE__REPLAY_REPLY__INIT;
+                Xtbridge__Event e1 = XTBRIDGE__EVENT__INIT, e2 = XTBRIDGE__EVENT__INIT,
+                                e3 = XTBRIDGE__EVENT__INIT;
+                Xtbridge__Event *batch1[2] = {&e1, &e2}, *batch2[1] = {&e3};
+                bool answer = true;
+                switch (req->body_case) {
+                case XTBRIDGE__REQUEST__BODY_HELLO:
+                    hello.bridge_version = (char *)"fake";
+                    hello.protocol_version = 1;
+                    hello.n_pub_endpoints = 1;
+                    hello.pub_endpoints = pubs;
+                    hello.heartbeat_ms = 20;
+                    reply.result_case = XTBRIDGE__REPLY__RESULT_HELLO;
+                    reply.hello = &hello;
+                    break;
+                case XTBRIDGE__REQUEST__BODY_PING: {
+                    int64_t mode = req->ping->client_time_ns;
+                    ping.client_time_ns = mode;
+                    reply.result_case = XTBRIDGE__REPLY__RESULT_PING;
+                    reply.ping = &ping;
+                    if (mode == 2) {
+                        Xtbridge__Reply stale = reply;
+                        stale.request_id = (char *)"some-other-id";
+                        send_reply(router, rid, &stale);
+                        zframe_t *id = zframe_dup(rid);
+                        zframe_send(&id, router, ZFRAME_MORE);
+                        zstr_send(router, "\xff\xff garbage");
+                    } else if (mode == 3) {
+                        held = pack_reply(&reply);
+                        held_rid = zframe_dup(rid);
+                        answer = false;
+                    } else if (mode == 4) {
+                        publish_order(pub, "1000000365", 42, 7);
+                        publish_order(pub, "10000003650", 43, 1);
+                    }
+                    break;
+                }
+                case XTBRIDGE__REQUEST__BODY_REPLAY:
+                    /* Two replies: 2 events with more=true, then 1 event. */
+                    e1.topic = (char *)"trade.1.";
+                    e1.seq = 1;
+                    e2.topic = (char *)"trade.1.";
+                    e2.seq = 2;
+                    e3.topic = (char *)"trade.1.";
+                    e3.seq = 3;
+                    replay1.n_events = 2;
+                    replay1.events = batch1;
+                    replay1.more = true;
+                    reply.result_case = XTBRIDGE__REPLY__RESULT_REPLAY;
+                    reply.replay = &replay1;
+                    send_reply(router, rid, &reply);
+                    replay2.n_events = 1;
+                    replay2.events = batch2;
+                    reply.replay = &replay2;
+                    break;
+                default:
+                    ok.code = XTBRIDGE__ERROR_CODE__UNKNOWN_CALL;
+                    ok.message = (char *)"fake serves no such call";
+                    break;
+                }
+                if (answer)
+                    send_reply(router, rid, &reply);
+                xtbridge__request__free_unpacked(req, NULL);
+            }
+            zframe_destroy(&rid);
+            zmsg_destroy(&msg);
+        } else if (zpoller_terminated(poller))
+            break;
+    }
+    zframe_destroy(&held);
+    zframe_destroy(&held_rid);
+    zpoller_destroy(&poller);
+    zsock_destroy(&router);
+    zsock_destroy(&pub);
+}
+
+static fake_args_t s_args;
+static zactor_t *s_fake;
+
+static void fake_start(void) {
+    xtbt_endpoint(s_args.router_ep, sizeof s_args.router_ep, "fake-router");
+    xtbt_endpoint(s_args.pub_ep, sizeof s_args.pub_ep, "fake-pub");
+    s_fake = zactor_new(fake_actor, &s_args);
+    cr_assert_not_null(s_fake, "fake bridge did not start");
+}
+
+static void fake_stop(void) {
+    zactor_destroy(&s_fake);
+}
+
+static Xtbridge__Reply *ping_mode(xtb_client_t *c, int64_t mode, int timeout_ms, int *rc) {
+    Xtbridge__Request *req = xtb_req_ping(mode);
+    Xtbridge__Reply *reply = NULL;
+    *rc = xtb_client_call(c, req, timeout_ms, &reply);
+    xtb_request_destroy(&req);
+    return reply;
+}
+
+TestSuite(client, .init = fake_start, .fini = fake_stop, .timeout = 30);
+
+Test(client, request_id_assigned_and_routing_id_stable) {
+    xtb_client_t *c = xtb_client_new(s_args.router_ep, NULL);
+    cr_assert_not_null(c);
+    cr_assert_eq(strncmp(xtb_client_routing_id(c), "xtb-", 4), 0, "routing id %s",
+                 xtb_client_routing_id(c));
+
+    Xtbridge__Request *req = xtb_req_ping(1);
+    Xtbridge__Reply *r1 = NULL, *r2 = NULL;
+    cr_assert_eq(xtb_client_call(c, req, 2000, &r1), 0, "%s", xtb_client_error(c));
+    cr_assert_str_empty(req->request_id, "caller's request must not be modified");
+    cr_assert_eq(xtb_client_call(c, req, 2000, &r2), 0, "%s", xtb_client_error(c));
+    cr_assert_str_not_empty(r1->request_id);
+    cr_assert_str_not_empty(r2->request_id);
+    cr_assert_str_neq(r1->request_id, r2->request_id);
+    cr_assert_str_eq(r2->request_id, xtb_client_last_request_id(c));
+    cr_assert_eq(r1->result_case, XTBRIDGE__REPLY__RESULT_PING);
+    cr_assert_eq(r1->ping->client_time_ns, 1);
+
+    /* The fake saw our routing id and request id. */
+    zstr_send(s_fake, "LAST");
+    char *rid = NULL, *reqid = NULL;
+    cr_assert_eq(zstr_recvx(s_fake, &rid, &reqid, NULL), 2);
+    cr_assert_str_eq(rid, xtb_client_routing_id(c));
+    cr_assert_str_eq(reqid, r2->request_id);
+    zstr_free(&rid);
+    zstr_free(&reqid);
+
+    /* An explicit id travels as is. */
+    xtb_request_set_id(req, "my-id-1");
+    Xtbridge__Reply *r3 = NULL;
+    cr_assert_eq(xtb_client_call(c, req, 2000, &r3), 0);
+    cr_assert_str_eq(r3->request_id, "my-id-1");
+    cr_assert_str_eq(req->request_id, "my-id-1");
+
+    xtb_reply_destroy(&r1);
+    xtb_reply_destroy(&r2);
+    xtb_reply_destroy(&r3);
+    cr_assert_null(r1);
+    xtb_request_destroy(&req);
+    cr_assert_null(req);
+    xtb_client_destroy(&c);
+    cr_assert_null(c);
+}
+
+Test(client, explicit_routing_id) {
+    xtb_client_options_t opts = {.routing_id = "my-stable-client"};
+    xtb_client_t *c = xtb_client_new(s_args.router_ep, &opts);
+    int rc;
+    Xtbridge__Reply *r = ping_mode(c, 1, 2000, &rc);
+    cr_assert_eq(rc, 0);
+    zstr_send(s_fake, "LAST");
+    char *rid = NULL, *reqid = NULL;
+    zstr_recvx(s_fake, &rid, &reqid, NULL);
+    cr_assert_str_eq(rid, "my-stable-client");
+    cr_assert_str_eq(xtb_client_routing_id(c), "my-stable-client");
+    zstr_free(&rid);
+    zstr_free(&reqid);
+    xtb_reply_destroy(&r);
+    xtb_client_destroy(&c);
+}
+
+Test(client, timeout_within_bound_then_late_reply_discarded) {
+    xtb_client_t *c = xtb_client_new(s_args.router_ep, NULL);
+    int rc;
+    int64_t t0 = zclock_mono();
+    Xtbridge__Reply *r = ping_mode(c, 3, 200, &rc);
+    int64_t elapsed = zclock_mono() - t0;
+    cr_assert_eq(rc, -1);
+    cr_assert_null(r);
+    cr_assert_eq(xtb_client_errkind(c), XTB_CLIENT_TIMEOUT, "%s", xtb_client_error(c));
+    cr_assert(strstr(xtb_client_error(c), "timeout") != NULL, "%s", xtb_client_error(c));
+    cr_assert(elapsed >= 195 && elapsed < 1000, "timed out after %lld ms", (long long)elapsed);
+    char timed_out_id[128];
+    snprintf(timed_out_id, sizeof timed_out_id, "%s", xtb_client_last_request_id(c));
+
+    /* The fake now sends the held (late) reply first, then the answer to this call. */
+    r = ping_mode(c, 1, 2000, &rc);
+    cr_assert_eq(rc, 0, "%s", xtb_client_error(c));
+    cr_assert_str_neq(r->request_id, timed_out_id);
+    cr_assert_str_eq(r->request_id, xtb_client_last_request_id(c));
+    cr_assert_eq(r->ping->client_time_ns, 1);
+    cr_assert_eq(xtb_client_stale_replies(c), 1);
+    xtb_reply_destroy(&r);
+    xtb_client_destroy(&c);
+}
+
+Test(client, timeout_when_nobody_listens) {
+    char ep[256];
+    xtbt_endpoint(ep, sizeof ep, "nobody");
+    xtb_client_t *c = xtb_client_new(ep, NULL);
+    cr_assert_not_null(c);
+    int rc;
+    int64_t t0 = zclock_mono();
+    Xtbridge__Reply *r = ping_mode(c, 1, 150, &rc);
+    int64_t elapsed = zclock_mono() - t0;
+    cr_assert_eq(rc, -1);
+    cr_assert_null(r);
+    cr_assert_eq(xtb_client_errkind(c), XTB_CLIENT_TIMEOUT);
+    cr_assert(elapsed < 1000, "took %lld ms", (long long)elapsed);
+    xtb_client_destroy(&c);
+}
+
+Test(client, stale_and_garbage_replies_discarded) {
+    xtb_client_t *c = xtb_client_new(s_args.router_ep, NULL);
+    int rc;
+    Xtbridge__Reply *r = ping_mode(c, 2, 2000, &rc);
+    cr_assert_eq(rc, 0, "%s", xtb_client_error(c));
+    cr_assert_str_eq(r->request_id, xtb_client_last_request_id(c));
+    cr_assert_eq(r->ping->client_time_ns, 2);
+    cr_assert_eq(xtb_client_stale_replies(c), 2);
+    xtb_reply_destroy(&r);
+    xtb_client_destroy(&c);
+}
+
+Test(client, bridge_error_is_a_reply_and_call_ok_fails) {
+    xtb_client_t *c = xtb_client_new(s_args.router_ep, NULL);
+    Xtbridge__Request *req = xtb_req_stats();
+    Xtbridge__Reply *r = NULL;
+    cr_assert_eq(xtb_client_call(c, req, 2000, &r), 0);
+    cr_assert_eq(r->error->code, XTBRIDGE__ERROR_CODE__UNKNOWN_CALL);
+    xtb_reply_destroy(&r);
+    cr_assert_eq(xtb_client_call_ok(c, req, 2000, &r), -1);
+    cr_assert_not_null(r);
+    cr_assert_eq(xtb_client_errkind(c), XTB_CLIENT_OK);
+    cr_assert_str_eq(xtb_client_error(c), "UNKNOWN_CALL: fake serves no such call");
+    xtb_reply_destroy(&r);
+    xtb_request_destroy(&req);
+    xtb_client_destroy(&c);
+}
+
+Test(client, subscribe_receives_own_topic_only) {
+    xtb_client_t *c = xtb_client_new(s_args.router_ep, NULL);
+    char *topic = NULL;
+    Xtbridge__Event *ev = NULL;
+    cr_assert_eq(xtb_client_recv_event(c, 10, &topic, &ev), -1);
+    cr_assert_eq(xtb_client_errkind(c), XTB_CLIENT_INVALID);
+
+    cr_assert_eq(xtb_client_subscribe(c, "order.1000000365."), 0, "%s", xtb_client_error(c));
+    cr_assert_str_eq(xtb_client_pub_endpoint(c), s_args.pub_ep);
+    cr_assert_eq(xtb_client_sync_subscriptions(c, 5000), 0, "%s", xtb_client_error(c));
+
+    int rc;
+    Xtbridge__Reply *r = ping_mode(c, 4, 2000, &rc);  /* fake publishes two orders */
+    cr_assert_eq(rc, 0);
+    xtb_reply_destroy(&r);
+    cr_assert_eq(xtb_client_recv_event(c, 2000, &topic, &ev), 0, "%s", xtb_client_error(c));
+    cr_assert_str_eq(topic, "order.1000000365.");
+    cr_assert_eq(ev->body_case, XTBRIDGE__EVENT__BODY_ORDER);
+    cr_assert_eq(ev->seq, 7);
+    cr_assert_eq(ev->order->order_id, 42);
+    cr_assert_str_eq(ev->order->account_id, "1000000365");
+    free(topic);
+    xtb_event_destroy(&ev);
+    cr_assert_null(ev);
+
+    /* Neither the neighbour account's push nor heartbeats (sync unsubscribed them). */
+    int64_t t0 = zclock_mono();
+    cr_assert_eq(xtb_client_recv_event(c, 200, &topic, &ev), -1, "unexpected push %s", topic);
+    cr_assert_eq(xtb_client_errkind(c), XTB_CLIENT_TIMEOUT);
+    cr_assert(zclock_mono() - t0 >= 195);
+
+    /* After unsubscribe nothing arrives. */
+    cr_assert_eq(xtb_client_unsubscribe(c, "order.1000000365."), 0);
+    cr_assert_eq(xtb_client_unsubscribe(c, "order.1000000365."), -1);
+    cr_assert_eq(xtb_client_subscribe(c, "heartbeat."), 0);
+    cr_assert_eq(xtb_client_sync_subscriptions(c, 5000), 0);
+    r = ping_mode(c, 4, 2000, &rc);
+    xtb_reply_destroy(&r);
+    Xtbridge__Event *hb = xtbt_wait_event(c, "heartbeat.", XTBRIDGE__EVENT__BODY_HEARTBEAT, 2000);
+    cr_assert_not_null(hb);
+    xtb_event_destroy(&hb);
+    Xtbridge__Event *order = xtbt_wait_event(c, "order.", 0, 200);
+    cr_assert_null(order, "order push after unsubscribe");
+    xtb_client_destroy(&c);
+}
+
+Test(client, neighbour_subscription_gets_neighbour_only) {
+    xtb_client_t *c = xtb_client_new(s_args.router_ep, NULL);
+    cr_assert_eq(xtb_client_subscribe(c, "order.10000003650."), 0);
+    cr_assert_eq(xtb_client_sync_subscriptions(c, 5000), 0);
+    int rc;
+    Xtbridge__Reply *r = ping_mode(c, 4, 2000, &rc);
+    xtb_reply_destroy(&r);
+    char *topic = NULL;
+    Xtbridge__Event *ev = NULL;
+    cr_assert_eq(xtb_client_recv_event(c, 2000, &topic, &ev), 0);
+    cr_assert_str_eq(topic, "order.10000003650.");
+    cr_assert_eq(ev->order->order_id, 43);
+    free(topic);
+    xtb_event_destroy(&ev);
+    cr_assert_eq(xtb_client_recv_event(c, 200, NULL, NULL), -1);
+    xtb_client_destroy(&c);
+}
+
+static int count_events(const Xtbridge__Event *ev, void *arg) {
+    uint64_t *seqs = (uint64_t *)arg;
+    seqs[seqs[0] + 1] = ev->seq;
+    seqs[0]++;
+    return 0;
+}
+
+Test(client, replay_follows_more) {
+    xtb_client_t *c = xtb_client_new(s_args.router_ep, NULL);
+    const char *topics[] = {"trade.1."};
+    uint64_t after[] = {0};
+    uint64_t seen[8] = {0};
+    int n = xtb_client_replay(c, "trade.", topics, after, 1, 2000, count_events, seen);
+    cr_assert_eq(n, 3, "%s", xtb_client_error(c));
+    cr_assert_eq(seen[0], 3);
+    cr_assert_eq(seen[1], 1);
+    cr_assert_eq(seen[2], 2);
+    cr_assert_eq(seen[3], 3);
+    /* Nothing left over: the next call gets its own reply with no stale ones. */
+    int rc;
+    Xtbridge__Reply *r = ping_mode(c, 1, 2000, &rc);
+    cr_assert_eq(rc, 0);
+    cr_assert_eq(xtb_client_stale_replies(c), 0);
+    xtb_reply_destroy(&r);
+    xtb_client_destroy(&c);
+}
+
+/* ---- builders and printers (no sockets) ------------------------------------------------ */
+
+Test(builders, order_request_roundtrip) {
+    Xtbridge__Request *req =
+        xtb_req_order("1000000365", "600000.SH", 23, 1000, 11, 10.5, "s1", "r1", false);
+    xtb_request_set_id(req, "id-1");
+    size_t len = xtbridge__request__get_packed_size(req);
+    uint8_t *buf = malloc(len);
+    xtbridge__request__pack(req, buf);
+    Xtbridge__Request *back = xtbridge__request__unpack(NULL, len, buf);
+    free(buf);
+    cr_assert_not_null(back);
+    cr_assert_str_eq(back->request_id, "id-1");
+    cr_assert_eq(back->body_case, XTBRIDGE__REQUEST__BODY_ORDER_STOCK);
+    cr_assert_str_eq(back->order_stock->account->account_id, "1000000365");
+    cr_assert_str_eq(back->order_stock->stock_code, "600000.SH");
+    cr_assert_eq(back->order_stock->order_type, 23);
+    cr_assert_eq(back->order_stock->order_volume, 1000);
+    cr_assert_eq(back->order_stock->price_type, 11);
+    cr_assert_eq(back->order_stock->price, 10.5);
+    cr_assert_str_eq(back->order_stock->strategy_name, "s1");
+    cr_assert_str_eq(back->order_stock->order_remark, "r1");
+    xtb_request_destroy(&back);
+    xtb_request_destroy(&req);
+
+    req = xtb_req_account(XTBRIDGE__REQUEST__BODY_QUERY_STOCK_ASSET, "1000000365");
+    cr_assert_eq(req->body_case, XTBRIDGE__REQUEST__BODY_QUERY_STOCK_ASSET);
+    cr_assert_str_eq(req->query_stock_asset->account->account_id, "1000000365");
+    xtb_request_destroy(&req);
+    cr_assert_null(xtb_req_account(XTBRIDGE__REQUEST__BODY_PING, "1"));
+    req = xtb_req_noargs(XTBRIDGE__REQUEST__BODY_QUERY_ACCOUNT_STATUS);
+    cr_assert_not_null(req);
+    xtb_request_destroy(&req);
+    cr_assert_null(xtb_req_noargs(XTBRIDGE__REQUEST__BODY_QUERY_STOCK_ASSET));
+    req = xtb_req_cancel(NULL, 5, true);
+    cr_assert_null(req->cancel_order_stock_async->account, "no account given");
+    xtb_request_destroy(&req);
+}
+
+Test(builders, names) {
+    cr_assert_str_eq(xtb_error_code_name(XTBRIDGE__ERROR_CODE__MALFORMED), "MALFORMED");
+    cr_assert_str_eq(xtb_error_code_name(999), "UNKNOWN(999)");
+    cr_assert_str_eq(xtb_request_body_name(XTBRIDGE__REQUEST__BODY_QUERY_CREDIT_DETAIL),
+                     "query_credit_detail");
+    cr_assert_null(xtb_request_body_name((Xtbridge__Request__BodyCase)77));
+    cr_assert_str_eq(xtb_event_body_name(XTBRIDGE__EVENT__BODY_ORDER_ERROR), "order_error");
+    cr_assert_str_eq(xtb_order_status_name(57), "ORDER_JUNK");
+    cr_assert_str_eq(xtb_order_type_name(24), "STOCK_SELL");
+    cr_assert_str_eq(xtb_price_type_name(11), "FIX_PRICE");
+}
+
+Test(builders, json_and_text) {
+    Xtbridge__XtAsset a = XTBRIDGE__XT_ASSET__INIT;
+    a.account_type = 2;
+    a.account_id = (char *)"1000000365";
+    a.cash = 989494.89;
+    a.frozen_cash = 10505.11;
+    char *js = xtb_message_to_json(&a.base, false);
+    cr_assert_str_eq(js, "{\"account_type\":2,\"account_id\":\"1000000365\",\"cash\":989494.89,"
+                         "\"frozen_cash\":10505.11,\"market_value\":0,\"total_asset\":0}");
+    free(js);
+    char *tx = xtb_message_to_text(&a.base);
+    cr_assert_str_eq(tx, "account_type=2 account_id=1000000365 cash=989494.89 frozen_cash=10505.11");
+    free(tx);
+
+    /* Maps, oneofs, enums, escapes. */
+    Xtbridge__StatsReply s = XTBRIDGE__STATS_REPLY__INIT;
+    Xtbridge__StatsReply__CallsEntry e1 = XTBRIDGE__STATS_REPLY__CALLS_ENTRY__INIT;
+    e1.key = (char *)"ping";
+    e1.value = 3;
+    Xtbridge__StatsReply__CallsEntry *entries[] = {&e1};
+    s.n_calls = 1;
+    s.calls = entries;
+    s.requests = 5;
+    js = xtb_message_to_json(&s.base, true);
+    cr_assert_str_eq(js, "{\"requests\":5,\"calls\":{\"ping\":3}}");
+    free(js);
+
+    Xtbridge__Reply r = XTBRIDGE__REPLY__INIT;
+    Xtbridge__Error err = XTBRIDGE__ERROR__INIT;
+    err.code = XTBRIDGE__ERROR_CODE__UNKNOWN_CALL;
+    err.message = (char *)"say \"hi\"\n";
+    r.request_id = (char *)"x";
+    r.error = &err;
+    Xtbridge__PingReply p = XTBRIDGE__PING_REPLY__INIT;
+    r.result_case = XTBRIDGE__REPLY__RESULT_PING;
+    r.ping = &p;
+    js = xtb_message_to_json(&r.base, true);
+    cr_assert_str_eq(js, "{\"request_id\":\"x\",\"error\":{\"code\":\"UNKNOWN_CALL\",\"message\":"
+                         "\"say \\\"hi\\\"\\n\"},\"ping\":{}}");
+    free(js);
+}

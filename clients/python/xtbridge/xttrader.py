@@ -490,9 +490,12 @@ class XtQuantTrader(object):
             code = pb.ErrorCode.Name(reply.error.code)
             log.warning('xtbridge: %s failed: %s %s', name, code, reply.error.message)
             return None
-        if reply.WhichOneof('result') != name:
-            log.warning('xtbridge: %s answered with %s', name, reply.WhichOneof('result'))
+        which = reply.WhichOneof('result')
+        if which is not None and which != name:
+            log.warning('xtbridge: %s answered with %s', name, which)
             return None
+        # OK without a result reads as the empty result (an empty list, found=False ...):
+        # an encoder may legitimately omit an all-default submessage.
         return getattr(reply, name)
 
     @staticmethod

@@ -1,7 +1,7 @@
 """pytest fixtures for the Python client: the real bridge binary, a fake bridge, traders.
 
 Environment:
-- XTB_BRIDGE_BIN: the xtbridge binary (default <repo>/build/xtbridge); tests needing it
+- XTB_BRIDGE_BIN: the xtbridge binary (default <repo>/build/bin/xtbridge); tests needing it
   are skipped when it does not exist.
 - XTBRIDGE_PB2_DIR: directory holding the generated xtbridge_pb2.py (default
   <repo>/build/python when it exists; otherwise the package generates it with protoc).
@@ -31,7 +31,7 @@ from xtquant.xttrader import XtQuantTrader, XtQuantTraderCallback  # noqa: E402
 
 from fakebridge import FakeBridge  # noqa: E402
 
-BRIDGE_BIN = os.environ.get('XTB_BRIDGE_BIN', os.path.join(REPO, 'build', 'xtbridge'))
+BRIDGE_BIN = os.environ.get('XTB_BRIDGE_BIN', os.path.join(REPO, 'build', 'bin', 'xtbridge'))
 _counter = itertools.count(1)
 
 

@@ -78,7 +78,7 @@ brg_sim_quote_t *brg_sim_market_set(brg_sim_market_t *self, const char *code, co
         snprintf(quote->code, sizeof quote->code, "%s", code);
         self->quotes[self->size++] = quote;
     }
-    if (name)
+    if (name && name != quote->name) /* set(q->name) would overlap itself */
         snprintf(quote->name, sizeof quote->name, "%s", name);
     quote->pre_close = pre_close;
     quote->last = last;

@@ -1,0 +1,1533 @@
+/*  test_sim.c - unit tests of the `sim` backend through its ops table: the spec's worked
+    example with exact cents, every broker-style rejection (junk order + order_error),
+    INVALID_ARGUMENT cases, cancels by id and sysid (sync and async), async push order,
+    partial fills under a liquidity cap, the day close, queries and unknown accounts.
+
+    No sockets: a fake env records every emitted push as (kind, account, decoded event), so
+    the tests assert exact push sequences and values. Requests are built on the stack,
+    packed and unpacked (brg_call_new frees with the unpack allocator) and handed to
+    ops->handle; the reply is read back from brg_call_reply().
+*/
+#include <criterion/criterion.h>
+#include <czmq.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "brg_backend.h"
+#include "brg_call.h"
+
+extern const brg_backend_ops_t brg_sim_ops;
+
+#define ACCT "1000000365"
+#define MAX_PUSHES 512
+
+/* ---- fake env: records pushes ---------------------------------------------------- */
+
+typedef struct {
+    char kind[32];
+    char account[64];
+    Xtbridge__Event *event;
+} push_t;
+
+static push_t pushes[MAX_PUSHES];
+static size_t npushes;
+static void *sim;
+static zconfig_t *config;
+
+static int record_emit(void *arg, const char *kind, const char *account_id,
+                       Xtbridge__Event *event) {
+    (void)arg;
+    cr_assert_lt(npushes, MAX_PUSHES, "too many pushes");
+    cr_assert_eq(event->body_case != XTBRIDGE__EVENT__BODY__NOT_SET, true);
+    size_t size = xtbridge__event__get_packed_size(event);
+    uint8_t *buf = malloc(size ? size : 1);
+    xtbridge__event__pack(event, buf);
+    push_t *p = &pushes[npushes++];
+    snprintf(p->kind, sizeof p->kind, "%s", kind);
+    snprintf(p->account, sizeof p->account, "%s", account_id ? account_id : "");
+    p->event = xtbridge__event__unpack(NULL, size, buf);
+    free(buf);
+    cr_assert_not_null(p->event);
+    return 0;
+}
+
+static void clear_pushes(void) {
+    for (size_t i = 0; i < npushes; i++)
+        xtbridge__event__free_unpacked(pushes[i].event, NULL);
+    npushes = 0;
+}
+
+/* Create the sim with an optional ZPL config text. */
+static void *make_sim(const char *config_text, char *err, size_t errlen) {
+    if (config)
+        zconfig_destroy(&config);
+    config = config_text ? zconfig_str_load(config_text) : NULL;
+    if (config_text)
+        cr_assert_not_null(config, "config text does not parse");
+    brg_backend_env_t env = {.config = config,
+                             .data_dir = "/tmp",
+                             .loop = NULL,
+                             .emit = record_emit,
+                             .emit_arg = NULL};
+    return brg_sim_ops.create(&env, err, errlen);
+}
+
+static void start_sim(const char *config_text) {
+    char err[256] = "";
+    sim = make_sim(config_text, err, sizeof err);
+    cr_assert_not_null(sim, "create failed: %s", err);
+}
+
+static void setup(void) {
+    npushes = 0;
+    start_sim(NULL);
+}
+
+static void teardown(void) {
+    if (sim)
+        brg_sim_ops.destroy(&sim);
+    cr_assert_null(sim);
+    clear_pushes();
+    zconfig_destroy(&config);
+}
+
+TestSuite(sim, .init = setup, .fini = teardown);
+
+/* ---- request helpers ------------------------------------------------------------- */
+
+/* Handle a stack-built request; returns the call (caller destroys). */
+static brg_call_t *run(Xtbridge__Request *stack_req) {
+    size_t size = xtbridge__request__get_packed_size(stack_req);
+    uint8_t *buf = malloc(size ? size : 1);
+    xtbridge__request__pack(stack_req, buf);
+    Xtbridge__Request *copy = xtbridge__request__unpack(NULL, size, buf);
+    free(buf);
+    cr_assert_not_null(copy);
+    brg_call_t *call = brg_call_new(copy, "client");
+    int rc = brg_sim_ops.handle(sim, call);
+    cr_assert_eq(rc, BRG_CALL_DONE);
+    Xtbridge__Reply *reply = brg_call_reply(call);
+    /* the reply must always pack: it goes on the wire next */
+    cr_assert_gt(xtbridge__reply__get_packed_size(reply), 0);
+    return call;
+}
+
+static Xtbridge__Account account_of(const char *id) {
+    Xtbridge__Account account = XTBRIDGE__ACCOUNT__INIT;
+    account.account_id = (char *)id;
+    account.account_type = 2;
+    return account;
+}
+
+static Xtbridge__OrderStockRequest order_req(Xtbridge__Account *account, const char *code,
+                                             int type, int64_t volume, int price_type,
+                                             double price) {
+    Xtbridge__OrderStockRequest o = XTBRIDGE__ORDER_STOCK_REQUEST__INIT;
+    o.account = account;
+    o.stock_code = (char *)code;
+    o.order_type = type;
+    o.order_volume = volume;
+    o.price_type = price_type;
+    o.price = price;
+    o.strategy_name = (char *)"strat";
+    o.order_remark = (char *)"remark";
+    return o;
+}
+
+/* Run an order_stock call; expects OK and returns the order id. */
+static int64_t order_on(const char *acct, const char *code, int type, int64_t volume,
+                        int price_type, double price) {
+    Xtbridge__Account account = account_of(acct);
+    Xtbridge__OrderStockRequest o = order_req(&account, code, type, volume, price_type, price);
+    Xtbridge__Request req = XTBRIDGE__REQUEST__INIT;
+    req.request_id = (char *)"r";
+    req.body_case = XTBRIDGE__REQUEST__BODY_ORDER_STOCK;
+    req.order_stock = &o;
+    brg_call_t *call = run(&req);
+    Xtbridge__Reply *reply = brg_call_reply(call);
+    cr_assert_eq(reply->error->code, XTBRIDGE__ERROR_CODE__OK, "order failed: %s",
+                 reply->error->message);
+    cr_assert_eq(reply->result_case, XTBRIDGE__REPLY__RESULT_ORDER_STOCK);
+    int64_t id = reply->order_stock->order_id;
+    brg_call_destroy(&call);
+    return id;
+}
+
+static int64_t order(const char *code, int type, int64_t volume, int price_type, double price) {
+    return order_on(ACCT, code, type, volume, price_type, price);
+}
+
+/* Run an order_stock_async call; returns the seq. */
+static int64_t order_async(const char *code, int type, int64_t volume, int price_type,
+                           double price) {
+    Xtbridge__Account account = account_of(ACCT);
+    Xtbridge__OrderStockRequest o = order_req(&account, code, type, volume, price_type, price);
+    Xtbridge__Request req = XTBRIDGE__REQUEST__INIT;
+    req.body_case = XTBRIDGE__REQUEST__BODY_ORDER_STOCK_ASYNC;
+    req.order_stock_async = &o;
+    brg_call_t *call = run(&req);
+    Xtbridge__Reply *reply = brg_call_reply(call);
+    cr_assert_eq(reply->error->code, XTBRIDGE__ERROR_CODE__OK, "%s", reply->error->message);
+    cr_assert_eq(reply->result_case, XTBRIDGE__REPLY__RESULT_ORDER_STOCK_ASYNC);
+    int64_t seq = reply->order_stock_async->seq;
+    brg_call_destroy(&call);
+    return seq;
+}
+
+/* Expect an order request to fail INVALID_ARGUMENT, with no push. */
+static void expect_invalid_order(Xtbridge__OrderStockRequest *o, const char *what) {
+    size_t before = npushes;
+    Xtbridge__Request req = XTBRIDGE__REQUEST__INIT;
+    req.body_case = XTBRIDGE__REQUEST__BODY_ORDER_STOCK;
+    req.order_stock = o;
+    brg_call_t *call = run(&req);
+    Xtbridge__Reply *reply = brg_call_reply(call);
+    cr_assert_eq(reply->error->code, XTBRIDGE__ERROR_CODE__INVALID_ARGUMENT,
+                 "%s: got code %d", what, reply->error->code);
+    cr_assert_eq(reply->result_case, XTBRIDGE__REPLY__RESULT__NOT_SET, "%s", what);
+    cr_assert_gt(strlen(reply->error->message), 0, "%s", what);
+    cr_assert_eq(npushes, before, "%s: pushed something", what);
+    brg_call_destroy(&call);
+    /* the async variant validates the same way */
+    req.body_case = XTBRIDGE__REQUEST__BODY_ORDER_STOCK_ASYNC;
+    req.order_stock_async = o;
+    call = run(&req);
+    cr_assert_eq(brg_call_reply(call)->error->code, XTBRIDGE__ERROR_CODE__INVALID_ARGUMENT,
+                 "%s (async)", what);
+    cr_assert_eq(npushes, before, "%s (async): pushed something", what);
+    brg_call_destroy(&call);
+}
+
+/* Cancel by order id; sync returns result, async returns seq. */
+static int64_t cancel_on(const char *acct, int64_t order_id, bool async) {
+    Xtbridge__Account account = account_of(acct);
+    Xtbridge__CancelOrderStockRequest c = XTBRIDGE__CANCEL_ORDER_STOCK_REQUEST__INIT;
+    c.account = &account;
+    c.order_id = order_id;
+    Xtbridge__Request req = XTBRIDGE__REQUEST__INIT;
+    if (async) {
+        req.body_case = XTBRIDGE__REQUEST__BODY_CANCEL_ORDER_STOCK_ASYNC;
+        req.cancel_order_stock_async = &c;
+    } else {
+        req.body_case = XTBRIDGE__REQUEST__BODY_CANCEL_ORDER_STOCK;
+        req.cancel_order_stock = &c;
+    }
+    brg_call_t *call = run(&req);
+    Xtbridge__Reply *reply = brg_call_reply(call);
+    cr_assert_eq(reply->error->code, XTBRIDGE__ERROR_CODE__OK, "%s", reply->error->message);
+    int64_t result;
+    if (async) {
+        cr_assert_eq(reply->result_case, XTBRIDGE__REPLY__RESULT_CANCEL_ORDER_STOCK_ASYNC);
+        result = reply->cancel_order_stock_async->seq;
+    } else {
+        cr_assert_eq(reply->result_case, XTBRIDGE__REPLY__RESULT_CANCEL_ORDER_STOCK);
+        result = reply->cancel_order_stock->result;
+    }
+    brg_call_destroy(&call);
+    return result;
+}
+
+static int64_t cancel(int64_t order_id, bool async) {
+    return cancel_on(ACCT, order_id, async);
+}
+
+static int64_t cancel_sysid(int market, const char *sysid, bool async) {
+    Xtbridge__Account account = account_of(ACCT);
+    Xtbridge__CancelOrderStockSysidRequest c = XTBRIDGE__CANCEL_ORDER_STOCK_SYSID_REQUEST__INIT;
+    c.account = &account;
+    c.market = market;
+    c.order_sysid = (char *)sysid;
+    Xtbridge__Request req = XTBRIDGE__REQUEST__INIT;
+    if (async) {
+        req.body_case = XTBRIDGE__REQUEST__BODY_CANCEL_ORDER_STOCK_SYSID_ASYNC;
+        req.cancel_order_stock_sysid_async = &c;
+    } else {
+        req.body_case = XTBRIDGE__REQUEST__BODY_CANCEL_ORDER_STOCK_SYSID;
+        req.cancel_order_stock_sysid = &c;
+    }
+    brg_call_t *call = run(&req);
+    Xtbridge__Reply *reply = brg_call_reply(call);
+    cr_assert_eq(reply->error->code, XTBRIDGE__ERROR_CODE__OK, "%s", reply->error->message);
+    int64_t result = async ? reply->cancel_order_stock_sysid_async->seq
+                           : reply->cancel_order_stock_sysid->result;
+    cr_assert_eq(reply->result_case,
+                 async ? XTBRIDGE__REPLY__RESULT_CANCEL_ORDER_STOCK_SYSID_ASYNC
+                       : XTBRIDGE__REPLY__RESULT_CANCEL_ORDER_STOCK_SYSID);
+    brg_call_destroy(&call);
+    return result;
+}
+
+static void set_price(const char *code, double last, double pre_close, int64_t liquidity) {
+    Xtbridge__SimSetPriceRequest s = XTBRIDGE__SIM_SET_PRICE_REQUEST__INIT;
+    s.stock_code = (char *)code;
+    s.last_price = last;
+    s.pre_close = pre_close;
+    s.liquidity = liquidity;
+    Xtbridge__Request req = XTBRIDGE__REQUEST__INIT;
+    req.body_case = XTBRIDGE__REQUEST__BODY_SIM_SET_PRICE;
+    req.sim_set_price = &s;
+    brg_call_t *call = run(&req);
+    cr_assert_eq(brg_call_reply(call)->error->code, XTBRIDGE__ERROR_CODE__OK, "%s",
+                 brg_call_reply(call)->error->message);
+    cr_assert_eq(brg_call_reply(call)->result_case, XTBRIDGE__REPLY__RESULT_SIM_SET_PRICE);
+    brg_call_destroy(&call);
+}
+
+static void tick(const char *code, double last) {
+    Xtbridge__SimTickRequest s = XTBRIDGE__SIM_TICK_REQUEST__INIT;
+    s.stock_code = (char *)code;
+    s.last_price = last;
+    Xtbridge__Request req = XTBRIDGE__REQUEST__INIT;
+    req.body_case = XTBRIDGE__REQUEST__BODY_SIM_TICK;
+    req.sim_tick = &s;
+    brg_call_t *call = run(&req);
+    cr_assert_eq(brg_call_reply(call)->error->code, XTBRIDGE__ERROR_CODE__OK, "%s",
+                 brg_call_reply(call)->error->message);
+    brg_call_destroy(&call);
+}
+
+static void next_day(void) {
+    Xtbridge__SimNextDayRequest s = XTBRIDGE__SIM_NEXT_DAY_REQUEST__INIT;
+    Xtbridge__Request req = XTBRIDGE__REQUEST__INIT;
+    req.body_case = XTBRIDGE__REQUEST__BODY_SIM_NEXT_DAY;
+    req.sim_next_day = &s;
+    brg_call_t *call = run(&req);
+    cr_assert_eq(brg_call_reply(call)->error->code, XTBRIDGE__ERROR_CODE__OK);
+    cr_assert_eq(brg_call_reply(call)->result_case, XTBRIDGE__REPLY__RESULT_SIM_NEXT_DAY);
+    brg_call_destroy(&call);
+}
+
+/* Query asset of ACCT into out values. */
+static void asset(double *cash, double *frozen, double *market_value, double *total) {
+    Xtbridge__Account account = account_of(ACCT);
+    Xtbridge__AccountRequest a = XTBRIDGE__ACCOUNT_REQUEST__INIT;
+    a.account = &account;
+    Xtbridge__Request req = XTBRIDGE__REQUEST__INIT;
+    req.body_case = XTBRIDGE__REQUEST__BODY_QUERY_STOCK_ASSET;
+    req.query_stock_asset = &a;
+    brg_call_t *call = run(&req);
+    Xtbridge__Reply *reply = brg_call_reply(call);
+    cr_assert_eq(reply->result_case, XTBRIDGE__REPLY__RESULT_QUERY_STOCK_ASSET);
+    cr_assert(reply->query_stock_asset->found);
+    Xtbridge__XtAsset *as = reply->query_stock_asset->asset;
+    cr_assert_str_eq(as->account_id, ACCT);
+    cr_assert_eq(as->account_type, 2);
+    if (cash)
+        *cash = as->cash;
+    if (frozen)
+        *frozen = as->frozen_cash;
+    if (market_value)
+        *market_value = as->market_value;
+    if (total)
+        *total = as->total_asset;
+    brg_call_destroy(&call);
+}
+
+/* Query position; returns a call the caller destroys, *out points into it (NULL if none). */
+static brg_call_t *position(const char *code, Xtbridge__XtPosition **out) {
+    Xtbridge__Account account = account_of(ACCT);
+    Xtbridge__QueryStockPositionRequest q = XTBRIDGE__QUERY_STOCK_POSITION_REQUEST__INIT;
+    q.account = &account;
+    q.stock_code = (char *)code;
+    Xtbridge__Request req = XTBRIDGE__REQUEST__INIT;
+    req.body_case = XTBRIDGE__REQUEST__BODY_QUERY_STOCK_POSITION;
+    req.query_stock_position = &q;
+    brg_call_t *call = run(&req);
+    Xtbridge__Reply *reply = brg_call_reply(call);
+    cr_assert_eq(reply->result_case, XTBRIDGE__REPLY__RESULT_QUERY_STOCK_POSITION);
+    *out = reply->query_stock_position->found ? reply->query_stock_position->position : NULL;
+    return call;
+}
+
+static brg_call_t *query_order(int64_t order_id, Xtbridge__XtOrder **out) {
+    Xtbridge__Account account = account_of(ACCT);
+    Xtbridge__QueryStockOrderRequest q = XTBRIDGE__QUERY_STOCK_ORDER_REQUEST__INIT;
+    q.account = &account;
+    q.order_id = order_id;
+    Xtbridge__Request req = XTBRIDGE__REQUEST__INIT;
+    req.body_case = XTBRIDGE__REQUEST__BODY_QUERY_STOCK_ORDER;
+    req.query_stock_order = &q;
+    brg_call_t *call = run(&req);
+    Xtbridge__Reply *reply = brg_call_reply(call);
+    cr_assert_eq(reply->result_case, XTBRIDGE__REPLY__RESULT_QUERY_STOCK_ORDER);
+    *out = reply->query_stock_order->found ? reply->query_stock_order->order : NULL;
+    return call;
+}
+
+static brg_call_t *query_orders(bool cancelable_only, Xtbridge__OrdersReply **out) {
+    Xtbridge__Account account = account_of(ACCT);
+    Xtbridge__QueryStockOrdersRequest q = XTBRIDGE__QUERY_STOCK_ORDERS_REQUEST__INIT;
+    q.account = &account;
+    q.cancelable_only = cancelable_only;
+    Xtbridge__Request req = XTBRIDGE__REQUEST__INIT;
+    req.body_case = XTBRIDGE__REQUEST__BODY_QUERY_STOCK_ORDERS;
+    req.query_stock_orders = &q;
+    brg_call_t *call = run(&req);
+    cr_assert_eq(brg_call_reply(call)->result_case, XTBRIDGE__REPLY__RESULT_QUERY_STOCK_ORDERS);
+    *out = brg_call_reply(call)->query_stock_orders;
+    return call;
+}
+
+static bool money_eq(double a, double b) {
+    return fabs(a - b) < 0.005;
+}
+
+#define cr_assert_money(actual, expected)                                                   \
+    cr_assert(money_eq((actual), (expected)), "%s = %.4f, expected %.4f", #actual,          \
+              (double)(actual), (double)(expected))
+
+/* Assert the kinds of pushes [from, npushes) are exactly the comma-separated list. */
+static void expect_kinds(size_t from, const char *list) {
+    char got[2048] = "";
+    for (size_t i = from; i < npushes; i++) {
+        if (i > from)
+            strncat(got, ",", sizeof got - strlen(got) - 1);
+        strncat(got, pushes[i].kind, sizeof got - strlen(got) - 1);
+    }
+    cr_assert_str_eq(got, list, "push kinds: got [%s] expected [%s]", got, list);
+}
+
+/* Order statuses of the order pushes in [from, npushes), as "48,50,...". */
+static void expect_order_statuses(size_t from, const char *list) {
+    char got[512] = "";
+    for (size_t i = from; i < npushes; i++) {
+        if (pushes[i].event->body_case != XTBRIDGE__EVENT__BODY_ORDER)
+            continue;
+        char item[16];
+        snprintf(item, sizeof item, "%s%d", *got ? "," : "", pushes[i].event->order->order_status);
+        strncat(got, item, sizeof got - strlen(got) - 1);
+    }
+    cr_assert_str_eq(got, list, "order statuses: got [%s] expected [%s]", got, list);
+}
+
+/* The last push of a kind. */
+static Xtbridge__Event *last_push(const char *kind) {
+    for (size_t i = npushes; i > 0; i--)
+        if (strcmp(pushes[i - 1].kind, kind) == 0)
+            return pushes[i - 1].event;
+    cr_assert_fail("no %s push", kind);
+    return NULL;
+}
+
+/* ---- the worked example ------------------------------------------------------------ */
+
+Test(sim, worked_example_exact_values) {
+    double cash, frozen, mv, total;
+    asset(&cash, &frozen, &mv, &total);
+    cr_assert_money(cash, 1000000.00);
+    cr_assert_money(total, 1000000.00);
+
+    size_t mark = npushes;
+    int64_t id = order("600000.SH", 23, 1000, 11, 10.50);
+    cr_assert_eq(id, 1);
+    expect_kinds(mark, "order,order");
+    expect_order_statuses(mark, "48,50");
+    Xtbridge__XtOrder *o = pushes[mark + 1].event->order;
+    cr_assert_str_eq(pushes[mark].account, ACCT);
+    cr_assert_eq(o->order_id, 1);
+    cr_assert_str_eq(o->stock_code, "600000.SH");
+    cr_assert_str_eq(o->instrument_name, "浦发银行");
+    cr_assert_eq(o->order_type, 23);
+    cr_assert_eq(o->order_volume, 1000);
+    cr_assert_eq(o->price_type, 11);
+    cr_assert_float_eq(o->price, 10.50, 1e-9);
+    cr_assert_str_eq(o->strategy_name, "strat");
+    cr_assert_str_eq(o->order_remark, "remark");
+    cr_assert_eq(o->offset_flag, 48);
+    cr_assert_gt(o->order_time, 0);
+    cr_assert_gt(strlen(o->order_sysid), 0);
+    cr_assert_str_neq(o->order_sysid, "1");
+
+    asset(&cash, &frozen, &mv, &total);
+    cr_assert_money(cash, 989494.89);
+    cr_assert_money(frozen, 10505.11);
+    cr_assert_money(total, 1000000.00);
+
+    mark = npushes;
+    set_price("600000.SH", 10.40, 0, -1);
+    expect_kinds(mark, "trade,order,position,asset");
+    Xtbridge__XtTrade *t = pushes[mark].event->trade;
+    cr_assert_float_eq(t->traded_price, 10.50, 1e-9);
+    cr_assert_eq(t->traded_volume, 1000);
+    cr_assert_money(t->traded_amount, 10500.00);
+    cr_assert_money(t->commission, 5.11);
+    cr_assert_eq(t->order_id, id);
+    cr_assert_str_eq(t->order_sysid, o->order_sysid);
+    cr_assert_gt(strlen(t->traded_id), 0);
+    cr_assert_eq(pushes[mark + 1].event->order->order_status, 56);
+    cr_assert_eq(pushes[mark + 1].event->order->traded_volume, 1000);
+    cr_assert_float_eq(pushes[mark + 1].event->order->traded_price, 10.50, 1e-9);
+    Xtbridge__XtPosition *pp = pushes[mark + 2].event->position;
+    cr_assert_eq(pp->volume, 1000);
+    cr_assert_eq(pp->can_use_volume, 0);
+    Xtbridge__XtAsset *pa = pushes[mark + 3].event->asset;
+    cr_assert_money(pa->cash, 989494.89);
+    cr_assert_money(pa->frozen_cash, 0);
+    cr_assert_money(pa->market_value, 10400.00);
+
+    asset(&cash, &frozen, &mv, &total);
+    cr_assert_money(cash, 989494.89);
+    cr_assert_money(frozen, 0.00);
+    cr_assert_money(mv, 10400.00);
+    cr_assert_money(total, 999894.89);
+
+    Xtbridge__XtPosition *p;
+    brg_call_t *call = position("600000.SH", &p);
+    cr_assert_not_null(p);
+    cr_assert_eq(p->volume, 1000);
+    cr_assert_eq(p->can_use_volume, 0);
+    cr_assert_eq(p->yesterday_volume, 0);
+    cr_assert_eq(p->frozen_volume, 0);
+    cr_assert_float_eq(p->avg_price, 10.50511, 1e-9);
+    cr_assert_float_eq(p->open_price, 10.50, 1e-9);
+    cr_assert_money(p->market_value, 10400.00);
+    cr_assert_float_eq(p->last_price, 10.40, 1e-9);
+    brg_call_destroy(&call);
+
+    /* T+1: nothing sellable today */
+    mark = npushes;
+    int64_t junk = order("600000.SH", 24, 1000, 11, 10.40);
+    cr_assert_eq(junk, 2);
+    expect_kinds(mark, "order,order_error");
+    cr_assert_eq(pushes[mark].event->order->order_status, 57);
+    cr_assert_str_eq(pushes[mark].event->order->status_msg, "insufficient shares");
+    cr_assert_eq(pushes[mark + 1].event->order_error->error_id, -61);
+    cr_assert_str_eq(pushes[mark + 1].event->order_error->error_msg, "insufficient shares");
+    cr_assert_eq(pushes[mark + 1].event->order_error->order_id, 2);
+
+    next_day();
+    call = position("600000.SH", &p);
+    cr_assert_eq(p->can_use_volume, 1000);
+    cr_assert_eq(p->yesterday_volume, 1000);
+    brg_call_destroy(&call);
+
+    mark = npushes;
+    int64_t sell = order("600000.SH", 24, 1000, 11, 10.40);
+    cr_assert_eq(sell, 3);
+    expect_kinds(mark, "order,order,trade,order,position,asset");
+    expect_order_statuses(mark, "48,50,56");
+    t = pushes[mark + 2].event->trade;
+    cr_assert_float_eq(t->traded_price, 10.40, 1e-9);
+    cr_assert_money(t->traded_amount, 10400.00);
+    cr_assert_money(t->commission, 10.30);
+    cr_assert_eq(t->offset_flag, 49);
+    asset(&cash, &frozen, &mv, &total);
+    cr_assert_money(cash, 999884.59);
+    cr_assert_money(frozen, 0);
+    cr_assert_money(mv, 0);
+    cr_assert_money(total, 999884.59);
+    call = position("600000.SH", &p);
+    cr_assert_eq(p->volume, 0);
+    cr_assert_eq(p->can_use_volume, 0);
+    brg_call_destroy(&call);
+}
+
+/* ---- rejections ------------------------------------------------------------------ */
+
+/* Place an order expected to be junk with `reason`; checks the pushes. */
+static void expect_junk(const char *code, int type, int64_t volume, int price_type,
+                        double price, const char *reason) {
+    size_t mark = npushes;
+    int64_t id = order(code, type, volume, price_type, price);
+    cr_assert_gt(id, 0, "%s: junk orders still get an id", reason);
+    expect_kinds(mark, "order,order_error");
+    Xtbridge__XtOrder *o = pushes[mark].event->order;
+    cr_assert_eq(o->order_status, 57, "%s", reason);
+    cr_assert_str_eq(o->status_msg, reason);
+    cr_assert_eq(o->order_id, id);
+    Xtbridge__XtOrderError *e = pushes[mark + 1].event->order_error;
+    cr_assert_str_eq(pushes[mark + 1].account, ACCT);
+    cr_assert_eq(e->order_id, id);
+    cr_assert_eq(e->error_id, -61);
+    cr_assert_str_eq(e->error_msg, reason);
+    cr_assert_eq(e->seq, 0);
+    cr_assert_str_eq(e->strategy_name, "strat");
+    /* and the order is queryable as junk */
+    Xtbridge__XtOrder *q;
+    brg_call_t *call = query_order(id, &q);
+    cr_assert_not_null(q);
+    cr_assert_eq(q->order_status, 57);
+    cr_assert_str_eq(q->status_msg, reason);
+    brg_call_destroy(&call);
+}
+
+Test(sim, reject_lot) {
+    expect_junk("600000.SH", 23, 150, 11, 10.60, "lot");
+    expect_junk("600000.SH", 23, 99, 11, 10.60, "lot");
+    double cash, frozen;
+    asset(&cash, &frozen, NULL, NULL);
+    cr_assert_money(cash, 1000000.00);
+    cr_assert_money(frozen, 0);
+}
+
+Test(sim, reject_insufficient_cash) {
+    /* 1000 * 1500 = 1.5M > 1M */
+    expect_junk("600519.SH", 23, 1000, 11, 1500.00, "insufficient cash");
+    /* 600 shares: 894000 + 223.50 + 8.94 fits; then 100 more does not */
+    order("600519.SH", 23, 600, 11, 1490.00);
+    expect_junk("600519.SH", 23, 100, 11, 1490.00, "insufficient cash");
+}
+
+Test(sim, reject_insufficient_shares_and_t1) {
+    expect_junk("000001.SZ", 24, 100, 11, 11.00, "insufficient shares");
+    /* bought today (filled): still not sellable */
+    order("000001.SZ", 23, 100, 11, 11.00);
+    cr_assert_eq(last_push("trade")->trade->traded_volume, 100);
+    expect_junk("000001.SZ", 24, 100, 11, 11.00, "insufficient shares");
+}
+
+Test(sim, reject_odd_lot_unless_clearing) {
+    teardown();
+    start_sim("sim\n"
+              "    account\n"
+              "        id = 1000000365\n"
+              "        cash = 500000\n"
+              "        position\n"
+              "            code = 600000.SH\n"
+              "            volume = 550\n"
+              "            avg_price = 10.00\n");
+    expect_junk("600000.SH", 24, 50, 11, 10.60, "odd lot");
+    expect_junk("600000.SH", 24, 600, 11, 10.60, "insufficient shares");
+    /* 500 in lots is fine, then the remaining 50 clears the balance */
+    size_t mark = npushes;
+    order("600000.SH", 24, 500, 11, 10.70); /* rests above last */
+    expect_order_statuses(mark, "48,50");
+    expect_junk("600000.SH", 24, 100, 11, 10.60, "insufficient shares");
+    mark = npushes;
+    order("600000.SH", 24, 50, 11, 10.60);
+    expect_order_statuses(mark, "48,50,56");
+    Xtbridge__XtPosition *p;
+    brg_call_t *call = position("600000.SH", &p);
+    cr_assert_eq(p->volume, 500);
+    cr_assert_eq(p->can_use_volume, 0);
+    cr_assert_eq(p->frozen_volume, 500);
+    cr_assert_eq(p->yesterday_volume, 550);
+    cr_assert_float_eq(p->avg_price, 10.00, 1e-9);
+    brg_call_destroy(&call);
+    double cash;
+    asset(&cash, NULL, NULL, NULL);
+    /* 50 * 10.60 = 530; fees 5.00 + 0.27 (stamp 0.265) + 0.01 (transfer 0.0053) */
+    cr_assert_money(cash, 500000 + 530 - 5.28);
+}
+
+Test(sim, reject_outside_price_limits_by_board) {
+    /* main board 600000.SH pre 10.60: 9.54 .. 11.66 */
+    expect_junk("600000.SH", 23, 100, 11, 11.67, "outside price limits");
+    expect_junk("600000.SH", 23, 100, 11, 9.53, "outside price limits");
+    order("600000.SH", 23, 100, 11, 9.54);
+    cr_assert_eq(last_push("order")->order->order_status, 50);
+    order("600000.SH", 23, 100, 11, 11.66);
+    cr_assert_eq(last_push("order")->order->order_status, 56);
+    /* ChiNext 300750.SZ pre 200: 160 .. 240 */
+    expect_junk("300750.SZ", 23, 100, 11, 240.01, "outside price limits");
+    expect_junk("300750.SZ", 23, 100, 11, 159.99, "outside price limits");
+    order("300750.SZ", 23, 100, 11, 240.00);
+    cr_assert_eq(last_push("order")->order->order_status, 56);
+    /* STAR 688981.SH pre 50: 40 .. 60 */
+    expect_junk("688981.SH", 23, 100, 11, 60.01, "outside price limits");
+    order("688981.SH", 23, 100, 11, 40.00);
+    cr_assert_eq(last_push("order")->order->order_status, 50);
+    /* Beijing 430047.BJ pre 10: 7 .. 13 */
+    expect_junk("430047.BJ", 23, 100, 11, 13.01, "outside price limits");
+    expect_junk("430047.BJ", 23, 100, 11, 6.99, "outside price limits");
+    order("430047.BJ", 23, 100, 11, 13.00);
+    cr_assert_eq(last_push("order")->order->order_status, 56);
+    /* a main-board SZ code at +20% is out */
+    expect_junk("000001.SZ", 23, 100, 11, 13.20, "outside price limits");
+}
+
+Test(sim, reject_unknown_code) {
+    expect_junk("600001.SH", 23, 100, 11, 10.00, "unknown code");
+    expect_junk("999999.SZ", 24, 100, 5, 0, "unknown code");
+}
+
+Test(sim, reject_non_stock_order_type) {
+    expect_junk("600000.SH", 27, 100, 11, 10.60, "order type not supported on a STOCK account");
+    expect_junk("600000.SH", 0, 100, 11, 10.60, "order type not supported on a STOCK account");
+    expect_junk("600000.SH", 48, 100, 11, 10.60, "order type not supported on a STOCK account");
+}
+
+Test(sim, reject_price_tick_and_futures_price_type) {
+    expect_junk("600000.SH", 23, 100, 11, 10.555, "price tick");
+    expect_junk("600000.SH", 23, 100, 18, 10.60, "price type not supported for stocks");
+    /* SSE-only market order type on an SZ code */
+    expect_junk("000001.SZ", 23, 100, 42, 0, "price type not supported on this market");
+    expect_junk("600000.SH", 23, 100, 48, 0, "price type not supported on this market");
+}
+
+/* ---- INVALID_ARGUMENT -------------------------------------------------------------- */
+
+Test(sim, invalid_arguments) {
+    Xtbridge__Account account = account_of(ACCT);
+    Xtbridge__Account empty = account_of("");
+    Xtbridge__Account dotted = account_of("10.00");
+    Xtbridge__Account badtype = account_of(ACCT);
+    badtype.account_type = 4;
+    Xtbridge__OrderStockRequest o;
+
+    o = order_req(NULL, "600000.SH", 23, 100, 11, 10.60);
+    expect_invalid_order(&o, "missing account");
+    o = order_req(&empty, "600000.SH", 23, 100, 11, 10.60);
+    expect_invalid_order(&o, "empty account id");
+    o = order_req(&dotted, "600000.SH", 23, 100, 11, 10.60);
+    expect_invalid_order(&o, "account id with a dot");
+    o = order_req(&badtype, "600000.SH", 23, 100, 11, 10.60);
+    expect_invalid_order(&o, "unknown account type");
+    const char *bad_codes[] = {"", "600000", "600000.HK", "60000.SH", "6000000.SH",
+                               "60000A.SH", "600000.sh", "600000SH", "abc"};
+    for (size_t i = 0; i < sizeof bad_codes / sizeof bad_codes[0]; i++) {
+        o = order_req(&account, bad_codes[i], 23, 100, 11, 10.60);
+        expect_invalid_order(&o, bad_codes[i]);
+    }
+    o = order_req(&account, NULL, 23, 100, 11, 10.60);
+    expect_invalid_order(&o, "no code");
+    o = order_req(&account, "600000.SH", 23, 0, 11, 10.60);
+    expect_invalid_order(&o, "volume 0");
+    o = order_req(&account, "600000.SH", 23, -100, 11, 10.60);
+    expect_invalid_order(&o, "volume < 0");
+    o = order_req(&account, "600000.SH", 23, 100, 11, NAN);
+    expect_invalid_order(&o, "NaN price");
+    o = order_req(&account, "600000.SH", 23, 100, 11, INFINITY);
+    expect_invalid_order(&o, "inf price");
+    o = order_req(&account, "600000.SH", 23, 100, 11, -INFINITY);
+    expect_invalid_order(&o, "-inf price");
+    o = order_req(&account, "600000.SH", 23, 100, 11, -1.0);
+    expect_invalid_order(&o, "negative price");
+    o = order_req(&account, "600000.SH", 26, 100, 11, 10.60);
+    expect_invalid_order(&o, "order_type 26");
+    o = order_req(&account, "600000.SH", -1, 100, 11, 10.60);
+    expect_invalid_order(&o, "order_type -1");
+    o = order_req(&account, "600000.SH", 23, 100, 99, 10.60);
+    expect_invalid_order(&o, "price_type 99");
+    o = order_req(&account, "600000.SH", 23, 100, 0, 10.60);
+    expect_invalid_order(&o, "price_type 0");
+
+    /* no order id was used by any of them */
+    cr_assert_eq(order("600000.SH", 23, 100, 11, 10.50), 1);
+}
+
+Test(sim, invalid_arguments_other_calls) {
+    Xtbridge__Request req = XTBRIDGE__REQUEST__INIT;
+    brg_call_t *call;
+
+    /* cancel without account / with order_id 0 */
+    Xtbridge__CancelOrderStockRequest c = XTBRIDGE__CANCEL_ORDER_STOCK_REQUEST__INIT;
+    req.body_case = XTBRIDGE__REQUEST__BODY_CANCEL_ORDER_STOCK;
+    req.cancel_order_stock = &c;
+    call = run(&req);
+    cr_assert_eq(brg_call_reply(call)->error->code, XTBRIDGE__ERROR_CODE__INVALID_ARGUMENT);
+    brg_call_destroy(&call);
+    Xtbridge__Account account = account_of(ACCT);
+    c.account = &account;
+    call = run(&req);
+    cr_assert_eq(brg_call_reply(call)->error->code, XTBRIDGE__ERROR_CODE__INVALID_ARGUMENT);
+    brg_call_destroy(&call);
+
+    /* sysid cancel: missing sysid, bad market */
+    Xtbridge__CancelOrderStockSysidRequest s = XTBRIDGE__CANCEL_ORDER_STOCK_SYSID_REQUEST__INIT;
+    s.account = &account;
+    req.body_case = XTBRIDGE__REQUEST__BODY_CANCEL_ORDER_STOCK_SYSID;
+    req.cancel_order_stock_sysid = &s;
+    call = run(&req);
+    cr_assert_eq(brg_call_reply(call)->error->code, XTBRIDGE__ERROR_CODE__INVALID_ARGUMENT);
+    brg_call_destroy(&call);
+    s.order_sysid = (char *)"20000001";
+    s.market = 3;
+    call = run(&req);
+    cr_assert_eq(brg_call_reply(call)->error->code, XTBRIDGE__ERROR_CODE__INVALID_ARGUMENT);
+    brg_call_destroy(&call);
+
+    /* queries without account */
+    Xtbridge__AccountRequest a = XTBRIDGE__ACCOUNT_REQUEST__INIT;
+    req.body_case = XTBRIDGE__REQUEST__BODY_QUERY_STOCK_ASSET;
+    req.query_stock_asset = &a;
+    call = run(&req);
+    cr_assert_eq(brg_call_reply(call)->error->code, XTBRIDGE__ERROR_CODE__INVALID_ARGUMENT);
+    brg_call_destroy(&call);
+    req.body_case = XTBRIDGE__REQUEST__BODY_QUERY_STOCK_POSITIONS;
+    req.query_stock_positions = &a; /* present but without an account */
+    call = run(&req);
+    cr_assert_eq(brg_call_reply(call)->error->code, XTBRIDGE__ERROR_CODE__INVALID_ARGUMENT);
+    brg_call_destroy(&call);
+
+    /* query position with a bad code */
+    Xtbridge__QueryStockPositionRequest qp = XTBRIDGE__QUERY_STOCK_POSITION_REQUEST__INIT;
+    qp.account = &account;
+    qp.stock_code = (char *)"600000";
+    req.body_case = XTBRIDGE__REQUEST__BODY_QUERY_STOCK_POSITION;
+    req.query_stock_position = &qp;
+    call = run(&req);
+    cr_assert_eq(brg_call_reply(call)->error->code, XTBRIDGE__ERROR_CODE__INVALID_ARGUMENT);
+    brg_call_destroy(&call);
+
+    /* sim_set_price: bad code, NaN, negative liquidity, new code without price */
+    Xtbridge__SimSetPriceRequest sp = XTBRIDGE__SIM_SET_PRICE_REQUEST__INIT;
+    req.body_case = XTBRIDGE__REQUEST__BODY_SIM_SET_PRICE;
+    req.sim_set_price = &sp;
+    sp.stock_code = (char *)"600000.XX";
+    sp.last_price = 10;
+    call = run(&req);
+    cr_assert_eq(brg_call_reply(call)->error->code, XTBRIDGE__ERROR_CODE__INVALID_ARGUMENT);
+    brg_call_destroy(&call);
+    sp.stock_code = (char *)"600000.SH";
+    sp.last_price = NAN;
+    call = run(&req);
+    cr_assert_eq(brg_call_reply(call)->error->code, XTBRIDGE__ERROR_CODE__INVALID_ARGUMENT);
+    brg_call_destroy(&call);
+    sp.last_price = 10;
+    sp.liquidity = -2;
+    call = run(&req);
+    cr_assert_eq(brg_call_reply(call)->error->code, XTBRIDGE__ERROR_CODE__INVALID_ARGUMENT);
+    brg_call_destroy(&call);
+    sp.stock_code = (char *)"601398.SH";
+    sp.last_price = 0;
+    sp.liquidity = 0;
+    call = run(&req);
+    cr_assert_eq(brg_call_reply(call)->error->code, XTBRIDGE__ERROR_CODE__INVALID_ARGUMENT);
+    brg_call_destroy(&call);
+
+    /* sim_tick: unknown code, bad code, price without code */
+    Xtbridge__SimTickRequest st = XTBRIDGE__SIM_TICK_REQUEST__INIT;
+    req.body_case = XTBRIDGE__REQUEST__BODY_SIM_TICK;
+    req.sim_tick = &st;
+    st.stock_code = (char *)"601398.SH";
+    call = run(&req);
+    cr_assert_eq(brg_call_reply(call)->error->code, XTBRIDGE__ERROR_CODE__INVALID_ARGUMENT);
+    brg_call_destroy(&call);
+    st.stock_code = (char *)"xx";
+    call = run(&req);
+    cr_assert_eq(brg_call_reply(call)->error->code, XTBRIDGE__ERROR_CODE__INVALID_ARGUMENT);
+    brg_call_destroy(&call);
+    st.stock_code = (char *)"";
+    st.last_price = 10;
+    call = run(&req);
+    cr_assert_eq(brg_call_reply(call)->error->code, XTBRIDGE__ERROR_CODE__INVALID_ARGUMENT);
+    brg_call_destroy(&call);
+
+    /* sim_set_account_status: unknown account, bad status */
+    Xtbridge__SimSetAccountStatusRequest ss = XTBRIDGE__SIM_SET_ACCOUNT_STATUS_REQUEST__INIT;
+    Xtbridge__Account other = account_of("42");
+    ss.account = &other;
+    req.body_case = XTBRIDGE__REQUEST__BODY_SIM_SET_ACCOUNT_STATUS;
+    req.sim_set_account_status = &ss;
+    call = run(&req);
+    cr_assert_eq(brg_call_reply(call)->error->code, XTBRIDGE__ERROR_CODE__INVALID_ARGUMENT);
+    brg_call_destroy(&call);
+    ss.account = &account;
+    ss.status = 10;
+    call = run(&req);
+    cr_assert_eq(brg_call_reply(call)->error->code, XTBRIDGE__ERROR_CODE__INVALID_ARGUMENT);
+    brg_call_destroy(&call);
+    cr_assert_eq(npushes, 0);
+}
+
+/* ---- cancels ----------------------------------------------------------------------- */
+
+Test(sim, cancel_by_id_sync) {
+    int64_t id = order("600000.SH", 23, 1000, 11, 10.50);
+    size_t mark = npushes;
+    cr_assert_eq(cancel(id, false), 0);
+    expect_kinds(mark, "order,order");
+    expect_order_statuses(mark, "51,54");
+    double cash, frozen;
+    asset(&cash, &frozen, NULL, NULL);
+    cr_assert_money(cash, 1000000.00);
+    cr_assert_money(frozen, 0);
+
+    /* again: finished -> -1 and cancel_error */
+    mark = npushes;
+    cr_assert_eq(cancel(id, false), -1);
+    expect_kinds(mark, "cancel_error");
+    Xtbridge__XtCancelError *e = pushes[mark].event->cancel_error;
+    cr_assert_eq(e->order_id, id);
+    cr_assert_eq(e->error_id, -63);
+    cr_assert_eq(e->seq, 0);
+    cr_assert_eq(e->market, 0);
+    cr_assert_gt(strlen(e->error_msg), 0);
+    cr_assert_str_eq(pushes[mark].account, ACCT);
+
+    /* unknown order id */
+    mark = npushes;
+    cr_assert_eq(cancel(999, false), -1);
+    expect_kinds(mark, "cancel_error");
+    cr_assert_eq(pushes[mark].event->cancel_error->order_id, 999);
+
+    /* a filled order cannot be cancelled */
+    int64_t filled = order("600000.SH", 23, 100, 11, 10.60);
+    cr_assert_eq(last_push("order")->order->order_status, 56);
+    mark = npushes;
+    cr_assert_eq(cancel(filled, false), -1);
+    expect_kinds(mark, "cancel_error");
+    /* nor a junk one */
+    int64_t junk = order("600000.SH", 23, 150, 11, 10.60);
+    mark = npushes;
+    cr_assert_eq(cancel(junk, false), -1);
+    expect_kinds(mark, "cancel_error");
+}
+
+Test(sim, cancel_by_id_async) {
+    int64_t id = order("600000.SH", 23, 200, 11, 10.00);
+    size_t mark = npushes;
+    int64_t seq = cancel(id, true);
+    cr_assert_eq(seq, 1);
+    expect_kinds(mark, "cancel_async,order,order");
+    Xtbridge__XtCancelOrderResponse *r = pushes[mark].event->cancel_async;
+    cr_assert_eq(r->seq, 1);
+    cr_assert_eq(r->cancel_result, 0);
+    cr_assert_eq(r->order_id, id);
+    cr_assert_gt(strlen(r->order_sysid), 0);
+    expect_order_statuses(mark, "51,54");
+
+    mark = npushes;
+    seq = cancel(id, true);
+    cr_assert_eq(seq, 2);
+    expect_kinds(mark, "cancel_async,cancel_error");
+    cr_assert_eq(pushes[mark].event->cancel_async->cancel_result, -1);
+    cr_assert_eq(pushes[mark].event->cancel_async->seq, 2);
+    cr_assert_eq(pushes[mark + 1].event->cancel_error->seq, 2);
+    cr_assert_eq(pushes[mark + 1].event->cancel_error->error_id, -63);
+}
+
+Test(sim, cancel_by_sysid_sync_and_async) {
+    int64_t a = order("000001.SZ", 23, 100, 11, 10.50);
+    Xtbridge__XtOrder *o;
+    brg_call_t *call = query_order(a, &o);
+    char sysid[32];
+    snprintf(sysid, sizeof sysid, "%s", o->order_sysid);
+    brg_call_destroy(&call);
+
+    /* wrong market does not find it */
+    size_t mark = npushes;
+    cr_assert_eq(cancel_sysid(0, sysid, false), -1);
+    expect_kinds(mark, "cancel_error");
+    cr_assert_str_eq(pushes[mark].event->cancel_error->order_sysid, sysid);
+    cr_assert_eq(pushes[mark].event->cancel_error->market, 0);
+
+    mark = npushes;
+    cr_assert_eq(cancel_sysid(1, sysid, false), 0);
+    expect_kinds(mark, "order,order");
+    expect_order_statuses(mark, "51,54");
+    mark = npushes;
+    cr_assert_eq(cancel_sysid(1, sysid, false), -1);
+    expect_kinds(mark, "cancel_error");
+    cr_assert_eq(pushes[mark].event->cancel_error->order_id, a);
+    cr_assert_eq(pushes[mark].event->cancel_error->market, 1);
+
+    /* async */
+    int64_t b = order("600000.SH", 23, 100, 11, 10.50);
+    call = query_order(b, &o);
+    snprintf(sysid, sizeof sysid, "%s", o->order_sysid);
+    brg_call_destroy(&call);
+    mark = npushes;
+    int64_t seq = cancel_sysid(0, sysid, true);
+    cr_assert_gt(seq, 0);
+    expect_kinds(mark, "cancel_async,order,order");
+    cr_assert_eq(pushes[mark].event->cancel_async->seq, seq);
+    cr_assert_eq(pushes[mark].event->cancel_async->cancel_result, 0);
+    cr_assert_eq(pushes[mark].event->cancel_async->order_id, b);
+    mark = npushes;
+    int64_t seq2 = cancel_sysid(0, sysid, true);
+    cr_assert_eq(seq2, seq + 1);
+    expect_kinds(mark, "cancel_async,cancel_error");
+    cr_assert_eq(pushes[mark].event->cancel_async->cancel_result, -1);
+    cr_assert_eq(pushes[mark + 1].event->cancel_error->seq, seq2);
+    double cash, frozen;
+    asset(&cash, &frozen, NULL, NULL);
+    cr_assert_money(cash, 1000000.00);
+    cr_assert_money(frozen, 0);
+}
+
+/* ---- async orders ------------------------------------------------------------------ */
+
+Test(sim, order_async_push_ordering) {
+    size_t mark = npushes;
+    int64_t seq = order_async("600000.SH", 23, 100, 11, 10.50);
+    cr_assert_eq(seq, 1);
+    expect_kinds(mark, "order_async,order,order");
+    Xtbridge__XtOrderResponse *r = pushes[mark].event->order_async;
+    cr_assert_eq(r->seq, 1);
+    cr_assert_eq(r->order_id, 1);
+    cr_assert_str_eq(r->account_id, ACCT);
+    cr_assert_str_eq(r->strategy_name, "strat");
+    cr_assert_str_eq(r->order_remark, "remark");
+    cr_assert_eq(pushes[mark + 1].event->order->order_id, 1);
+
+    /* a junk async order: order_async, order 57, order_error with seq */
+    mark = npushes;
+    seq = order_async("600000.SH", 23, 150, 11, 10.50);
+    cr_assert_eq(seq, 2);
+    expect_kinds(mark, "order_async,order,order_error");
+    cr_assert_eq(pushes[mark].event->order_async->order_id, 2);
+    cr_assert_eq(pushes[mark + 1].event->order->order_status, 57);
+    cr_assert_eq(pushes[mark + 2].event->order_error->seq, 2);
+    cr_assert_eq(pushes[mark + 2].event->order_error->order_id, 2);
+    cr_assert_str_eq(pushes[mark + 2].event->order_error->error_msg, "lot");
+
+    /* a marketable async order: order_async first, then the whole walk */
+    mark = npushes;
+    seq = order_async("600000.SH", 23, 100, 5, 0);
+    cr_assert_eq(seq, 3);
+    expect_kinds(mark, "order_async,order,order,trade,order,position,asset");
+    cr_assert_float_eq(pushes[mark + 3].event->trade->traded_price, 10.60, 1e-9);
+
+    /* seq is shared with async cancels */
+    cr_assert_eq(cancel(1, true), 4);
+}
+
+/* ---- partial fills ------------------------------------------------------------------ */
+
+Test(sim, partial_fills_with_liquidity_cap) {
+    set_price("600000.SH", 10.60, 0, 300);
+    size_t mark = npushes;
+    int64_t id = order("600000.SH", 23, 1000, 11, 10.60);
+    expect_kinds(mark, "order,order,trade,order,position,asset");
+    expect_order_statuses(mark, "48,50,55");
+    cr_assert_eq(pushes[mark + 2].event->trade->traded_volume, 300);
+    cr_assert_money(pushes[mark + 2].event->trade->commission, 5.03);
+    double cash, frozen;
+    asset(&cash, &frozen, NULL, NULL);
+    /* freeze 10600 + 5.00 + 0.11 = 10605.11; 30% of it (3181.53) released for a cost of
+       3180 + 5.00 + 0.03 */
+    cr_assert_money(frozen, 10605.11 - 3181.53);
+    cr_assert_money(cash, 1000000 - 10605.11 + 3181.53 - 3185.03);
+
+    mark = npushes;
+    tick("600000.SH", 0);
+    expect_kinds(mark, "trade,order,position,asset");
+    cr_assert_eq(pushes[mark].event->trade->traded_volume, 300);
+    cr_assert_float_eq(pushes[mark].event->trade->traded_price, 10.60, 1e-9);
+    cr_assert_eq(pushes[mark + 1].event->order->order_status, 55);
+    cr_assert_eq(pushes[mark + 1].event->order->traded_volume, 600);
+    asset(&cash, &frozen, NULL, NULL);
+    cr_assert_money(frozen, 4242.05);
+    cr_assert_money(cash, 989387.89);
+
+    /* cancel the rest: 52 then 53, the remaining freeze is released */
+    mark = npushes;
+    cr_assert_eq(cancel(id, false), 0);
+    expect_kinds(mark, "order,order");
+    expect_order_statuses(mark, "52,53");
+    cr_assert_eq(pushes[mark + 1].event->order->traded_volume, 600);
+    asset(&cash, &frozen, NULL, NULL);
+    cr_assert_money(frozen, 0);
+    cr_assert_money(cash, 1000000 - 6360 - 2 * 5.03);
+
+    Xtbridge__XtPosition *p;
+    brg_call_t *call = position("600000.SH", &p);
+    cr_assert_eq(p->volume, 600);
+    cr_assert_float_eq(p->avg_price, (6360 + 10.06) / 600.0, 1e-9);
+    brg_call_destroy(&call);
+}
+
+Test(sim, liquidity_is_shared_and_fills_complete) {
+    set_price("600000.SH", 10.60, 0, 500);
+    int64_t a = order("600000.SH", 23, 400, 11, 10.50);
+    int64_t b = order("600000.SH", 23, 400, 11, 10.50);
+    size_t mark = npushes;
+    set_price("600000.SH", 10.40, 0, -1);
+    /* time priority: a fills 400, b gets the remaining 100 */
+    expect_kinds(mark, "trade,order,position,asset,trade,order,position,asset");
+    cr_assert_eq(pushes[mark].event->trade->order_id, a);
+    cr_assert_eq(pushes[mark + 1].event->order->order_status, 56);
+    cr_assert_eq(pushes[mark + 4].event->trade->order_id, b);
+    cr_assert_eq(pushes[mark + 4].event->trade->traded_volume, 100);
+    cr_assert_eq(pushes[mark + 5].event->order->order_status, 55);
+    mark = npushes;
+    tick("", 0);
+    expect_kinds(mark, "trade,order,position,asset");
+    cr_assert_eq(pushes[mark + 1].event->order->order_status, 56);
+    double cash, frozen;
+    asset(&cash, &frozen, NULL, NULL);
+    cr_assert_money(frozen, 0);
+    /* a: 4200 + 5 + 0.04; b: 1050 + 5 + 0.01, 3150 + 5 + 0.03 */
+    cr_assert_money(cash, 1000000 - 4205.04 - 1055.01 - 3155.03);
+}
+
+Test(sim, resting_sell_fills_at_limit) {
+    teardown();
+    start_sim("sim\n"
+              "    account\n"
+              "        id = 1000000365\n"
+              "        position\n"
+              "            code = 000002.SZ\n"
+              "            volume = 1000\n"
+              "            avg_price = 6.50\n");
+    int64_t id = order("000002.SZ", 24, 1000, 11, 7.20);
+    Xtbridge__XtPosition *p;
+    brg_call_t *call = position("000002.SZ", &p);
+    cr_assert_eq(p->can_use_volume, 0);
+    cr_assert_eq(p->frozen_volume, 1000);
+    brg_call_destroy(&call);
+    size_t mark = npushes;
+    set_price("000002.SZ", 7.19, 0, -1);
+    cr_assert_eq(npushes, mark);
+    set_price("000002.SZ", 7.50, 0, -1);
+    expect_kinds(mark, "trade,order,position,asset");
+    cr_assert_float_eq(pushes[mark].event->trade->traded_price, 7.20, 1e-9);
+    cr_assert_eq(pushes[mark].event->trade->order_id, id);
+    /* 7200: commission 5.00, stamp 3.60, transfer 0.07 */
+    cr_assert_money(pushes[mark].event->trade->commission, 8.67);
+    double cash;
+    asset(&cash, NULL, NULL, NULL);
+    cr_assert_money(cash, 1000000 + 7200 - 8.67);
+}
+
+Test(sim, cancel_partly_filled_sell_restores_shares) {
+    teardown();
+    start_sim("sim\n"
+              "    account\n"
+              "        id = 1000000365\n"
+              "        position\n"
+              "            code = 600000.SH\n"
+              "            volume = 1000\n"
+              "            avg_price = 10\n"
+              "    price\n"
+              "        code = 600000.SH\n"
+              "        pre_close = 10.60\n"
+              "        liquidity = 200\n");
+    int64_t id = order("600000.SH", 24, 1000, 11, 10.60);
+    cr_assert_eq(last_push("order")->order->order_status, 55);
+    cr_assert_eq(cancel(id, false), 0);
+    Xtbridge__XtPosition *p;
+    brg_call_t *call = position("600000.SH", &p);
+    cr_assert_eq(p->volume, 800);
+    cr_assert_eq(p->can_use_volume, 800);
+    cr_assert_eq(p->frozen_volume, 0);
+    brg_call_destroy(&call);
+}
+
+/* ---- day close --------------------------------------------------------------------- */
+
+Test(sim, next_day_expires_settles_and_clears) {
+    int64_t resting = order("600000.SH", 23, 1000, 11, 10.00);
+    order("000001.SZ", 23, 500, 11, 11.00); /* fills */
+    set_price("600000.SH", 11.00, 0, -1);
+    size_t mark = npushes;
+    next_day();
+    expect_kinds(mark, "order");
+    cr_assert_eq(pushes[mark].event->order->order_id, resting);
+    cr_assert_eq(pushes[mark].event->order->order_status, 54);
+    double cash, frozen, mv;
+    asset(&cash, &frozen, &mv, NULL);
+    cr_assert_money(frozen, 0);
+    cr_assert_money(cash, 1000000 - 5500 - 5.00 - 0.06);
+    cr_assert_money(mv, 5500);
+
+    Xtbridge__OrdersReply *orders;
+    brg_call_t *call = query_orders(false, &orders);
+    cr_assert_eq(orders->n_orders, 0);
+    brg_call_destroy(&call);
+    Xtbridge__Account account = account_of(ACCT);
+    Xtbridge__AccountRequest a = XTBRIDGE__ACCOUNT_REQUEST__INIT;
+    a.account = &account;
+    Xtbridge__Request req = XTBRIDGE__REQUEST__INIT;
+    req.body_case = XTBRIDGE__REQUEST__BODY_QUERY_STOCK_TRADES;
+    req.query_stock_trades = &a;
+    call = run(&req);
+    cr_assert_eq(brg_call_reply(call)->query_stock_trades->n_trades, 0);
+    brg_call_destroy(&call);
+
+    Xtbridge__XtPosition *p;
+    call = position("000001.SZ", &p);
+    cr_assert_eq(p->volume, 500);
+    cr_assert_eq(p->can_use_volume, 500);
+    cr_assert_eq(p->yesterday_volume, 500);
+    brg_call_destroy(&call);
+
+    /* pre_close is now 11.00: 12.10 is the new limit up */
+    order("600000.SH", 23, 100, 11, 12.10);
+    cr_assert_eq(last_push("order")->order->order_status, 56);
+    cr_assert_eq(last_push("order")->order->order_id, 3); /* ids keep counting */
+    /* the odd lot rule applies to what is sellable: 500 in lots is fine */
+    order("000001.SZ", 24, 500, 11, 11.00);
+    cr_assert_eq(last_push("order")->order->order_status, 56);
+    /* an emptied position disappears at the next close */
+    next_day();
+    call = position("000001.SZ", &p);
+    cr_assert_null(p);
+    brg_call_destroy(&call);
+}
+
+Test(sim, next_day_expires_partly_filled_as_53) {
+    set_price("600000.SH", 10.60, 0, 300);
+    int64_t id = order("600000.SH", 23, 1000, 11, 10.60);
+    size_t mark = npushes;
+    next_day();
+    expect_kinds(mark, "order");
+    cr_assert_eq(pushes[mark].event->order->order_id, id);
+    cr_assert_eq(pushes[mark].event->order->order_status, 53);
+    double cash, frozen;
+    asset(&cash, &frozen, NULL, NULL);
+    cr_assert_money(frozen, 0);
+    cr_assert_money(cash, 1000000 - 3185.03);
+}
+
+/* ---- queries ----------------------------------------------------------------------- */
+
+Test(sim, queries) {
+    int64_t open = order("600000.SH", 23, 100, 11, 10.00);
+    int64_t filled = order("600000.SH", 23, 100, 11, 10.60);
+    int64_t junk = order("600000.SH", 23, 10, 11, 10.60);
+    int64_t cancelled = order("000001.SZ", 23, 100, 11, 10.00);
+    cancel(cancelled, false);
+
+    Xtbridge__OrdersReply *orders;
+    brg_call_t *call = query_orders(false, &orders);
+    cr_assert_eq(orders->n_orders, 4);
+    cr_assert_eq(orders->orders[0]->order_id, open);
+    cr_assert_eq(orders->orders[1]->order_id, filled);
+    cr_assert_eq(orders->orders[1]->order_status, 56);
+    cr_assert_eq(orders->orders[2]->order_id, junk);
+    cr_assert_eq(orders->orders[2]->order_status, 57);
+    cr_assert_eq(orders->orders[3]->order_status, 54);
+    brg_call_destroy(&call);
+    call = query_orders(true, &orders);
+    cr_assert_eq(orders->n_orders, 1);
+    cr_assert_eq(orders->orders[0]->order_id, open);
+    cr_assert_eq(orders->orders[0]->order_status, 50);
+    brg_call_destroy(&call);
+
+    Xtbridge__XtOrder *o;
+    call = query_order(filled, &o);
+    cr_assert_not_null(o);
+    cr_assert_eq(o->traded_volume, 100);
+    brg_call_destroy(&call);
+    call = query_order(12345, &o);
+    cr_assert_null(o);
+    brg_call_destroy(&call);
+
+    Xtbridge__Account account = account_of(ACCT);
+    Xtbridge__AccountRequest a = XTBRIDGE__ACCOUNT_REQUEST__INIT;
+    a.account = &account;
+    Xtbridge__Request req = XTBRIDGE__REQUEST__INIT;
+    req.body_case = XTBRIDGE__REQUEST__BODY_QUERY_STOCK_TRADES;
+    req.query_stock_trades = &a;
+    call = run(&req);
+    Xtbridge__TradesReply *trades = brg_call_reply(call)->query_stock_trades;
+    cr_assert_eq(trades->n_trades, 1);
+    cr_assert_eq(trades->trades[0]->order_id, filled);
+    cr_assert_money(trades->trades[0]->traded_amount, 1060.00);
+    cr_assert_money(trades->trades[0]->commission, 5.01);
+    brg_call_destroy(&call);
+
+    req.body_case = XTBRIDGE__REQUEST__BODY_QUERY_STOCK_POSITIONS;
+    req.query_stock_positions = &a;
+    call = run(&req);
+    Xtbridge__PositionsReply *positions = brg_call_reply(call)->query_stock_positions;
+    cr_assert_eq(positions->n_positions, 1);
+    cr_assert_str_eq(positions->positions[0]->stock_code, "600000.SH");
+    cr_assert_eq(positions->positions[0]->volume, 100);
+    brg_call_destroy(&call);
+
+    Xtbridge__XtPosition *p;
+    call = position("000002.SZ", &p);
+    cr_assert_null(p);
+    brg_call_destroy(&call);
+
+    Xtbridge__NoArgsRequest none = XTBRIDGE__NO_ARGS_REQUEST__INIT;
+    req.body_case = XTBRIDGE__REQUEST__BODY_QUERY_ACCOUNT_INFOS;
+    req.query_account_infos = &none;
+    call = run(&req);
+    Xtbridge__AccountInfosReply *infos = brg_call_reply(call)->query_account_infos;
+    cr_assert_eq(infos->n_accounts, 1);
+    cr_assert_str_eq(infos->accounts[0]->account_id, ACCT);
+    cr_assert_eq(infos->accounts[0]->account_type, 2);
+    brg_call_destroy(&call);
+
+    req.body_case = XTBRIDGE__REQUEST__BODY_QUERY_ACCOUNT_STATUS;
+    req.query_account_status = &none;
+    call = run(&req);
+    Xtbridge__AccountStatusReply *statuses = brg_call_reply(call)->query_account_status;
+    cr_assert_eq(statuses->n_statuses, 1);
+    cr_assert_str_eq(statuses->statuses[0]->account_id, ACCT);
+    cr_assert_eq(statuses->statuses[0]->status, 0);
+    brg_call_destroy(&call);
+
+    req.body_case = XTBRIDGE__REQUEST__BODY_SUBSCRIBE;
+    req.subscribe = &a;
+    call = run(&req);
+    cr_assert_eq(brg_call_reply(call)->result_case, XTBRIDGE__REPLY__RESULT_SUBSCRIBE);
+    cr_assert_eq(brg_call_reply(call)->subscribe->result, 0);
+    brg_call_destroy(&call);
+    req.body_case = XTBRIDGE__REQUEST__BODY_UNSUBSCRIBE;
+    req.unsubscribe = &a;
+    call = run(&req);
+    cr_assert_eq(brg_call_reply(call)->result_case, XTBRIDGE__REPLY__RESULT_UNSUBSCRIBE);
+    cr_assert_eq(brg_call_reply(call)->unsubscribe->result, 0);
+    brg_call_destroy(&call);
+
+    Xtbridge__SetRelaxedResponseOrderEnabledRequest rel =
+        XTBRIDGE__SET_RELAXED_RESPONSE_ORDER_ENABLED_REQUEST__INIT;
+    rel.enabled = true;
+    req.body_case = XTBRIDGE__REQUEST__BODY_SET_RELAXED_RESPONSE_ORDER_ENABLED;
+    req.set_relaxed_response_order_enabled = &rel;
+    call = run(&req);
+    cr_assert_eq(brg_call_reply(call)->error->code, XTBRIDGE__ERROR_CODE__OK);
+    cr_assert_eq(brg_call_reply(call)->result_case,
+                 XTBRIDGE__REPLY__RESULT_SET_RELAXED_RESPONSE_ORDER_ENABLED);
+    brg_call_destroy(&call);
+}
+
+/* ---- unknown account ---------------------------------------------------------------- */
+
+Test(sim, unknown_account) {
+    size_t mark = npushes;
+    cr_assert_eq(order_on("42", "600000.SH", 23, 100, 11, 10.60), -1);
+    expect_kinds(mark, "order_error");
+    cr_assert_str_eq(pushes[mark].account, "42");
+    cr_assert_eq(pushes[mark].event->order_error->error_id, -61);
+    cr_assert_str_eq(pushes[mark].event->order_error->account_id, "42");
+    cr_assert_gt(strlen(pushes[mark].event->order_error->error_msg), 0);
+
+    /* the known id with another account type is another account */
+    Xtbridge__Account credit = account_of(ACCT);
+    credit.account_type = 3;
+    Xtbridge__OrderStockRequest o = order_req(&credit, "600000.SH", 23, 100, 11, 10.60);
+    Xtbridge__Request req = XTBRIDGE__REQUEST__INIT;
+    req.body_case = XTBRIDGE__REQUEST__BODY_ORDER_STOCK;
+    req.order_stock = &o;
+    brg_call_t *call = run(&req);
+    cr_assert_eq(brg_call_reply(call)->order_stock->order_id, -1);
+    brg_call_destroy(&call);
+
+    /* async: seq, then order_async (order_id -1), then order_error with the seq */
+    Xtbridge__Account other = account_of("42");
+    o = order_req(&other, "600000.SH", 23, 100, 11, 10.60);
+    req.body_case = XTBRIDGE__REQUEST__BODY_ORDER_STOCK_ASYNC;
+    req.order_stock_async = &o;
+    mark = npushes;
+    call = run(&req);
+    int64_t seq = brg_call_reply(call)->order_stock_async->seq;
+    cr_assert_gt(seq, 0);
+    brg_call_destroy(&call);
+    expect_kinds(mark, "order_async,order_error");
+    cr_assert_eq(pushes[mark].event->order_async->order_id, -1);
+    cr_assert_eq(pushes[mark].event->order_async->seq, seq);
+    cr_assert_eq(pushes[mark + 1].event->order_error->seq, seq);
+
+    mark = npushes;
+    cr_assert_eq(cancel_on("42", 1, false), -1);
+    expect_kinds(mark, "cancel_error");
+    cr_assert_str_eq(pushes[mark].account, "42");
+    cr_assert_eq(pushes[mark].event->cancel_error->error_id, -63);
+    mark = npushes;
+    seq = cancel_on("42", 1, true);
+    cr_assert_gt(seq, 0);
+    expect_kinds(mark, "cancel_async,cancel_error");
+    cr_assert_eq(pushes[mark].event->cancel_async->cancel_result, -1);
+
+    Xtbridge__AccountRequest a = XTBRIDGE__ACCOUNT_REQUEST__INIT;
+    a.account = &other;
+    req.body_case = XTBRIDGE__REQUEST__BODY_QUERY_STOCK_ASSET;
+    req.query_stock_asset = &a;
+    call = run(&req);
+    cr_assert_eq(brg_call_reply(call)->error->code, XTBRIDGE__ERROR_CODE__OK);
+    cr_assert_not(brg_call_reply(call)->query_stock_asset->found);
+    brg_call_destroy(&call);
+    req.body_case = XTBRIDGE__REQUEST__BODY_QUERY_STOCK_POSITIONS;
+    req.query_stock_positions = &a;
+    call = run(&req);
+    cr_assert_eq(brg_call_reply(call)->query_stock_positions->n_positions, 0);
+    brg_call_destroy(&call);
+    Xtbridge__QueryStockOrdersRequest qo = XTBRIDGE__QUERY_STOCK_ORDERS_REQUEST__INIT;
+    qo.account = &other;
+    req.body_case = XTBRIDGE__REQUEST__BODY_QUERY_STOCK_ORDERS;
+    req.query_stock_orders = &qo;
+    call = run(&req);
+    cr_assert_eq(brg_call_reply(call)->query_stock_orders->n_orders, 0);
+    brg_call_destroy(&call);
+    req.body_case = XTBRIDGE__REQUEST__BODY_SUBSCRIBE;
+    req.subscribe = &a;
+    call = run(&req);
+    cr_assert_eq(brg_call_reply(call)->subscribe->result, -1);
+    brg_call_destroy(&call);
+    req.body_case = XTBRIDGE__REQUEST__BODY_UNSUBSCRIBE;
+    req.unsubscribe = &a;
+    call = run(&req);
+    cr_assert_eq(brg_call_reply(call)->unsubscribe->result, -1);
+    brg_call_destroy(&call);
+
+    /* nothing touched the real account */
+    double cash;
+    asset(&cash, NULL, NULL, NULL);
+    cr_assert_money(cash, 1000000);
+}
+
+/* ---- ops table: serves, describe, start, account status ---------------------------- */
+
+Test(sim, serves_only_what_it_implements) {
+    Xtbridge__Request__BodyCase served[] = {
+        XTBRIDGE__REQUEST__BODY_ORDER_STOCK,
+        XTBRIDGE__REQUEST__BODY_ORDER_STOCK_ASYNC,
+        XTBRIDGE__REQUEST__BODY_CANCEL_ORDER_STOCK,
+        XTBRIDGE__REQUEST__BODY_CANCEL_ORDER_STOCK_ASYNC,
+        XTBRIDGE__REQUEST__BODY_CANCEL_ORDER_STOCK_SYSID,
+        XTBRIDGE__REQUEST__BODY_CANCEL_ORDER_STOCK_SYSID_ASYNC,
+        XTBRIDGE__REQUEST__BODY_SUBSCRIBE,
+        XTBRIDGE__REQUEST__BODY_UNSUBSCRIBE,
+        XTBRIDGE__REQUEST__BODY_SET_RELAXED_RESPONSE_ORDER_ENABLED,
+        XTBRIDGE__REQUEST__BODY_QUERY_STOCK_ASSET,
+        XTBRIDGE__REQUEST__BODY_QUERY_STOCK_ORDER,
+        XTBRIDGE__REQUEST__BODY_QUERY_STOCK_ORDERS,
+        XTBRIDGE__REQUEST__BODY_QUERY_STOCK_TRADES,
+        XTBRIDGE__REQUEST__BODY_QUERY_STOCK_POSITION,
+        XTBRIDGE__REQUEST__BODY_QUERY_STOCK_POSITIONS,
+        XTBRIDGE__REQUEST__BODY_QUERY_ACCOUNT_INFOS,
+        XTBRIDGE__REQUEST__BODY_QUERY_ACCOUNT_STATUS,
+        XTBRIDGE__REQUEST__BODY_SIM_SET_PRICE,
+        XTBRIDGE__REQUEST__BODY_SIM_TICK,
+        XTBRIDGE__REQUEST__BODY_SIM_NEXT_DAY,
+        XTBRIDGE__REQUEST__BODY_SIM_SET_ACCOUNT_STATUS,
+    };
+    size_t n = sizeof served / sizeof served[0];
+    for (size_t i = 0; i < n; i++)
+        cr_assert(brg_sim_ops.serves(sim, served[i]), "%s", brg_call_body_name(served[i]));
+    Xtbridge__Request__BodyCase not_served[] = {
+        XTBRIDGE__REQUEST__BODY__NOT_SET,
+        XTBRIDGE__REQUEST__BODY_HELLO,
+        XTBRIDGE__REQUEST__BODY_PING,
+        XTBRIDGE__REQUEST__BODY_FUND_TRANSFER,
+        XTBRIDGE__REQUEST__BODY_SYNC_TRANSACTION_FROM_EXTERNAL,
+        XTBRIDGE__REQUEST__BODY_QUERY_POSITION_STATISTICS,
+        XTBRIDGE__REQUEST__BODY_QUERY_CREDIT_DETAIL,
+        XTBRIDGE__REQUEST__BODY_QUERY_STK_COMPACTS,
+        XTBRIDGE__REQUEST__BODY_QUERY_CREDIT_SUBJECTS,
+        XTBRIDGE__REQUEST__BODY_QUERY_CREDIT_SLO_CODE,
+        XTBRIDGE__REQUEST__BODY_QUERY_CREDIT_ASSURE,
+        XTBRIDGE__REQUEST__BODY_QUERY_NEW_PURCHASE_LIMIT,
+        XTBRIDGE__REQUEST__BODY_QUERY_IPO_DATA,
+        XTBRIDGE__REQUEST__BODY_QUERY_COM_FUND,
+        XTBRIDGE__REQUEST__BODY_QUERY_COM_POSITION,
+        XTBRIDGE__REQUEST__BODY_EXPORT_DATA,
+        XTBRIDGE__REQUEST__BODY_QUERY_DATA,
+        XTBRIDGE__REQUEST__BODY_SMT_QUERY_QUOTER,
+        XTBRIDGE__REQUEST__BODY_SMT_NEGOTIATE_ORDER_ASYNC,
+        XTBRIDGE__REQUEST__BODY_SMT_QUERY_COMPACT,
+    };
+    for (size_t i = 0; i < sizeof not_served / sizeof not_served[0]; i++)
+        cr_assert_not(brg_sim_ops.serves(sim, not_served[i]), "%d", not_served[i]);
+
+    /* a direct call to an unserved body is UNKNOWN_CALL naming it, never success */
+    Xtbridge__AccountRequest a = XTBRIDGE__ACCOUNT_REQUEST__INIT;
+    Xtbridge__Account account = account_of(ACCT);
+    a.account = &account;
+    Xtbridge__Request req = XTBRIDGE__REQUEST__INIT;
+    req.body_case = XTBRIDGE__REQUEST__BODY_QUERY_CREDIT_DETAIL;
+    req.query_credit_detail = &a;
+    brg_call_t *call = run(&req);
+    cr_assert_eq(brg_call_reply(call)->error->code, XTBRIDGE__ERROR_CODE__UNKNOWN_CALL);
+    cr_assert(strstr(brg_call_reply(call)->error->message, "query_credit_detail"));
+    brg_call_destroy(&call);
+}
+
+Test(sim, describe_start_and_account_status) {
+    cr_assert_str_eq(brg_sim_ops.name, "sim");
+    Xtbridge__Request req = XTBRIDGE__REQUEST__INIT;
+    Xtbridge__HelloRequest h = XTBRIDGE__HELLO_REQUEST__INIT;
+    req.body_case = XTBRIDGE__REQUEST__BODY_HELLO;
+    req.hello = &h;
+    size_t size = xtbridge__request__get_packed_size(&req);
+    uint8_t buf[64];
+    xtbridge__request__pack(&req, buf);
+    brg_call_t *call = brg_call_new(xtbridge__request__unpack(NULL, size, buf), "c");
+    Xtbridge__HelloReply hello = XTBRIDGE__HELLO_REPLY__INIT;
+    brg_sim_ops.describe(sim, call, &hello);
+    cr_assert_eq(hello.n_accounts, 1);
+    cr_assert_str_eq(hello.accounts[0]->account_id, ACCT);
+    cr_assert_eq(hello.accounts[0]->account_type, 2);
+    brg_call_destroy(&call);
+
+    brg_sim_ops.start(sim);
+    expect_kinds(0, "account_status");
+    cr_assert_str_eq(pushes[0].account, ACCT);
+    cr_assert_eq(pushes[0].event->account_status->status, 0);
+    cr_assert_eq(pushes[0].event->account_status->account_type, 2);
+
+    Xtbridge__SimSetAccountStatusRequest s = XTBRIDGE__SIM_SET_ACCOUNT_STATUS_REQUEST__INIT;
+    Xtbridge__Account account = account_of(ACCT);
+    s.account = &account;
+    s.status = 6;
+    req.body_case = XTBRIDGE__REQUEST__BODY_SIM_SET_ACCOUNT_STATUS;
+    req.sim_set_account_status = &s;
+    call = run(&req);
+    cr_assert_eq(brg_call_reply(call)->error->code, XTBRIDGE__ERROR_CODE__OK);
+    cr_assert_eq(brg_call_reply(call)->result_case,
+                 XTBRIDGE__REPLY__RESULT_SIM_SET_ACCOUNT_STATUS);
+    brg_call_destroy(&call);
+    expect_kinds(0, "account_status,account_status");
+    cr_assert_eq(pushes[1].event->account_status->status, 6);
+
+    Xtbridge__NoArgsRequest none = XTBRIDGE__NO_ARGS_REQUEST__INIT;
+    req.body_case = XTBRIDGE__REQUEST__BODY_QUERY_ACCOUNT_STATUS;
+    req.query_account_status = &none;
+    call = run(&req);
+    cr_assert_eq(brg_call_reply(call)->query_account_status->statuses[0]->status, 6);
+    brg_call_destroy(&call);
+}
+
+/* ---- config ------------------------------------------------------------------------ */
+
+Test(sim, config_accounts_prices_and_fees) {
+    teardown();
+    start_sim("sim\n"
+              "    account\n"
+              "        id = A1\n"
+              "        type = STOCK\n"
+              "        cash = 20000\n"
+              "    account\n"
+              "        id = A2\n"
+              "        cash = 5000.50\n"
+              "    price\n"
+              "        code = 601398.SH\n"
+              "        name = 工商银行\n"
+              "        pre_close = 5.00\n"
+              "        last = 5.10\n"
+              "    fees\n"
+              "        commission_rate = 0.001\n"
+              "        min_commission = 1\n");
+    /* only configured accounts exist */
+    cr_assert_eq(order_on(ACCT, "601398.SH", 23, 100, 11, 5.10), -1);
+    size_t mark = npushes;
+    int64_t id = order_on("A1", "601398.SH", 23, 1000, 11, 5.10);
+    cr_assert_eq(id, 1);
+    expect_kinds(mark, "order,order,trade,order,position,asset");
+    /* 5100: commission 5.10 (0.1%), transfer 0.05 (0.051) */
+    cr_assert_money(pushes[mark + 2].event->trade->commission, 5.15);
+    cr_assert_str_eq(pushes[mark + 2].event->trade->instrument_name, "工商银行");
+    Xtbridge__XtAsset *as = pushes[mark + 5].event->asset;
+    cr_assert_str_eq(as->account_id, "A1");
+    cr_assert_money(as->cash, 20000 - 5105.15);
+    /* limits from the configured pre_close: 5.50 is the cap */
+    expect_kinds(mark, "order,order,trade,order,position,asset");
+    mark = npushes;
+    order_on("A2", "601398.SH", 23, 100, 11, 5.51);
+    cr_assert_str_eq(pushes[mark].event->order->status_msg, "outside price limits");
+}
+
+Test(sim, bad_config_fails_create) {
+    const char *bad[] = {
+        "sim\n    account\n        id = A.1\n",
+        "sim\n    account\n        id = A1\n        type = CREDIT\n",
+        "sim\n    account\n        id = A1\n        cash = lots\n",
+        "sim\n    account\n        id = A1\n    account\n        id = A1\n",
+        "sim\n    account\n        id = A1\n        position\n            code = 601398.SH\n"
+        "            volume = 100\n",
+        "sim\n    account\n        id = A1\n        position\n            code = 600000.SH\n"
+        "            volume = 1.5\n",
+        "sim\n    price\n        code = 601398\n        pre_close = 5\n",
+        "sim\n    price\n        code = 601398.SH\n",
+        "sim\n    fees\n        commission_rate = -1\n",
+    };
+    teardown();
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char err[256] = "";
+        void *s = make_sim(bad[i], err, sizeof err);
+        cr_assert_null(s, "config %zu accepted", i);
+        cr_assert_gt(strlen(err), 0, "config %zu: no message", i);
+    }
+    /* and a NULL env config gives the default account */
+    start_sim(NULL);
+}

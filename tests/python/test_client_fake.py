@@ -264,3 +264,13 @@ def test_run_forever_returns_on_stop(fake, make_trader, endpoints):
     t0 = time.monotonic()
     trader.run_forever()
     assert time.monotonic() - t0 < 2
+
+
+def test_stop_from_a_callback_does_not_deadlock(fake, make_trader, endpoints, pb):
+    trader, rec = make_trader(endpoints[0], timeout=1.0)
+    assert trader.subscribe(ACC) == 0
+    rec.on_stock_order = lambda order: trader.stop()
+    fake.publish(fake.event('order.1000000365.', 'order', pb.XtOrder(order_id=1)))
+    t0 = time.monotonic()
+    trader.run_forever()                     # returns once the stop completed
+    assert time.monotonic() - t0 < 3

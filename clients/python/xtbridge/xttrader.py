@@ -430,21 +430,31 @@ class XtQuantTrader(object):
             return
         self._started = False
         self._connected = False
-        if self._dispatcher is not None:
-            self._dispatcher.stop()
-            if threading.current_thread() is not self._dispatcher:
-                self._dispatcher.join(5.0)
-            self._dispatcher = None
+        dispatcher, worker, ctx = self._dispatcher, self._worker, self._ctx
+        self._dispatcher = None
+        self._ctx = None
+        if dispatcher is not None:
+            dispatcher.stop()
         if self._jobs is not None:
             self._jobs.put(None)
-            if threading.current_thread() is not self._worker:
-                self._worker.join(5.0)
         if self._channel is not None:
             self._channel.close()
-        if self._ctx is not None:
-            self._ctx.term()
-            self._ctx = None
-        self._stopped.set()
+        me = threading.current_thread()
+
+        def finish():
+            # ctx.term() waits for every socket to close, including the callback thread's
+            # SUB: join the threads first (from a helper thread if stop() was called
+            # from a callback or an async-query callback, which cannot join itself).
+            for t in (dispatcher, worker):
+                if t is not None and t is not threading.current_thread():
+                    t.join(5.0)
+            if ctx is not None:
+                ctx.term()
+            self._stopped.set()
+        if me is dispatcher or me is worker:
+            threading.Thread(target=finish, name='xtbridge-stop', daemon=True).start()
+        else:
+            finish()
 
     def run_forever(self):
         """Blocks until stop() is called (Ctrl+C also returns)."""

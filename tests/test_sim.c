@@ -1531,3 +1531,72 @@ Test(sim, bad_config_fails_create) {
     /* and a NULL env config gives the default account */
     start_sim(NULL);
 }
+
+/* ---- market price types and new codes -------------------------------------------- */
+
+Test(sim, market_order_types_with_liquidity) {
+    set_price("600000.SH", 10.60, 0, 300);
+    /* 42 (SSE best five then cancel): 300 fill, the rest is cancelled */
+    size_t mark = npushes;
+    order("600000.SH", 23, 1000, 42, 0);
+    expect_kinds(mark, "order,order,trade,order,position,asset,order");
+    expect_order_statuses(mark, "48,50,55,53");
+    cr_assert_float_eq(pushes[mark + 1].event->order->price, 10.60, 1e-9);
+    double cash, frozen;
+    asset(&cash, &frozen, NULL, NULL);
+    cr_assert_money(frozen, 0);
+    cr_assert_money(cash, 1000000 - 3185.03);
+
+    /* 43 (SSE best five then limit): the rest stays open at the last price */
+    mark = npushes;
+    int64_t id = order("600000.SH", 23, 1000, 43, 0);
+    expect_order_statuses(mark, "48,50,55");
+    Xtbridge__OrdersReply *orders;
+    brg_call_t *call = query_orders(true, &orders);
+    cr_assert_eq(orders->n_orders, 1);
+    cr_assert_eq(orders->orders[0]->order_id, id);
+    brg_call_destroy(&call);
+
+    /* 48 (SZSE fill or kill): all or nothing */
+    set_price("000001.SZ", 11.00, 0, 300);
+    mark = npushes;
+    order("000001.SZ", 23, 1000, 48, 0);
+    expect_kinds(mark, "order,order,order");
+    expect_order_statuses(mark, "48,50,54");
+    mark = npushes;
+    order("000001.SZ", 23, 300, 48, 0);
+    expect_order_statuses(mark, "48,50,56");
+    /* 46 (SZSE immediate then cancel) */
+    mark = npushes;
+    order("000001.SZ", 23, 500, 46, 0);
+    expect_order_statuses(mark, "48,50,55,53");
+}
+
+Test(sim, set_price_adds_a_code) {
+    set_price("601398.SH", 5.10, 5.00, 0);
+    size_t mark = npushes;
+    order("601398.SH", 23, 100, 11, 5.10);
+    expect_order_statuses(mark, "48,50,56");
+    cr_assert_str_eq(pushes[mark].event->order->instrument_name, "601398.SH");
+    /* limits follow the given pre_close: 5.50 */
+    mark = npushes;
+    order("601398.SH", 23, 100, 11, 5.51);
+    expect_order_statuses(mark, "57");
+    /* pre_close 0 keeps, liquidity -1 keeps */
+    set_price("601398.SH", 5.40, 0, -1);
+    mark = npushes;
+    order("601398.SH", 23, 100, 11, 5.50);
+    expect_order_statuses(mark, "48,50,56");
+    cr_assert_float_eq(last_push("trade")->trade->traded_price, 5.40, 1e-9);
+}
+
+Test(sim, works_without_emit) {
+    brg_sim_ops.destroy(&sim);
+    char err[64];
+    sim = brg_sim_ops.create(NULL, err, sizeof err);
+    cr_assert_not_null(sim);
+    brg_sim_ops.start(sim);
+    order("600000.SH", 23, 100, 11, 10.60);
+    cr_assert_eq(cancel(1, true), 1);
+    cr_assert_eq(npushes, 0);
+}

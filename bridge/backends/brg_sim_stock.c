@@ -27,6 +27,8 @@ enum {
     ST_JUNK = 57,
 };
 enum { DIRECTION_LONG = 48, OFFSET_OPEN = 48, OFFSET_CLOSE = 49 };
+/* order_sysid = SYSID_BASE + order id: a broker contract number that differs from the id */
+#define SYSID_BASE 20000000LL
 /* Stock market price types (xtconstant) */
 enum {
     PT_SH_CONVERT_5_CANCEL = 42,
@@ -170,6 +172,20 @@ const char *brg_sim_stock_account_id(brg_sim_stock_t *self) {
 bool brg_sim_order_status_open(int32_t status) {
     return status == ST_UNREPORTED || status == 49 || status == ST_REPORTED ||
            status == ST_PART_SUCC;
+}
+
+/* Orders are appended with increasing ids (the counter is shared and only grows), so
+   the day's array is sorted by id: binary search. */
+static order_t *order_find(brg_sim_stock_t *self, int64_t order_id) {
+    size_t lo = 0, hi = self->norders;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (self->orders[mid]->id < order_id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < self->norders && self->orders[lo]->id == order_id ? self->orders[lo] : NULL;
 }
 
 static position_t *position_find(brg_sim_stock_t *self, const char *code) {
@@ -561,7 +577,7 @@ int64_t brg_sim_stock_order(brg_sim_stock_t *self, const brg_sim_order_args_t *a
     order_t *o = (order_t *)zmalloc(sizeof *o);
     o->id = self->ctx->next_order_id++;
     /* a broker's contract number: a different number space from the order id */
-    snprintf(o->sysid, sizeof o->sysid, "%lld", (long long)(20000000 + o->id));
+    snprintf(o->sysid, sizeof o->sysid, "%lld", (long long)(SYSID_BASE + o->id));
     o->code = dup_or_empty(args->stock_code);
     o->name = dup_or_empty(quote ? quote->name : "");
     o->market = brg_sim_code_market(o->code);
@@ -631,20 +647,20 @@ static int cancel(brg_sim_stock_t *self, order_t *o, int64_t order_id, int marke
 }
 
 int brg_sim_stock_cancel(brg_sim_stock_t *self, int64_t order_id, int64_t seq) {
-    order_t *found = NULL;
-    for (size_t i = 0; i < self->norders && !found; i++)
-        if (self->orders[i]->id == order_id)
-            found = self->orders[i];
-    return cancel(self, found, order_id, -1, "", seq);
+    return cancel(self, order_find(self, order_id), order_id, -1, "", seq);
 }
 
 int brg_sim_stock_cancel_sysid(brg_sim_stock_t *self, int market, const char *order_sysid,
                                int64_t seq) {
+    /* sysids are SYSID_BASE + order id: go straight to the candidate, then verify */
+    char *end = NULL;
+    long long number = order_sysid ? strtoll(order_sysid, &end, 10) : 0;
     order_t *found = NULL;
-    for (size_t i = 0; i < self->norders && !found; i++)
-        if (order_sysid && strcmp(self->orders[i]->sysid, order_sysid) == 0 &&
-            self->orders[i]->market == market)
-            found = self->orders[i];
+    if (end && !*end && number > SYSID_BASE) {
+        order_t *o = order_find(self, number - SYSID_BASE);
+        if (o && strcmp(o->sysid, order_sysid) == 0 && o->market == market)
+            found = o;
+    }
     return cancel(self, found, -1, market, order_sysid, seq);
 }
 
@@ -694,12 +710,10 @@ void brg_sim_stock_order_at(brg_sim_stock_t *self, size_t index, Xtbridge__XtOrd
 }
 
 bool brg_sim_stock_order_get(brg_sim_stock_t *self, int64_t order_id, Xtbridge__XtOrder *out) {
-    for (size_t i = 0; i < self->norders; i++)
-        if (self->orders[i]->id == order_id) {
-            fill_order_msg(self, self->orders[i], out);
-            return true;
-        }
-    return false;
+    order_t *o = order_find(self, order_id);
+    if (o)
+        fill_order_msg(self, o, out);
+    return o != NULL;
 }
 
 size_t brg_sim_stock_trade_count(brg_sim_stock_t *self) {

@@ -67,11 +67,8 @@ static void *make_sim(const char *config_text, char *err, size_t errlen) {
     config = config_text ? zconfig_str_load(config_text) : NULL;
     if (config_text)
         cr_assert_not_null(config, "config text does not parse");
-    brg_backend_env_t env = {.config = config,
-                             .data_dir = "/tmp",
-                             .loop = NULL,
-                             .emit = record_emit,
-                             .emit_arg = NULL};
+    brg_backend_env_t env = {
+        .config = config, .data_dir = "/tmp", .loop = NULL, .emit = record_emit, .emit_arg = NULL};
     return brg_sim_ops.create(&env, err, errlen);
 }
 
@@ -122,9 +119,8 @@ static Xtbridge__Account account_of(const char *id) {
     return account;
 }
 
-static Xtbridge__OrderStockRequest order_req(Xtbridge__Account *account, const char *code,
-                                             int type, int64_t volume, int price_type,
-                                             double price) {
+static Xtbridge__OrderStockRequest order_req(Xtbridge__Account *account, const char *code, int type,
+                                             int64_t volume, int price_type, double price) {
     Xtbridge__OrderStockRequest o = XTBRIDGE__ORDER_STOCK_REQUEST__INIT;
     o.account = account;
     o.stock_code = (char *)code;
@@ -185,8 +181,8 @@ static void expect_invalid_order(Xtbridge__OrderStockRequest *o, const char *wha
     req.order_stock = o;
     brg_call_t *call = run(&req);
     Xtbridge__Reply *reply = brg_call_reply(call);
-    cr_assert_eq(reply->error->code, XTBRIDGE__ERROR_CODE__INVALID_ARGUMENT,
-                 "%s: got code %d", what, reply->error->code);
+    cr_assert_eq(reply->error->code, XTBRIDGE__ERROR_CODE__INVALID_ARGUMENT, "%s: got code %d",
+                 what, reply->error->code);
     cr_assert_eq(reply->result_case, XTBRIDGE__REPLY__RESULT__NOT_SET, "%s", what);
     cr_assert_gt(strlen(reply->error->message), 0, "%s", what);
     cr_assert_eq(npushes, before, "%s: pushed something", what);
@@ -253,9 +249,8 @@ static int64_t cancel_sysid(int market, const char *sysid, bool async) {
     cr_assert_eq(reply->error->code, XTBRIDGE__ERROR_CODE__OK, "%s", reply->error->message);
     int64_t result = async ? reply->cancel_order_stock_sysid_async->seq
                            : reply->cancel_order_stock_sysid->result;
-    cr_assert_eq(reply->result_case,
-                 async ? XTBRIDGE__REPLY__RESULT_CANCEL_ORDER_STOCK_SYSID_ASYNC
-                       : XTBRIDGE__REPLY__RESULT_CANCEL_ORDER_STOCK_SYSID);
+    cr_assert_eq(reply->result_case, async ? XTBRIDGE__REPLY__RESULT_CANCEL_ORDER_STOCK_SYSID_ASYNC
+                                           : XTBRIDGE__REPLY__RESULT_CANCEL_ORDER_STOCK_SYSID);
     brg_call_destroy(&call);
     return result;
 }
@@ -375,8 +370,8 @@ static bool money_eq(double a, double b) {
     return fabs(a - b) < 0.005;
 }
 
-#define cr_assert_money(actual, expected)                                                   \
-    cr_assert(money_eq((actual), (expected)), "%s = %.4f, expected %.4f", #actual,          \
+#define cr_assert_money(actual, expected)                                                          \
+    cr_assert(money_eq((actual), (expected)), "%s = %.4f, expected %.4f", #actual,                 \
               (double)(actual), (double)(expected))
 
 /* Assert the kinds of pushes [from, npushes) are exactly the comma-separated list. */
@@ -528,8 +523,8 @@ Test(sim, worked_example_exact_values) {
 /* ---- rejections ------------------------------------------------------------------ */
 
 /* Place an order expected to be junk with `reason`; checks the pushes. */
-static void expect_junk(const char *code, int type, int64_t volume, int price_type,
-                        double price, const char *reason) {
+static void expect_junk(const char *code, int type, int64_t volume, int price_type, double price,
+                        const char *reason) {
     size_t mark = npushes;
     int64_t id = order(code, type, volume, price_type, price);
     cr_assert_gt(id, 0, "%s: junk orders still get an id", reason);
@@ -676,8 +671,8 @@ Test(sim, invalid_arguments) {
     expect_invalid_order(&o, "account id with a dot");
     o = order_req(&badtype, "600000.SH", 23, 100, 11, 10.60);
     expect_invalid_order(&o, "unknown account type");
-    const char *bad_codes[] = {"", "600000", "600000.HK", "60000.SH", "6000000.SH",
-                               "60000A.SH", "600000.sh", "600000SH", "abc"};
+    const char *bad_codes[] = {"",          "600000",    "600000.HK", "60000.SH", "6000000.SH",
+                               "60000A.SH", "600000.sh", "600000SH",  "abc"};
     for (size_t i = 0; i < sizeof bad_codes / sizeof bad_codes[0]; i++) {
         o = order_req(&account, bad_codes[i], 23, 100, 11, 10.60);
         expect_invalid_order(&o, bad_codes[i]);
@@ -1454,8 +1449,7 @@ Test(sim, describe_start_and_account_status) {
     req.sim_set_account_status = &s;
     call = run(&req);
     cr_assert_eq(brg_call_reply(call)->error->code, XTBRIDGE__ERROR_CODE__OK);
-    cr_assert_eq(brg_call_reply(call)->result_case,
-                 XTBRIDGE__REPLY__RESULT_SIM_SET_ACCOUNT_STATUS);
+    cr_assert_eq(brg_call_reply(call)->result_case, XTBRIDGE__REPLY__RESULT_SIM_SET_ACCOUNT_STATUS);
     brg_call_destroy(&call);
     expect_kinds(0, "account_status,account_status");
     cr_assert_eq(pushes[1].event->account_status->status, 6);

@@ -39,9 +39,9 @@ Test(sim_market, code_syntax_and_market) {
     const char *good[] = {"600000.SH", "000001.SZ", "430047.BJ", "300750.SZ", "688981.SH"};
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
         cr_assert(brg_sim_code_valid(good[i]), "%s", good[i]);
-    const char *bad[] = {NULL,        "",          "600000",      "600000.",   ".SH",
-                         "60000.SH",  "6000000.SH", "600000.HK",  "600000.sh", "60000A.SH",
-                         "600000.SHX", "600000SH.", "IF2409.IF",  " 600000.SH"};
+    const char *bad[] = {NULL,         "",           "600000",    "600000.",   ".SH",
+                         "60000.SH",   "6000000.SH", "600000.HK", "600000.sh", "60000A.SH",
+                         "600000.SHX", "600000SH.",  "IF2409.IF", " 600000.SH"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         cr_assert_not(brg_sim_code_valid(bad[i]), "%s", bad[i] ? bad[i] : "NULL");
     cr_assert_eq(brg_sim_code_market("600000.SH"), 0);
@@ -137,8 +137,8 @@ Test(sim_market, builtins_set_and_load) {
                                          "        stamp_duty_rate = 0.001\n");
     cr_assert_not_null(config);
     char err[256] = "";
-    cr_assert_eq(brg_sim_market_load(m, zconfig_locate(config, "sim"), err, sizeof err), 0,
-                 "%s", err);
+    cr_assert_eq(brg_sim_market_load(m, zconfig_locate(config, "sim"), err, sizeof err), 0, "%s",
+                 err);
     q = brg_sim_market_quote(m, "600000.SH");
     cr_assert_str_eq(q->name, "浦发银行"); /* built-in name kept */
     cr_assert_eq(q->pre_close, 10.00);

@@ -76,8 +76,8 @@ static int parse_double(const char *text, double *out) {
 }
 
 static sim_account_t *add_account(brg_sim_t *self, const char *id, double cash) {
-    sim_account_t *grown = (sim_account_t *)realloc(
-        self->accounts, (self->naccounts + 1) * sizeof(sim_account_t));
+    sim_account_t *grown =
+        (sim_account_t *)realloc(self->accounts, (self->naccounts + 1) * sizeof(sim_account_t));
     if (!grown)
         abort();
     self->accounts = grown;
@@ -127,9 +127,8 @@ static int load_account(brg_sim_t *self, zconfig_t *node, char *err, size_t errl
             snprintf(err, errlen, "sim/account %s: position code '%s' has no price", id, code);
             return -1;
         }
-        if (parse_double(zconfig_get(child, "volume", ""), &volume) ||
-            volume != floor(volume) || volume > 1e15 ||
-            parse_double(zconfig_get(child, "avg_price", "0"), &avg_price) ||
+        if (parse_double(zconfig_get(child, "volume", ""), &volume) || volume != floor(volume) ||
+            volume > 1e15 || parse_double(zconfig_get(child, "avg_price", "0"), &avg_price) ||
             brg_sim_stock_add_position(account->stock, code, (int64_t)volume, avg_price)) {
             snprintf(err, errlen, "sim/account %s: bad position %s", id, code);
             return -1;
@@ -151,8 +150,7 @@ static void *sim_create(const brg_backend_env_t *env, char *err, size_t errlen) 
         goto fail;
     for (zconfig_t *child = section ? zconfig_child(section) : NULL; child;
          child = zconfig_next(child))
-        if (streq(zconfig_name(child), "account") &&
-            load_account(self, child, err, errlen) != 0)
+        if (streq(zconfig_name(child), "account") && load_account(self, child, err, errlen) != 0)
             goto fail;
     if (self->naccounts == 0)
         add_account(self, SIM_DEFAULT_ACCOUNT, SIM_DEFAULT_CASH);
@@ -191,7 +189,16 @@ static void sim_start(void *handle) {
 
 static bool known_account_type(int32_t type) {
     switch (type) {
-    case 0: case 1: case 2: case 3: case 5: case 6: case 7: case 8: case 10: case 11:
+    case 0:
+    case 1:
+    case 2:
+    case 3:
+    case 5:
+    case 6:
+    case 7:
+    case 8:
+    case 10:
+    case 11:
         return true;
     default:
         return false;
@@ -200,8 +207,8 @@ static bool known_account_type(int32_t type) {
 
 static bool known_order_type(int32_t t) {
     return (t >= 0 && t <= 24) || (t >= 27 && t <= 32) || (t >= 40 && t <= 45) ||
-           (t >= 48 && t <= 57) || t == 100 || (t >= 110 && t <= 119) || t == 134 ||
-           t == 135 || (t >= 137 && t <= 139) || t == 400;
+           (t >= 48 && t <= 57) || t == 100 || (t >= 110 && t <= 119) || t == 134 || t == 135 ||
+           (t >= 137 && t <= 139) || t == 400;
 }
 
 static bool known_price_type(int32_t t) {
@@ -377,12 +384,13 @@ static void push_unknown_account_cancel(brg_sim_t *self, const Xtbridge__Account
     emit(self, "cancel_error", account->account_id, &event);
 }
 
-static void set_cancel_reply(brg_call_t *call, Xtbridge__Reply__ResultCase result_case,
-                             bool async, int result, int64_t seq) {
+static void set_cancel_reply(brg_call_t *call, Xtbridge__Reply__ResultCase result_case, bool async,
+                             int result, int64_t seq) {
     Xtbridge__Reply *reply = brg_call_reply(call);
     reply->result_case = result_case;
     if (async) {
-        Xtbridge__CancelAsyncReply *r = (Xtbridge__CancelAsyncReply *)brg_call_alloc(call, sizeof *r);
+        Xtbridge__CancelAsyncReply *r =
+            (Xtbridge__CancelAsyncReply *)brg_call_alloc(call, sizeof *r);
         xtbridge__cancel_async_reply__init(r);
         r->seq = seq;
         if (result_case == XTBRIDGE__REPLY__RESULT_CANCEL_ORDER_STOCK_ASYNC)
@@ -577,7 +585,8 @@ static void handle_account_infos(brg_sim_t *self, brg_call_t *call) {
     r->accounts =
         (Xtbridge__XtAccountInfo **)brg_call_alloc(call, (self->naccounts + 1) * sizeof(void *));
     for (size_t i = 0; i < self->naccounts; i++) {
-        Xtbridge__XtAccountInfo *info = (Xtbridge__XtAccountInfo *)brg_call_alloc(call, sizeof *info);
+        Xtbridge__XtAccountInfo *info =
+            (Xtbridge__XtAccountInfo *)brg_call_alloc(call, sizeof *info);
         xtbridge__xt_account_info__init(info);
         info->account_type = self->accounts[i].type;
         info->account_id = brg_call_strdup(call, self->accounts[i].id);
@@ -608,8 +617,8 @@ static void handle_account_status(brg_sim_t *self, brg_call_t *call) {
     brg_call_reply(call)->query_account_status = r;
 }
 
-static void handle_subscribe(brg_sim_t *self, brg_call_t *call,
-                             const Xtbridge__AccountRequest *req, bool subscribe) {
+static void handle_subscribe(brg_sim_t *self, brg_call_t *call, const Xtbridge__AccountRequest *req,
+                             bool subscribe) {
     sim_account_t *account;
     if (resolve_account(self, call, req ? req->account : NULL, &account) != 0)
         return;
@@ -637,10 +646,10 @@ static int match_code(brg_sim_t *self, const brg_sim_quote_t *quote) {
     return fills;
 }
 
-static void sim_reply(brg_call_t *call, Xtbridge__Reply__ResultCase result_case,
-                      const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void sim_reply(brg_call_t *call, Xtbridge__Reply__ResultCase result_case,
-                      const char *fmt, ...) {
+static void sim_reply(brg_call_t *call, Xtbridge__Reply__ResultCase result_case, const char *fmt,
+                      ...) __attribute__((format(printf, 3, 4)));
+static void sim_reply(brg_call_t *call, Xtbridge__Reply__ResultCase result_case, const char *fmt,
+                      ...) {
     char text[256];
     va_list args;
     va_start(args, fmt);
@@ -697,8 +706,9 @@ static void handle_set_price(brg_sim_t *self, brg_call_t *call,
     quote = brg_sim_market_set(self->ctx.market, req->stock_code,
                                quote ? quote->name : req->stock_code, pre_close, last, liquidity);
     int fills = match_code(self, quote);
-    sim_reply(call, XTBRIDGE__REPLY__RESULT_SIM_SET_PRICE, "%s last %.2f pre_close %.2f: %d fill(s)",
-              quote->code, quote->last, quote->pre_close, fills);
+    sim_reply(call, XTBRIDGE__REPLY__RESULT_SIM_SET_PRICE,
+              "%s last %.2f pre_close %.2f: %d fill(s)", quote->code, quote->last, quote->pre_close,
+              fills);
 }
 
 static void handle_tick(brg_sim_t *self, brg_call_t *call, const Xtbridge__SimTickRequest *req) {
@@ -722,8 +732,7 @@ static void handle_tick(brg_sim_t *self, brg_call_t *call, const Xtbridge__SimTi
         return;
     }
     if (!brg_sim_code_valid(code)) {
-        brg_call_fail(call, XTBRIDGE__ERROR_CODE__INVALID_ARGUMENT, "bad stock code '%.40s'",
-                      code);
+        brg_call_fail(call, XTBRIDGE__ERROR_CODE__INVALID_ARGUMENT, "bad stock code '%.40s'", code);
         return;
     }
     brg_sim_quote_t *quote = brg_sim_market_quote(self->ctx.market, code);
@@ -891,8 +900,8 @@ static int sim_handle(void *handle, brg_call_t *call) {
 
 static void sim_describe(void *handle, brg_call_t *call, Xtbridge__HelloReply *hello) {
     brg_sim_t *self = (brg_sim_t *)handle;
-    hello->accounts = (Xtbridge__Account **)brg_call_alloc(call, (self->naccounts + 1) *
-                                                                     sizeof(void *));
+    hello->accounts =
+        (Xtbridge__Account **)brg_call_alloc(call, (self->naccounts + 1) * sizeof(void *));
     hello->n_accounts = 0;
     for (size_t i = 0; i < self->naccounts; i++) {
         Xtbridge__Account *account = (Xtbridge__Account *)brg_call_alloc(call, sizeof *account);

@@ -23,7 +23,7 @@ static const struct {
     const char *name;
     double price;
 } builtins[] = {
-    {"600000.SH", "浦发银行", 10.60}, {"000001.SZ", "平安银行", 11.00},
+    {"600000.SH", "浦发银行", 10.60},   {"000001.SZ", "平安银行", 11.00},
     {"600519.SH", "贵州茅台", 1500.00}, {"000002.SZ", "万科A", 7.00},
     {"300750.SZ", "宁德时代", 200.00},  {"688981.SH", "中芯国际", 50.00},
     {"430047.BJ", "诺思兰德", 10.00},
@@ -69,8 +69,8 @@ brg_sim_quote_t *brg_sim_market_set(brg_sim_market_t *self, const char *code, co
     if (!quote) {
         if (self->size == self->capacity) {
             self->capacity = self->capacity ? self->capacity * 2 : 16;
-            self->quotes = (brg_sim_quote_t **)realloc(self->quotes,
-                                                       self->capacity * sizeof *self->quotes);
+            self->quotes =
+                (brg_sim_quote_t **)realloc(self->quotes, self->capacity * sizeof *self->quotes);
             if (!self->quotes)
                 abort();
         }
@@ -115,8 +115,7 @@ static int parse_number(const char *text, double *out) {
     return 0;
 }
 
-static int load_fee(zconfig_t *fees, const char *key, double *field, char *err,
-                    size_t errlen) {
+static int load_fee(zconfig_t *fees, const char *key, double *field, char *err, size_t errlen) {
     zconfig_t *item = zconfig_locate(fees, key);
     if (!item)
         return 0;
@@ -146,8 +145,8 @@ static int load_price(brg_sim_market_t *self, zconfig_t *price, char *err, size_
         return -1;
     }
     double last = pre_close;
-    if (zconfig_locate(price, "last") && (parse_number(zconfig_get(price, "last", ""), &last) ||
-                                          last <= 0)) {
+    if (zconfig_locate(price, "last") &&
+        (parse_number(zconfig_get(price, "last", ""), &last) || last <= 0)) {
         snprintf(err, errlen, "sim/price %s: bad last", code);
         return -1;
     }
@@ -174,8 +173,7 @@ int brg_sim_market_load(brg_sim_market_t *self, zconfig_t *sim, char *err, size_
             if (load_fee(child, "commission_rate", &self->fees.commission_rate, err, errlen) ||
                 load_fee(child, "min_commission", &self->fees.min_commission, err, errlen) ||
                 load_fee(child, "stamp_duty_rate", &self->fees.stamp_duty_rate, err, errlen) ||
-                load_fee(child, "transfer_fee_rate", &self->fees.transfer_fee_rate, err,
-                         errlen))
+                load_fee(child, "transfer_fee_rate", &self->fees.transfer_fee_rate, err, errlen))
                 return -1;
         }
     }

@@ -423,8 +423,7 @@ static void push_cancel_result(brg_sim_stock_t *self, int64_t order_id, int mark
 /* Cash frozen for a buy of volume at price: amount + estimated commission + transfer fee. */
 static double buy_freeze(brg_sim_stock_t *self, int64_t volume, double price) {
     double amount = brg_sim_round2((double)volume * price);
-    brg_sim_fee_t fee = brg_sim_fees_compute(brg_sim_market_fees(self->ctx->market), amount,
-                                             false);
+    brg_sim_fee_t fee = brg_sim_fees_compute(brg_sim_market_fees(self->ctx->market), amount, false);
     return brg_sim_round2(amount + fee.total);
 }
 
@@ -493,8 +492,7 @@ static void release_order(brg_sim_stock_t *self, order_t *o) {
 static void fill(brg_sim_stock_t *self, order_t *o, int64_t qty, double price) {
     bool sell = o->order_type == BRG_SIM_STOCK_SELL;
     double amount = brg_sim_round2((double)qty * price);
-    brg_sim_fee_t fee =
-        brg_sim_fees_compute(brg_sim_market_fees(self->ctx->market), amount, sell);
+    brg_sim_fee_t fee = brg_sim_fees_compute(brg_sim_market_fees(self->ctx->market), amount, sell);
     position_t *p = position_get(self, o->code, o->name);
     if (sell) {
         self->cash = brg_sim_round2(self->cash + amount - fee.total);
@@ -632,9 +630,8 @@ int64_t brg_sim_stock_order(brg_sim_stock_t *self, const brg_sim_order_args_t *a
 static int cancel(brg_sim_stock_t *self, order_t *o, int64_t order_id, int market,
                   const char *sysid, int64_t seq) {
     if (!o || !brg_sim_order_status_open(o->status)) {
-        push_cancel_result(self, o ? o->id : order_id, o ? o->market : market,
-                           o ? o->sysid : sysid, o ? "order already finished" : "order not found",
-                           seq);
+        push_cancel_result(self, o ? o->id : order_id, o ? o->market : market, o ? o->sysid : sysid,
+                           o ? "order already finished" : "order not found", seq);
         return -1;
     }
     push_cancel_result(self, o->id, o->market, o->sysid, NULL, seq);
@@ -669,7 +666,7 @@ int brg_sim_stock_cancel_sysid(brg_sim_stock_t *self, int market, const char *or
 int brg_sim_stock_match(brg_sim_stock_t *self, const brg_sim_quote_t *quote, int64_t *left) {
     int fills = 0;
     /* time priority: orders are kept in entry order */
-    for (size_t i = 0; i < self->norders && *left > 0; i++)
+    for (size_t i = 0; i<self->norders && * left> 0; i++)
         fills += match_order(self, self->orders[i], quote, left, false);
     return fills;
 }

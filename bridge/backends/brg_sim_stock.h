@@ -87,8 +87,7 @@ void brg_sim_stock_trade_at(brg_sim_stock_t *self, size_t index, Xtbridge__XtTra
 size_t brg_sim_stock_position_count(brg_sim_stock_t *self);
 void brg_sim_stock_position_at(brg_sim_stock_t *self, size_t index, Xtbridge__XtPosition *out);
 /*  Fill `out` with the position in `code`; false if none. */
-bool brg_sim_stock_position_get(brg_sim_stock_t *self, const char *code,
-                                Xtbridge__XtPosition *out);
+bool brg_sim_stock_position_get(brg_sim_stock_t *self, const char *code, Xtbridge__XtPosition *out);
 /*  Whether an xtquant order status is still open (cancelable): 48, 49, 50, 55. */
 bool brg_sim_order_status_open(int32_t status);
 

@@ -14,6 +14,10 @@
 
 /* Idempotency rows are kept two days: the protocol promises at least a trading day. */
 #define REPLY_KEEP_SECONDS (2 * 24 * 3600)
+/* Journaled events are kept a week (replay serves gaps, not history); heartbeats, which
+   nobody replays, an hour. Seq counters live in `topics` and are never pruned. */
+#define JOURNAL_KEEP_SECONDS (7 * 24 * 3600)
+#define HEARTBEAT_KEEP_SECONDS 3600
 
 struct brg_store {
     sqlite3 *db;
@@ -74,9 +78,13 @@ brg_store_t *brg_store_new(const char *data_dir, char *err, size_t errlen) {
         return NULL;
     }
     sqlite3_busy_timeout(self->db, 2000);
-    char sql[256];
-    snprintf(sql, sizeof sql, "DELETE FROM replies WHERE time < %lld",
-             (long long)time(NULL) - REPLY_KEEP_SECONDS);
+    char sql[512];
+    long long now = (long long)time(NULL);
+    snprintf(sql, sizeof sql,
+             "DELETE FROM replies WHERE time < %lld;"
+             "DELETE FROM journal WHERE time < %lld;"
+             "DELETE FROM journal WHERE topic = 'heartbeat.' AND time < %lld;",
+             now - REPLY_KEEP_SECONDS, now - JOURNAL_KEEP_SECONDS, now - HEARTBEAT_KEEP_SECONDS);
     if (sqlite3_exec(self->db, schema, NULL, NULL, NULL) != SQLITE_OK ||
         sqlite3_exec(self->db, sql, NULL, NULL, NULL) != SQLITE_OK || load_epoch(self) ||
         prepare(self, "SELECT last_seq FROM topics WHERE topic=?", &self->get_seq) ||

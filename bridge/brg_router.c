@@ -108,11 +108,50 @@ static void send_error(brg_router_t *self, zmsg_t *envelope, const char *request
     brg_debug("error reply %d: %s", code, message);
 }
 
+typedef struct {
+    brg_call_t *call;
+    Xtbridge__SubscribeReply *subscribe;
+    size_t capacity;
+} baseline_t;
+
+static void add_baseline(void *arg, const char *topic, uint64_t last_seq) {
+    baseline_t *b = (baseline_t *)arg;
+    if (b->subscribe->n_last_seq == b->capacity)
+        return;
+    Xtbridge__SubscribeReply__LastSeqEntry *entry =
+        (Xtbridge__SubscribeReply__LastSeqEntry *)brg_call_alloc(b->call, sizeof *entry);
+    xtbridge__subscribe_reply__last_seq_entry__init(entry);
+    entry->key = brg_call_strdup(b->call, topic);
+    entry->value = last_seq;
+    b->subscribe->last_seq[b->subscribe->n_last_seq++] = entry;
+}
+
+/* A successful subscribe carries the account's topic seqs, whatever the backend: the
+   subscriber's baseline for spotting a push lost while its SUB filter was in flight. */
+static void add_subscribe_baseline(brg_router_t *self, brg_call_t *call) {
+    const Xtbridge__Request *req = brg_call_request(call);
+    Xtbridge__Reply *reply = brg_call_reply(call);
+    if (req->body_case != XTBRIDGE__REQUEST__BODY_SUBSCRIBE ||
+        reply->error->code != XTBRIDGE__ERROR_CODE__OK ||
+        reply->result_case != XTBRIDGE__REPLY__RESULT_SUBSCRIBE || reply->subscribe->result != 0 ||
+        !req->subscribe->account)
+        return;
+    /* at most one topic per push kind: size the array from the Event oneof */
+    baseline_t b = {call, reply->subscribe, xtbridge__event__descriptor.n_fields};
+    reply->subscribe->last_seq = (Xtbridge__SubscribeReply__LastSeqEntry **)brg_call_alloc(
+        call, sizeof(void *) * b.capacity);
+    reply->subscribe->n_last_seq = 0;
+    if (brg_store_account_topics(self->args.store, req->subscribe->account->account_id,
+                                 add_baseline, &b) < 0)
+        brg_warn("subscribe: no seq baseline: %s", brg_store_error(self->args.store));
+}
+
 /* Finish a call: remember the reply if the call changes state, send it, free the call. */
 static void finish_call(brg_call_t *call, void *arg) {
     brg_router_t *self = (brg_router_t *)arg;
     route_t *route = (route_t *)brg_call_user(call);
     Xtbridge__Reply *reply = brg_call_reply(call);
+    add_subscribe_baseline(self, call);
     size_t size = xtbridge__reply__get_packed_size(reply);
     uint8_t *data = (uint8_t *)malloc(size ? size : 1);
     xtbridge__reply__pack(reply, data);

@@ -22,7 +22,7 @@
 struct brg_store {
     sqlite3 *db;
     uint64_t epoch;
-    sqlite3_stmt *get_seq, *set_seq, *append, *scan, *reply_get, *reply_put;
+    sqlite3_stmt *get_seq, *set_seq, *append, *scan, *reply_get, *reply_put, *topics;
 };
 
 static const char *const schema =
@@ -101,7 +101,12 @@ brg_store_t *brg_store_new(const char *data_dir, char *err, size_t errlen) {
         prepare(self,
                 "INSERT OR REPLACE INTO replies (client, request_id, time, reply) "
                 "VALUES (?, ?, ?, ?)",
-                &self->reply_put)) {
+                &self->reply_put) ||
+        /* suffix match on ".<account>." so 1000000365 never picks up 10000003650 */
+        prepare(self,
+                "SELECT topic, last_seq FROM topics WHERE length(topic) > length(?1) + 1 "
+                "AND substr(topic, -length(?1)) = ?1 ORDER BY topic",
+                &self->topics)) {
         snprintf(err, errlen, "cannot initialise %s: %s", path, sqlite3_errmsg(self->db));
         brg_store_destroy(&self);
         return NULL;
@@ -113,8 +118,8 @@ void brg_store_destroy(brg_store_t **self_p) {
     if (!self_p || !*self_p)
         return;
     brg_store_t *self = *self_p;
-    sqlite3_stmt *stmts[] = {self->get_seq, self->set_seq,   self->append,
-                             self->scan,    self->reply_get, self->reply_put};
+    sqlite3_stmt *stmts[] = {self->get_seq,   self->set_seq,   self->append, self->scan,
+                             self->reply_get, self->reply_put, self->topics};
     for (size_t i = 0; i < sizeof stmts / sizeof stmts[0]; i++)
         sqlite3_finalize(stmts[i]);
     sqlite3_close(self->db);
@@ -193,6 +198,23 @@ int64_t brg_store_journal_scan(brg_store_t *self, const char *prefix, int64_t af
     sqlite3_reset(stmt);
     sqlite3_clear_bindings(stmt);
     return ok ? pos : -1;
+}
+
+int brg_store_account_topics(brg_store_t *self, const char *account_id, brg_store_topic_fn *fn,
+                             void *arg) {
+    char suffix[256];
+    if (!account_id || !*account_id ||
+        snprintf(suffix, sizeof suffix, ".%s.", account_id) >= (int)sizeof suffix)
+        return -1;
+    sqlite3_bind_text(self->topics, 1, suffix, -1, SQLITE_TRANSIENT);
+    int count = 0, rc;
+    while ((rc = sqlite3_step(self->topics)) == SQLITE_ROW) {
+        fn(arg, (const char *)sqlite3_column_text(self->topics, 0),
+           (uint64_t)sqlite3_column_int64(self->topics, 1));
+        count++;
+    }
+    sqlite3_reset(self->topics);
+    return rc == SQLITE_DONE ? count : -1;
 }
 
 int brg_store_reply_get(brg_store_t *self, const char *client, const char *request_id,

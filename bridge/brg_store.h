@@ -37,6 +37,12 @@ typedef int(brg_store_event_fn)(void *arg, const char *topic, uint64_t seq, cons
 int64_t brg_store_journal_scan(brg_store_t *self, const char *prefix, int64_t after_pos,
                                brg_store_event_fn *fn, void *arg);
 
+/*  Visit every topic `<kind>.<account_id>.` that has published, with its last seq.
+    Returns the number visited, or -1 on error. */
+typedef void(brg_store_topic_fn)(void *arg, const char *topic, uint64_t last_seq);
+int brg_store_account_topics(brg_store_t *self, const char *account_id, brg_store_topic_fn *fn,
+                             void *arg);
+
 /*  Idempotency: the stored reply for (client, request_id). Returns 1 and a malloc'd copy
     (caller frees) when found, 0 when not, -1 on error. */
 int brg_store_reply_get(brg_store_t *self, const char *client, const char *request_id,

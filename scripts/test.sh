@@ -20,7 +20,7 @@ for t in "$build"/bin/test_*; do
   [ -x "$t" ] || continue
   name=$(basename "$t")
   echo "=== $name"
-  if "$t" -j2 --verbose=0; then
+  if "$t" -j2; then
     passed=$((passed + 1))
   else
     failed=$((failed + 1))

@@ -29,7 +29,8 @@ typedef struct {
 static bool fake_serves(void *self, Xtbridge__Request__BodyCase body) {
     (void)self;
     return body == XTBRIDGE__REQUEST__BODY_ORDER_STOCK ||
-           body == XTBRIDGE__REQUEST__BODY_QUERY_STOCK_ASSET;
+           body == XTBRIDGE__REQUEST__BODY_QUERY_STOCK_ASSET ||
+           body == XTBRIDGE__REQUEST__BODY_SUBSCRIBE;
 }
 
 static int fake_handle(void *handle, brg_call_t *call) {
@@ -48,6 +49,14 @@ static int fake_handle(void *handle, brg_call_t *call) {
             self->pending = call;
             return BRG_CALL_PENDING;
         }
+        return BRG_CALL_DONE;
+    }
+    if (req->body_case == XTBRIDGE__REQUEST__BODY_SUBSCRIBE) {
+        Xtbridge__SubscribeReply *r = (Xtbridge__SubscribeReply *)brg_call_alloc(call, sizeof *r);
+        xtbridge__subscribe_reply__init(r);
+        r->result = strcmp(req->subscribe->account->account_id, "42") == 0 ? -1 : 0;
+        reply->result_case = XTBRIDGE__REPLY__RESULT_SUBSCRIBE;
+        reply->subscribe = r;
         return BRG_CALL_DONE;
     }
     brg_call_fail(call, XTBRIDGE__ERROR_CODE__INVALID_ARGUMENT, "fake: no asset");
@@ -224,8 +233,8 @@ Test(router, hello_describes_bridge_and_served_calls) {
     cr_assert_eq(hello->n_accounts, 1);
     cr_assert_str_eq(hello->accounts[0]->account_id, "1000000365");
     cr_assert_neq(hello->bridge_epoch, 0);
-    /* bridge calls + the two the fake serves, nothing else */
-    cr_assert_eq(hello->n_calls, 6);
+    /* bridge calls + the three the fake serves, nothing else */
+    cr_assert_eq(hello->n_calls, 7);
     bool order_stock = false, credit = false;
     for (size_t i = 0; i < hello->n_calls; i++) {
         order_stock |= strcmp(hello->calls[i], "order_stock") == 0;
@@ -482,6 +491,52 @@ Test(router, replay_serves_journal_after_seq_in_batches) {
     cr_assert_eq(r2->replay->bridge_epoch, brg_store_epoch(env.store));
     xtbridge__reply__free_unpacked(r1, NULL);
     xtbridge__reply__free_unpacked(r2, NULL);
+    zsock_destroy(&sock);
+    env_close(&env);
+}
+
+static Xtbridge__Reply *subscribe(env_t *env, zsock_t *sock, const char *account) {
+    Xtbridge__Request req = XTBRIDGE__REQUEST__INIT;
+    Xtbridge__AccountRequest body = XTBRIDGE__ACCOUNT_REQUEST__INIT;
+    Xtbridge__Account acc = XTBRIDGE__ACCOUNT__INIT;
+    acc.account_id = (char *)account;
+    body.account = &acc;
+    req.request_id = (char *)"sub";
+    req.body_case = XTBRIDGE__REQUEST__BODY_SUBSCRIBE;
+    req.subscribe = &body;
+    return call(env, sock, &req);
+}
+
+Test(router, subscribe_reply_carries_the_accounts_seq_baseline) {
+    env_t env = {0};
+    env_open(&env, NULL);
+    zsock_t *sock = dealer(&env, NULL);
+    Xtbridge__Reply *reply = subscribe(&env, sock, "1000000365");
+    cr_assert_eq(reply->subscribe->result, 0);
+    cr_assert_eq(reply->subscribe->n_last_seq, 0, "nothing published yet");
+    xtbridge__reply__free_unpacked(reply, NULL);
+
+    for (int i = 0; i < 3; i++)
+        emit_trade(&env, "1000000365", 1);
+    emit_trade(&env, "10000003650", 1);
+    Xtbridge__Event event = XTBRIDGE__EVENT__INIT;
+    Xtbridge__XtOrder order = XTBRIDGE__XT_ORDER__INIT;
+    event.body_case = XTBRIDGE__EVENT__BODY_ORDER;
+    event.order = &order;
+    brg_publisher_emit(env.publisher, "order", "1000000365", &event);
+
+    reply = subscribe(&env, sock, "1000000365");
+    cr_assert_eq(reply->subscribe->n_last_seq, 2);
+    cr_assert_str_eq(reply->subscribe->last_seq[0]->key, "order.1000000365.");
+    cr_assert_eq(reply->subscribe->last_seq[0]->value, 1);
+    cr_assert_str_eq(reply->subscribe->last_seq[1]->key, "trade.1000000365.");
+    cr_assert_eq(reply->subscribe->last_seq[1]->value, 3);
+    xtbridge__reply__free_unpacked(reply, NULL);
+
+    reply = subscribe(&env, sock, "42"); /* refused by the backend: no baseline */
+    cr_assert_eq(reply->subscribe->result, -1);
+    cr_assert_eq(reply->subscribe->n_last_seq, 0);
+    xtbridge__reply__free_unpacked(reply, NULL);
     zsock_destroy(&sock);
     env_close(&env);
 }

@@ -135,3 +135,27 @@ Test(store, unusable_data_dir_is_an_error) {
     cr_assert_null(store);
     cr_assert(strlen(err) > 0);
 }
+
+static void collect_topic(void *arg, const char *topic, uint64_t last_seq) {
+    scan_t *scan = (scan_t *)arg;
+    snprintf(scan->seen[scan->count++], 64, "%s=%llu", topic, (unsigned long long)last_seq);
+}
+
+Test(store, account_topics_match_the_exact_account) {
+    char dir[256], err[256];
+    fresh_dir(dir, sizeof dir);
+    brg_store_t *store = brg_store_new(dir, err, sizeof err);
+    append(store, "trade.1000000365.", "a");
+    append(store, "trade.1000000365.", "b");
+    append(store, "trade.10000003650.", "c");
+    append(store, "order.1000000365.", "d");
+    append(store, "heartbeat.", "e");
+    scan_t scan = {0};
+    cr_assert_eq(brg_store_account_topics(store, "1000000365", collect_topic, &scan), 2);
+    cr_assert_str_eq(scan.seen[0], "order.1000000365.=1");
+    cr_assert_str_eq(scan.seen[1], "trade.1000000365.=2");
+    scan_t none = {0};
+    cr_assert_eq(brg_store_account_topics(store, "365", collect_topic, &none), 0);
+    cr_assert_eq(brg_store_account_topics(store, "", collect_topic, &none), -1);
+    brg_store_destroy(&store);
+}

@@ -61,20 +61,6 @@ static bool account_id_ok(const char *id) {
     return true;
 }
 
-static int parse_double(const char *text, double *out) {
-    if (!text || !*text)
-        return -1;
-    char *end = NULL;
-    errno = 0;
-    double value = strtod(text, &end);
-    while (end && isspace((unsigned char)*end))
-        end++;
-    if (errno || !end || *end || !isfinite(value) || value < 0)
-        return -1;
-    *out = value;
-    return 0;
-}
-
 static sim_account_t *add_account(brg_sim_t *self, const char *id, double cash) {
     sim_account_t *grown =
         (sim_account_t *)realloc(self->accounts, (self->naccounts + 1) * sizeof(sim_account_t));
@@ -113,7 +99,7 @@ static int load_account(brg_sim_t *self, zconfig_t *node, char *err, size_t errl
         return -1;
     }
     double cash = SIM_DEFAULT_CASH;
-    if (zconfig_locate(node, "cash") && parse_double(zconfig_get(node, "cash", ""), &cash)) {
+    if (zconfig_locate(node, "cash") && brg_sim_parse_number(zconfig_get(node, "cash", ""), &cash)) {
         snprintf(err, errlen, "sim/account %s: bad cash", id);
         return -1;
     }
@@ -127,8 +113,8 @@ static int load_account(brg_sim_t *self, zconfig_t *node, char *err, size_t errl
             snprintf(err, errlen, "sim/account %s: position code '%s' has no price", id, code);
             return -1;
         }
-        if (parse_double(zconfig_get(child, "volume", ""), &volume) || volume != floor(volume) ||
-            volume > 1e15 || parse_double(zconfig_get(child, "avg_price", "0"), &avg_price) ||
+        if (brg_sim_parse_number(zconfig_get(child, "volume", ""), &volume) || volume != floor(volume) ||
+            volume > 1e15 || brg_sim_parse_number(zconfig_get(child, "avg_price", "0"), &avg_price) ||
             brg_sim_stock_add_position(account->stock, code, (int64_t)volume, avg_price)) {
             snprintf(err, errlen, "sim/account %s: bad position %s", id, code);
             return -1;

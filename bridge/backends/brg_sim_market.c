@@ -100,8 +100,7 @@ brg_sim_fees_t *brg_sim_market_fees(brg_sim_market_t *self) {
 
 /* --- config ------------------------------------------------------------------------ */
 
-/* Parse a finite, non-negative number; -1 if text is not one. */
-static int parse_number(const char *text, double *out) {
+int brg_sim_parse_number(const char *text, double *out) {
     if (!text || !*text)
         return -1;
     char *end = NULL;
@@ -119,7 +118,7 @@ static int load_fee(zconfig_t *fees, const char *key, double *field, char *err, 
     zconfig_t *item = zconfig_locate(fees, key);
     if (!item)
         return 0;
-    if (parse_number(zconfig_value(item), field) != 0) {
+    if (brg_sim_parse_number(zconfig_value(item), field) != 0) {
         snprintf(err, errlen, "sim/fees/%s: bad number '%s'", key, zconfig_value(item));
         return -1;
     }
@@ -136,7 +135,7 @@ static int load_price(brg_sim_market_t *self, zconfig_t *price, char *err, size_
     double pre_close = known ? known->pre_close : 0;
     double liquidity = 0;
     if (zconfig_locate(price, "pre_close") &&
-        parse_number(zconfig_get(price, "pre_close", ""), &pre_close) != 0) {
+        brg_sim_parse_number(zconfig_get(price, "pre_close", ""), &pre_close) != 0) {
         snprintf(err, errlen, "sim/price %s: bad pre_close", code);
         return -1;
     }
@@ -146,12 +145,12 @@ static int load_price(brg_sim_market_t *self, zconfig_t *price, char *err, size_
     }
     double last = pre_close;
     if (zconfig_locate(price, "last") &&
-        (parse_number(zconfig_get(price, "last", ""), &last) || last <= 0)) {
+        (brg_sim_parse_number(zconfig_get(price, "last", ""), &last) || last <= 0)) {
         snprintf(err, errlen, "sim/price %s: bad last", code);
         return -1;
     }
     if (zconfig_locate(price, "liquidity") &&
-        (parse_number(zconfig_get(price, "liquidity", ""), &liquidity) ||
+        (brg_sim_parse_number(zconfig_get(price, "liquidity", ""), &liquidity) ||
          liquidity != floor(liquidity) || liquidity > 1e15)) {
         snprintf(err, errlen, "sim/price %s: bad liquidity", code);
         return -1;

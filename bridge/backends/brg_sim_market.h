@@ -70,6 +70,10 @@ brg_sim_fees_t *brg_sim_market_fees(brg_sim_market_t *self);
 
 /*  Whether `code` is CODE.SUFFIX with CODE 6 digits and SUFFIX SH, SZ or BJ. */
 bool brg_sim_code_valid(const char *code);
+
+/*  Parse a config number: finite, non-negative, trailing blanks allowed. 0, or -1 if the
+    text is not one. */
+int brg_sim_parse_number(const char *text, double *out);
 /*  xtconstant market of a valid code (BRG_SIM_MARKET_*), or -1. */
 int brg_sim_code_market(const char *code);
 /*  Daily limit as a fraction: 0.10 main board, 0.20 ChiNext (300/301 .SZ) and STAR

@@ -80,7 +80,7 @@ static void fake_actor(zsock_t *pipe, void *arg) {
     zsock_signal(pipe, rc1 == 0 && rc2 == 0 ? 0 : 1);
     zpoller_t *poller = zpoller_new(pipe, router, NULL);
     char last_rid[256] = "", last_reqid[256] = "";
-    zframe_t *held = NULL;     /* mode 3: the late reply, packed */
+    zframe_t *held = NULL; /* mode 3: the late reply, packed */
     zframe_t *held_rid = NULL;
     uint64_t hb_seq = 0;
     int64_t next_hb = zclock_mono();
@@ -109,11 +109,10 @@ static void fake_actor(zsock_t *pipe, void *arg) {
             snprintf(last_rid, sizeof last_rid, "%s", s);
             free(s);
             Xtbridge__Request *req =
-                body ? xtbridge__request__unpack(NULL, zframe_size(body), zframe_data(body))
-                     : NULL;
+                body ? xtbridge__request__unpack(NULL, zframe_size(body), zframe_data(body)) : NULL;
             if (req) {
                 snprintf(last_reqid, sizeof last_reqid, "%s", req->request_id);
-                if (held) {  /* the late reply of the previous (timed-out) call */
+                if (held) { /* the late reply of the previous (timed-out) call */
                     zframe_send(&held_rid, router, ZFRAME_MORE);
                     zframe_send(&held, router, 0);
                 }
@@ -367,7 +366,7 @@ Test(client, subscribe_receives_own_topic_only) {
     cr_assert_eq(xtb_client_sync_subscriptions(c, 5000), 0, "%s", xtb_client_error(c));
 
     int rc;
-    Xtbridge__Reply *r = ping_mode(c, 4, 2000, &rc);  /* fake publishes two orders */
+    Xtbridge__Reply *r = ping_mode(c, 4, 2000, &rc); /* fake publishes two orders */
     cr_assert_eq(rc, 0);
     xtb_reply_destroy(&r);
     cr_assert_eq(xtb_client_recv_event(c, 2000, &topic, &ev), 0, "%s", xtb_client_error(c));
@@ -508,7 +507,8 @@ Test(builders, json_and_text) {
                          "\"frozen_cash\":10505.11,\"market_value\":0,\"total_asset\":0}");
     free(js);
     char *tx = xtb_message_to_text(&a.base);
-    cr_assert_str_eq(tx, "account_type=2 account_id=1000000365 cash=989494.89 frozen_cash=10505.11");
+    cr_assert_str_eq(tx,
+                     "account_type=2 account_id=1000000365 cash=989494.89 frozen_cash=10505.11");
     free(tx);
 
     /* Maps, oneofs, enums, escapes. */

@@ -49,7 +49,7 @@ static void stop_bridge(void) {
 
 /* Subscribe to every kind of push of `account` (not heartbeats) and wait until live. */
 static void subscribe_account(xtb_client_t *c, const char *account) {
-    const char *kinds[] = {"order",     "trade",        "order_error", "cancel_error",
+    const char *kinds[] = {"order",       "trade",        "order_error", "cancel_error",
                            "order_async", "cancel_async", "position",    "asset"};
     for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
         char topic[64];
@@ -68,8 +68,7 @@ static Xtbridge__Event *expect_push(xtb_client_t *c, const char *topic,
                  xtb_client_error(c));
     cr_assert_str_eq(t, topic, "expected a push on %s, got %s (%s)", topic, t,
                      xtb_event_body_name(ev->body_case));
-    cr_assert_eq(ev->body_case, body, "push on %s: body %s", t,
-                 xtb_event_body_name(ev->body_case));
+    cr_assert_eq(ev->body_case, body, "push on %s: body %s", t, xtb_event_body_name(ev->body_case));
     cr_assert_str_eq(ev->topic, topic);
     cr_assert_gt(ev->seq, 0);
     cr_assert_gt(ev->time_ns, 0);
@@ -314,8 +313,7 @@ Test(integration, worked_example_buy_fill_t1_cancel_next_day, .init = start_defa
     cr_assert_eq(ev->trade->traded_volume, 1000);
     cr_assert(xtbt_money_eq(ev->trade->traded_price, 10.40));
     cr_assert(xtbt_money_eq(ev->trade->traded_amount, 10400.00));
-    cr_assert(xtbt_money_eq(ev->trade->commission, 10.30), "sell fees %f",
-              ev->trade->commission);
+    cr_assert(xtbt_money_eq(ev->trade->commission, 10.30), "sell fees %f", ev->trade->commission);
     xtb_event_destroy(&ev);
     expect_order_push(c, sell2, 56);
     ev = expect_push(c, "position." ACC ".", XTBRIDGE__EVENT__BODY_POSITION);
@@ -378,8 +376,8 @@ static int64_t expect_accepted(xtb_client_t *c, const char *code, int32_t type, 
     cr_assert_gt(id, 0);
     const Xtbridge__XtOrder *o;
     Xtbridge__Reply *r = get_order(c, id, &o);
-    cr_assert_neq(o->order_status, 57, "%s %lld @%.2f rejected: %s", code, (long long)volume,
-                  price, o->status_msg);
+    cr_assert_neq(o->order_status, 57, "%s %lld @%.2f rejected: %s", code, (long long)volume, price,
+                  o->status_msg);
     xtb_reply_destroy(&r);
     return id;
 }
@@ -401,7 +399,7 @@ Test(integration, every_rejection_reason, .init = start_reject, .fini = stop_bri
     expect_junk(c, "600000.SH", BUY, 150, 10.60, "lot");
     expect_junk(c, "600000.SH", SELL, 600, 10.60, "insufficient shares");
     expect_junk(c, "000001.SZ", SELL, 100, 11.00, "insufficient shares");
-    expect_junk(c, "600000.SH", SELL, 50, 10.60, "odd lot");  /* text: the sim's */
+    expect_junk(c, "600000.SH", SELL, 50, 10.60, "odd lot"); /* text: the sim's */
     expect_junk(c, "600519.SH", BUY, 700, 1500.00, "insufficient cash");
     expect_junk(c, "600000.SH", BUY, 100, 11.67, "outside price limits");
     expect_junk(c, "600000.SH", BUY, 100, 9.53, "outside price limits");
@@ -428,8 +426,8 @@ Test(integration, every_rejection_reason, .init = start_reject, .fini = stop_bri
     expect_accepted(c, "600000.SH", SELL, 550, 10.60);
 
     /* Unknown account: -1 and an order_error push on order_error.<account>. */
-    r = xtbt_call_ok(c, xtb_req_order("999888777", "600000.SH", BUY, 100, FIX, 10.60, "", "",
-                                      false),
+    r = xtbt_call_ok(c,
+                     xtb_req_order("999888777", "600000.SH", BUY, 100, FIX, 10.60, "", "", false),
                      XTBRIDGE__REPLY__RESULT_ORDER_STOCK);
     cr_assert_eq(r->order_stock->order_id, -1);
     xtb_reply_destroy(&r);
@@ -503,8 +501,7 @@ Test(integration, push_reaches_own_topic_not_neighbour, .init = start_two, .fini
 
     char *topic = NULL;
     Xtbridge__Event *ev = NULL;
-    cr_assert_eq(xtb_client_recv_event(mine, 3000, &topic, &ev), 0, "%s",
-                 xtb_client_error(mine));
+    cr_assert_eq(xtb_client_recv_event(mine, 3000, &topic, &ev), 0, "%s", xtb_client_error(mine));
     cr_assert_str_eq(topic, "trade." ACC ".");
     cr_assert_str_eq(ev->trade->account_id, ACC);
     cr_assert_eq(ev->trade->order_id, a);
@@ -531,8 +528,7 @@ Test(integration, push_reaches_own_topic_not_neighbour, .init = start_two, .fini
     xtb_event_destroy(&ev);
 
     /* Both trades were published before the second order's reply: nothing else comes. */
-    cr_assert_eq(xtb_client_recv_event(mine, 300, &topic, &ev), -1, "neighbour leaked: %s",
-                 topic);
+    cr_assert_eq(xtb_client_recv_event(mine, 300, &topic, &ev), -1, "neighbour leaked: %s", topic);
     cr_assert_eq(xtb_client_recv_event(theirs, 300, &topic, &ev), -1, "leaked: %s", topic);
     xtb_client_destroy(&mine);
     xtb_client_destroy(&theirs);
@@ -542,12 +538,11 @@ Test(integration, push_reaches_own_topic_not_neighbour, .init = start_two, .fini
 /* ---- (4) garbage frames --------------------------------------------------------------- */
 
 static void expect_raw_error(xtb_client_t *c, const void *const *frames, const size_t *sizes,
-                             size_t n, const char *id, Xtbridge__ErrorCode code,
-                             const char *what) {
+                             size_t n, const char *id, Xtbridge__ErrorCode code, const char *what) {
     cr_assert_eq(xtb_client_send_raw(c, frames, sizes, n), 0);
     Xtbridge__Reply *r = NULL;
-    cr_assert_eq(xtb_client_recv_reply(c, id, 3000, &r), 0, "%s: no reply with id \"%s\": %s",
-                 what, id, xtb_client_error(c));
+    cr_assert_eq(xtb_client_recv_reply(c, id, 3000, &r), 0, "%s: no reply with id \"%s\": %s", what,
+                 id, xtb_client_error(c));
     cr_assert_not_null(r->error);
     cr_assert_eq(r->error->code, code, "%s: got %s (%s)", what, xtb_error_code_name(r->error->code),
                  r->error->message);
@@ -556,8 +551,8 @@ static void expect_raw_error(xtb_client_t *c, const void *const *frames, const s
     expect_ping(c);
 }
 
-Test(integration, garbage_frames_get_documented_replies, .init = start_default,
-     .fini = stop_bridge, .timeout = 60) {
+Test(integration, garbage_frames_get_documented_replies, .init = start_default, .fini = stop_bridge,
+     .timeout = 60) {
     xtb_client_t *c = s_client;
     const uint8_t junk[] = {0xff, 0xff, 0xff, 0x07, 0x13, 0x37};
     const void *f1[] = {junk};
@@ -638,7 +633,7 @@ Test(integration, same_request_id_same_order, .init = start_default, .fini = sto
     xtb_reply_destroy(&r2);
     xtb_request_destroy(&req);
     cr_assert_eq(order_count(c, ACC), 1);
-    expect_asset(c, 989494.89, 10505.11, 0, 1000000.00);  /* frozen once */
+    expect_asset(c, 989494.89, 10505.11, 0, 1000000.00); /* frozen once */
 
     /* Another client (other routing id) with the same request_id is a new order. */
     xtb_client_t *other = xtbt_bridge_client(s_bridge);
@@ -668,8 +663,8 @@ static int collect(const Xtbridge__Event *ev, void *arg) {
     seen_t *s = (seen_t *)arg;
     if (s->n < 16) {
         s->seq[s->n] = ev->seq;
-        s->status[s->n] = ev->body_case == XTBRIDGE__EVENT__BODY_ORDER ? ev->order->order_status
-                                                                       : -1;
+        s->status[s->n] =
+            ev->body_case == XTBRIDGE__EVENT__BODY_ORDER ? ev->order->order_status : -1;
         snprintf(s->topic[s->n], sizeof s->topic[0], "%s", ev->topic);
     }
     s->n++;
@@ -679,10 +674,10 @@ static int collect(const Xtbridge__Event *ev, void *arg) {
 Test(integration, replay_returns_journaled_events_after_seq, .init = start_default,
      .fini = stop_bridge, .timeout = 60) {
     xtb_client_t *c = s_client;
-    int64_t id = place(c, ACC, "600000.SH", BUY, 100, 10.00);  /* rests: 48, 50 */
-    Xtbridge__Reply *r = xtbt_call_ok(c, xtb_req_cancel(ACC, id, false),
-                                      XTBRIDGE__REPLY__RESULT_CANCEL_ORDER_STOCK);
-    cr_assert_eq(r->cancel_order_stock->result, 0);  /* 51, 54 */
+    int64_t id = place(c, ACC, "600000.SH", BUY, 100, 10.00); /* rests: 48, 50 */
+    Xtbridge__Reply *r =
+        xtbt_call_ok(c, xtb_req_cancel(ACC, id, false), XTBRIDGE__REPLY__RESULT_CANCEL_ORDER_STOCK);
+    cr_assert_eq(r->cancel_order_stock->result, 0); /* 51, 54 */
     xtb_reply_destroy(&r);
 
     seen_t all = {0};
@@ -804,8 +799,8 @@ Test(integration, xtbctl_smoke, .init = start_default, .fini = stop_bridge, .tim
     cr_assert_eq(run_ctl("frobnicate", out, sizeof out), 2, "%s", out);
     char cmd[1024];
     char ep[256];
-    snprintf(cmd, sizeof cmd, "%s --router %s --timeout 200 ping >/dev/null 2>&1",
-             XTB_XTBCTL_BIN, xtbt_endpoint(ep, sizeof ep, "nobody"));
+    snprintf(cmd, sizeof cmd, "%s --router %s --timeout 200 ping >/dev/null 2>&1", XTB_XTBCTL_BIN,
+             xtbt_endpoint(ep, sizeof ep, "nobody"));
     int st = system(cmd);
     cr_assert_eq(WEXITSTATUS(st), 3);
 }
@@ -830,9 +825,52 @@ Test(integration, round_trip_times, .init = start_default, .fini = stop_bridge, 
         expect_ping(c);
     int64_t t1 = zclock_usecs();
     for (int i = 0; i < orders; i++)
-        cr_assert_gt(place(c, ACC, "600000.SH", BUY, 100, 10.00), 0);  /* rests */
+        cr_assert_gt(place(c, ACC, "600000.SH", BUY, 100, 10.00), 0); /* rests */
     int64_t t2 = zclock_usecs();
     fprintf(stderr, "round trips: ping %.1f us, order_stock %.1f us (avg over %d / %d)\n",
             (double)(t1 - t0) / pings, (double)(t2 - t1) / orders, pings, orders);
     cr_assert_eq(order_count(c, ACC), (size_t)orders);
+}
+
+/* ---- async calls: the response push comes before the order's other pushes ----------- */
+
+Test(integration, async_responses_precede_errors, .init = start_default, .fini = stop_bridge,
+     .timeout = 60) {
+    xtb_client_t *c = s_client;
+    subscribe_account(c, ACC);
+
+    /* A junk async order (odd lot buy): order_async(seq, order_id), then its order_error. */
+    Xtbridge__Reply *r =
+        xtbt_call_ok(c, xtb_req_order(ACC, "600000.SH", BUY, 150, FIX, 10.60, "a", "", true),
+                     XTBRIDGE__REPLY__RESULT_ORDER_STOCK_ASYNC);
+    int64_t seq = r->order_stock_async->seq;
+    cr_assert_gt(seq, 0);
+    xtb_reply_destroy(&r);
+    Xtbridge__Event *ev = expect_push(c, "order_async." ACC ".", XTBRIDGE__EVENT__BODY_ORDER_ASYNC);
+    cr_assert_eq(ev->order_async->seq, seq);
+    int64_t order_id = ev->order_async->order_id;
+    cr_assert_gt(order_id, 0);
+    xtb_event_destroy(&ev);
+    ev = xtbt_wait_event(c, "order_error." ACC ".", XTBRIDGE__EVENT__BODY_ORDER_ERROR, 3000);
+    cr_assert_not_null(ev);
+    cr_assert_eq(ev->order_error->order_id, order_id);
+    cr_assert_eq(ev->order_error->seq, seq);
+    cr_assert_str_eq(ev->order_error->error_msg, "lot");
+    xtb_event_destroy(&ev);
+
+    /* A failing async cancel: cancel_async(cancel_result -1, seq), then cancel_error. */
+    r = xtbt_call_ok(c, xtb_req_cancel(ACC, 987654, true),
+                     XTBRIDGE__REPLY__RESULT_CANCEL_ORDER_STOCK_ASYNC);
+    int64_t cseq = r->cancel_order_stock_async->seq;
+    cr_assert_gt(cseq, seq, "async seq is a bridge-wide counter");
+    xtb_reply_destroy(&r);
+    ev = xtbt_wait_event(c, "cancel_async." ACC ".", XTBRIDGE__EVENT__BODY_CANCEL_ASYNC, 3000);
+    cr_assert_not_null(ev);
+    cr_assert_eq(ev->cancel_async->seq, cseq);
+    cr_assert_eq(ev->cancel_async->cancel_result, -1);
+    xtb_event_destroy(&ev);
+    ev = expect_push(c, "cancel_error." ACC ".", XTBRIDGE__EVENT__BODY_CANCEL_ERROR);
+    cr_assert_eq(ev->cancel_error->seq, cseq);
+    cr_assert_eq(ev->cancel_error->error_id, -63);
+    xtb_event_destroy(&ev);
 }

@@ -24,11 +24,11 @@ extern "C" {
 
 typedef struct {
     pid_t pid;
-    char router_ep[256];  /* ipc:///tmp/xtbt-<pid>-<n>-router */
+    char router_ep[256]; /* ipc:///tmp/xtbt-<pid>-<n>-router */
     char pub_ep[256];
-    char data_dir[256];   /* fresh temp dir, removed by stop */
-    char config_path[300];  /* "" when started without config */
-    char log_path[300];   /* bridge stdout+stderr */
+    char data_dir[256];    /* fresh temp dir, removed by stop */
+    char config_path[300]; /* "" when started without config */
+    char log_path[300];    /* bridge stdout+stderr */
 } xtbt_bridge_t;
 
 /*  A unique endpoint "ipc:///tmp/xtbt-<pid>-<n>-<what>" in buf. Returns buf. */

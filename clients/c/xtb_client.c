@@ -33,14 +33,14 @@ struct _xtb_client_t {
     char *client_name;
     char *pub_endpoint;
     int hello_timeout_ms;
-    char id_prefix[24];  /* random per client: request ids never repeat across restarts */
+    char id_prefix[24]; /* random per client: request ids never repeat across restarts */
     uint64_t next_id;
     char last_request_id[128];
     xtb_client_errkind_t errkind;
     char error[512];
     size_t stale;
-    zlist_t *subs;       /* user subscription prefixes (char *, duplicates kept) */
-    zlist_t *pending;    /* pending_event_t * kept by sync_subscriptions */
+    zlist_t *subs;    /* user subscription prefixes (char *, duplicates kept) */
+    zlist_t *pending; /* pending_event_t * kept by sync_subscriptions */
 };
 
 static void set_error(xtb_client_t *self, xtb_client_errkind_t kind, const char *fmt, ...)
@@ -174,7 +174,7 @@ int xtb_client_recv_reply(xtb_client_t *self, const char *request_id, int timeou
                           request_id, timeout_ms);
                 return -1;
             }
-            continue;  /* spurious wakeup */
+            continue; /* spurious wakeup */
         }
         zmsg_t *msg = zmsg_recv(self->dealer);
         if (!msg) {
@@ -187,7 +187,7 @@ int xtb_client_recv_reply(xtb_client_t *self, const char *request_id, int timeou
             last ? xtbridge__reply__unpack(NULL, zframe_size(last), zframe_data(last)) : NULL;
         zmsg_destroy(&msg);
         if (!reply) {
-            self->stale++;  /* undecodable: cannot be ours, keep waiting */
+            self->stale++; /* undecodable: cannot be ours, keep waiting */
             continue;
         }
         if (reply->request_id && strcmp(reply->request_id, request_id) == 0) {
@@ -372,8 +372,7 @@ static int recv_sub(xtb_client_t *self, int64_t deadline, int timeout_ms, char *
                 return -1;
             }
             if (remaining_ms(deadline) == 0) {
-                set_error(self, XTB_CLIENT_TIMEOUT, "timeout: no push within %d ms",
-                          timeout_ms);
+                set_error(self, XTB_CLIENT_TIMEOUT, "timeout: no push within %d ms", timeout_ms);
                 return -1;
             }
             continue;
@@ -471,8 +470,7 @@ int xtb_client_recv_event(xtb_client_t *self, int timeout_ms, char **topic,
 }
 
 int xtb_client_replay(xtb_client_t *self, const char *topic_prefix, const char *const *topics,
-                      const uint64_t *seqs, size_t n, int timeout_ms, xtb_event_fn *fn,
-                      void *arg) {
+                      const uint64_t *seqs, size_t n, int timeout_ms, xtb_event_fn *fn, void *arg) {
     Xtbridge__Request *req = xtb_req_replay(topic_prefix, topics, seqs, n, 0);
     Xtbridge__Reply *reply = NULL;
     int rc = xtb_client_call_ok(self, req, timeout_ms, &reply);
@@ -590,10 +588,9 @@ Xtbridge__Request *xtb_req_stats(void) {
     return req;
 }
 
-Xtbridge__Request *xtb_req_order(const char *account_id, const char *stock_code,
-                                 int32_t order_type, int64_t volume, int32_t price_type,
-                                 double price, const char *strategy, const char *remark,
-                                 bool async) {
+Xtbridge__Request *xtb_req_order(const char *account_id, const char *stock_code, int32_t order_type,
+                                 int64_t volume, int32_t price_type, double price,
+                                 const char *strategy, const char *remark, bool async) {
     Xtbridge__OrderStockRequest *m = (Xtbridge__OrderStockRequest *)zmalloc(sizeof *m);
     xtbridge__order_stock_request__init(m);
     m->account = account_new(account_id);
@@ -616,8 +613,7 @@ Xtbridge__Request *xtb_req_order(const char *account_id, const char *stock_code,
 }
 
 Xtbridge__Request *xtb_req_cancel(const char *account_id, int64_t order_id, bool async) {
-    Xtbridge__CancelOrderStockRequest *m =
-        (Xtbridge__CancelOrderStockRequest *)zmalloc(sizeof *m);
+    Xtbridge__CancelOrderStockRequest *m = (Xtbridge__CancelOrderStockRequest *)zmalloc(sizeof *m);
     xtbridge__cancel_order_stock_request__init(m);
     m->account = account_new(account_id);
     m->order_id = order_id;
@@ -656,8 +652,8 @@ static bool body_has_type(Xtbridge__Request__BodyCase body,
                           const ProtobufCMessageDescriptor *desc) {
     const ProtobufCFieldDescriptor *fd =
         protobuf_c_message_descriptor_get_field(&xtbridge__request__descriptor, (unsigned)body);
-    return fd && (fd->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
-           fd->type == PROTOBUF_C_TYPE_MESSAGE && fd->descriptor == desc;
+    return fd && (fd->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) && fd->type == PROTOBUF_C_TYPE_MESSAGE &&
+           fd->descriptor == desc;
 }
 
 /* Store a body message in the request's oneof: every oneof member is a pointer at the same
@@ -702,8 +698,7 @@ Xtbridge__Request *xtb_req_query_order(const char *account_id, int64_t order_id)
 }
 
 Xtbridge__Request *xtb_req_query_orders(const char *account_id, bool cancelable_only) {
-    Xtbridge__QueryStockOrdersRequest *m =
-        (Xtbridge__QueryStockOrdersRequest *)zmalloc(sizeof *m);
+    Xtbridge__QueryStockOrdersRequest *m = (Xtbridge__QueryStockOrdersRequest *)zmalloc(sizeof *m);
     xtbridge__query_stock_orders_request__init(m);
     m->account = account_new(account_id);
     m->cancelable_only = cancelable_only;
@@ -841,47 +836,78 @@ const char *xtb_event_body_name(Xtbridge__Event__BodyCase body) {
 
 const char *xtb_order_status_name(int32_t status) {
     switch (status) {
-    case 48: return "ORDER_UNREPORTED";
-    case 49: return "ORDER_WAIT_REPORTING";
-    case 50: return "ORDER_REPORTED";
-    case 51: return "ORDER_REPORTED_CANCEL";
-    case 52: return "ORDER_PARTSUCC_CANCEL";
-    case 53: return "ORDER_PART_CANCEL";
-    case 54: return "ORDER_CANCELED";
-    case 55: return "ORDER_PART_SUCC";
-    case 56: return "ORDER_SUCCEEDED";
-    case 57: return "ORDER_JUNK";
-    case 255: return "ORDER_UNKNOWN";
-    default: return NULL;
+    case 48:
+        return "ORDER_UNREPORTED";
+    case 49:
+        return "ORDER_WAIT_REPORTING";
+    case 50:
+        return "ORDER_REPORTED";
+    case 51:
+        return "ORDER_REPORTED_CANCEL";
+    case 52:
+        return "ORDER_PARTSUCC_CANCEL";
+    case 53:
+        return "ORDER_PART_CANCEL";
+    case 54:
+        return "ORDER_CANCELED";
+    case 55:
+        return "ORDER_PART_SUCC";
+    case 56:
+        return "ORDER_SUCCEEDED";
+    case 57:
+        return "ORDER_JUNK";
+    case 255:
+        return "ORDER_UNKNOWN";
+    default:
+        return NULL;
     }
 }
 
 const char *xtb_order_type_name(int32_t order_type) {
     switch (order_type) {
-    case 23: return "STOCK_BUY";
-    case 24: return "STOCK_SELL";
-    case 27: return "CREDIT_FIN_BUY";
-    case 28: return "CREDIT_SLO_SELL";
-    case 29: return "CREDIT_BUY_SECU_REPAY";
-    case 30: return "CREDIT_DIRECT_SECU_REPAY";
-    case 31: return "CREDIT_SELL_SECU_REPAY";
-    case 32: return "CREDIT_DIRECT_CASH_REPAY";
-    default: return NULL;
+    case 23:
+        return "STOCK_BUY";
+    case 24:
+        return "STOCK_SELL";
+    case 27:
+        return "CREDIT_FIN_BUY";
+    case 28:
+        return "CREDIT_SLO_SELL";
+    case 29:
+        return "CREDIT_BUY_SECU_REPAY";
+    case 30:
+        return "CREDIT_DIRECT_SECU_REPAY";
+    case 31:
+        return "CREDIT_SELL_SECU_REPAY";
+    case 32:
+        return "CREDIT_DIRECT_CASH_REPAY";
+    default:
+        return NULL;
     }
 }
 
 const char *xtb_price_type_name(int32_t price_type) {
     switch (price_type) {
-    case 5: return "LATEST_PRICE";
-    case 11: return "FIX_PRICE";
-    case 42: return "MARKET_SH_CONVERT_5_CANCEL";
-    case 43: return "MARKET_SH_CONVERT_5_LIMIT";
-    case 44: return "MARKET_PEER_PRICE_FIRST";
-    case 45: return "MARKET_MINE_PRICE_FIRST";
-    case 46: return "MARKET_SZ_INSTBUSI_RESTCANCEL";
-    case 47: return "MARKET_SZ_CONVERT_5_CANCEL";
-    case 48: return "MARKET_SZ_FULL_OR_CANCEL";
-    default: return NULL;
+    case 5:
+        return "LATEST_PRICE";
+    case 11:
+        return "FIX_PRICE";
+    case 42:
+        return "MARKET_SH_CONVERT_5_CANCEL";
+    case 43:
+        return "MARKET_SH_CONVERT_5_LIMIT";
+    case 44:
+        return "MARKET_PEER_PRICE_FIRST";
+    case 45:
+        return "MARKET_MINE_PRICE_FIRST";
+    case 46:
+        return "MARKET_SZ_INSTBUSI_RESTCANCEL";
+    case 47:
+        return "MARKET_SZ_CONVERT_5_CANCEL";
+    case 48:
+        return "MARKET_SZ_FULL_OR_CANCEL";
+    default:
+        return NULL;
     }
 }
 
@@ -897,11 +923,21 @@ static void print_json_string(FILE *f, const char *s) {
     fputc('"', f);
     for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
         switch (*p) {
-        case '"': fputs("\\\"", f); break;
-        case '\\': fputs("\\\\", f); break;
-        case '\n': fputs("\\n", f); break;
-        case '\r': fputs("\\r", f); break;
-        case '\t': fputs("\\t", f); break;
+        case '"':
+            fputs("\\\"", f);
+            break;
+        case '\\':
+            fputs("\\\\", f);
+            break;
+        case '\n':
+            fputs("\\n", f);
+            break;
+        case '\r':
+            fputs("\\r", f);
+            break;
+        case '\t':
+            fputs("\\t", f);
+            break;
         default:
             if (*p < 0x20)
                 fprintf(f, "\\u%04x", *p);
@@ -935,17 +971,23 @@ static size_t element_size(ProtobufCType type) {
     case PROTOBUF_C_TYPE_UINT32:
     case PROTOBUF_C_TYPE_FIXED32:
     case PROTOBUF_C_TYPE_FLOAT:
-    case PROTOBUF_C_TYPE_ENUM: return 4;
+    case PROTOBUF_C_TYPE_ENUM:
+        return 4;
     case PROTOBUF_C_TYPE_INT64:
     case PROTOBUF_C_TYPE_SINT64:
     case PROTOBUF_C_TYPE_SFIXED64:
     case PROTOBUF_C_TYPE_UINT64:
     case PROTOBUF_C_TYPE_FIXED64:
-    case PROTOBUF_C_TYPE_DOUBLE: return 8;
-    case PROTOBUF_C_TYPE_BOOL: return sizeof(protobuf_c_boolean);
-    case PROTOBUF_C_TYPE_STRING: return sizeof(char *);
-    case PROTOBUF_C_TYPE_BYTES: return sizeof(ProtobufCBinaryData);
-    case PROTOBUF_C_TYPE_MESSAGE: return sizeof(ProtobufCMessage *);
+    case PROTOBUF_C_TYPE_DOUBLE:
+        return 8;
+    case PROTOBUF_C_TYPE_BOOL:
+        return sizeof(protobuf_c_boolean);
+    case PROTOBUF_C_TYPE_STRING:
+        return sizeof(char *);
+    case PROTOBUF_C_TYPE_BYTES:
+        return sizeof(ProtobufCBinaryData);
+    case PROTOBUF_C_TYPE_MESSAGE:
+        return sizeof(ProtobufCMessage *);
     }
     return 0;
 }
@@ -957,21 +999,28 @@ static bool value_is_default(const ProtobufCFieldDescriptor *fd, const void *p) 
     case PROTOBUF_C_TYPE_SFIXED32:
     case PROTOBUF_C_TYPE_UINT32:
     case PROTOBUF_C_TYPE_FIXED32:
-    case PROTOBUF_C_TYPE_ENUM: return *(const uint32_t *)p == 0;
+    case PROTOBUF_C_TYPE_ENUM:
+        return *(const uint32_t *)p == 0;
     case PROTOBUF_C_TYPE_INT64:
     case PROTOBUF_C_TYPE_SINT64:
     case PROTOBUF_C_TYPE_SFIXED64:
     case PROTOBUF_C_TYPE_UINT64:
-    case PROTOBUF_C_TYPE_FIXED64: return *(const uint64_t *)p == 0;
-    case PROTOBUF_C_TYPE_FLOAT: return *(const float *)p == 0.0f;
-    case PROTOBUF_C_TYPE_DOUBLE: return *(const double *)p == 0.0;
-    case PROTOBUF_C_TYPE_BOOL: return !*(const protobuf_c_boolean *)p;
+    case PROTOBUF_C_TYPE_FIXED64:
+        return *(const uint64_t *)p == 0;
+    case PROTOBUF_C_TYPE_FLOAT:
+        return *(const float *)p == 0.0f;
+    case PROTOBUF_C_TYPE_DOUBLE:
+        return *(const double *)p == 0.0;
+    case PROTOBUF_C_TYPE_BOOL:
+        return !*(const protobuf_c_boolean *)p;
     case PROTOBUF_C_TYPE_STRING: {
         const char *s = *(const char *const *)p;
         return !s || !*s;
     }
-    case PROTOBUF_C_TYPE_BYTES: return ((const ProtobufCBinaryData *)p)->len == 0;
-    case PROTOBUF_C_TYPE_MESSAGE: return *(const void *const *)p == NULL;
+    case PROTOBUF_C_TYPE_BYTES:
+        return ((const ProtobufCBinaryData *)p)->len == 0;
+    case PROTOBUF_C_TYPE_MESSAGE:
+        return *(const void *const *)p == NULL;
     }
     return true;
 }
@@ -981,17 +1030,31 @@ static void print_value(FILE *f, const ProtobufCFieldDescriptor *fd, const void 
     switch (fd->type) {
     case PROTOBUF_C_TYPE_INT32:
     case PROTOBUF_C_TYPE_SINT32:
-    case PROTOBUF_C_TYPE_SFIXED32: fprintf(f, "%" PRId32, *(const int32_t *)p); break;
+    case PROTOBUF_C_TYPE_SFIXED32:
+        fprintf(f, "%" PRId32, *(const int32_t *)p);
+        break;
     case PROTOBUF_C_TYPE_UINT32:
-    case PROTOBUF_C_TYPE_FIXED32: fprintf(f, "%" PRIu32, *(const uint32_t *)p); break;
+    case PROTOBUF_C_TYPE_FIXED32:
+        fprintf(f, "%" PRIu32, *(const uint32_t *)p);
+        break;
     case PROTOBUF_C_TYPE_INT64:
     case PROTOBUF_C_TYPE_SINT64:
-    case PROTOBUF_C_TYPE_SFIXED64: fprintf(f, "%" PRId64, *(const int64_t *)p); break;
+    case PROTOBUF_C_TYPE_SFIXED64:
+        fprintf(f, "%" PRId64, *(const int64_t *)p);
+        break;
     case PROTOBUF_C_TYPE_UINT64:
-    case PROTOBUF_C_TYPE_FIXED64: fprintf(f, "%" PRIu64, *(const uint64_t *)p); break;
-    case PROTOBUF_C_TYPE_FLOAT: print_double(f, *(const float *)p, fmt); break;
-    case PROTOBUF_C_TYPE_DOUBLE: print_double(f, *(const double *)p, fmt); break;
-    case PROTOBUF_C_TYPE_BOOL: fputs(*(const protobuf_c_boolean *)p ? "true" : "false", f); break;
+    case PROTOBUF_C_TYPE_FIXED64:
+        fprintf(f, "%" PRIu64, *(const uint64_t *)p);
+        break;
+    case PROTOBUF_C_TYPE_FLOAT:
+        print_double(f, *(const float *)p, fmt);
+        break;
+    case PROTOBUF_C_TYPE_DOUBLE:
+        print_double(f, *(const double *)p, fmt);
+        break;
+    case PROTOBUF_C_TYPE_BOOL:
+        fputs(*(const protobuf_c_boolean *)p ? "true" : "false", f);
+        break;
     case PROTOBUF_C_TYPE_ENUM: {
         int v = *(const int *)p;
         const ProtobufCEnumValue *ev = protobuf_c_enum_descriptor_get_value(

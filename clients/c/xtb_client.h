@@ -33,9 +33,9 @@ extern "C" {
 /* Why the last failing function failed (xtb_client_errkind). */
 typedef enum {
     XTB_CLIENT_OK = 0,
-    XTB_CLIENT_TIMEOUT = 1,     /* no matching reply / event within the timeout */
-    XTB_CLIENT_TRANSPORT = 2,   /* socket error, interrupted (Ctrl-C) */
-    XTB_CLIENT_INVALID = 3,     /* bad argument, request did not pack, no PUB endpoint */
+    XTB_CLIENT_TIMEOUT = 1,   /* no matching reply / event within the timeout */
+    XTB_CLIENT_TRANSPORT = 2, /* socket error, interrupted (Ctrl-C) */
+    XTB_CLIENT_INVALID = 3,   /* bad argument, request did not pack, no PUB endpoint */
 } xtb_client_errkind_t;
 
 typedef struct {
@@ -117,8 +117,7 @@ int xtb_client_recv_event(xtb_client_t *self, int timeout_ms, char **topic,
     go on, non-zero to stop early. Returns the number of events seen, or -1 on failure. */
 typedef int(xtb_event_fn)(const Xtbridge__Event *event, void *arg);
 int xtb_client_replay(xtb_client_t *self, const char *topic_prefix, const char *const *topics,
-                      const uint64_t *seqs, size_t n, int timeout_ms, xtb_event_fn *fn,
-                      void *arg);
+                      const uint64_t *seqs, size_t n, int timeout_ms, xtb_event_fn *fn, void *arg);
 
 /*  Why the last call failed (kind) and a printable message (owned by the client, valid
     until the next call). */
@@ -147,10 +146,9 @@ Xtbridge__Request *xtb_req_hello(const char *client_name);
 Xtbridge__Request *xtb_req_ping(int64_t client_time_ns);
 Xtbridge__Request *xtb_req_stats(void);
 /*  order_stock (async=false) or order_stock_async. */
-Xtbridge__Request *xtb_req_order(const char *account_id, const char *stock_code,
-                                 int32_t order_type, int64_t volume, int32_t price_type,
-                                 double price, const char *strategy, const char *remark,
-                                 bool async);
+Xtbridge__Request *xtb_req_order(const char *account_id, const char *stock_code, int32_t order_type,
+                                 int64_t volume, int32_t price_type, double price,
+                                 const char *strategy, const char *remark, bool async);
 Xtbridge__Request *xtb_req_cancel(const char *account_id, int64_t order_id, bool async);
 Xtbridge__Request *xtb_req_cancel_sysid(const char *account_id, int32_t market,
                                         const char *order_sysid, bool async);

@@ -28,28 +28,27 @@ typedef struct {
 } ctl_t;
 
 static void usage(FILE *f) {
-    fputs(
-        "usage: xtbctl [--router EP] [--json] [--timeout MS] [--account ID] CMD [ARGS]\n"
-        "  defaults: --router $XTB_ROUTER or " XTB_DEFAULT_ROUTER ", --account $XTB_ACCOUNT or "
-        XTB_DEFAULT_ACCOUNT ", --timeout 5000\n"
-        "commands:\n"
-        "  hello                           bridge version, PUB endpoints, accounts, calls\n"
-        "  ping [--count N]                round-trip time\n"
-        "  order CODE buy|sell VOLUME PRICE [--type N] [--price-type N] [--async]\n"
-        "        [--strategy S] [--remark R]   price-type default 11 (FIX_PRICE)\n"
-        "  cancel ORDER_ID [--async]\n"
-        "  cancel-sysid MARKET SYSID [--async]   market 0 = SH, 1 = SZ, 70 = BJ\n"
-        "  orders [--cancelable]           today's orders\n"
-        "  show-order ORDER_ID             one order\n"
-        "  trades | positions | position CODE | asset\n"
-        "  accounts | status               query_account_infos / query_account_status\n"
-        "  watch [TOPIC_PREFIX]            print pushes until Ctrl-C\n"
-        "  stats                           bridge counters\n"
-        "  sim-price CODE PRICE [--liquidity N] [--pre-close P]\n"
-        "  sim-tick [CODE] [PRICE]         run matching (optionally move the price)\n"
-        "  sim-next-day                    settle T+1, expire open orders\n"
-        "  sim-account-status STATUS       set the account status (pushes account_status)\n",
-        f);
+    fputs("usage: xtbctl [--router EP] [--json] [--timeout MS] [--account ID] CMD [ARGS]\n"
+          "  defaults: --router $XTB_ROUTER or " XTB_DEFAULT_ROUTER
+          ", --account $XTB_ACCOUNT or " XTB_DEFAULT_ACCOUNT ", --timeout 5000\n"
+          "commands:\n"
+          "  hello                           bridge version, PUB endpoints, accounts, calls\n"
+          "  ping [--count N]                round-trip time\n"
+          "  order CODE buy|sell VOLUME PRICE [--type N] [--price-type N] [--async]\n"
+          "        [--strategy S] [--remark R]   price-type default 11 (FIX_PRICE)\n"
+          "  cancel ORDER_ID [--async]\n"
+          "  cancel-sysid MARKET SYSID [--async]   market 0 = SH, 1 = SZ, 70 = BJ\n"
+          "  orders [--cancelable]           today's orders\n"
+          "  show-order ORDER_ID             one order\n"
+          "  trades | positions | position CODE | asset\n"
+          "  accounts | status               query_account_infos / query_account_status\n"
+          "  watch [TOPIC_PREFIX]            print pushes until Ctrl-C\n"
+          "  stats                           bridge counters\n"
+          "  sim-price CODE PRICE [--liquidity N] [--pre-close P]\n"
+          "  sim-tick [CODE] [PRICE]         run matching (optionally move the price)\n"
+          "  sim-next-day                    settle T+1, expire open orders\n"
+          "  sim-account-status STATUS       set the account status (pushes account_status)\n",
+          f);
 }
 
 static int usage_error(const char *fmt, const char *arg) {
@@ -161,8 +160,8 @@ static void trade_row(const Xtbridge__XtTrade *t) {
     char tbuf[16];
     fmt_time(t->traded_time, tbuf, sizeof tbuf);
     printf("%-14s %-12" PRId64 " %-10s %-4s %8" PRId64 " %10.3f %14.2f %10.2f %s\n", t->traded_id,
-           t->order_id, t->stock_code, side_name(t->order_type), t->traded_volume,
-           t->traded_price, t->traded_amount, t->commission, tbuf);
+           t->order_id, t->stock_code, side_name(t->order_type), t->traded_volume, t->traded_price,
+           t->traded_amount, t->commission, tbuf);
 }
 
 static void positions_header(void) {
@@ -171,7 +170,8 @@ static void positions_header(void) {
 }
 
 static void position_row(const Xtbridge__XtPosition *p) {
-    printf("%-10s %8" PRId64 " %8" PRId64 " %8" PRId64 " %8" PRId64 " %10.3f %10.5f %10.3f %14.2f\n",
+    printf("%-10s %8" PRId64 " %8" PRId64 " %8" PRId64 " %8" PRId64
+           " %10.3f %10.5f %10.3f %14.2f\n",
            p->stock_code, p->volume, p->can_use_volume, p->frozen_volume, p->yesterday_volume,
            p->open_price, p->avg_price, p->last_price, p->market_value);
 }
@@ -233,8 +233,7 @@ static int cmd_ping(ctl_t *c, int argc, char **argv) {
         max = rtt > max ? rtt : max;
         sum += rtt;
         if (c->json)
-            printf("{\"seq\":%" PRId64 ",\"rtt_us\":%" PRId64 ",\"bridge_time_ns\":%" PRId64
-                   "}\n",
+            printf("{\"seq\":%" PRId64 ",\"rtt_us\":%" PRId64 ",\"bridge_time_ns\":%" PRId64 "}\n",
                    n + 1, rtt, reply->ping ? reply->ping->bridge_time_ns : 0);
         else
             printf("pong from %s: seq=%" PRId64 " rtt=%" PRId64 " us\n", c->router, n + 1, rtt);
@@ -462,8 +461,8 @@ static int cmd_trades(ctl_t *c) {
 
 static int cmd_positions(ctl_t *c) {
     Xtbridge__Reply *reply = NULL;
-    int rc = call(c, xtb_req_account(XTBRIDGE__REQUEST__BODY_QUERY_STOCK_POSITIONS, c->account),
-                  &reply);
+    int rc =
+        call(c, xtb_req_account(XTBRIDGE__REQUEST__BODY_QUERY_STOCK_POSITIONS, c->account), &reply);
     if (rc == EXIT_OK && reply->query_stock_positions) {
         Xtbridge__PositionsReply *r = reply->query_stock_positions;
         if (!c->json)
@@ -542,8 +541,7 @@ static int cmd_accounts(ctl_t *c) {
                 print_json_line(&a->base);
             else
                 printf("%-16s %-5d %-7d %-9d %-15d %d\n", a->account_id, a->account_type,
-                       a->broker_type, a->platform_id, a->account_classification,
-                       a->login_status);
+                       a->broker_type, a->platform_id, a->account_classification, a->login_status);
         }
     }
     xtb_reply_destroy(&reply);
@@ -551,8 +549,8 @@ static int cmd_accounts(ctl_t *c) {
 }
 
 static const char *account_status_name(int32_t s) {
-    static const char *names[] = {"INVALID", "OK",          "WAITING_LOGIN", "STATUSING",
-                                  "FAIL",    "INITING",     "CORRECTING",    "CLOSED",
+    static const char *names[] = {"INVALID",    "OK",           "WAITING_LOGIN", "STATUSING",
+                                  "FAIL",       "INITING",      "CORRECTING",    "CLOSED",
                                   "ASSIS_FAIL", "DISABLEBYSYS", "DISABLEBYUSER"};
     return s >= -1 && s <= 9 ? names[s + 1] : "?";
 }
@@ -615,7 +613,7 @@ static int cmd_watch(ctl_t *c, int argc, char **argv) {
         char *topic = NULL;
         Xtbridge__Event *ev = NULL;
         if (xtb_client_recv_event(c->client, -1, &topic, &ev) != 0)
-            break;  /* Ctrl-C */
+            break; /* Ctrl-C */
         if (c->json)
             print_json_line(&ev->base);
         else {
@@ -630,8 +628,8 @@ static int cmd_watch(ctl_t *c, int argc, char **argv) {
                 &xtbridge__event__descriptor, (unsigned)ev->body_case);
             char *text = NULL;
             if (fd)
-                text = xtb_message_to_text(*(const ProtobufCMessage *const *)((const char *)ev +
-                                                                                fd->offset));
+                text = xtb_message_to_text(
+                    *(const ProtobufCMessage *const *)((const char *)ev + fd->offset));
             printf("%s.%03d %s seq=%" PRIu64 " %s %s\n", tbuf,
                    (int)((ev->time_ns / 1000000) % 1000), topic, ev->seq, body ? body : "?",
                    text ? text : "");
@@ -703,8 +701,8 @@ static int cmd_sim_account_status(ctl_t *c, int argc, char **argv) {
 
 int main(int argc, char **argv) {
     ctl_t ctl = {0};
-    ctl.router = getenv("XTB_ROUTER") && *getenv("XTB_ROUTER") ? getenv("XTB_ROUTER")
-                                                               : XTB_DEFAULT_ROUTER;
+    ctl.router =
+        getenv("XTB_ROUTER") && *getenv("XTB_ROUTER") ? getenv("XTB_ROUTER") : XTB_DEFAULT_ROUTER;
     ctl.account = getenv("XTB_ACCOUNT") && *getenv("XTB_ACCOUNT") ? getenv("XTB_ACCOUNT")
                                                                   : XTB_DEFAULT_ACCOUNT;
     ctl.timeout_ms = 5000;

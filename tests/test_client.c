@@ -11,6 +11,7 @@
 #include <criterion/criterion.h>
 #include <czmq.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "testutil.h"
 #include "xtb_client.h"
@@ -212,6 +213,9 @@ static void fake_start(void) {
 
 static void fake_stop(void) {
     zactor_destroy(&s_fake);
+    /* ipc:// binds leave socket files behind. */
+    unlink(s_args.router_ep + strlen("ipc://"));
+    unlink(s_args.pub_ep + strlen("ipc://"));
 }
 
 static Xtbridge__Reply *ping_mode(xtb_client_t *c, int64_t mode, int timeout_ms, int *rc) {

@@ -20,7 +20,8 @@ for t in "$build"/bin/test_*; do
   [ -x "$t" ] || continue
   name=$(basename "$t")
   echo "=== $name"
-  if "$t" -j2; then
+  # a hung test must fail the run, not eat CI's time limit
+  if timeout 600 "$t" -j2; then
     passed=$((passed + 1))
   else
     failed=$((failed + 1))
@@ -31,7 +32,7 @@ done
 if [ -d tests/python ]; then
   echo "=== pytest tests/python"
   if XTB_BRIDGE_BIN="$PWD/$build/bin/xtbridge" XTBRIDGE_PB2_DIR="$PWD/$build/python" \
-     /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/python; then
+     timeout 900 /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/python; then
     passed=$((passed + 1))
   else
     failed=$((failed + 1))

@@ -12,6 +12,7 @@ struct brg_publisher {
     brg_store_t *store;
     char *endpoints;
     uint64_t published;
+    zlist_t *held; /* zmsg_t (topic, event) journaled in the open batch, not yet sent */
 };
 
 /* Turn what we bound into what a client can connect to: drop the '@'/'>' prefix and
@@ -73,6 +74,7 @@ brg_publisher_t *brg_publisher_new(const char *endpoints, brg_store_t *store, ch
     self->pub = pub;
     self->store = store;
     self->endpoints = connectable(pub, endpoints);
+    self->held = zlist_new();
     return self;
 }
 
@@ -80,6 +82,8 @@ void brg_publisher_destroy(brg_publisher_t **self_p) {
     if (!self_p || !*self_p)
         return;
     brg_publisher_t *self = *self_p;
+    brg_publisher_flush(self, false);
+    zlist_destroy(&self->held);
     zsock_destroy(&self->pub);
     free(self->endpoints);
     free(self);
@@ -132,13 +136,31 @@ int brg_publisher_emit(brg_publisher_t *self, const char *kind, const char *acco
                   brg_store_error(self->store));
         return -1;
     }
-    /* PUB never blocks: past the HWM a subscriber just misses it (and replays). */
-    zmq_send(zsock_resolve(self->pub), topic, strlen(topic), ZMQ_SNDMORE | ZMQ_DONTWAIT);
-    zmq_send(zsock_resolve(self->pub), data, size, ZMQ_DONTWAIT);
+    zmsg_t *msg = zmsg_new();
+    zmsg_addstr(msg, topic);
+    zmsg_addmem(msg, data, size);
     free(data);
-    self->published++;
-    brg_debug("published %s seq=%llu", topic, (unsigned long long)seq);
+    brg_debug("journaled %s seq=%llu", topic, (unsigned long long)seq);
+    zlist_append(self->held, msg);
+    /* Inside a batch the event goes out only once its journal row is committed. */
+    if (!brg_store_in_batch(self->store))
+        brg_publisher_flush(self, true);
     return 0;
+}
+
+void brg_publisher_flush(brg_publisher_t *self, bool committed) {
+    zmsg_t *msg;
+    while ((msg = (zmsg_t *)zlist_pop(self->held))) {
+        if (committed) {
+            /* PUB never blocks: past the HWM a subscriber just misses it (and replays). */
+            void *handle = zsock_resolve(self->pub);
+            zframe_t *topic = zmsg_first(msg), *event = zmsg_next(msg);
+            zmq_send(handle, zframe_data(topic), zframe_size(topic), ZMQ_SNDMORE | ZMQ_DONTWAIT);
+            zmq_send(handle, zframe_data(event), zframe_size(event), ZMQ_DONTWAIT);
+            self->published++;
+        }
+        zmsg_destroy(&msg);
+    }
 }
 
 int brg_publisher_emit_fn(void *arg, const char *kind, const char *account_id,

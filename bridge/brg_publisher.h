@@ -21,9 +21,14 @@ void brg_publisher_destroy(brg_publisher_t **self_p);
 
 /*  Publish `event` (one body set; topic/seq/epoch/time are overwritten) under
     kind/account_id. The caller keeps `event`. Returns 0, or -1 if the topic is invalid or
-    the event could not be journaled (then it is not sent: no seq without a journal row). */
+    the event could not be journaled (then it is not sent: no seq without a journal row).
+    While the store has a batch open the event is held until brg_publisher_flush(). */
 int brg_publisher_emit(brg_publisher_t *self, const char *kind, const char *account_id,
                        Xtbridge__Event *event);
+
+/*  Send the held events (committed = true: their batch is durable) or drop them
+    (committed = false: the batch rolled back, their seqs were never taken). */
+void brg_publisher_flush(brg_publisher_t *self, bool committed);
 
 /*  brg_emit_fn adapter for backends: arg is the publisher. */
 int brg_publisher_emit_fn(void *arg, const char *kind, const char *account_id,

@@ -26,6 +26,7 @@ struct brg_router {
     uint64_t requests, replies, malformed, dropped, idempotent_hits;
     uint64_t per_call[MAX_BODY_CASE];
     int64_t started_ms;
+    zlist_t *held; /* zmsg_t replies of the open batch, sent after its commit */
 };
 
 /* What the router keeps with each call: where the reply goes and how it is remembered. */
@@ -80,6 +81,14 @@ static int send_frames(brg_router_t *self, zmsg_t *envelope, const void *data, s
 }
 
 static void send_packed(brg_router_t *self, zmsg_t *envelope, const uint8_t *data, size_t size) {
+    if (brg_store_in_batch(self->args.store)) {
+        /* The reply may be an idempotency row of this batch: it must not reach the client
+           before that row is durable, or a crash could let a retry repeat the order. */
+        zmsg_t *held = zmsg_dup(envelope);
+        zmsg_addmem(held, data, size);
+        zlist_append(self->held, held);
+        return;
+    }
     if (send_frames(self, envelope, data, size)) {
         self->dropped++;
         brg_warn("reply dropped: %s", zmq_strerror(zmq_errno()));
@@ -490,16 +499,47 @@ void brg_router_handle(brg_router_t *self, zmsg_t **msg_p) {
     dispatch(self, call);
 }
 
-static int on_readable(zloop_t *loop, zsock_t *reader, void *arg) {
-    (void)loop;
-    brg_router_t *self = (brg_router_t *)arg;
-    /* Drain what is queued, but yield to the loop now and then so timers run. */
-    for (int i = 0; i < 256; i++) {
-        zmsg_t *msg = zmsg_recv_nowait(reader);
+int brg_router_drain(brg_router_t *self, int max) {
+    brg_store_t *store = self->args.store;
+    bool batch = brg_store_begin(store) == 0;
+    if (!batch)
+        brg_error("cannot open a journal batch: %s", brg_store_error(store));
+    int handled = 0;
+    for (; handled < max; handled++) {
+        zmsg_t *msg = zmsg_recv_nowait(self->sock);
         if (!msg)
             break;
         brg_router_handle(self, &msg);
     }
+    if (!batch)
+        return handled;
+    bool committed = brg_store_commit(store) == 0;
+    if (!committed)
+        brg_error("journal batch of %d requests rolled back: %s", handled,
+                  brg_store_error(store));
+    /* Pushes first, then replies: a client that sees its reply can find its pushes. Events
+       of a rolled-back batch are dropped (their seqs were never taken); replies still go
+       out, as the backend did act on them. */
+    brg_publisher_flush(self->args.publisher, committed);
+    zmsg_t *held;
+    while ((held = (zmsg_t *)zlist_pop(self->held))) {
+        zframe_t *payload = zmsg_last(held);
+        zframe_t *copy = zframe_dup(payload);
+        zmsg_remove(held, payload);
+        zframe_destroy(&payload);
+        send_packed(self, held, zframe_data(copy), zframe_size(copy));
+        zframe_destroy(&copy);
+        zmsg_destroy(&held);
+    }
+    return handled;
+}
+
+static int on_readable(zloop_t *loop, zsock_t *reader, void *arg) {
+    (void)loop;
+    (void)reader;
+    /* One group commit for what is queued, but yield to the loop now and then so timers
+       run. */
+    brg_router_drain((brg_router_t *)arg, 256);
     return 0;
 }
 
@@ -529,6 +569,7 @@ brg_router_t *brg_router_new(zloop_t *loop, const brg_router_args_t *args, char 
     self->sock = sock;
     self->args = *args;
     self->in_flight = zhash_new();
+    self->held = zlist_new();
     self->started_ms = zclock_mono();
     if (loop && zloop_reader(loop, sock, on_readable, self)) {
         snprintf(err, errlen, "cannot register ROUTER on the loop");
@@ -549,6 +590,10 @@ void brg_router_destroy(brg_router_t **self_p) {
     /* Pending calls belong to the backend until it completes them; the backend is
        destroyed after us and must drop them. The hash holds borrowed pointers only. */
     zhash_destroy(&self->in_flight);
+    zmsg_t *held;
+    while ((held = (zmsg_t *)zlist_pop(self->held)))
+        zmsg_destroy(&held);
+    zlist_destroy(&self->held);
     zsock_destroy(&self->sock);
     free(self);
     *self_p = NULL;

@@ -36,6 +36,11 @@ void brg_router_destroy(brg_router_t **self_p);
     the request). Exposed for tests; normally called by the loop reader. Takes ownership. */
 void brg_router_handle(brg_router_t *self, zmsg_t **msg_p);
 
+/*  Handle up to `max` queued requests as one batch: one store transaction for all their
+    journaled pushes and idempotency rows, then the pushes and replies are sent once it is
+    committed (group commit). This is what the loop reader calls. Returns how many. */
+int brg_router_drain(brg_router_t *self, int max);
+
 /*  The ROUTER socket, for tests that drive brg_router_handle() without a loop. Owned by
     the router. */
 zsock_t *brg_router_socket(brg_router_t *self);

@@ -21,6 +21,9 @@
 
 struct brg_store {
     sqlite3 *db;
+    int batch;  /* depth of brg_store_begin() */
+    bool begun; /* the batch's transaction is open: begun lazily at its first write, so a
+                   batch of reads (ping, queries) costs no BEGIN/COMMIT */
     uint64_t epoch;
     sqlite3_stmt *get_seq, *set_seq, *append, *scan, *reply_get, *reply_put, *topics;
 };
@@ -135,6 +138,35 @@ const char *brg_store_error(brg_store_t *self) {
     return sqlite3_errmsg(self->db);
 }
 
+int brg_store_begin(brg_store_t *self) {
+    self->batch++;
+    return 0;
+}
+
+/* Open the batch's transaction before its first write. */
+static int begin_writes(brg_store_t *self) {
+    if (self->batch == 0 || self->begun)
+        return 0;
+    if (sqlite3_exec(self->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        return -1;
+    self->begun = true;
+    return 0;
+}
+
+int brg_store_commit(brg_store_t *self) {
+    if (self->batch == 0 || --self->batch > 0 || !self->begun)
+        return 0;
+    self->begun = false;
+    if (sqlite3_exec(self->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK)
+        return 0;
+    sqlite3_exec(self->db, "ROLLBACK", NULL, NULL, NULL);
+    return -1;
+}
+
+bool brg_store_in_batch(brg_store_t *self) {
+    return self->batch > 0;
+}
+
 static int step_done(sqlite3_stmt *stmt) {
     int rc = sqlite3_step(stmt);
     sqlite3_reset(stmt);
@@ -144,7 +176,10 @@ static int step_done(sqlite3_stmt *stmt) {
 int brg_store_journal_append(brg_store_t *self, const char *topic, brg_store_pack_fn *pack,
                              void *arg, uint64_t *seq_out, uint8_t **data_out,
                              size_t *size_out) {
-    if (sqlite3_exec(self->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+    /* A savepoint is its own transaction outside a batch and a nested one inside it, so a
+       failed append never takes the rest of the batch with it. */
+    if (begin_writes(self) ||
+        sqlite3_exec(self->db, "SAVEPOINT append", NULL, NULL, NULL) != SQLITE_OK)
         return -1;
     uint64_t seq = 1;
     sqlite3_bind_text(self->get_seq, 1, topic, -1, SQLITE_STATIC);
@@ -165,10 +200,10 @@ int brg_store_journal_append(brg_store_t *self, const char *topic, brg_store_pac
         if (step_done(self->set_seq) == 0 && step_done(self->append) == 0)
             rc = 0;
     }
-    if (rc == 0 && sqlite3_exec(self->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+    if (rc == 0 && sqlite3_exec(self->db, "RELEASE append", NULL, NULL, NULL) != SQLITE_OK)
         rc = -1;
     if (rc) {
-        sqlite3_exec(self->db, "ROLLBACK", NULL, NULL, NULL);
+        sqlite3_exec(self->db, "ROLLBACK TO append; RELEASE append", NULL, NULL, NULL);
         free(data);
         return -1;
     }
@@ -237,6 +272,8 @@ int brg_store_reply_get(brg_store_t *self, const char *client, const char *reque
 
 int brg_store_reply_put(brg_store_t *self, const char *client, const char *request_id,
                         const uint8_t *data, size_t size) {
+    if (begin_writes(self))
+        return -1;
     sqlite3_stmt *stmt = self->reply_put;
     sqlite3_bind_text(stmt, 1, client, -1, SQLITE_STATIC);
     sqlite3_bind_text(stmt, 2, request_id, -1, SQLITE_STATIC);

@@ -7,6 +7,7 @@
 #ifndef BRG_STORE_H_INCLUDED
 #define BRG_STORE_H_INCLUDED
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -17,12 +18,20 @@ typedef struct brg_store brg_store_t;
 brg_store_t *brg_store_new(const char *data_dir, char *err, size_t errlen);
 void brg_store_destroy(brg_store_t **self_p);
 
+/*  Group commit: everything written between begin and commit is one transaction (one WAL
+    commit instead of one per event and per reply). Callers that hand out what was written
+    (publisher, router) hold it back until commit succeeds. Nests; returns 0 or -1. A
+    failed commit rolls the whole batch back. */
+int brg_store_begin(brg_store_t *self);
+int brg_store_commit(brg_store_t *self);
+bool brg_store_in_batch(brg_store_t *self);
+
 /*  Epoch of the journal: random, set when the database is created, never 0. */
 uint64_t brg_store_epoch(brg_store_t *self);
 
 /*  Append one published event: takes the next seq of `topic` and journals the packed
-    event bytes produced by `pack` for that seq, in one transaction, so a seq is used only
-    if its event is stored. `pack` writes the event for `seq` into a buffer it allocates
+    event bytes produced by `pack` for that seq, atomically (a savepoint, nested in the
+    batch if one is open), so a seq is used only if its event is stored. `pack` writes the event for `seq` into a buffer it allocates
     with malloc and returns its size via *size (0 on failure). Returns 0 and sets *seq,
     *data (caller frees) / *size, or -1. */
 typedef uint8_t *(brg_store_pack_fn)(void *arg, uint64_t seq, size_t *size);

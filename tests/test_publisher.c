@@ -128,3 +128,43 @@ Test(publisher, connectable_endpoints) {
     brg_publisher_destroy(&wild);
     env_close(&env);
 }
+
+Test(publisher, batch_holds_events_until_commit_and_drops_them_on_rollback) {
+    env_t env = {0};
+    env_open(&env);
+    zsock_t *sub = zsock_new_sub(env.ep, "trade.");
+    zsock_set_rcvtimeo(sub, 200);
+    zmsg_t *msg = NULL;
+    for (int tries = 0; tries < 50 && !msg; tries++) {
+        emit_trade(&env, "1", 1);
+        msg = zmsg_recv(sub);
+    }
+    cr_assert_not_null(msg);
+    zmsg_destroy(&msg);
+    zsock_set_rcvtimeo(sub, 50);
+    while ((msg = zmsg_recv(sub)))
+        zmsg_destroy(&msg);
+    uint64_t before = brg_publisher_count(env.pub);
+
+    cr_assert_eq(brg_store_begin(env.store), 0);
+    cr_assert_eq(emit_trade(&env, "1", 777), 0);
+    msg = zmsg_recv(sub);
+    cr_assert_null(msg, "an event left before its batch was committed");
+    cr_assert_eq(brg_store_commit(env.store), 0);
+    brg_publisher_flush(env.pub, true);
+    zsock_set_rcvtimeo(sub, 1000);
+    msg = zmsg_recv(sub);
+    cr_assert_not_null(msg);
+    zmsg_destroy(&msg);
+    cr_assert_eq(brg_publisher_count(env.pub), before + 1);
+
+    /* what the router does when a commit fails: the held events are dropped, not sent */
+    cr_assert_eq(brg_store_begin(env.store), 0);
+    cr_assert_eq(emit_trade(&env, "1", 888), 0);
+    brg_publisher_flush(env.pub, false);
+    cr_assert_eq(brg_store_commit(env.store), 0);
+    cr_assert_null(zmsg_recv(sub));
+    cr_assert_eq(brg_publisher_count(env.pub), before + 1);
+    zsock_destroy(&sub);
+    env_close(&env);
+}

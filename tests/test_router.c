@@ -621,3 +621,55 @@ Test(router, seeded_random_frames_never_kill_the_router) {
     zsock_destroy(&sock);
     env_close(&env);
 }
+
+/* Group commit: requests drained together share one transaction, and nothing they
+   produced reaches anyone before it is committed. */
+Test(router, drain_sends_replies_and_pushes_after_one_commit) {
+    env_t env = {0};
+    env_open(&env, NULL);
+    zsock_t *sub = zsock_new_sub(env.pub_ep, "trade.");
+    zsock_set_rcvtimeo(sub, 100);
+    zsock_t *a = dealer(&env, "client-batch");
+    /* three orders and a retry of the first, queued before the router looks */
+    const char *ids[] = {"b-1", "b-2", "b-3", "b-1"};
+    for (int i = 0; i < 4; i++) {
+        Xtbridge__Request req = XTBRIDGE__REQUEST__INIT;
+        Xtbridge__OrderStockRequest body = XTBRIDGE__ORDER_STOCK_REQUEST__INIT;
+        Xtbridge__Account acc = XTBRIDGE__ACCOUNT__INIT;
+        acc.account_id = (char *)"1000000365";
+        body.account = &acc;
+        req.request_id = (char *)ids[i];
+        req.body_case = XTBRIDGE__REQUEST__BODY_ORDER_STOCK;
+        req.order_stock = &body;
+        send_request(a, &req);
+    }
+    /* drain as they arrive (usually one batch of four) */
+    zpoller_t *poller = zpoller_new(brg_router_socket(env.router), NULL);
+    int handled = 0;
+    while (handled < 4 && zpoller_wait(poller, 2000))
+        handled += brg_router_drain(env.router, 256);
+    zpoller_destroy(&poller);
+    cr_assert_eq(handled, 4);
+    cr_assert_not(brg_store_in_batch(env.store));
+    int64_t expect[] = {1, 2, 3, 1};
+    for (int i = 0; i < 4; i++) {
+        Xtbridge__Reply *reply = recv_reply(a);
+        cr_assert_str_eq(reply->request_id, ids[i]);
+        cr_assert_eq(reply->order_stock->order_id, expect[i]);
+        xtbridge__reply__free_unpacked(reply, NULL);
+    }
+    cr_assert_eq(env.fake.orders, 3, "the retry in the same batch was answered from the store");
+    /* the committed rows survive a restart */
+    char dir[256];
+    snprintf(dir, sizeof dir, "%s", env.dir);
+    zsock_destroy(&a);
+    zsock_destroy(&sub);
+    env_close(&env);
+    char err[256];
+    brg_store_t *store = brg_store_new(dir, err, sizeof err);
+    uint8_t *data = NULL;
+    size_t size = 0;
+    cr_assert_eq(brg_store_reply_get(store, "636c69656e742d6261746368", "b-3", &data, &size), 1);
+    free(data);
+    brg_store_destroy(&store);
+}

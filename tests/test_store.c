@@ -159,3 +159,34 @@ Test(store, account_topics_match_the_exact_account) {
     cr_assert_eq(brg_store_account_topics(store, "", collect_topic, &none), -1);
     brg_store_destroy(&store);
 }
+
+Test(store, batch_nests_and_commits_once) {
+    char dir[256], err[256];
+    fresh_dir(dir, sizeof dir);
+    brg_store_t *store = brg_store_new(dir, err, sizeof err);
+    /* a batch with no writes opens no transaction */
+    cr_assert_eq(brg_store_begin(store), 0);
+    cr_assert(brg_store_in_batch(store));
+    cr_assert_eq(brg_store_commit(store), 0);
+    cr_assert_not(brg_store_in_batch(store));
+
+    cr_assert_eq(brg_store_begin(store), 0);
+    cr_assert_eq(brg_store_begin(store), 0);
+    cr_assert_eq(append(store, "trade.1.", "a"), 1);
+    cr_assert_eq(brg_store_reply_put(store, "c", "r", (const uint8_t *)"x", 1), 0);
+    cr_assert_eq(brg_store_commit(store), 0);
+    cr_assert(brg_store_in_batch(store), "the outer batch is still open");
+    cr_assert_eq(append(store, "trade.1.", "b"), 2);
+    cr_assert_eq(brg_store_commit(store), 0);
+    cr_assert_not(brg_store_in_batch(store));
+    cr_assert_eq(brg_store_commit(store), 0, "commit without a batch is a no-op");
+    brg_store_destroy(&store);
+
+    store = brg_store_new(dir, err, sizeof err);
+    cr_assert_eq(append(store, "trade.1.", "c"), 3);
+    uint8_t *data = NULL;
+    size_t size = 0;
+    cr_assert_eq(brg_store_reply_get(store, "c", "r", &data, &size), 1);
+    free(data);
+    brg_store_destroy(&store);
+}

@@ -140,13 +140,17 @@ static int load_file(brg_config_t *self, const char *path, char *err, size_t err
 }
 
 int brg_config_parse_args(brg_config_t *self, int argc, char **argv, char *err, size_t errlen) {
-    static const struct option options[] = {
-        {"backend", required_argument, 0, 'b'},   {"router", required_argument, 0, 'r'},
-        {"pub", required_argument, 0, 'p'},       {"data", required_argument, 0, 'd'},
-        {"config", required_argument, 0, 'c'},    {"log-level", required_argument, 0, 'l'},
-        {"heartbeat-ms", required_argument, 0, 'H'}, {"max-msg-size", required_argument, 0, 'M'},
-        {"help", no_argument, 0, 'h'},            {"version", no_argument, 0, 'V'},
-        {0, 0, 0, 0}};
+    static const struct option options[] = {{"backend", required_argument, 0, 'b'},
+                                            {"router", required_argument, 0, 'r'},
+                                            {"pub", required_argument, 0, 'p'},
+                                            {"data", required_argument, 0, 'd'},
+                                            {"config", required_argument, 0, 'c'},
+                                            {"log-level", required_argument, 0, 'l'},
+                                            {"heartbeat-ms", required_argument, 0, 'H'},
+                                            {"max-msg-size", required_argument, 0, 'M'},
+                                            {"help", no_argument, 0, 'h'},
+                                            {"version", no_argument, 0, 'V'},
+                                            {0, 0, 0, 0}};
     /* The config file comes first whatever its position, so flags override it. */
     for (int i = 1; i < argc - 1; i++)
         if (streq(argv[i], "--config") && load_file(self, argv[i + 1], err, errlen))
@@ -168,13 +172,27 @@ int brg_config_parse_args(brg_config_t *self, int argc, char **argv, char *err, 
             return 1;
         case 'c':
             continue;
-        case 'b': name = "backend"; break;
-        case 'r': name = "router"; break;
-        case 'p': name = "pub"; break;
-        case 'd': name = "data"; break;
-        case 'l': name = "log-level"; break;
-        case 'H': name = "heartbeat-ms"; break;
-        case 'M': name = "max-msg-size"; break;
+        case 'b':
+            name = "backend";
+            break;
+        case 'r':
+            name = "router";
+            break;
+        case 'p':
+            name = "pub";
+            break;
+        case 'd':
+            name = "data";
+            break;
+        case 'l':
+            name = "log-level";
+            break;
+        case 'H':
+            name = "heartbeat-ms";
+            break;
+        case 'M':
+            name = "max-msg-size";
+            break;
         default:
             snprintf(err, errlen, "unknown or incomplete option '%s' (see --help)",
                      argv[optind - 1]);
@@ -190,11 +208,27 @@ int brg_config_parse_args(brg_config_t *self, int argc, char **argv, char *err, 
     return 0;
 }
 
-const char *brg_config_router(brg_config_t *self) { return self->router; }
-const char *brg_config_pub(brg_config_t *self) { return self->pub; }
-const char *brg_config_data_dir(brg_config_t *self) { return self->data_dir; }
-const char *brg_config_backend(brg_config_t *self) { return self->backend; }
-brg_log_level_t brg_config_log_level(brg_config_t *self) { return self->log_level; }
-int brg_config_heartbeat_ms(brg_config_t *self) { return self->heartbeat_ms; }
-int64_t brg_config_max_msg_size(brg_config_t *self) { return self->max_msg_size; }
-zconfig_t *brg_config_tree(brg_config_t *self) { return self->tree; }
+const char *brg_config_router(brg_config_t *self) {
+    return self->router;
+}
+const char *brg_config_pub(brg_config_t *self) {
+    return self->pub;
+}
+const char *brg_config_data_dir(brg_config_t *self) {
+    return self->data_dir;
+}
+const char *brg_config_backend(brg_config_t *self) {
+    return self->backend;
+}
+brg_log_level_t brg_config_log_level(brg_config_t *self) {
+    return self->log_level;
+}
+int brg_config_heartbeat_ms(brg_config_t *self) {
+    return self->heartbeat_ms;
+}
+int64_t brg_config_max_msg_size(brg_config_t *self) {
+    return self->max_msg_size;
+}
+zconfig_t *brg_config_tree(brg_config_t *self) {
+    return self->tree;
+}

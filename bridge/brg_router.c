@@ -74,8 +74,8 @@ static int64_t now_ns(void) {
 static int send_frames(brg_router_t *self, zmsg_t *envelope, const void *data, size_t size) {
     void *handle = zsock_resolve(self->sock);
     for (zframe_t *frame = zmsg_first(envelope); frame; frame = zmsg_next(envelope))
-        if (zmq_send(handle, zframe_data(frame), zframe_size(frame),
-                     ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
+        if (zmq_send(handle, zframe_data(frame), zframe_size(frame), ZMQ_SNDMORE | ZMQ_DONTWAIT) <
+            0)
             return -1;
     return zmq_send(handle, data, size, ZMQ_DONTWAIT) < 0 ? -1 : 0;
 }
@@ -168,8 +168,8 @@ static void finish_call(brg_call_t *call, void *arg) {
         zhash_delete(self->in_flight, route->idem_key);
         /* DUPLICATE_IN_FLIGHT is about the other copy, never the answer to remember. */
         if (reply->error->code != XTBRIDGE__ERROR_CODE__DUPLICATE_IN_FLIGHT &&
-            brg_store_reply_put(self->args.store, brg_call_client(call), route->request_id,
-                                data, size))
+            brg_store_reply_put(self->args.store, brg_call_client(call), route->request_id, data,
+                                size))
             brg_error("cannot store reply of %s for idempotency: %s", route->request_id,
                       brg_store_error(self->args.store));
     }
@@ -205,10 +205,9 @@ static void do_hello(brg_router_t *self, brg_call_t *call) {
         if (field->id == 1)
             continue;
         Xtbridge__Request__BodyCase body = (Xtbridge__Request__BodyCase)field->id;
-        bool bridge_call = body == XTBRIDGE__REQUEST__BODY_HELLO ||
-                           body == XTBRIDGE__REQUEST__BODY_PING ||
-                           body == XTBRIDGE__REQUEST__BODY_REPLAY ||
-                           body == XTBRIDGE__REQUEST__BODY_STATS;
+        bool bridge_call =
+            body == XTBRIDGE__REQUEST__BODY_HELLO || body == XTBRIDGE__REQUEST__BODY_PING ||
+            body == XTBRIDGE__REQUEST__BODY_REPLAY || body == XTBRIDGE__REQUEST__BODY_STATS;
         if (bridge_call || self->args.ops->serves(self->args.backend, body))
             hello->calls[hello->n_calls++] = (char *)field->name;
     }
@@ -241,8 +240,8 @@ static void do_stats(brg_router_t *self, brg_call_t *call) {
     stats->events_published = brg_publisher_count(self->args.publisher);
     stats->uptime_ms = (uint64_t)(zclock_mono() - self->started_ms);
     stats->idempotent_hits = self->idempotent_hits;
-    stats->calls = (Xtbridge__StatsReply__CallsEntry **)brg_call_alloc(
-        call, sizeof(void *) * MAX_BODY_CASE);
+    stats->calls =
+        (Xtbridge__StatsReply__CallsEntry **)brg_call_alloc(call, sizeof(void *) * MAX_BODY_CASE);
     for (int body = 0; body < MAX_BODY_CASE; body++) {
         const char *name = brg_call_body_name((Xtbridge__Request__BodyCase)body);
         if (!name || !self->per_call[body])
@@ -305,8 +304,13 @@ static int replay_event(void *arg, const char *topic, uint64_t seq, const uint8_
 /* Replay sends its own replies; returns true when it did. */
 static bool do_replay(brg_router_t *self, brg_call_t *call) {
     const Xtbridge__ReplayRequest *req = brg_call_request(call)->replay;
-    replay_t r = {self, (route_t *)brg_call_user(call), brg_call_reply(call)->request_id, NULL,
-                  NULL, 0, req->max_events ? req->max_events : REPLAY_DEFAULT_BATCH};
+    replay_t r = {self,
+                  (route_t *)brg_call_user(call),
+                  brg_call_reply(call)->request_id,
+                  NULL,
+                  NULL,
+                  0,
+                  req->max_events ? req->max_events : REPLAY_DEFAULT_BATCH};
     if (r.batch > REPLAY_MAX_BATCH)
         r.batch = REPLAY_MAX_BATCH;
     r.after = zhash_new();
@@ -457,8 +461,8 @@ void brg_router_handle(brg_router_t *self, zmsg_t **msg_p) {
                  frames);
     } else if (zframe_size(payload) == 0) {
         snprintf(text, sizeof text, "empty request frame");
-    } else if (!(req = xtbridge__request__unpack(NULL, zframe_size(payload),
-                                                 zframe_data(payload)))) {
+    } else if (!(req =
+                     xtbridge__request__unpack(NULL, zframe_size(payload), zframe_data(payload)))) {
         snprintf(text, sizeof text, "request of %zu bytes does not decode as xtbridge.Request",
                  zframe_size(payload));
     }
@@ -515,8 +519,7 @@ int brg_router_drain(brg_router_t *self, int max) {
         return handled;
     bool committed = brg_store_commit(store) == 0;
     if (!committed)
-        brg_error("journal batch of %d requests rolled back: %s", handled,
-                  brg_store_error(store));
+        brg_error("journal batch of %d requests rolled back: %s", handled, brg_store_error(store));
     /* Pushes first, then replies: a client that sees its reply can find its pushes. Events
        of a rolled-back batch are dropped (their seqs were never taken); replies still go
        out, as the backend did act on them. */

@@ -16,14 +16,14 @@
 typedef struct brg_router brg_router_t;
 
 typedef struct {
-    const char *endpoints;          /* czmq syntax, bind by default */
-    int64_t max_msg_size;           /* ZMQ_MAXMSGSIZE */
-    int heartbeat_ms;               /* reported in hello */
-    const char *instance_id;        /* reported in hello */
-    const brg_backend_ops_t *ops;   /* the session backend */
-    void *backend;                  /* its handle */
-    brg_publisher_t *publisher;     /* borrowed */
-    brg_store_t *store;             /* borrowed */
+    const char *endpoints;        /* czmq syntax, bind by default */
+    int64_t max_msg_size;         /* ZMQ_MAXMSGSIZE */
+    int heartbeat_ms;             /* reported in hello */
+    const char *instance_id;      /* reported in hello */
+    const brg_backend_ops_t *ops; /* the session backend */
+    void *backend;                /* its handle */
+    brg_publisher_t *publisher;   /* borrowed */
+    brg_store_t *store;           /* borrowed */
 } brg_router_args_t;
 
 /*  Bind the ROUTER and register it on `loop`. Everything in args is borrowed and must

@@ -40,16 +40,15 @@ static const char *const schema =
     "  time INTEGER NOT NULL, reply BLOB NOT NULL, PRIMARY KEY (client, request_id));";
 
 static int prepare(brg_store_t *self, const char *sql, sqlite3_stmt **stmt) {
-    return sqlite3_prepare_v3(self->db, sql, -1, SQLITE_PREPARE_PERSISTENT, stmt, NULL) ==
-                   SQLITE_OK
+    return sqlite3_prepare_v3(self->db, sql, -1, SQLITE_PREPARE_PERSISTENT, stmt, NULL) == SQLITE_OK
                ? 0
                : -1;
 }
 
 static int load_epoch(brg_store_t *self) {
     sqlite3_stmt *stmt = NULL;
-    if (sqlite3_prepare_v2(self->db, "SELECT value FROM meta WHERE key='epoch'", -1, &stmt,
-                           NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(self->db, "SELECT value FROM meta WHERE key='epoch'", -1, &stmt, NULL) !=
+        SQLITE_OK)
         return -1;
     if (sqlite3_step(stmt) == SQLITE_ROW)
         self->epoch = strtoull((const char *)sqlite3_column_text(stmt, 0), NULL, 10);
@@ -174,8 +173,7 @@ static int step_done(sqlite3_stmt *stmt) {
 }
 
 int brg_store_journal_append(brg_store_t *self, const char *topic, brg_store_pack_fn *pack,
-                             void *arg, uint64_t *seq_out, uint8_t **data_out,
-                             size_t *size_out) {
+                             void *arg, uint64_t *seq_out, uint8_t **data_out, size_t *size_out) {
     /* A savepoint is its own transaction outside a batch and a nested one inside it, so a
        failed append never takes the rest of the batch with it. */
     if (begin_writes(self) ||

@@ -31,9 +31,9 @@ uint64_t brg_store_epoch(brg_store_t *self);
 
 /*  Append one published event: takes the next seq of `topic` and journals the packed
     event bytes produced by `pack` for that seq, atomically (a savepoint, nested in the
-    batch if one is open), so a seq is used only if its event is stored. `pack` writes the event for `seq` into a buffer it allocates
-    with malloc and returns its size via *size (0 on failure). Returns 0 and sets *seq,
-    *data (caller frees) / *size, or -1. */
+    batch if one is open), so a seq is used only if its event is stored. `pack` writes the event for
+   `seq` into a buffer it allocates with malloc and returns its size via *size (0 on failure).
+   Returns 0 and sets *seq, *data (caller frees) / *size, or -1. */
 typedef uint8_t *(brg_store_pack_fn)(void *arg, uint64_t seq, size_t *size);
 int brg_store_journal_append(brg_store_t *self, const char *topic, brg_store_pack_fn *pack,
                              void *arg, uint64_t *seq, uint8_t **data, size_t *size);

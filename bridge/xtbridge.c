@@ -93,17 +93,21 @@ int main(int argc, char **argv) {
         backend = ops->create(&env, err, sizeof err);
     }
     if (backend) {
-        brg_router_args_t args = {brg_config_router(config), brg_config_max_msg_size(config),
-                                  brg_config_heartbeat_ms(config), instance_id, ops, backend,
-                                  publisher, store};
+        brg_router_args_t args = {brg_config_router(config),
+                                  brg_config_max_msg_size(config),
+                                  brg_config_heartbeat_ms(config),
+                                  instance_id,
+                                  ops,
+                                  backend,
+                                  publisher,
+                                  store};
         router = brg_router_new(loop, &args, err, sizeof err);
     }
     if (router) {
-        heartbeat_t hb = {publisher, instance_id, brg_config_heartbeat_ms(config),
-                          zclock_mono()};
+        heartbeat_t hb = {publisher, instance_id, brg_config_heartbeat_ms(config), zclock_mono()};
         zloop_timer(loop, (size_t)hb.heartbeat_ms, 0, on_heartbeat, &hb);
-        brg_info("xtbridge %s ready: backend=%s router=%s pub=%s data=%s instance=%s",
-                 XTB_VERSION, ops->name, brg_config_router(config), brg_config_pub(config),
+        brg_info("xtbridge %s ready: backend=%s router=%s pub=%s data=%s instance=%s", XTB_VERSION,
+                 ops->name, brg_config_router(config), brg_config_pub(config),
                  brg_config_data_dir(config), instance_id);
         emit_connection(publisher, true, instance_id, ops->name);
         if (ops->start)

@@ -42,8 +42,8 @@ Test(config, file_then_flags) {
           file);
     fclose(file);
     brg_config_t *config = brg_config_new();
-    cr_assert_eq(parse(config, err, 5, "--pub", "ipc:///tmp/flag-pub", "--config", path), 0,
-                 "%s", err);
+    cr_assert_eq(parse(config, err, 5, "--pub", "ipc:///tmp/flag-pub", "--config", path), 0, "%s",
+                 err);
     cr_assert_str_eq(brg_config_router(config), "ipc:///tmp/from-file");
     cr_assert_str_eq(brg_config_pub(config), "ipc:///tmp/flag-pub");
     cr_assert_eq(brg_config_heartbeat_ms(config), 250);
@@ -69,8 +69,8 @@ Test(config, help_and_version_exit_zero) {
 Test(config, bad_input_is_an_error_with_a_reason) {
     char err[256];
     const char *cases[][3] = {
-        {"--heartbeat-ms", "0", "heartbeat"},     {"--heartbeat-ms", "abc", "heartbeat"},
-        {"--log-level", "loud", "log level"},     {"--max-msg-size", "-1", "max message"},
+        {"--heartbeat-ms", "0", "heartbeat"},          {"--heartbeat-ms", "abc", "heartbeat"},
+        {"--log-level", "loud", "log level"},          {"--max-msg-size", "-1", "max message"},
         {"--config", "/nonexistent.cfg", "not found"}, {"--bogus", "1", "unknown"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

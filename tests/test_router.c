@@ -38,8 +38,7 @@ static int fake_handle(void *handle, brg_call_t *call) {
     const Xtbridge__Request *req = brg_call_request(call);
     Xtbridge__Reply *reply = brg_call_reply(call);
     if (req->body_case == XTBRIDGE__REQUEST__BODY_ORDER_STOCK) {
-        Xtbridge__OrderStockReply *r =
-            (Xtbridge__OrderStockReply *)brg_call_alloc(call, sizeof *r);
+        Xtbridge__OrderStockReply *r = (Xtbridge__OrderStockReply *)brg_call_alloc(call, sizeof *r);
         xtbridge__order_stock_reply__init(r);
         r->order_id = ++self->orders;
         reply->result_case = XTBRIDGE__REPLY__RESULT_ORDER_STOCK;
@@ -74,8 +73,8 @@ static void fake_describe(void *self, brg_call_t *call, Xtbridge__HelloReply *he
     hello->n_accounts = 1;
 }
 
-static const brg_backend_ops_t fake_ops = {
-    "fake", NULL, NULL, NULL, fake_serves, fake_handle, fake_describe};
+static const brg_backend_ops_t fake_ops = {"fake",      NULL,        NULL,         NULL,
+                                           fake_serves, fake_handle, fake_describe};
 
 /* ---- fixture ------------------------------------------------------------------------ */
 typedef struct {
@@ -104,8 +103,8 @@ static void env_open(env_t *env, const char *dir) {
     cr_assert_not_null(env->store, "%s", err);
     env->publisher = brg_publisher_new(env->pub_ep, env->store, err, sizeof err);
     cr_assert_not_null(env->publisher, "%s", err);
-    brg_router_args_t args = {env->router_ep, 1 << 20, 1000, "test-instance", &fake_ops,
-                              &env->fake, env->publisher, env->store};
+    brg_router_args_t args = {env->router_ep, 1 << 20,    1000,           "test-instance",
+                              &fake_ops,      &env->fake, env->publisher, env->store};
     env->router = brg_router_new(NULL, &args, err, sizeof err);
     cr_assert_not_null(env->router, "%s", err);
     zsock_set_rcvtimeo(brg_router_socket(env->router), 2000);
@@ -145,8 +144,7 @@ static void send_request(zsock_t *sock, Xtbridge__Request *req) {
 static Xtbridge__Reply *recv_reply(zsock_t *sock) {
     zframe_t *frame = zframe_recv(sock);
     cr_assert_not_null(frame, "no reply");
-    Xtbridge__Reply *reply =
-        xtbridge__reply__unpack(NULL, zframe_size(frame), zframe_data(frame));
+    Xtbridge__Reply *reply = xtbridge__reply__unpack(NULL, zframe_size(frame), zframe_data(frame));
     zframe_destroy(&frame);
     cr_assert_not_null(reply, "reply does not decode");
     cr_assert_not_null(reply->error);

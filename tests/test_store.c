@@ -27,9 +27,8 @@ static uint64_t append(brg_store_t *store, const char *topic, const char *text) 
     uint64_t seq = 0;
     uint8_t *data = NULL;
     size_t size = 0;
-    cr_assert_eq(brg_store_journal_append(store, topic, pack_text, (void *)text, &seq, &data,
-                                          &size),
-                 0);
+    cr_assert_eq(
+        brg_store_journal_append(store, topic, pack_text, (void *)text, &seq, &data, &size), 0);
     free(data);
     return seq;
 }
@@ -69,8 +68,7 @@ typedef struct {
     int stop_after;
 } scan_t;
 
-static int collect(void *arg, const char *topic, uint64_t seq, const uint8_t *data,
-                   size_t size) {
+static int collect(void *arg, const char *topic, uint64_t seq, const uint8_t *data, size_t size) {
     scan_t *scan = (scan_t *)arg;
     snprintf(scan->seen[scan->count++], 64, "%s%llu:%.*s", topic, (unsigned long long)seq,
              (int)size, (const char *)data);

@@ -99,7 +99,8 @@ static int load_account(brg_sim_t *self, zconfig_t *node, char *err, size_t errl
         return -1;
     }
     double cash = SIM_DEFAULT_CASH;
-    if (zconfig_locate(node, "cash") && brg_sim_parse_number(zconfig_get(node, "cash", ""), &cash)) {
+    if (zconfig_locate(node, "cash") &&
+        brg_sim_parse_number(zconfig_get(node, "cash", ""), &cash)) {
         snprintf(err, errlen, "sim/account %s: bad cash", id);
         return -1;
     }
@@ -113,8 +114,9 @@ static int load_account(brg_sim_t *self, zconfig_t *node, char *err, size_t errl
             snprintf(err, errlen, "sim/account %s: position code '%s' has no price", id, code);
             return -1;
         }
-        if (brg_sim_parse_number(zconfig_get(child, "volume", ""), &volume) || volume != floor(volume) ||
-            volume > 1e15 || brg_sim_parse_number(zconfig_get(child, "avg_price", "0"), &avg_price) ||
+        if (brg_sim_parse_number(zconfig_get(child, "volume", ""), &volume) ||
+            volume != floor(volume) || volume > 1e15 ||
+            brg_sim_parse_number(zconfig_get(child, "avg_price", "0"), &avg_price) ||
             brg_sim_stock_add_position(account->stock, code, (int64_t)volume, avg_price)) {
             snprintf(err, errlen, "sim/account %s: bad position %s", id, code);
             return -1;

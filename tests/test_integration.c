@@ -874,3 +874,37 @@ Test(integration, async_responses_precede_errors, .init = start_default, .fini =
     cr_assert_eq(ev->cancel_error->error_id, -63);
     xtb_event_destroy(&ev);
 }
+
+/* ---- oversize frames ----------------------------------------------------------------------- */
+
+/* A frame over --max-msg-size is dropped by libzmq (ZMQ_MAXMSGSIZE), which closes that
+   connection; nothing reaches the bridge, which goes on serving everyone. */
+Test(integration, oversize_frame_is_dropped_and_bridge_serves_on, .timeout = 60) {
+    const char *args[] = {"--max-msg-size", "4096", NULL};
+    xtbt_bridge_t *bridge = xtbt_bridge_start(NULL, args);
+    cr_assert_not_null(bridge);
+    xtb_client_t *big = xtbt_bridge_client(bridge);
+    xtb_client_t *other = xtbt_bridge_client(bridge);
+    Xtbridge__Reply *r = xtbt_call_ok(other, xtb_req_ping(7), XTBRIDGE__REPLY__RESULT_PING);
+    xtb_reply_destroy(&r);
+
+    size_t size = 8192;
+    uint8_t *blob = (uint8_t *)calloc(1, size);
+    const void *frames[] = {blob};
+    size_t sizes[] = {size};
+    cr_assert_eq(xtb_client_send_raw(big, frames, sizes, 1), 0);
+    Xtbridge__Reply *none = NULL;
+    cr_assert_neq(xtb_client_recv_reply(big, "", 300, &none), 0, "an oversize frame got a reply");
+    free(blob);
+
+    r = xtbt_call_ok(other, xtb_req_stats(), XTBRIDGE__REPLY__RESULT_STATS);
+    cr_assert_eq(r->stats->malformed, 0, "the frame never reached the decoder");
+    xtb_reply_destroy(&r);
+    /* the sender's DEALER reconnects by itself and is served again */
+    r = xtbt_call_ok(big, xtb_req_ping(8), XTBRIDGE__REPLY__RESULT_PING);
+    cr_assert_eq(r->ping->client_time_ns, 8);
+    xtb_reply_destroy(&r);
+    xtb_client_destroy(&big);
+    xtb_client_destroy(&other);
+    cr_assert_eq(xtbt_bridge_stop(&bridge), 0);
+}

@@ -2,7 +2,9 @@
 
 Why a lock: zmq sockets are not thread-safe, and xtquant lets any thread call the trader
 (strategy thread, callbacks, async-query worker). Every exchange takes the lock for its
-whole send/receive, so a reply is always read by the thread that asked.
+whole send/receive, so a reply is always read by the thread that asked. Waiting for the
+lock counts toward the call's timeout, so a call returns within its timeout even while
+another thread's exchange with a dead bridge holds the channel.
 
 Retries: the request is re-sent with the SAME bytes (same request_id) every
 `retry_interval` until a reply arrives or `timeout` passes. The DEALER keeps one explicit
@@ -43,6 +45,19 @@ def apply_curve(sock, curve):
     sock.curve_secretkey = enc(curve['secret_key'])
 
 
+class _Release(object):
+    """`with _Release(lock):` releases an already acquired lock on exit."""
+
+    def __init__(self, lock):
+        self.lock = lock
+
+    def __enter__(self):
+        return self.lock
+
+    def __exit__(self, *exc):
+        self.lock.release()
+
+
 class Channel(object):
     """Request/reply over a DEALER with retries. Owns its socket; see module doc."""
 
@@ -55,7 +70,8 @@ class Channel(object):
                                else max(0.05, min(1.0, self.timeout / 4.0)))
         self.curve = curve
         self.routing_id = routing_id or new_routing_id()
-        self.lock = threading.Lock()
+        self.lock = threading.Lock()    # held for a whole exchange
+        self._id_lock = threading.Lock()
         self._prefix = uuid.uuid4().hex[:8]
         self._counter = 0
         self._sock = None
@@ -84,7 +100,7 @@ class Channel(object):
             self._reset()
 
     def next_request_id(self):
-        with self.lock:
+        with self._id_lock:             # not self.lock: an exchange may hold that for long
             self._counter += 1
             return '%s-%d' % (self._prefix, self._counter)
 
@@ -106,13 +122,20 @@ class Channel(object):
         data = req.SerializeToString()
         rid = req.request_id
         timeout = self.timeout if timeout is None else float(timeout)
-        with self.lock:
+        # The timeout includes waiting for the channel: another thread's exchange (e.g. a
+        # replay on the callback thread against a bridge that just died) cannot make this
+        # call take longer than its own timeout.
+        deadline = time.monotonic() + timeout
+        if not self.lock.acquire(timeout=max(0.001, timeout)):
+            log.warning('xtbridge: %s (request_id %s) not sent: channel busy for %.1fs',
+                        req.WhichOneof('body'), rid, timeout)
+            return None
+        with _Release(self.lock):
             if self.closed:
                 return None
             if self._sock is None:
                 self._open()
             sock = self._sock
-            deadline = time.monotonic() + timeout
             next_send = time.monotonic()
             parts = []
             while True:

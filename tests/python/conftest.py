@@ -144,6 +144,18 @@ def make_trader():
         t.stop()
 
 
+def wait_post_subscribe_replays(trader, count=1, timeout=5.0):
+    """Waits until the trader's callback thread finished `count` post-subscribe replays
+    (each subscribe() schedules one; see xttrader's module doc). True when done."""
+    d = trader._dispatcher
+    deadline = time.monotonic() + timeout
+    while d.post_subscribe_replays < count:
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
 def raw_call(endpoint, pb, name, body=None, timeout=5.0):
     """One request on a fresh DEALER, outside any trader; returns the Reply or None."""
     ctx = zmq.Context.instance()

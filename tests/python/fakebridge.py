@@ -48,6 +48,23 @@ class FakeBridge(object):
             self.journal.append(ev)
         self._todo.append(ev)
 
+    def baseline(self, account_id):
+        """Like the bridge's subscribe reply: the last journaled seq of each topic
+        `<kind>.<account_id>.` (topics never published are absent)."""
+        suffix = '.%s.' % account_id
+        last = {}
+        for e in list(self.journal):
+            if e.topic.endswith(suffix) and e.topic.count('.') == 2:
+                last[e.topic] = max(last.get(e.topic, 0), e.seq)
+        return last
+
+    def publish_now(self, ev, journal=True):
+        """From a handler only (it runs on the fake's thread): sends `ev` at once, i.e.
+        before the reply the handler is about to return."""
+        if journal:
+            self.journal.append(ev)
+        self._pub.send_multipart([ev.topic.encode(), ev.SerializeToString()])
+
     def requests(self, name):
         return [(rid, r) for rid, r in self.received if r.WhichOneof('body') == name]
 
@@ -73,7 +90,10 @@ class FakeBridge(object):
                 bridge_version='fake', protocol_version=1, pub_endpoints=[self.pub_ep],
                 backend='fake', instance_id='fake-1', heartbeat_ms=self.heartbeat_ms,
                 bridge_epoch=1))
-        if name == 'subscribe' or name == 'unsubscribe':
+        if name == 'subscribe':
+            return self._reply(req, name, pb.SubscribeReply(
+                result=0, last_seq=self.baseline(req.subscribe.account.account_id)))
+        if name == 'unsubscribe':
             return self._reply(req, name, pb.SubscribeReply(result=0))
         if name == 'replay':
             after = dict(req.replay.after)
@@ -90,6 +110,7 @@ class FakeBridge(object):
         pub = self.ctx.socket(zmq.PUB)
         pub.setsockopt(zmq.LINGER, 0)
         pub.bind(self.pub_ep)
+        self._pub = pub
         self._ready.set()
         next_hb = time.monotonic()
         try:

@@ -15,7 +15,7 @@ import pytest
 from xtquant import xtconstant
 from xtquant.xttype import StockAccount, XtAsset, XtOrder, XtPosition, XtTrade
 
-from conftest import raw_call, start_bridge
+from conftest import raw_call, start_bridge, wait_post_subscribe_replays
 
 ACC = StockAccount('1000000365')
 CODE = '600000.SH'
@@ -273,6 +273,7 @@ def test_replay_fills_a_gap_from_the_real_journal(bridge, make_trader, pb):
     # a second trader that "lost" seq 2: its next push (seq 3) triggers a replay of 2
     t2, rec2 = make_trader(bridge.router, timeout=5.0)
     assert t2.subscribe(ACC) == 0
+    assert wait_post_subscribe_replays(t2)  # before "losing" seq 2, not racing it
     t2._dispatcher.post(lambda: t2._dispatcher.last_seq.__setitem__(topic, 1), wait=True)
     assert trader.cancel_order_stock(ACC, oid) == 0
     assert rec2.wait_for(lambda ev: any(o.order_status == 54 for o in rec2.of('on_stock_order')))

@@ -20,9 +20,21 @@ duplicates, asks the bridge to `replay` a topic when its seq jumps, watches the
 heartbeat. topic (no heartbeat for 3 intervals = bridge gone -> on_disconnected; when
 heartbeats come back it replays what was missed and calls on_connected again), and
 maps the bridge's connected./disconnected. events to on_connected/on_disconnected.
+
+subscribe(account) and the SUB filter race: a ZeroMQ subscription reaches the PUB some
+time after setsockopt, so a push published just after the bridge answered `subscribe`
+can be dropped by the PUB, and as the topic's first push it would leave no gap to see.
+So: while `subscribe` is in flight, live pushes of the account's topics are held back;
+the reply carries the last seq the bridge published on each of them (the baseline), which
+becomes the topic's last seq unless a higher one was already seen; then the held pushes go
+through the usual dedupe/gap path. POST_SUBSCRIBE_REPLAY_DELAY seconds later, once the
+filter is surely in place, each topic is replayed once from its baseline through that same
+path, which fetches a push lost in that window and drops whatever already came live.
 """
 
 import collections
+import heapq
+import itertools
 import json
 import logging
 import os
@@ -63,6 +75,10 @@ _PUSHES = {
 
 # Topics whose gaps are not worth a replay (liveness signals, not state).
 _NO_REPLAY = ('heartbeat.', 'connected.', 'disconnected.')
+
+# Seconds after a successful subscribe() before the account's topics are replayed from the
+# bridge's baseline (long enough for the SUB filter to have reached the PUB).
+POST_SUBSCRIBE_REPLAY_DELAY = 0.15
 
 
 class XtQuantTraderCallback(object):
@@ -134,7 +150,12 @@ class _Dispatcher(threading.Thread):
         self.wake_push = ctx.socket(zmq.PUSH)
         self.wake_push.setsockopt(zmq.LINGER, 0)
         self.wake_push.connect(self.wake_addr)
-        self.last_seq = {}              # topic -> last seq delivered
+        self.last_seq = {}              # topic -> last seq delivered (or subscribe baseline)
+        self.pending = {}               # topic -> subscribe() calls awaiting their reply
+        self.held = []                  # live pushes of pending topics, in arrival order
+        self.timers = []                # heap of (monotonic due time, n, fn)
+        self._timer_n = itertools.count()
+        self.post_subscribe_replays = 0  # post-subscribe replays finished (tests wait on it)
         self.instance_id = None
         self.last_heartbeat = None      # monotonic time of the last heartbeat, None = none yet
         self.first_heartbeat = threading.Event()
@@ -192,13 +213,16 @@ class _Dispatcher(threading.Thread):
                             break
                 while self.commands:
                     self.commands.popleft()()
-                if sub in events:
-                    for _ in range(1000):   # bounded, so commands and the watchdog get turns
-                        try:
-                            frames = sub.recv_multipart(zmq.NOBLOCK)
-                        except zmq.Again:
-                            break
-                        self._on_frames(frames)
+                self._run_timers()
+                # Read even when the poll did not report the SUB: a command or timer (a
+                # replay) may have blocked, and the watchdog must see the heartbeats that
+                # arrived meanwhile before judging the bridge gone.
+                for _ in range(1000):       # bounded, so commands and the watchdog get turns
+                    try:
+                        frames = sub.recv_multipart(zmq.NOBLOCK)
+                    except zmq.Again:
+                        break
+                    self._on_frames(frames)
                 self._watch_heartbeat()
         except Exception:
             log.exception('xtbridge: callback thread failed')
@@ -209,7 +233,62 @@ class _Dispatcher(threading.Thread):
                 self.wake_push.close(0)
 
     def _poll_ms(self):
-        return 100 if self.heartbeat_ms else 1000
+        ms = 100 if self.heartbeat_ms else 1000
+        if self.timers:
+            ms = min(ms, max(0, int((self.timers[0][0] - time.monotonic()) * 1000) + 1))
+        return ms
+
+    def at(self, delay, fn):
+        """Runs fn() on this thread `delay` seconds from now (call on this thread)."""
+        heapq.heappush(self.timers, (time.monotonic() + delay, next(self._timer_n), fn))
+
+    def _run_timers(self):
+        now = time.monotonic()
+        while self.timers and self.timers[0][0] <= now and not self.stopping:
+            heapq.heappop(self.timers)[2]()
+
+    # -- subscribe(): see the module doc. All of these run on this thread. ---------------
+    def begin_subscribe(self, topics):
+        """`subscribe` is about to be sent: hold live pushes of `topics` until its reply."""
+        for t in topics:
+            self.pending[t] = self.pending.get(t, 0) + 1
+
+    def end_subscribe(self, topics, baseline, key, delay):
+        """The reply came: baseline = {topic: last seq published} (None = subscribe failed).
+        Applies the baseline, releases held pushes, schedules the post-subscribe replay."""
+        for t in topics:
+            n = self.pending.get(t, 0) - 1
+            if n > 0:
+                self.pending[t] = n
+            else:
+                self.pending.pop(t, None)
+        if baseline is not None:
+            for t in topics:
+                if self.last_seq.get(t, -1) < baseline[t]:
+                    self.last_seq[t] = baseline[t]
+            self.at(delay, lambda: self._replay_after_subscribe(topics, baseline, key))
+        held = [ev for ev in self.held if ev.topic not in self.pending]
+        if held:
+            self.held = [ev for ev in self.held if ev.topic in self.pending]
+            for ev in held:
+                self._handle(ev, from_replay=False)
+
+    def _replay_after_subscribe(self, topics, baseline, key):
+        try:
+            if key not in self.trader._subscribed:
+                return                  # unsubscribed meanwhile
+            for t in topics:
+                if not self.alive:
+                    break               # bridge gone: _catch_up replays these topics later
+                if not self._replay({t: baseline[t]}, t):
+                    break               # logged; the next push of a topic still shows a gap
+        finally:
+            self.post_subscribe_replays += 1
+
+    def forget(self, topics):
+        """After unsubscribe: no seq tracking (nor catch-up replays) for these topics."""
+        for t in topics:
+            self.last_seq.pop(t, None)
 
     def _watch_heartbeat(self):
         if not self.heartbeat_ms or self.last_heartbeat is None or not self.alive:
@@ -230,6 +309,9 @@ class _Dispatcher(threading.Thread):
             ev.ParseFromString(frames[1])
         except Exception:
             log.warning('xtbridge: undecodable push dropped')
+            return
+        if ev.topic in self.pending:
+            self.held.append(ev)        # subscribe() in flight: wait for its baseline
             return
         self._handle(ev, from_replay=False)
 
@@ -253,7 +335,8 @@ class _Dispatcher(threading.Thread):
         self._deliver(ev)
 
     def _replay(self, after, prefix):
-        """Fetches and delivers missed events for `prefix` (one topic or a common prefix)."""
+        """Fetches and delivers missed events for `prefix` (one topic or a common prefix);
+        False if the replay failed."""
         pb = pb2()
         body = pb.ReplayRequest(topic_prefix=prefix)
         for t, s in after.items():
@@ -261,10 +344,11 @@ class _Dispatcher(threading.Thread):
         parts = self.trader._exchange('replay', body, multi=True)
         if not parts or parts[-1].error.code != pb.OK:
             log.warning('xtbridge: replay of %s failed; events may be missing', prefix)
-            return
+            return False
         for part in parts:
             for ev in part.replay.events:
                 self._handle(ev, from_replay=True)
+        return True
 
     def _catch_up(self):
         """After an outage or a bridge restart: replay every topic we had seen."""
@@ -355,6 +439,7 @@ class XtQuantTrader(object):
         self._bridge_gone = False
         self._stopped = threading.Event()
         self._subscribed = set()
+        self._post_subscribe_replay_delay = POST_SUBSCRIBE_REPLAY_DELAY
         self.hello = None               # the bridge's HelloReply after connect()
 
     # ================================================================ system calls
@@ -523,33 +608,49 @@ class XtQuantTrader(object):
 
     # ================================================================ subscriptions
     def _topics(self, account):
-        return [('%s.%s.' % (kind, account.account_id)).encode() for kind in ACCOUNT_KINDS]
+        return ['%s.%s.' % (kind, account.account_id) for kind in ACCOUNT_KINDS]
 
-    def _set_sub(self, topics, on):
+    def _set_sub(self, topics, on, then=None):
+        """On the callback thread: adds (on=True) or removes (False) the SUB filters of
+        `topics`, then runs then(dispatcher); waits until done."""
         d = self._dispatcher
         if d is None:
             return
 
         def apply():
-            opt = zmq.SUBSCRIBE if on else zmq.UNSUBSCRIBE
-            for t in topics:
-                d.sub.setsockopt(opt, t)
+            if on is not None:          # None: leave the filters as they are
+                opt = zmq.SUBSCRIBE if on else zmq.UNSUBSCRIBE
+                for t in topics:
+                    d.sub.setsockopt(opt, t.encode())
+            if then is not None:
+                then(d)
         d.post(apply, wait=True)
 
     def subscribe(self, account):
         """0 on success, -1 on failure; pushes of the account then reach the callbacks."""
         if not self._connected:
             return -1
-        key = (account.account_id, account.account_type)
-        # Listen first, then tell the bridge, so nothing published in between is lost.
-        if key not in self._subscribed:
-            self._set_sub(self._topics(account), True)
-        result = self._call('subscribe', self._acct_req(account))
-        if result is None or result.result != 0:
-            if key not in self._subscribed:
-                self._set_sub(self._topics(account), False)
+        d = self._dispatcher
+        if d is None:
             return -1
-        self._subscribed.add(key)
+        key = (account.account_id, account.account_type)
+        topics = self._topics(account)
+        # Listen first, then tell the bridge; the callback thread holds this account's
+        # pushes until the reply's baseline is applied (see the module doc).
+        self._set_sub(topics, True if key not in self._subscribed else None,
+                      then=lambda d: d.begin_subscribe(topics))
+        result = self._call('subscribe', self._acct_req(account))
+        ok = result is not None and result.result == 0
+        baseline = None
+        if ok:
+            self._subscribed.add(key)
+            baseline = {t: result.last_seq.get(t, 0) for t in topics}
+        delay = self._post_subscribe_replay_delay
+        d.post(lambda: d.end_subscribe(topics, baseline, key, delay))
+        if not ok:
+            if key not in self._subscribed:
+                self._set_sub(topics, False)
+            return -1
         return 0
 
     def unsubscribe(self, account):
@@ -559,7 +660,8 @@ class XtQuantTrader(object):
         key = (account.account_id, account.account_type)
         if key in self._subscribed:
             self._subscribed.discard(key)
-            self._set_sub(self._topics(account), False)
+            topics = self._topics(account)
+            self._set_sub(topics, False, then=lambda d: d.forget(topics))
         if result is None:
             return -1
         return result.result

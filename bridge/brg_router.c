@@ -70,30 +70,35 @@ static int64_t now_ns(void) {
     return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-/* Send envelope frames + payload without blocking. Returns 0 or -1 (peer gone, HWM). */
-static int send_frames(brg_router_t *self, zmsg_t *envelope, const void *data, size_t size) {
+/* Send a whole reply message (envelope frames + payload) without blocking; a client that
+   left or stopped reading costs a counted drop, never a stalled loop. Takes the message. */
+static void send_msg(brg_router_t *self, zmsg_t **msg_p) {
     void *handle = zsock_resolve(self->sock);
-    for (zframe_t *frame = zmsg_first(envelope); frame; frame = zmsg_next(envelope))
-        if (zmq_send(handle, zframe_data(frame), zframe_size(frame), ZMQ_SNDMORE | ZMQ_DONTWAIT) <
-            0)
-            return -1;
-    return zmq_send(handle, data, size, ZMQ_DONTWAIT) < 0 ? -1 : 0;
-}
-
-static void send_packed(brg_router_t *self, zmsg_t *envelope, const uint8_t *data, size_t size) {
-    if (brg_store_in_batch(self->args.store)) {
-        /* The reply may be an idempotency row of this batch: it must not reach the client
-           before that row is durable, or a crash could let a retry repeat the order. */
-        zmsg_t *held = zmsg_dup(envelope);
-        zmsg_addmem(held, data, size);
-        zlist_append(self->held, held);
-        return;
+    zmsg_t *msg = *msg_p;
+    int rc = 0;
+    for (zframe_t *frame = zmsg_first(msg); frame && rc >= 0;) {
+        zframe_t *next = zmsg_next(msg);
+        rc = zmq_send(handle, zframe_data(frame), zframe_size(frame),
+                      (next ? ZMQ_SNDMORE : 0) | ZMQ_DONTWAIT);
+        frame = next;
     }
-    if (send_frames(self, envelope, data, size)) {
+    if (rc < 0) {
         self->dropped++;
         brg_warn("reply dropped: %s", zmq_strerror(zmq_errno()));
     } else
         self->replies++;
+    zmsg_destroy(msg_p);
+}
+
+static void send_packed(brg_router_t *self, zmsg_t *envelope, const uint8_t *data, size_t size) {
+    zmsg_t *msg = zmsg_dup(envelope);
+    zmsg_addmem(msg, data, size);
+    if (brg_store_in_batch(self->args.store))
+        /* The reply may be an idempotency row of this batch: it must not reach the client
+           before that row is durable, or a crash could let a retry repeat the order. */
+        zlist_append(self->held, msg);
+    else
+        send_msg(self, &msg);
 }
 
 static void send_reply(brg_router_t *self, zmsg_t *envelope, Xtbridge__Reply *reply) {
@@ -525,15 +530,8 @@ int brg_router_drain(brg_router_t *self, int max) {
        out, as the backend did act on them. */
     brg_publisher_flush(self->args.publisher, committed);
     zmsg_t *held;
-    while ((held = (zmsg_t *)zlist_pop(self->held))) {
-        zframe_t *payload = zmsg_last(held);
-        zframe_t *copy = zframe_dup(payload);
-        zmsg_remove(held, payload);
-        zframe_destroy(&payload);
-        send_packed(self, held, zframe_data(copy), zframe_size(copy));
-        zframe_destroy(&copy);
-        zmsg_destroy(&held);
-    }
+    while ((held = (zmsg_t *)zlist_pop(self->held)))
+        send_msg(self, &held);
     return handled;
 }
 

@@ -171,9 +171,7 @@ static void finish_call(brg_call_t *call, void *arg) {
     xtbridge__reply__pack(reply, data);
     if (route->idem_key) {
         zhash_delete(self->in_flight, route->idem_key);
-        /* DUPLICATE_IN_FLIGHT is about the other copy, never the answer to remember. */
-        if (reply->error->code != XTBRIDGE__ERROR_CODE__DUPLICATE_IN_FLIGHT &&
-            brg_store_reply_put(self->args.store, brg_call_client(call), route->request_id, data,
+        if (brg_store_reply_put(self->args.store, brg_call_client(call), route->request_id, data,
                                 size))
             brg_error("cannot store reply of %s for idempotency: %s", route->request_id,
                       brg_store_error(self->args.store));

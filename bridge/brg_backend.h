@@ -17,6 +17,7 @@
 #include <stdbool.h>
 
 #include "brg_call.h"
+#include "brg_store.h"
 #include "xtbridge.pb-c.h"
 
 #ifdef __cplusplus
@@ -37,6 +38,8 @@ typedef struct {
     zloop_t *loop;        /* the bridge loop, for timers and actor pipes */
     brg_emit_fn *emit;
     void *emit_arg;
+    brg_store_t *store;   /* the durable store (may be NULL in unit tests): the backend keeps
+                             its state in its keyspace (brg_store_state_*) */
 } brg_backend_env_t;
 
 enum { BRG_CALL_DONE = 0, BRG_CALL_PENDING = 1 };
@@ -58,6 +61,15 @@ typedef struct brg_backend_ops {
     int (*handle)(void *self, brg_call_t *call);
     /*  Fill hello->accounts (arena memory from `call`) with the accounts the backend has. */
     void (*describe)(void *self, brg_call_t *call, Xtbridge__HelloReply *hello);
+    /*  Write what changed since the last persist into the store's open batch
+        (brg_store_state_put/del). Called by the router just before the batch commits, so
+        a batch's book changes, pushes and idempotency rows are one atomic commit. Returns
+        0, or -1 (the batch then fails as a whole). NULL: the backend keeps no state. */
+    int (*persist)(void *self);
+    /*  The batch's commit failed: return to the last committed state (reload from the
+        store). Returns 0, or -1 if the backend cannot undo (a real terminal): the bridge
+        then marks itself degraded. NULL: cannot undo. */
+    int (*restore)(void *self);
 } brg_backend_ops_t;
 
 /*  Find a backend table by name ("sim", ...). NULL if unknown. */

@@ -1,8 +1,27 @@
-/*  brg_store.h - the bridge's durable state in one SQLite database (WAL) under --data:
-    the push journal (every event with its per-topic seq, written before it is published,
-    so replay can serve gaps and seq survives restart), the per-topic seq counters (kept
-    apart from the journal so pruning old events never lets a seq be reused), the journal
-    epoch, and the idempotency table of state-changing requests keyed by (client, request_id).
+/*  brg_store.h - the bridge's one durable truth, an LMDB environment under --data:
+
+    - the push journal: every event with its per-topic seq, in publish order, plus an index
+      by (topic, seq), so replay reads exactly the page it serves;
+    - the per-topic seq counters (kept apart from the journal, never pruned, so a seq is
+      never reused);
+    - the idempotency table of state-changing requests keyed by (client, request_id);
+    - the backend's `state` keyspace (the sim's whole book: accounts, orders, trades,
+      positions, quotes, id counters), opaque keys and values owned by the backend.
+
+    Everything written between brg_store_begin() and brg_store_commit() is ONE LMDB write
+    transaction: a batch's book changes, journal rows and idempotency rows become durable
+    together or not at all. Callers hold back what they hand out (pushes, replies) until
+    commit succeeds.
+
+    Durability: BRG_DURABILITY_PROCESS (MDB_NOSYNC) loses nothing acknowledged when the
+    process dies; BRG_DURABILITY_POWER syncs at every commit, so an acknowledged batch is on
+    disk. No MDB_WRITEMAP: with a sparse map a full disk would turn into SIGBUS; without it
+    LMDB writes with pwrite() and a full disk is an error the batch can report.
+
+    One bridge per data dir: brg_store_new() takes an exclusive lock on <data>/xtbridge.lock
+    and fails if another process holds it.
+
+    Threading: every call runs on the bridge loop thread.
 */
 #ifndef BRG_STORE_H_INCLUDED
 #define BRG_STORE_H_INCLUDED
@@ -11,40 +30,67 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct brg_store brg_store_t;
 
-/*  Open or create <data_dir>/xtbridge.db (creating data_dir if needed). NULL + err on
-    failure. */
-brg_store_t *brg_store_new(const char *data_dir, char *err, size_t errlen);
+typedef enum { BRG_DURABILITY_PROCESS = 0, BRG_DURABILITY_POWER = 1 } brg_durability_t;
+
+typedef struct {
+    brg_durability_t durability;
+    int64_t max_mb;              /* LMDB map size in MiB: the store's size limit */
+    int64_t retention_s;         /* journal events older than this are pruned */
+    int64_t heartbeat_retention_s; /* heartbeat. events, kept shorter */
+    int64_t reply_retention_s;   /* idempotency rows */
+} brg_store_opts_t;
+
+/*  Defaults: process durability, 4096 MiB, events a week, heartbeats an hour, replies
+    two days. */
+void brg_store_opts_default(brg_store_opts_t *opts);
+
+/*  Open or create the store in data_dir (created if needed). NULL + err on failure,
+    including "another xtbridge uses this data dir". opts may be NULL for defaults. */
+brg_store_t *brg_store_new(const char *data_dir, const brg_store_opts_t *opts, char *err,
+                           size_t errlen);
 void brg_store_destroy(brg_store_t **self_p);
 
-/*  Group commit: everything written between begin and commit is one transaction (one WAL
-    commit instead of one per event and per reply). Callers that hand out what was written
-    (publisher, router) hold it back until commit succeeds. Nests; returns 0 or -1. A
-    failed commit rolls the whole batch back. */
+/*  Group commit. begin nests; the write transaction opens lazily at the first write, so
+    a batch of reads costs nothing. commit returns 0, or -1 when the transaction could not
+    be committed (map full, I/O error, or an earlier write of the batch failed): then
+    nothing of the batch is stored and brg_store_error() names the cause. */
 int brg_store_begin(brg_store_t *self);
 int brg_store_commit(brg_store_t *self);
 bool brg_store_in_batch(brg_store_t *self);
+/*  Whether the open batch has written anything yet. */
+bool brg_store_batch_dirty(brg_store_t *self);
 
-/*  Epoch of the journal: random, set when the database is created, never 0. */
+/*  Epoch of the journal: random, set when the store is created, never 0. */
 uint64_t brg_store_epoch(brg_store_t *self);
+brg_durability_t brg_store_durability(brg_store_t *self);
+const char *brg_store_durability_name(brg_durability_t durability);
 
-/*  Append one published event: takes the next seq of `topic` and journals the packed
-    event bytes produced by `pack` for that seq, atomically (a savepoint, nested in the
-    batch if one is open), so a seq is used only if its event is stored. `pack` writes the event for
-   `seq` into a buffer it allocates with malloc and returns its size via *size (0 on failure).
-   Returns 0 and sets *seq, *data (caller frees) / *size, or -1. */
+/*  Append one published event: takes the next seq of `topic` and journals the bytes that
+    `pack` produces for that seq (malloc'd, size via *size, NULL/0 on failure). Outside a
+    batch it is its own transaction. Returns 0 and sets *seq, *data (caller frees), *size;
+    or -1 (the seq is not taken). */
 typedef uint8_t *(brg_store_pack_fn)(void *arg, uint64_t seq, size_t *size);
 int brg_store_journal_append(brg_store_t *self, const char *topic, brg_store_pack_fn *pack,
                              void *arg, uint64_t *seq, uint8_t **data, size_t *size);
 
-/*  Walk journaled events whose topic starts with `prefix`, in publish order, starting after
-    journal position `after_pos` (0 = from the start). The callback returns 0 to go on, 1 to
-    stop. Returns the journal position of the last event visited (to resume), or -1 on error. */
+/*  Pull-based replay read: events of topics starting with `prefix`, in publish order,
+    skipping events with seq <= after(topic) (`after` returns 0 for a topic the client has
+    not seen), at most `max` events. Calls fn for each (data borrowed for the call). Sets
+    *more when matching events remain after the last one visited. Reads through the
+    (topic, seq) index: cost is O(topics matched + events returned), memory O(topics).
+    Returns the number visited, or -1 on error. */
+typedef uint64_t(brg_store_after_fn)(void *arg, const char *topic);
 typedef int(brg_store_event_fn)(void *arg, const char *topic, uint64_t seq, const uint8_t *data,
                                 size_t size);
-int64_t brg_store_journal_scan(brg_store_t *self, const char *prefix, int64_t after_pos,
-                               brg_store_event_fn *fn, void *arg);
+int brg_store_journal_read(brg_store_t *self, const char *prefix, brg_store_after_fn *after,
+                           void *after_arg, size_t max, brg_store_event_fn *fn, void *arg,
+                           bool *more);
 
 /*  Visit every topic `<kind>.<account_id>.` that has published, with its last seq.
     Returns the number visited, or -1 on error. */
@@ -56,11 +102,40 @@ int brg_store_account_topics(brg_store_t *self, const char *account_id, brg_stor
     (caller frees) when found, 0 when not, -1 on error. */
 int brg_store_reply_get(brg_store_t *self, const char *client, const char *request_id,
                         uint8_t **data, size_t *size);
-/*  Store the reply for (client, request_id). Returns 0 or -1. */
+/*  Store the reply for (client, request_id) in the open batch. Returns 0 or -1. */
 int brg_store_reply_put(brg_store_t *self, const char *client, const char *request_id,
                         const uint8_t *data, size_t size);
 
-/*  Last SQLite error text, for logs. Owned by the store. */
+/*  The backend's keyspace. put/del write into the open batch (their own transaction
+    outside one); get/scan see the batch's own writes. Keys are at most 400 bytes.
+    get returns 1 with a malloc'd copy (caller frees), 0 when absent, -1 on error.
+    scan visits keys starting with `prefix` in key order (bytes borrowed for the call; fn
+    returns 0 to go on, 1 to stop) and returns the number visited or -1. */
+int brg_store_state_put(brg_store_t *self, const void *key, size_t klen, const void *val,
+                        size_t vlen);
+int brg_store_state_del(brg_store_t *self, const void *key, size_t klen);
+int brg_store_state_get(brg_store_t *self, const void *key, size_t klen, uint8_t **val,
+                        size_t *vlen);
+typedef int(brg_store_kv_fn)(void *arg, const void *key, size_t klen, const void *val,
+                             size_t vlen);
+int brg_store_state_scan(brg_store_t *self, const void *prefix, size_t plen, brg_store_kv_fn *fn,
+                         void *arg);
+
+/*  Retention: remove at most `budget` expired journal events and idempotency rows (never
+    seq counters). Runs in its own transaction (call it outside a batch). Returns how many
+    were removed, or -1. */
+int64_t brg_store_prune(brg_store_t *self, int64_t now_s, int64_t budget);
+/*  Events in the journal now; events pruned since open. */
+uint64_t brg_store_journal_count(brg_store_t *self);
+uint64_t brg_store_pruned(brg_store_t *self);
+/*  Batches committed / rolled back since open. */
+uint64_t brg_store_commits(brg_store_t *self);
+uint64_t brg_store_failures(brg_store_t *self);
+
+/*  Text of the last error, for logs and BACKEND_ERROR replies. Owned by the store. */
 const char *brg_store_error(brg_store_t *self);
 
+#ifdef __cplusplus
+}
+#endif
 #endif

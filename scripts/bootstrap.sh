@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES="build-essential cmake pkg-config libzmq3-dev libczmq-dev libprotobuf-c-dev
-protobuf-c-compiler protobuf-compiler libcriterion-dev libsqlite3-dev sqlite3
+protobuf-c-compiler protobuf-compiler libcriterion-dev liblmdb-dev lmdb-utils
 python3 python3-zmq python3-protobuf python3-pytest"
 
 missing=()

@@ -11,6 +11,7 @@
 #include <criterion/criterion.h>
 #include <czmq.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -19,6 +20,16 @@
 #include "brg_publisher.h"
 #include "brg_router.h"
 #include "brg_store.h"
+
+/* Each test runs in its own worker process: remove that process's data dirs (the store
+   reserves its file, so leftovers would cost real disk). */
+static void remove_dirs(void) {
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf /tmp/xtbt-router-%d-*", getpid());
+    if (system(cmd) != 0)
+        fprintf(stderr, "cannot remove test dirs\n");
+}
+TestSuite(router, .fini = remove_dirs);
 
 /* ---- fake backend: serves order_stock (and one pending account) and query_stock_asset */
 typedef struct {

@@ -38,8 +38,8 @@ typedef struct {
     zloop_t *loop;        /* the bridge loop, for timers and actor pipes */
     brg_emit_fn *emit;
     void *emit_arg;
-    brg_store_t *store;   /* the durable store (may be NULL in unit tests): the backend keeps
-                             its state in its keyspace (brg_store_state_*) */
+    brg_store_t *store; /* the durable store (may be NULL in unit tests): the backend keeps
+                           its state in its keyspace (brg_store_state_*) */
 } brg_backend_env_t;
 
 enum { BRG_CALL_DONE = 0, BRG_CALL_PENDING = 1 };

@@ -24,6 +24,7 @@ struct brg_config {
     brg_log_level_t log_level;
     int heartbeat_ms;
     int64_t max_msg_size;
+    brg_store_opts_t store;
     zconfig_t *tree;
 };
 
@@ -41,6 +42,7 @@ brg_config_t *brg_config_new(void) {
     self->log_level = BRG_LOG_INFO;
     self->heartbeat_ms = BRG_DEFAULT_HEARTBEAT_MS;
     self->max_msg_size = BRG_DEFAULT_MAX_MSG_SIZE;
+    brg_store_opts_default(&self->store);
     return self;
 }
 
@@ -62,12 +64,16 @@ const char *brg_config_usage(void) {
            "  --backend NAME     session backend (default " BRG_DEFAULT_BACKEND ")\n"
            "  --router EP        request socket, czmq syntax (default " BRG_DEFAULT_ROUTER ")\n"
            "  --pub EP           push socket, czmq syntax (default " BRG_DEFAULT_PUB ")\n"
-           "  --data DIR         durable state: journal, idempotency (default " BRG_DEFAULT_DATA
-           ")\n"
+           "  --data DIR         durable state: book, journal, idempotency "
+           "(default " BRG_DEFAULT_DATA ")\n"
            "  --config FILE      ZPL config file (sections: bridge, sim)\n"
            "  --log-level L      error|warn|info|debug (default info)\n"
            "  --heartbeat-ms N   heartbeat. push interval (default 1000)\n"
            "  --max-msg-size N   request size limit in bytes (default 1048576)\n"
+           "  --durability D     process (default): nothing acknowledged is lost if the process\n"
+           "                     dies; power: acknowledged only once on disk (a sync per batch)\n"
+           "  --store-max-mb N   size limit of the store in MiB (default 4096)\n"
+           "  --retention-days N journal events kept N days (default 7; heartbeats 1 hour)\n"
            "  --help, --version\n"
            "Endpoints bind by default; prefix '>' to connect out (e.g. to an XSUB proxy).\n";
 }
@@ -111,6 +117,27 @@ static int apply(brg_config_t *self, const char *name, const char *value, char *
             return -1;
         }
         self->max_msg_size = number;
+    } else if (streq(name, "durability")) {
+        if (streq(value, "process"))
+            self->store.durability = BRG_DURABILITY_PROCESS;
+        else if (streq(value, "power"))
+            self->store.durability = BRG_DURABILITY_POWER;
+        else {
+            snprintf(err, errlen, "bad durability '%s' (process|power)", value);
+            return -1;
+        }
+    } else if (streq(name, "store-max-mb") || streq(name, "store_max_mb")) {
+        if (parse_int(value, 1, 1L << 30, &number)) {
+            snprintf(err, errlen, "bad store size '%s' (1..1073741824 MiB)", value);
+            return -1;
+        }
+        self->store.max_mb = number;
+    } else if (streq(name, "retention-days") || streq(name, "retention_days")) {
+        if (parse_int(value, 1, 3650, &number)) {
+            snprintf(err, errlen, "bad retention '%s' (1..3650 days)", value);
+            return -1;
+        }
+        self->store.retention_s = number * 24 * 3600;
     } else {
         snprintf(err, errlen, "unknown setting '%s'", name);
         return -1;
@@ -148,6 +175,9 @@ int brg_config_parse_args(brg_config_t *self, int argc, char **argv, char *err, 
                                             {"log-level", required_argument, 0, 'l'},
                                             {"heartbeat-ms", required_argument, 0, 'H'},
                                             {"max-msg-size", required_argument, 0, 'M'},
+                                            {"durability", required_argument, 0, 'D'},
+                                            {"store-max-mb", required_argument, 0, 'S'},
+                                            {"retention-days", required_argument, 0, 'R'},
                                             {"help", no_argument, 0, 'h'},
                                             {"version", no_argument, 0, 'V'},
                                             {0, 0, 0, 0}};
@@ -193,6 +223,15 @@ int brg_config_parse_args(brg_config_t *self, int argc, char **argv, char *err, 
         case 'M':
             name = "max-msg-size";
             break;
+        case 'D':
+            name = "durability";
+            break;
+        case 'S':
+            name = "store-max-mb";
+            break;
+        case 'R':
+            name = "retention-days";
+            break;
         default:
             snprintf(err, errlen, "unknown or incomplete option '%s' (see --help)",
                      argv[optind - 1]);
@@ -228,6 +267,9 @@ int brg_config_heartbeat_ms(brg_config_t *self) {
 }
 int64_t brg_config_max_msg_size(brg_config_t *self) {
     return self->max_msg_size;
+}
+const brg_store_opts_t *brg_config_store(brg_config_t *self) {
+    return &self->store;
 }
 zconfig_t *brg_config_tree(brg_config_t *self) {
     return self->tree;

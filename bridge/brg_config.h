@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "brg_log.h"
+#include "brg_store.h"
 
 #define BRG_DEFAULT_ROUTER "tcp://127.0.0.1:58610"
 #define BRG_DEFAULT_PUB "tcp://127.0.0.1:58611"
@@ -37,6 +38,8 @@ const char *brg_config_backend(brg_config_t *self);
 brg_log_level_t brg_config_log_level(brg_config_t *self);
 int brg_config_heartbeat_ms(brg_config_t *self);
 int64_t brg_config_max_msg_size(brg_config_t *self);
+/*  Store settings: durability, size limit, retention. Owned by the config. */
+const brg_store_opts_t *brg_config_store(brg_config_t *self);
 /*  The parsed config file, or NULL if none was given. Owned by the config. */
 zconfig_t *brg_config_tree(brg_config_t *self);
 

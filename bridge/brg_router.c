@@ -16,7 +16,7 @@
 
 #define MAX_BODY_CASE 128
 #define REPLAY_DEFAULT_BATCH 500
-#define REPLAY_MAX_BATCH 5000
+#define REPLAY_MAX_BATCH 1000
 
 struct brg_router {
     zloop_t *loop;
@@ -26,8 +26,16 @@ struct brg_router {
     uint64_t requests, replies, malformed, dropped, idempotent_hits;
     uint64_t per_call[MAX_BODY_CASE];
     int64_t started_ms;
-    zlist_t *held; /* zmsg_t replies of the open batch, sent after its commit */
+    zlist_t *held; /* held_t replies of the open batch, sent after its commit */
+    bool degraded; /* a commit failed and the backend could not undo */
+    char degraded_reason[768];
 };
+
+/* A reply waiting for its batch to commit. */
+typedef struct {
+    zmsg_t *msg;
+    char *request_id;
+} held_t;
 
 /* What the router keeps with each call: where the reply goes and how it is remembered. */
 typedef struct {
@@ -90,14 +98,19 @@ static void send_msg(brg_router_t *self, zmsg_t **msg_p) {
     zmsg_destroy(msg_p);
 }
 
-static void send_packed(brg_router_t *self, zmsg_t *envelope, const uint8_t *data, size_t size) {
+static void send_packed(brg_router_t *self, zmsg_t *envelope, const char *request_id,
+                        const uint8_t *data, size_t size) {
     zmsg_t *msg = zmsg_dup(envelope);
     zmsg_addmem(msg, data, size);
-    if (brg_store_in_batch(self->args.store))
-        /* The reply may be an idempotency row of this batch: it must not reach the client
-           before that row is durable, or a crash could let a retry repeat the order. */
-        zlist_append(self->held, msg);
-    else
+    if (brg_store_in_batch(self->args.store)) {
+        /* The reply may speak of this batch's orders and be its idempotency row: it must
+           not reach the client before the batch is durable, or a crash could lose an
+           acknowledged order or let a retry repeat it. */
+        held_t *held = (held_t *)zmalloc(sizeof(held_t));
+        held->msg = msg;
+        held->request_id = strdup(request_id ? request_id : "");
+        zlist_append(self->held, held);
+    } else
         send_msg(self, &msg);
 }
 
@@ -105,7 +118,7 @@ static void send_reply(brg_router_t *self, zmsg_t *envelope, Xtbridge__Reply *re
     size_t size = xtbridge__reply__get_packed_size(reply);
     uint8_t *data = (uint8_t *)malloc(size ? size : 1);
     xtbridge__reply__pack(reply, data);
-    send_packed(self, envelope, data, size);
+    send_packed(self, envelope, reply->request_id, data, size);
     free(data);
 }
 
@@ -176,7 +189,7 @@ static void finish_call(brg_call_t *call, void *arg) {
             brg_error("cannot store reply of %s for idempotency: %s", route->request_id,
                       brg_store_error(self->args.store));
     }
-    send_packed(self, route->envelope, data, size);
+    send_packed(self, route->envelope, route->request_id, data, size);
     free(data);
     brg_call_destroy(&call);
 }
@@ -201,6 +214,10 @@ static void do_hello(brg_router_t *self, brg_call_t *call) {
     hello->instance_id = brg_call_strdup(call, self->args.instance_id);
     hello->heartbeat_ms = (uint32_t)self->args.heartbeat_ms;
     hello->bridge_epoch = brg_store_epoch(self->args.store);
+    hello->degraded = self->degraded;
+    hello->degraded_reason = brg_call_strdup(call, self->degraded_reason);
+    hello->durability =
+        brg_call_strdup(call, brg_store_durability_name(brg_store_durability(self->args.store)));
     const ProtobufCMessageDescriptor *desc = &xtbridge__request__descriptor;
     hello->calls = (char **)brg_call_alloc(call, sizeof(char *) * desc->n_fields);
     for (unsigned i = 0; i < desc->n_fields; i++) {
@@ -243,6 +260,14 @@ static void do_stats(brg_router_t *self, brg_call_t *call) {
     stats->events_published = brg_publisher_count(self->args.publisher);
     stats->uptime_ms = (uint64_t)(zclock_mono() - self->started_ms);
     stats->idempotent_hits = self->idempotent_hits;
+    stats->degraded = self->degraded;
+    stats->degraded_reason = brg_call_strdup(call, self->degraded_reason);
+    stats->commits = brg_store_commits(self->args.store);
+    stats->commit_failures = brg_store_failures(self->args.store);
+    stats->journal_events = brg_store_journal_count(self->args.store);
+    stats->pruned_events = brg_store_pruned(self->args.store);
+    stats->durability =
+        brg_call_strdup(call, brg_store_durability_name(brg_store_durability(self->args.store)));
     stats->calls =
         (Xtbridge__StatsReply__CallsEntry **)brg_call_alloc(call, sizeof(void *) * MAX_BODY_CASE);
     for (int body = 0; body < MAX_BODY_CASE; body++) {
@@ -260,82 +285,74 @@ static void do_stats(brg_router_t *self, brg_call_t *call) {
     reply->stats = stats;
 }
 
-/* Replay walks the journal and sends batches; all but the last carry more=true. The
-   batch being filled is only sent once we know whether another event follows it. */
+/* Replay is pull-based: one reply per request with at most max_events events read through
+   the journal index; more=true tells the client to ask again with the after map it now
+   holds. So a replay costs bounded memory and time, whatever the journal's size. */
 typedef struct {
-    brg_router_t *self;
-    route_t *route;
-    const char *request_id;
     zhash_t *after; /* topic -> uint64_t* last seq the client has */
     Xtbridge__Event **events;
-    size_t count, batch;
+    size_t count;
 } replay_t;
 
-static void replay_flush(replay_t *r, bool more) {
-    Xtbridge__Reply reply = XTBRIDGE__REPLY__INIT;
-    Xtbridge__Error error = XTBRIDGE__ERROR__INIT;
-    Xtbridge__ReplayReply body = XTBRIDGE__REPLAY_REPLY__INIT;
-    reply.request_id = (char *)r->request_id;
-    reply.error = &error;
-    reply.result_case = XTBRIDGE__REPLY__RESULT_REPLAY;
-    reply.replay = &body;
-    body.events = r->events;
-    body.n_events = r->count;
-    body.more = more;
-    body.bridge_epoch = brg_store_epoch(r->self->args.store);
-    send_reply(r->self, r->route->envelope, &reply);
-    for (size_t i = 0; i < r->count; i++)
-        xtbridge__event__free_unpacked(r->events[i], NULL);
-    r->count = 0;
+static uint64_t replay_after(void *arg, const char *topic) {
+    uint64_t *have = (uint64_t *)zhash_lookup(((replay_t *)arg)->after, topic);
+    return have ? *have : 0;
 }
 
 static int replay_event(void *arg, const char *topic, uint64_t seq, const uint8_t *data,
                         size_t size) {
+    (void)topic;
+    (void)seq;
     replay_t *r = (replay_t *)arg;
-    uint64_t *have = (uint64_t *)zhash_lookup(r->after, topic);
-    if (have && seq <= *have)
-        return 0;
     Xtbridge__Event *event = xtbridge__event__unpack(NULL, size, data);
-    if (!event)
-        return 0; /* cannot happen for rows we wrote; skip rather than stop the replay */
-    if (r->count == r->batch)
-        replay_flush(r, true);
-    r->events[r->count++] = event;
+    /* cannot happen for rows we wrote; skip rather than stop the replay */
+    if (event)
+        r->events[r->count++] = event;
     return 0;
 }
 
-/* Replay sends its own replies; returns true when it did. */
+/* Replay sends its own reply; returns true when it did. */
 static bool do_replay(brg_router_t *self, brg_call_t *call) {
     const Xtbridge__ReplayRequest *req = brg_call_request(call)->replay;
-    replay_t r = {self,
-                  (route_t *)brg_call_user(call),
-                  brg_call_reply(call)->request_id,
-                  NULL,
-                  NULL,
-                  0,
-                  req->max_events ? req->max_events : REPLAY_DEFAULT_BATCH};
-    if (r.batch > REPLAY_MAX_BATCH)
-        r.batch = REPLAY_MAX_BATCH;
-    r.after = zhash_new();
+    size_t max = req->max_events ? req->max_events : REPLAY_DEFAULT_BATCH;
+    if (max > REPLAY_MAX_BATCH)
+        max = REPLAY_MAX_BATCH;
+    replay_t r = {zhash_new(), NULL, 0};
     for (size_t i = 0; i < req->n_after; i++) {
+        if (!req->after[i]->key)
+            continue;
         uint64_t *seq = (uint64_t *)brg_call_alloc(call, sizeof(uint64_t));
         *seq = req->after[i]->value;
-        if (req->after[i]->key)
-            zhash_update(r.after, req->after[i]->key, seq);
+        zhash_update(r.after, req->after[i]->key, seq);
     }
-    r.events = (Xtbridge__Event **)calloc(r.batch, sizeof(Xtbridge__Event *));
-    int64_t pos = brg_store_journal_scan(self->args.store, req->topic_prefix, 0, replay_event, &r);
+    r.events = (Xtbridge__Event **)calloc(max, sizeof(Xtbridge__Event *));
+    bool more = false;
+    int read = brg_store_journal_read(self->args.store, req->topic_prefix, replay_after, &r, max,
+                                      replay_event, &r, &more);
     zhash_destroy(&r.after);
-    if (pos < 0) {
-        for (size_t i = 0; i < r.count; i++)
-            xtbridge__event__free_unpacked(r.events[i], NULL);
-        free(r.events);
+    if (read >= 0) {
+        Xtbridge__Reply reply = XTBRIDGE__REPLY__INIT;
+        Xtbridge__Error error = XTBRIDGE__ERROR__INIT;
+        Xtbridge__ReplayReply body = XTBRIDGE__REPLAY_REPLY__INIT;
+        reply.request_id = brg_call_reply(call)->request_id;
+        reply.error = &error;
+        reply.result_case = XTBRIDGE__REPLY__RESULT_REPLAY;
+        reply.replay = &body;
+        body.events = r.events;
+        body.n_events = r.count;
+        body.more = more;
+        body.bridge_epoch = brg_store_epoch(self->args.store);
+        route_t *route = (route_t *)brg_call_user(call);
+        send_reply(self, route->envelope, &reply);
+    }
+    for (size_t i = 0; i < r.count; i++)
+        xtbridge__event__free_unpacked(r.events[i], NULL);
+    free(r.events);
+    if (read < 0) {
         brg_call_fail(call, XTBRIDGE__ERROR_CODE__BACKEND_ERROR, "replay: journal read failed: %s",
                       brg_store_error(self->args.store));
         return false;
     }
-    replay_flush(&r, false);
-    free(r.events);
     return true;
 }
 
@@ -402,7 +419,7 @@ static void dispatch(brg_router_t *self, brg_call_t *call) {
             if (found == 1) {
                 /* A retry: the original answer, nothing done again. */
                 self->idempotent_hits++;
-                send_packed(self, route->envelope, data, size);
+                send_packed(self, route->envelope, route->request_id, data, size);
                 free(data);
                 free(route->idem_key);
                 route->idem_key = NULL;
@@ -506,11 +523,60 @@ void brg_router_handle(brg_router_t *self, zmsg_t **msg_p) {
     dispatch(self, call);
 }
 
+/* The batch could not be made durable: nothing of it may look done. The backend returns
+   to its last committed state (or, if it cannot, the bridge says it is degraded), and every
+   reply of the batch becomes BACKEND_ERROR naming the cause: any of them may speak of
+   state the failed commit took back (a query after an order, a price move whose book
+   change was only written at persist time). */
+static void batch_failed(brg_router_t *self, int handled) {
+    brg_store_t *store = self->args.store;
+    char cause[512];
+    snprintf(cause, sizeof cause, "%s", brg_store_error(store));
+    brg_error("batch of %d requests rolled back: %s", handled, cause);
+    bool undone = self->args.ops->restore && self->args.ops->restore(self->args.backend) == 0;
+    if (!undone && !self->degraded) {
+        self->degraded = true;
+        snprintf(self->degraded_reason, sizeof self->degraded_reason,
+                 "backend '%s' acted on a batch that could not be stored: %s", self->args.ops->name,
+                 cause);
+        brg_error("degraded: %s", self->degraded_reason);
+    }
+    for (held_t *held = (held_t *)zlist_first(self->held); held;
+         held = (held_t *)zlist_next(self->held)) {
+        Xtbridge__Reply reply = XTBRIDGE__REPLY__INIT;
+        Xtbridge__Error error = XTBRIDGE__ERROR__INIT;
+        char text[640];
+        snprintf(text, sizeof text,
+                 undone ? "store commit failed: %s; nothing of this request was kept"
+                        : "store commit failed: %s; the backend acted but its state is not durable",
+                 cause);
+        error.code = XTBRIDGE__ERROR_CODE__BACKEND_ERROR;
+        error.message = text;
+        reply.error = &error;
+        reply.request_id = held->request_id;
+        size_t size = xtbridge__reply__get_packed_size(&reply);
+        uint8_t *data = (uint8_t *)malloc(size ? size : 1);
+        xtbridge__reply__pack(&reply, data);
+        /* keep the envelope frames, replace the payload */
+        zframe_t *last = zmsg_last(held->msg);
+        zmsg_remove(held->msg, last);
+        zframe_destroy(&last);
+        zmsg_addmem(held->msg, data, size);
+        free(data);
+    }
+}
+
+static void held_free(held_t **held_p) {
+    held_t *held = *held_p;
+    zmsg_destroy(&held->msg);
+    free(held->request_id);
+    free(held);
+    *held_p = NULL;
+}
+
 int brg_router_drain(brg_router_t *self, int max) {
     brg_store_t *store = self->args.store;
-    bool batch = brg_store_begin(store) == 0;
-    if (!batch)
-        brg_error("cannot open a journal batch: %s", brg_store_error(store));
+    brg_store_begin(store);
     int handled = 0;
     for (; handled < max; handled++) {
         zmsg_t *msg = zmsg_recv_nowait(self->sock);
@@ -518,19 +584,25 @@ int brg_router_drain(brg_router_t *self, int max) {
             break;
         brg_router_handle(self, &msg);
     }
-    if (!batch)
-        return handled;
+    /* the backend's book changes join the batch's journal and idempotency rows */
+    if (self->args.ops->persist && self->args.ops->persist(self->args.backend))
+        brg_store_fail_batch(store, "backend could not write its state");
     bool committed = brg_store_commit(store) == 0;
     if (!committed)
-        brg_error("journal batch of %d requests rolled back: %s", handled, brg_store_error(store));
-    /* Pushes first, then replies: a client that sees its reply can find its pushes. Events
-       of a rolled-back batch are dropped (their seqs were never taken); replies still go
-       out, as the backend did act on them. */
+        batch_failed(self, handled);
+    /* Pushes first, then replies: a client that sees its reply can find its pushes.
+       Events of a failed batch are dropped: their seqs were never taken. */
     brg_publisher_flush(self->args.publisher, committed);
-    zmsg_t *held;
-    while ((held = (zmsg_t *)zlist_pop(self->held)))
-        send_msg(self, &held);
+    held_t *held;
+    while ((held = (held_t *)zlist_pop(self->held))) {
+        send_msg(self, &held->msg);
+        held_free(&held);
+    }
     return handled;
+}
+
+bool brg_router_degraded(brg_router_t *self) {
+    return self->degraded;
 }
 
 static int on_readable(zloop_t *loop, zsock_t *reader, void *arg) {
@@ -589,9 +661,9 @@ void brg_router_destroy(brg_router_t **self_p) {
     /* Pending calls belong to the backend until it completes them; the backend is
        destroyed after us and must drop them. The hash holds borrowed pointers only. */
     zhash_destroy(&self->in_flight);
-    zmsg_t *held;
-    while ((held = (zmsg_t *)zlist_pop(self->held)))
-        zmsg_destroy(&held);
+    held_t *held;
+    while ((held = (held_t *)zlist_pop(self->held)))
+        held_free(&held);
     zlist_destroy(&self->held);
     zsock_destroy(&self->sock);
     free(self);

@@ -37,8 +37,10 @@ void brg_router_destroy(brg_router_t **self_p);
 void brg_router_handle(brg_router_t *self, zmsg_t **msg_p);
 
 /*  Handle up to `max` queued requests as one batch: one store transaction for all their
-    journaled pushes and idempotency rows, then the pushes and replies are sent once it is
-    committed (group commit). This is what the loop reader calls. Returns how many. */
+    journaled pushes, idempotency rows and the backend's book changes (ops->persist), then
+    the pushes and replies are sent once it is committed (group commit). If it cannot
+    commit, the backend is restored (ops->restore), the pushes are dropped and every reply
+    of the batch is BACKEND_ERROR. This is what the loop reader calls. Returns how many. */
 int brg_router_drain(brg_router_t *self, int max);
 
 /*  The ROUTER socket, for tests that drive brg_router_handle() without a loop. Owned by
@@ -48,5 +50,7 @@ zsock_t *brg_router_socket(brg_router_t *self);
 /*  Counters (also served by the `stats` call). */
 uint64_t brg_router_requests(brg_router_t *self);
 uint64_t brg_router_malformed(brg_router_t *self);
+/*  Whether a commit failed that the backend could not undo (also in hello and stats). */
+bool brg_router_degraded(brg_router_t *self);
 
 #endif

@@ -1,130 +1,353 @@
-/*  brg_store.c - SQLite-backed journal, seq counters and idempotency table (see
-    brg_store.h). WAL with synchronous=NORMAL: a crash of the process loses nothing, a power
-    loss may lose the last transactions, which replay cannot serve anyway. Statements are
-    prepared once; every call runs on the bridge loop thread.
+/*  brg_store.c - the durable store on LMDB (see brg_store.h for what it holds and why).
+
+    Layout, one LMDB environment (data.mdb + lock.mdb in --data), named databases:
+      meta       "epoch" -> u64
+      topics     topic -> u64 last seq                  (never pruned: seq is never reused)
+      journal    u64 pos (big-endian, append order) -> [u64 time s][u64 seq][u16 len][topic][event]
+      jindex     topic '\0' u64 seq (big-endian) -> u64 pos
+      replies    idempotency key -> [u64 time s][packed Reply]
+      reply_age  u64 time (big-endian) idempotency key -> ""   (retention walks it in time order)
+      state      backend keys -> backend values
+    Why LMDB: a batch (book rows + journal rows + idempotency rows) is one copy-on-write
+    transaction committed by flipping a meta page, a few microseconds without a sync, and
+    readers see a consistent snapshot without blocking the writer.
 */
 #include "brg_store.h"
 
 #include <czmq.h>
-#include <sqlite3.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <lmdb.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <time.h>
+#include <unistd.h>
 
-/* Idempotency rows are kept two days: the protocol promises at least a trading day. */
-#define REPLY_KEEP_SECONDS (2 * 24 * 3600)
-/* Journaled events are kept a week (replay serves gaps, not history); heartbeats, which
-   nobody replays, an hour. Seq counters live in `topics` and are never pruned. */
-#define JOURNAL_KEEP_SECONDS (7 * 24 * 3600)
-#define HEARTBEAT_KEEP_SECONDS 3600
+/* Longest idempotency key kept verbatim; longer ones keep a prefix and a hash of the
+   whole (LMDB keys are limited to 511 bytes). */
+#define IDEM_KEY_MAX 400
+#define JOURNAL_HEADER 18 /* time, seq, topic length */
 
 struct brg_store {
-    sqlite3 *db;
-    int batch;  /* depth of brg_store_begin() */
-    bool begun; /* the batch's transaction is open: begun lazily at its first write, so a
-                   batch of reads (ping, queries) costs no BEGIN/COMMIT */
+    MDB_env *env;
+    MDB_dbi meta, topics, journal, jindex, replies, reply_age, state;
+    MDB_txn *wtxn; /* the open write transaction (a batch's, or one call's) */
+    MDB_txn *rtxn; /* reused read transaction, reset between reads */
+    int batch;     /* depth of brg_store_begin() */
+    bool failed;   /* a write of the open batch failed: the batch cannot commit */
+    brg_store_opts_t opts;
     uint64_t epoch;
-    sqlite3_stmt *get_seq, *set_seq, *append, *scan, *reply_get, *reply_put, *topics;
+    uint64_t next_pos, saved_next_pos;
+    uint64_t count, saved_count; /* events in the journal */
+    uint64_t hb_pruned_pos;      /* heartbeats before this position are gone */
+    uint64_t commits, failures, pruned;
+    int lock_fd;
+    char error[512];
 };
 
-static const char *const schema =
-    "PRAGMA journal_mode=WAL;"
-    "PRAGMA synchronous=NORMAL;"
-    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
-    "CREATE TABLE IF NOT EXISTS topics (topic TEXT PRIMARY KEY, last_seq INTEGER NOT NULL);"
-    "CREATE TABLE IF NOT EXISTS journal (pos INTEGER PRIMARY KEY AUTOINCREMENT,"
-    "  topic TEXT NOT NULL, seq INTEGER NOT NULL, time INTEGER NOT NULL, event BLOB NOT NULL);"
-    "CREATE INDEX IF NOT EXISTS journal_topic ON journal (topic, seq);"
-    "CREATE TABLE IF NOT EXISTS replies (client TEXT NOT NULL, request_id TEXT NOT NULL,"
-    "  time INTEGER NOT NULL, reply BLOB NOT NULL, PRIMARY KEY (client, request_id));";
-
-static int prepare(brg_store_t *self, const char *sql, sqlite3_stmt **stmt) {
-    return sqlite3_prepare_v3(self->db, sql, -1, SQLITE_PREPARE_PERSISTENT, stmt, NULL) == SQLITE_OK
-               ? 0
-               : -1;
+void brg_store_opts_default(brg_store_opts_t *opts) {
+    opts->durability = BRG_DURABILITY_PROCESS;
+    opts->max_mb = 4096;
+    opts->retention_s = 7 * 24 * 3600;
+    opts->heartbeat_retention_s = 3600;
+    opts->reply_retention_s = 2 * 24 * 3600;
 }
 
-static int load_epoch(brg_store_t *self) {
-    sqlite3_stmt *stmt = NULL;
-    if (sqlite3_prepare_v2(self->db, "SELECT value FROM meta WHERE key='epoch'", -1, &stmt, NULL) !=
-        SQLITE_OK)
+static void set_error(brg_store_t *self, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void set_error(brg_store_t *self, const char *fmt, ...) {
+    va_list args;
+    va_start(args, fmt);
+    vsnprintf(self->error, sizeof self->error, fmt, args);
+    va_end(args);
+}
+
+/* An LMDB error in words a user can act on. */
+static const char *lmdb_text(int rc) {
+    if (rc == MDB_MAP_FULL)
+        return "store is full (raise --store-max-mb or free old data)";
+    if (rc == ENOSPC)
+        return "no space left on device";
+    return mdb_strerror(rc);
+}
+
+static void put_be64(uint8_t *p, uint64_t v) {
+    for (int i = 7; i >= 0; i--, v >>= 8)
+        p[i] = (uint8_t)v;
+}
+
+static uint64_t get_be64(const uint8_t *p) {
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+static uint64_t get_u64(const void *p) {
+    uint64_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+/* --- transactions ------------------------------------------------------------------ */
+
+/* The write transaction for the next write: the batch's (opened lazily) or a one-call one. */
+static int write_begin(brg_store_t *self) {
+    if (self->failed)
         return -1;
-    if (sqlite3_step(stmt) == SQLITE_ROW)
-        self->epoch = strtoull((const char *)sqlite3_column_text(stmt, 0), NULL, 10);
-    sqlite3_finalize(stmt);
-    if (self->epoch)
+    if (self->wtxn)
         return 0;
-    /* New journal: a fresh random epoch tells clients their old seqs mean nothing here. */
+    int rc = mdb_txn_begin(self->env, NULL, 0, &self->wtxn);
+    if (rc) {
+        set_error(self, "cannot begin a store transaction: %s", lmdb_text(rc));
+        self->wtxn = NULL;
+        if (self->batch)
+            self->failed = true;
+        return -1;
+    }
+    self->saved_next_pos = self->next_pos;
+    self->saved_count = self->count;
+    return 0;
+}
+
+static void write_abort(brg_store_t *self) {
+    if (self->wtxn)
+        mdb_txn_abort(self->wtxn);
+    self->wtxn = NULL;
+    self->next_pos = self->saved_next_pos;
+    self->count = self->saved_count;
+}
+
+static int write_commit(brg_store_t *self) {
+    int rc = mdb_txn_commit(self->wtxn);
+    self->wtxn = NULL;
+    if (rc) {
+        set_error(self, "store commit failed: %s", lmdb_text(rc));
+        self->next_pos = self->saved_next_pos;
+        self->count = self->saved_count;
+        self->failures++;
+        return -1;
+    }
+    self->commits++;
+    return 0;
+}
+
+/* After a write: outside a batch commit (or abort) it now; inside, remember a failure so
+   the whole batch fails (LMDB leaves a transaction unusable after MDB_MAP_FULL). */
+static int write_end(brg_store_t *self, int rc) {
+    if (self->batch) {
+        if (rc)
+            self->failed = true;
+        return rc;
+    }
+    if (rc) {
+        write_abort(self);
+        self->failures++;
+        return -1;
+    }
+    return write_commit(self);
+}
+
+static int put(brg_store_t *self, MDB_dbi dbi, const void *key, size_t klen, const void *val,
+               size_t vlen, unsigned flags, const char *what) {
+    MDB_val k = {klen, (void *)key}, v = {vlen, (void *)val};
+    int rc = mdb_put(self->wtxn, dbi, &k, &v, flags);
+    if (rc)
+        set_error(self, "cannot write %s: %s", what, lmdb_text(rc));
+    return rc ? -1 : 0;
+}
+
+/* A transaction to read from: the open write transaction (so a batch sees its own
+   writes) or the reused read-only one. Pair with read_end(). */
+static MDB_txn *read_begin(brg_store_t *self) {
+    if (self->wtxn)
+        return self->wtxn;
+    int rc = self->rtxn ? mdb_txn_renew(self->rtxn)
+                        : mdb_txn_begin(self->env, NULL, MDB_RDONLY, &self->rtxn);
+    if (rc) {
+        set_error(self, "cannot begin a store read: %s", lmdb_text(rc));
+        if (self->rtxn) {
+            mdb_txn_abort(self->rtxn);
+            self->rtxn = NULL;
+        }
+        return NULL;
+    }
+    return self->rtxn;
+}
+
+static void read_end(brg_store_t *self, MDB_txn *txn) {
+    if (txn && txn == self->rtxn)
+        mdb_txn_reset(self->rtxn);
+}
+
+int brg_store_begin(brg_store_t *self) {
+    self->batch++;
+    return 0;
+}
+
+int brg_store_commit(brg_store_t *self) {
+    if (self->batch == 0 || --self->batch > 0)
+        return 0;
+    bool failed = self->failed;
+    self->failed = false;
+    if (!self->wtxn) {
+        if (failed)
+            self->failures++;
+        return failed ? -1 : 0;
+    }
+    if (failed) {
+        write_abort(self);
+        self->failures++;
+        return -1;
+    }
+    return write_commit(self);
+}
+
+bool brg_store_in_batch(brg_store_t *self) {
+    return self->batch > 0;
+}
+
+void brg_store_fail_batch(brg_store_t *self, const char *why) {
+    if (!self->batch)
+        return;
+    set_error(self, "%s", why);
+    self->failed = true;
+}
+
+bool brg_store_batch_dirty(brg_store_t *self) {
+    return self->wtxn != NULL || self->failed;
+}
+
+/* --- open / close ------------------------------------------------------------------ */
+
+static int lock_dir(brg_store_t *self, const char *data_dir) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/xtbridge.lock", data_dir);
+    self->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (self->lock_fd < 0) {
+        set_error(self, "cannot open %s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (flock(self->lock_fd, LOCK_EX | LOCK_NB)) {
+        char pid[32] = "";
+        ssize_t n = pread(self->lock_fd, pid, sizeof pid - 1, 0);
+        pid[n > 0 ? n : 0] = 0;
+        pid[strcspn(pid, "\n")] = 0;
+        if (*pid)
+            set_error(self, "another xtbridge (pid %s) is using data dir '%s'", pid, data_dir);
+        else
+            set_error(self, "another xtbridge is using data dir '%s'", data_dir);
+        return -1;
+    }
+    char text[32];
+    int len = snprintf(text, sizeof text, "%d\n", (int)getpid());
+    if (ftruncate(self->lock_fd, 0) == 0 && pwrite(self->lock_fd, text, (size_t)len, 0) < 0)
+        (void)0; /* the pid is a courtesy for the next one's message */
+    return 0;
+}
+
+static int open_dbs(brg_store_t *self) {
+    struct {
+        const char *name;
+        MDB_dbi *dbi;
+    } dbs[] = {{"meta", &self->meta},       {"topics", &self->topics},
+               {"journal", &self->journal}, {"jindex", &self->jindex},
+               {"replies", &self->replies}, {"reply_age", &self->reply_age},
+               {"state", &self->state}};
+    for (size_t i = 0; i < sizeof dbs / sizeof dbs[0]; i++) {
+        int rc = mdb_dbi_open(self->wtxn, dbs[i].name, MDB_CREATE, dbs[i].dbi);
+        if (rc) {
+            set_error(self, "cannot open table %s: %s", dbs[i].name, lmdb_text(rc));
+            return -1;
+        }
+    }
+    MDB_val key = {5, (void *)"epoch"}, val;
+    if (mdb_get(self->wtxn, self->meta, &key, &val) == 0 && val.mv_size == 8)
+        self->epoch = get_u64(val.mv_data);
     while (!self->epoch) {
+        /* New store: a fresh random epoch tells clients their old seqs mean nothing here. */
         uint64_t a = (uint64_t)randof(1 << 30), b = (uint64_t)randof(1 << 30);
         self->epoch = ((a << 30) ^ b ^ (uint64_t)time(NULL)) & 0x7fffffffffffffffULL;
+        if (put(self, self->meta, "epoch", 5, &self->epoch, 8, 0, "epoch"))
+            return -1;
     }
-    char sql[128];
-    snprintf(sql, sizeof sql, "INSERT INTO meta (key, value) VALUES ('epoch', '%llu')",
-             (unsigned long long)self->epoch);
-    return sqlite3_exec(self->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+    MDB_cursor *cursor;
+    if (mdb_cursor_open(self->wtxn, self->journal, &cursor))
+        return -1;
+    MDB_val k, v;
+    self->next_pos = mdb_cursor_get(cursor, &k, &v, MDB_LAST) == 0 && k.mv_size == 8
+                         ? get_be64((const uint8_t *)k.mv_data) + 1
+                         : 1;
+    mdb_cursor_close(cursor);
+    MDB_stat stat;
+    if (mdb_stat(self->wtxn, self->journal, &stat) == 0)
+        self->count = stat.ms_entries;
+    return 0;
 }
 
-brg_store_t *brg_store_new(const char *data_dir, char *err, size_t errlen) {
+brg_store_t *brg_store_new(const char *data_dir, const brg_store_opts_t *opts, char *err,
+                           size_t errlen) {
     if (zsys_dir_create("%s", data_dir)) {
         snprintf(err, errlen, "cannot create data directory '%s'", data_dir);
         return NULL;
     }
     brg_store_t *self = (brg_store_t *)zmalloc(sizeof(brg_store_t));
-    char path[4096];
-    snprintf(path, sizeof path, "%s/xtbridge.db", data_dir);
-    if (sqlite3_open(path, &self->db) != SQLITE_OK) {
-        snprintf(err, errlen, "cannot open %s: %s", path, sqlite3_errmsg(self->db));
-        brg_store_destroy(&self);
-        return NULL;
+    self->lock_fd = -1;
+    if (opts)
+        self->opts = *opts;
+    else
+        brg_store_opts_default(&self->opts);
+    if (self->opts.max_mb < 1)
+        self->opts.max_mb = 1;
+    int rc = 0;
+    if (lock_dir(self, data_dir))
+        goto fail;
+    if ((rc = mdb_env_create(&self->env)) || (rc = mdb_env_set_maxdbs(self->env, 8)) ||
+        (rc = mdb_env_set_mapsize(self->env, (size_t)self->opts.max_mb << 20))) {
+        set_error(self, "cannot create the store: %s", lmdb_text(rc));
+        goto fail;
     }
-    sqlite3_busy_timeout(self->db, 2000);
-    char sql[512];
-    long long now = (long long)time(NULL);
-    snprintf(sql, sizeof sql,
-             "DELETE FROM replies WHERE time < %lld;"
-             "DELETE FROM journal WHERE time < %lld;"
-             "DELETE FROM journal WHERE topic = 'heartbeat.' AND time < %lld;",
-             now - REPLY_KEEP_SECONDS, now - JOURNAL_KEEP_SECONDS, now - HEARTBEAT_KEEP_SECONDS);
-    if (sqlite3_exec(self->db, schema, NULL, NULL, NULL) != SQLITE_OK ||
-        sqlite3_exec(self->db, sql, NULL, NULL, NULL) != SQLITE_OK || load_epoch(self) ||
-        prepare(self, "SELECT last_seq FROM topics WHERE topic=?", &self->get_seq) ||
-        prepare(self, "INSERT OR REPLACE INTO topics (topic, last_seq) VALUES (?, ?)",
-                &self->set_seq) ||
-        prepare(self, "INSERT INTO journal (topic, seq, time, event) VALUES (?, ?, ?, ?)",
-                &self->append) ||
-        prepare(self,
-                "SELECT pos, topic, seq, event FROM journal WHERE pos > ? AND "
-                "substr(topic, 1, length(?2)) = ?2 ORDER BY pos",
-                &self->scan) ||
-        prepare(self, "SELECT reply FROM replies WHERE client=? AND request_id=?",
-                &self->reply_get) ||
-        prepare(self,
-                "INSERT OR REPLACE INTO replies (client, request_id, time, reply) "
-                "VALUES (?, ?, ?, ?)",
-                &self->reply_put) ||
-        /* suffix match on ".<account>." so 1000000365 never picks up 10000003650 */
-        prepare(self,
-                "SELECT topic, last_seq FROM topics WHERE length(topic) > length(?1) + 1 "
-                "AND substr(topic, -length(?1)) = ?1 ORDER BY topic",
-                &self->topics)) {
-        snprintf(err, errlen, "cannot initialise %s: %s", path, sqlite3_errmsg(self->db));
-        brg_store_destroy(&self);
-        return NULL;
+    /* process: the OS has every committed page even if we die; power: each commit syncs.
+       NOTLS: the reused read transaction is not tied to a thread. */
+    unsigned flags = MDB_NOTLS;
+    if (self->opts.durability == BRG_DURABILITY_PROCESS)
+        flags |= MDB_NOSYNC;
+    if ((rc = mdb_env_open(self->env, data_dir, flags, 0644))) {
+        set_error(self, "cannot open the store in '%s': %s", data_dir, lmdb_text(rc));
+        goto fail;
     }
+    if (write_begin(self) || open_dbs(self)) {
+        write_abort(self);
+        goto fail;
+    }
+    if (write_commit(self))
+        goto fail;
+    self->commits = self->failures = 0;
     return self;
+fail:
+    snprintf(err, errlen, "%s", self->error);
+    brg_store_destroy(&self);
+    return NULL;
 }
 
 void brg_store_destroy(brg_store_t **self_p) {
     if (!self_p || !*self_p)
         return;
     brg_store_t *self = *self_p;
-    sqlite3_stmt *stmts[] = {self->get_seq,   self->set_seq,   self->append, self->scan,
-                             self->reply_get, self->reply_put, self->topics};
-    for (size_t i = 0; i < sizeof stmts / sizeof stmts[0]; i++)
-        sqlite3_finalize(stmts[i]);
-    sqlite3_close(self->db);
+    if (self->wtxn)
+        mdb_txn_abort(self->wtxn);
+    if (self->rtxn)
+        mdb_txn_abort(self->rtxn);
+    if (self->env) {
+        /* process durability: a clean stop leaves the data on disk too */
+        mdb_env_sync(self->env, 1);
+        mdb_env_close(self->env);
+    }
+    if (self->lock_fd >= 0)
+        close(self->lock_fd); /* releases the flock */
     free(self);
     *self_p = NULL;
 }
@@ -133,75 +356,91 @@ uint64_t brg_store_epoch(brg_store_t *self) {
     return self->epoch;
 }
 
+brg_durability_t brg_store_durability(brg_store_t *self) {
+    return self->opts.durability;
+}
+
+const char *brg_store_durability_name(brg_durability_t durability) {
+    return durability == BRG_DURABILITY_POWER ? "power" : "process";
+}
+
 const char *brg_store_error(brg_store_t *self) {
-    return sqlite3_errmsg(self->db);
+    return self->error;
 }
 
-int brg_store_begin(brg_store_t *self) {
-    self->batch++;
-    return 0;
+uint64_t brg_store_journal_count(brg_store_t *self) {
+    return self->count;
 }
 
-/* Open the batch's transaction before its first write. */
-static int begin_writes(brg_store_t *self) {
-    if (self->batch == 0 || self->begun)
-        return 0;
-    if (sqlite3_exec(self->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
-        return -1;
-    self->begun = true;
-    return 0;
+uint64_t brg_store_pruned(brg_store_t *self) {
+    return self->pruned;
 }
 
-int brg_store_commit(brg_store_t *self) {
-    if (self->batch == 0 || --self->batch > 0 || !self->begun)
-        return 0;
-    self->begun = false;
-    if (sqlite3_exec(self->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK)
-        return 0;
-    sqlite3_exec(self->db, "ROLLBACK", NULL, NULL, NULL);
-    return -1;
+uint64_t brg_store_commits(brg_store_t *self) {
+    return self->commits;
 }
 
-bool brg_store_in_batch(brg_store_t *self) {
-    return self->batch > 0;
+uint64_t brg_store_failures(brg_store_t *self) {
+    return self->failures;
 }
 
-static int step_done(sqlite3_stmt *stmt) {
-    int rc = sqlite3_step(stmt);
-    sqlite3_reset(stmt);
-    return rc == SQLITE_DONE ? 0 : -1;
+/* --- journal ----------------------------------------------------------------------- */
+
+/* topic '\0' seq(BE): the index key; returns its length. buf holds >= topic + 9 bytes. */
+static size_t index_key(uint8_t *buf, const char *topic, size_t tlen, uint64_t seq) {
+    memcpy(buf, topic, tlen);
+    buf[tlen] = 0;
+    put_be64(buf + tlen + 1, seq);
+    return tlen + 9;
 }
 
 int brg_store_journal_append(brg_store_t *self, const char *topic, brg_store_pack_fn *pack,
                              void *arg, uint64_t *seq_out, uint8_t **data_out, size_t *size_out) {
-    /* A savepoint is its own transaction outside a batch and a nested one inside it, so a
-       failed append never takes the rest of the batch with it. */
-    if (begin_writes(self) ||
-        sqlite3_exec(self->db, "SAVEPOINT append", NULL, NULL, NULL) != SQLITE_OK)
+    size_t tlen = strlen(topic);
+    if (tlen == 0 || tlen > 255) {
+        set_error(self, "bad topic length %zu", tlen);
+        return -1;
+    }
+    if (write_begin(self))
         return -1;
     uint64_t seq = 1;
-    sqlite3_bind_text(self->get_seq, 1, topic, -1, SQLITE_STATIC);
-    if (sqlite3_step(self->get_seq) == SQLITE_ROW)
-        seq = (uint64_t)sqlite3_column_int64(self->get_seq, 0) + 1;
-    sqlite3_reset(self->get_seq);
-
+    MDB_val k = {tlen, (void *)topic}, v;
+    if (mdb_get(self->wtxn, self->topics, &k, &v) == 0 && v.mv_size == 8)
+        seq = get_u64(v.mv_data) + 1;
     size_t size = 0;
     uint8_t *data = pack(arg, seq, &size);
     int rc = -1;
-    if (data && size) {
-        sqlite3_bind_text(self->set_seq, 1, topic, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(self->set_seq, 2, (sqlite3_int64)seq);
-        sqlite3_bind_text(self->append, 1, topic, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(self->append, 2, (sqlite3_int64)seq);
-        sqlite3_bind_int64(self->append, 3, (sqlite3_int64)time(NULL));
-        sqlite3_bind_blob(self->append, 4, data, (int)size, SQLITE_STATIC);
-        if (step_done(self->set_seq) == 0 && step_done(self->append) == 0)
-            rc = 0;
+    if (!data || !size)
+        set_error(self, "cannot pack event for %s", topic);
+    else {
+        uint8_t pos_key[8], ikey[300];
+        put_be64(pos_key, self->next_pos);
+        MDB_val jk = {8, pos_key}, jv = {JOURNAL_HEADER + tlen + size, NULL};
+        /* journal keys only grow: MDB_APPEND skips the search; MDB_RESERVE lets us write
+           the record in place */
+        int mrc = mdb_put(self->wtxn, self->journal, &jk, &jv, MDB_APPEND | MDB_RESERVE);
+        if (mrc)
+            set_error(self, "cannot write journal: %s", lmdb_text(mrc));
+        else {
+            uint8_t *rec = (uint8_t *)jv.mv_data;
+            uint64_t now = (uint64_t)time(NULL);
+            uint16_t tl = (uint16_t)tlen;
+            memcpy(rec, &now, 8);
+            memcpy(rec + 8, &seq, 8);
+            memcpy(rec + 16, &tl, 2);
+            memcpy(rec + JOURNAL_HEADER, topic, tlen);
+            memcpy(rec + JOURNAL_HEADER + tlen, data, size);
+            uint64_t pos = self->next_pos;
+            size_t iklen = index_key(ikey, topic, tlen, seq);
+            if (put(self, self->jindex, ikey, iklen, &pos, 8, 0, "journal index") == 0 &&
+                put(self, self->topics, topic, tlen, &seq, 8, 0, "seq counter") == 0) {
+                self->next_pos++;
+                self->count++;
+                rc = 0;
+            }
+        }
     }
-    if (rc == 0 && sqlite3_exec(self->db, "RELEASE append", NULL, NULL, NULL) != SQLITE_OK)
-        rc = -1;
-    if (rc) {
-        sqlite3_exec(self->db, "ROLLBACK TO append; RELEASE append", NULL, NULL, NULL);
+    if (write_end(self, rc)) {
         free(data);
         return -1;
     }
@@ -211,26 +450,129 @@ int brg_store_journal_append(brg_store_t *self, const char *topic, brg_store_pac
     return 0;
 }
 
-int64_t brg_store_journal_scan(brg_store_t *self, const char *prefix, int64_t after_pos,
-                               brg_store_event_fn *fn, void *arg) {
-    sqlite3_stmt *stmt = self->scan;
-    sqlite3_bind_int64(stmt, 1, after_pos);
-    sqlite3_bind_text(stmt, 2, prefix ? prefix : "", -1, SQLITE_STATIC);
-    int64_t pos = after_pos;
-    int rc;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        pos = sqlite3_column_int64(stmt, 0);
-        const char *topic = (const char *)sqlite3_column_text(stmt, 1);
-        uint64_t seq = (uint64_t)sqlite3_column_int64(stmt, 2);
-        const uint8_t *data = (const uint8_t *)sqlite3_column_blob(stmt, 3);
-        size_t size = (size_t)sqlite3_column_bytes(stmt, 3);
-        if (fn(arg, topic ? topic : "", seq, data, size))
-            break;
+/* One topic's place in a replay merge: the next event's journal position. */
+typedef struct {
+    uint64_t pos, seq;
+    char *topic;
+    size_t tlen;
+} head_t;
+
+typedef struct {
+    head_t *items;
+    size_t size, capacity;
+} heap_t;
+
+static void heap_push(heap_t *h, head_t item) {
+    if (h->size == h->capacity) {
+        h->capacity = h->capacity ? h->capacity * 2 : 16;
+        h->items = (head_t *)realloc(h->items, h->capacity * sizeof(head_t));
+        if (!h->items)
+            abort();
     }
-    int ok = rc == SQLITE_ROW || rc == SQLITE_DONE;
-    sqlite3_reset(stmt);
-    sqlite3_clear_bindings(stmt);
-    return ok ? pos : -1;
+    size_t i = h->size++;
+    while (i > 0 && h->items[(i - 1) / 2].pos > item.pos) {
+        h->items[i] = h->items[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    h->items[i] = item;
+}
+
+static head_t heap_pop(heap_t *h) {
+    head_t top = h->items[0], last = h->items[--h->size];
+    size_t i = 0;
+    for (;;) {
+        size_t child = 2 * i + 1;
+        if (child >= h->size)
+            break;
+        if (child + 1 < h->size && h->items[child + 1].pos < h->items[child].pos)
+            child++;
+        if (h->items[child].pos >= last.pos)
+            break;
+        h->items[i] = h->items[child];
+        i = child;
+    }
+    if (h->size)
+        h->items[i] = last;
+    return top;
+}
+
+/* Position the head at the first indexed event of its topic with seq >= from; false when
+   the topic has none. */
+static bool head_seek(MDB_cursor *cursor, head_t *head, uint64_t from) {
+    uint8_t ikey[300];
+    MDB_val k = {index_key(ikey, head->topic, head->tlen, from), ikey}, v;
+    if (mdb_cursor_get(cursor, &k, &v, MDB_SET_RANGE) || k.mv_size != head->tlen + 9 ||
+        memcmp(k.mv_data, head->topic, head->tlen + 1) || v.mv_size != 8)
+        return false;
+    head->seq = get_be64((const uint8_t *)k.mv_data + head->tlen + 1);
+    head->pos = get_u64(v.mv_data);
+    return true;
+}
+
+int brg_store_journal_read(brg_store_t *self, const char *prefix, brg_store_after_fn *after,
+                           void *after_arg, size_t max, brg_store_event_fn *fn, void *arg,
+                           bool *more) {
+    *more = false;
+    MDB_txn *txn = read_begin(self);
+    if (!txn)
+        return -1;
+    size_t plen = prefix ? strlen(prefix) : 0;
+    heap_t heap = {NULL, 0, 0};
+    MDB_cursor *topics = NULL, *index = NULL;
+    int visited = -1;
+    if (mdb_cursor_open(txn, self->topics, &topics) || mdb_cursor_open(txn, self->jindex, &index))
+        goto done;
+    /* one head per matching topic that has something after the client's seq */
+    MDB_val k = {plen, (void *)(prefix ? prefix : "")}, v;
+    int rc = mdb_cursor_get(topics, &k, &v, plen ? MDB_SET_RANGE : MDB_FIRST);
+    for (; rc == 0; rc = mdb_cursor_get(topics, &k, &v, MDB_NEXT)) {
+        if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen))
+            break;
+        if (k.mv_size > 255 || v.mv_size != 8)
+            continue;
+        head_t head = {0, 0, strndup((const char *)k.mv_data, k.mv_size), k.mv_size};
+        uint64_t have = after ? after(after_arg, head.topic) : 0;
+        if (get_u64(v.mv_data) > have && head_seek(index, &head, have + 1))
+            heap_push(&heap, head);
+        else
+            free(head.topic);
+    }
+    visited = 0;
+    while (heap.size && (size_t)visited < max) {
+        head_t head = heap_pop(&heap);
+        uint8_t pos_key[8];
+        put_be64(pos_key, head.pos);
+        MDB_val jk = {8, pos_key}, jv;
+        if (mdb_get(txn, self->journal, &jk, &jv) == 0 &&
+            jv.mv_size >= JOURNAL_HEADER + head.tlen) {
+            const uint8_t *rec = (const uint8_t *)jv.mv_data;
+            size_t off = JOURNAL_HEADER + head.tlen;
+            visited++;
+            if (fn(arg, head.topic, head.seq, rec + off, jv.mv_size - off)) {
+                free(head.topic);
+                break;
+            }
+        }
+        if (head_seek(index, &head, head.seq + 1))
+            heap_push(&heap, head);
+        else
+            free(head.topic);
+    }
+    *more = heap.size > 0;
+done:
+    if (visited < 0)
+        set_error(self, "cannot read the journal");
+    while (heap.size) {
+        head_t head = heap_pop(&heap);
+        free(head.topic);
+    }
+    free(heap.items);
+    if (index)
+        mdb_cursor_close(index);
+    if (topics)
+        mdb_cursor_close(topics);
+    read_end(self, txn);
+    return visited;
 }
 
 int brg_store_account_topics(brg_store_t *self, const char *account_id, brg_store_topic_fn *fn,
@@ -239,43 +581,269 @@ int brg_store_account_topics(brg_store_t *self, const char *account_id, brg_stor
     if (!account_id || !*account_id ||
         snprintf(suffix, sizeof suffix, ".%s.", account_id) >= (int)sizeof suffix)
         return -1;
-    sqlite3_bind_text(self->topics, 1, suffix, -1, SQLITE_TRANSIENT);
-    int count = 0, rc;
-    while ((rc = sqlite3_step(self->topics)) == SQLITE_ROW) {
-        fn(arg, (const char *)sqlite3_column_text(self->topics, 0),
-           (uint64_t)sqlite3_column_int64(self->topics, 1));
-        count++;
+    size_t slen = strlen(suffix);
+    MDB_txn *txn = read_begin(self);
+    if (!txn)
+        return -1;
+    MDB_cursor *cursor;
+    int count = -1;
+    if (mdb_cursor_open(txn, self->topics, &cursor) == 0) {
+        count = 0;
+        MDB_val k, v;
+        /* suffix match on ".<account>." so 1000000365 never picks up 10000003650 */
+        for (int rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == 0;
+             rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
+            if (k.mv_size <= slen || k.mv_size > 255 || v.mv_size != 8 ||
+                memcmp((const char *)k.mv_data + k.mv_size - slen, suffix, slen))
+                continue;
+            char topic[256];
+            memcpy(topic, k.mv_data, k.mv_size);
+            topic[k.mv_size] = 0;
+            fn(arg, topic, get_u64(v.mv_data));
+            count++;
+        }
+        mdb_cursor_close(cursor);
     }
-    sqlite3_reset(self->topics);
-    return rc == SQLITE_DONE ? count : -1;
+    read_end(self, txn);
+    return count;
+}
+
+/* --- idempotency ------------------------------------------------------------------- */
+
+static size_t idem_key(char *buf, const char *client, const char *request_id) {
+    int n = snprintf(buf, IDEM_KEY_MAX + 32, "%s\x1f%s", client, request_id);
+    size_t len = strlen(client) + 1 + strlen(request_id);
+    if (len <= IDEM_KEY_MAX)
+        return (size_t)n;
+    /* too long for an LMDB key: a prefix plus a 64-bit FNV-1a of the whole key */
+    uint64_t hash = 1469598103934665603ULL;
+    for (const char *p = client; *p; p++)
+        hash = (hash ^ (uint8_t)*p) * 1099511628211ULL;
+    hash = (hash ^ 0x1f) * 1099511628211ULL;
+    for (const char *p = request_id; *p; p++)
+        hash = (hash ^ (uint8_t)*p) * 1099511628211ULL;
+    return (size_t)snprintf(buf + IDEM_KEY_MAX - 20, 21, "#%016llx", (unsigned long long)hash) +
+           IDEM_KEY_MAX - 20;
 }
 
 int brg_store_reply_get(brg_store_t *self, const char *client, const char *request_id,
                         uint8_t **data, size_t *size) {
-    sqlite3_stmt *stmt = self->reply_get;
-    sqlite3_bind_text(stmt, 1, client, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 2, request_id, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(stmt), found = 0;
-    if (rc == SQLITE_ROW) {
-        *size = (size_t)sqlite3_column_bytes(stmt, 0);
+    char key[IDEM_KEY_MAX + 32];
+    size_t klen = idem_key(key, client, request_id);
+    MDB_txn *txn = read_begin(self);
+    if (!txn)
+        return -1;
+    MDB_val k = {klen, key}, v;
+    int rc = mdb_get(txn, self->replies, &k, &v), found = 0;
+    if (rc == 0 && v.mv_size >= 8) {
+        *size = v.mv_size - 8;
         *data = (uint8_t *)malloc(*size ? *size : 1);
-        if (*size)
-            memcpy(*data, sqlite3_column_blob(stmt, 0), *size);
+        memcpy(*data, (const uint8_t *)v.mv_data + 8, *size);
         found = 1;
-    } else if (rc != SQLITE_DONE)
+    } else if (rc && rc != MDB_NOTFOUND) {
+        set_error(self, "cannot read idempotency row: %s", lmdb_text(rc));
         found = -1;
-    sqlite3_reset(stmt);
+    }
+    read_end(self, txn);
     return found;
 }
 
 int brg_store_reply_put(brg_store_t *self, const char *client, const char *request_id,
                         const uint8_t *data, size_t size) {
-    if (begin_writes(self))
+    char key[IDEM_KEY_MAX + 32];
+    size_t klen = idem_key(key, client, request_id);
+    if (write_begin(self))
         return -1;
-    sqlite3_stmt *stmt = self->reply_put;
-    sqlite3_bind_text(stmt, 1, client, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 2, request_id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(stmt, 3, (sqlite3_int64)time(NULL));
-    sqlite3_bind_blob(stmt, 4, data, (int)size, SQLITE_STATIC);
-    return step_done(stmt);
+    uint64_t now = (uint64_t)time(NULL);
+    MDB_val k = {klen, key}, v = {8 + size, NULL};
+    int rc = mdb_put(self->wtxn, self->replies, &k, &v, MDB_RESERVE);
+    if (rc)
+        set_error(self, "cannot write idempotency row: %s", lmdb_text(rc));
+    else {
+        memcpy(v.mv_data, &now, 8);
+        memcpy((uint8_t *)v.mv_data + 8, data, size);
+        uint8_t age[8 + IDEM_KEY_MAX + 32];
+        put_be64(age, now);
+        memcpy(age + 8, key, klen);
+        rc = put(self, self->reply_age, age, 8 + klen, "", 0, 0, "idempotency age");
+    }
+    return write_end(self, rc ? -1 : 0);
+}
+
+/* --- backend state ----------------------------------------------------------------- */
+
+int brg_store_state_put(brg_store_t *self, const void *key, size_t klen, const void *val,
+                        size_t vlen) {
+    if (klen == 0 || klen > IDEM_KEY_MAX) {
+        set_error(self, "state key of %zu bytes", klen);
+        if (self->batch)
+            self->failed = true;
+        return -1;
+    }
+    if (write_begin(self))
+        return -1;
+    return write_end(self, put(self, self->state, key, klen, val, vlen, 0, "state"));
+}
+
+int brg_store_state_del(brg_store_t *self, const void *key, size_t klen) {
+    if (klen == 0 || klen > IDEM_KEY_MAX)
+        return 0;
+    if (write_begin(self))
+        return -1;
+    MDB_val k = {klen, (void *)key};
+    int rc = mdb_del(self->wtxn, self->state, &k, NULL);
+    if (rc && rc != MDB_NOTFOUND)
+        set_error(self, "cannot delete state: %s", lmdb_text(rc));
+    return write_end(self, rc && rc != MDB_NOTFOUND ? -1 : 0);
+}
+
+int brg_store_state_get(brg_store_t *self, const void *key, size_t klen, uint8_t **val,
+                        size_t *vlen) {
+    if (klen == 0 || klen > IDEM_KEY_MAX)
+        return 0;
+    MDB_txn *txn = read_begin(self);
+    if (!txn)
+        return -1;
+    MDB_val k = {klen, (void *)key}, v;
+    int rc = mdb_get(txn, self->state, &k, &v), found = 0;
+    if (rc == 0) {
+        *vlen = v.mv_size;
+        *val = (uint8_t *)malloc(v.mv_size ? v.mv_size : 1);
+        memcpy(*val, v.mv_data, v.mv_size);
+        found = 1;
+    } else if (rc != MDB_NOTFOUND) {
+        set_error(self, "cannot read state: %s", lmdb_text(rc));
+        found = -1;
+    }
+    read_end(self, txn);
+    return found;
+}
+
+int brg_store_state_scan(brg_store_t *self, const void *prefix, size_t plen, brg_store_kv_fn *fn,
+                         void *arg) {
+    MDB_txn *txn = read_begin(self);
+    if (!txn)
+        return -1;
+    MDB_cursor *cursor;
+    int count = -1;
+    if (mdb_cursor_open(txn, self->state, &cursor) == 0) {
+        count = 0;
+        MDB_val k = {plen, (void *)prefix}, v;
+        for (int rc = mdb_cursor_get(cursor, &k, &v, plen ? MDB_SET_RANGE : MDB_FIRST); rc == 0;
+             rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
+            if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen))
+                break;
+            count++;
+            if (fn(arg, k.mv_data, k.mv_size, v.mv_data, v.mv_size))
+                break;
+        }
+        mdb_cursor_close(cursor);
+    } else
+        set_error(self, "cannot scan state");
+    read_end(self, txn);
+    return count;
+}
+
+/* --- retention --------------------------------------------------------------------- */
+
+/* Delete the journal record under the cursor and its index row. */
+static int drop_event(brg_store_t *self, MDB_cursor *cursor, const MDB_val *v) {
+    const uint8_t *rec = (const uint8_t *)v->mv_data;
+    uint16_t tlen;
+    memcpy(&tlen, rec + 16, 2);
+    uint8_t ikey[300];
+    if (tlen <= 255) {
+        MDB_val ik = {index_key(ikey, (const char *)rec + JOURNAL_HEADER, tlen, get_u64(rec + 8)),
+                      ikey};
+        int rc = mdb_del(self->wtxn, self->jindex, &ik, NULL);
+        if (rc && rc != MDB_NOTFOUND)
+            return -1;
+    }
+    if (mdb_cursor_del(cursor, 0))
+        return -1;
+    self->count--;
+    return 0;
+}
+
+static bool is_heartbeat(const MDB_val *v) {
+    const uint8_t *rec = (const uint8_t *)v->mv_data;
+    uint16_t tlen;
+    memcpy(&tlen, rec + 16, 2);
+    return tlen == 10 && memcmp(rec + JOURNAL_HEADER, "heartbeat.", 10) == 0;
+}
+
+int64_t brg_store_prune(brg_store_t *self, int64_t now_s, int64_t budget) {
+    if (self->batch || budget <= 0)
+        return 0;
+    if (write_begin(self))
+        return -1;
+    int64_t removed = 0, seen = 0;
+    int rc = 0;
+    uint64_t event_cut = (uint64_t)(now_s - self->opts.retention_s);
+    uint64_t hb_cut = (uint64_t)(now_s - self->opts.heartbeat_retention_s);
+    MDB_cursor *cursor = NULL;
+    MDB_val k, v;
+    if (mdb_cursor_open(self->wtxn, self->journal, &cursor)) {
+        rc = -1;
+        goto done;
+    }
+    /* events past retention, oldest first: they are at the front of the journal */
+    for (int r = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); r == 0 && seen < budget;
+         r = mdb_cursor_get(cursor, &k, &v, MDB_NEXT), seen++) {
+        if (v.mv_size < JOURNAL_HEADER || get_u64(v.mv_data) >= event_cut)
+            break;
+        if (drop_event(self, cursor, &v)) {
+            rc = -1;
+            goto done;
+        }
+        removed++;
+    }
+    /* heartbeats have a shorter life: walk on from where the last pass stopped */
+    uint8_t from[8];
+    put_be64(from, self->hb_pruned_pos);
+    k.mv_size = 8;
+    k.mv_data = from;
+    for (int r = mdb_cursor_get(cursor, &k, &v, MDB_SET_RANGE); r == 0 && seen < budget; seen++) {
+        if (v.mv_size < JOURNAL_HEADER || get_u64(v.mv_data) >= hb_cut)
+            break;
+        self->hb_pruned_pos = get_be64((const uint8_t *)k.mv_data) + 1;
+        if (is_heartbeat(&v)) {
+            if (drop_event(self, cursor, &v)) {
+                rc = -1;
+                goto done;
+            }
+            removed++;
+        }
+        /* after a delete the cursor already sits on the next record; MDB_NEXT knows */
+        r = mdb_cursor_get(cursor, &k, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(cursor);
+    cursor = NULL;
+    /* idempotency rows, through their age index */
+    uint64_t reply_cut = (uint64_t)(now_s - self->opts.reply_retention_s);
+    if (mdb_cursor_open(self->wtxn, self->reply_age, &cursor)) {
+        rc = -1;
+        goto done;
+    }
+    for (int r = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); r == 0 && seen < budget;
+         r = mdb_cursor_get(cursor, &k, &v, MDB_NEXT), seen++) {
+        if (k.mv_size < 8 || get_be64((const uint8_t *)k.mv_data) >= reply_cut)
+            break;
+        MDB_val rk = {k.mv_size - 8, (uint8_t *)k.mv_data + 8};
+        int d = mdb_del(self->wtxn, self->replies, &rk, NULL);
+        if ((d && d != MDB_NOTFOUND) || mdb_cursor_del(cursor, 0)) {
+            rc = -1;
+            goto done;
+        }
+        removed++;
+    }
+done:
+    if (cursor)
+        mdb_cursor_close(cursor);
+    if (rc)
+        set_error(self, "retention pass failed");
+    if (write_end(self, rc))
+        return -1;
+    self->pruned += (uint64_t)removed;
+    return removed;
 }

@@ -40,10 +40,10 @@ typedef enum { BRG_DURABILITY_PROCESS = 0, BRG_DURABILITY_POWER = 1 } brg_durabi
 
 typedef struct {
     brg_durability_t durability;
-    int64_t max_mb;              /* LMDB map size in MiB: the store's size limit */
-    int64_t retention_s;         /* journal events older than this are pruned */
+    int64_t max_mb;                /* LMDB map size in MiB: the store's size limit */
+    int64_t retention_s;           /* journal events older than this are pruned */
     int64_t heartbeat_retention_s; /* heartbeat. events, kept shorter */
-    int64_t reply_retention_s;   /* idempotency rows */
+    int64_t reply_retention_s;     /* idempotency rows */
 } brg_store_opts_t;
 
 /*  Defaults: process durability, 4096 MiB, events a week, heartbeats an hour, replies
@@ -63,6 +63,9 @@ void brg_store_destroy(brg_store_t **self_p);
 int brg_store_begin(brg_store_t *self);
 int brg_store_commit(brg_store_t *self);
 bool brg_store_in_batch(brg_store_t *self);
+/*  Make the open batch fail at commit (a caller could not write what it must), with
+    `why` as the error. No-op outside a batch. */
+void brg_store_fail_batch(brg_store_t *self, const char *why);
 /*  Whether the open batch has written anything yet. */
 bool brg_store_batch_dirty(brg_store_t *self);
 
@@ -116,8 +119,7 @@ int brg_store_state_put(brg_store_t *self, const void *key, size_t klen, const v
 int brg_store_state_del(brg_store_t *self, const void *key, size_t klen);
 int brg_store_state_get(brg_store_t *self, const void *key, size_t klen, uint8_t **val,
                         size_t *vlen);
-typedef int(brg_store_kv_fn)(void *arg, const void *key, size_t klen, const void *val,
-                             size_t vlen);
+typedef int(brg_store_kv_fn)(void *arg, const void *key, size_t klen, const void *val, size_t vlen);
 int brg_store_state_scan(brg_store_t *self, const void *prefix, size_t plen, brg_store_kv_fn *fn,
                          void *arg);
 

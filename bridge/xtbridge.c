@@ -1,11 +1,13 @@
-/*  xtbridge.c - the bridge process: parse the configuration, open the store, bind the PUB
-    and ROUTER sockets, create the session backend, and run one zloop that owns both sockets
-    and the heartbeat timer until SIGINT/SIGTERM. Exit codes: 0 clean stop, 1 bad usage,
+/*  xtbridge.c - the bridge process: parse the configuration, open the store (one bridge
+    per data dir), bind the PUB and ROUTER sockets, create the session backend (which loads
+    its book from the store), and run one zloop that owns both sockets, the heartbeat and
+    the retention timers until SIGINT/SIGTERM. Exit codes: 0 clean stop, 1 bad usage,
     2 start-up failure.
 */
 #include <czmq.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "brg_backend.h"
 #include "brg_config.h"
@@ -33,6 +35,22 @@ static int on_heartbeat(zloop_t *loop, int timer_id, void *arg) {
     event.body_case = XTBRIDGE__EVENT__BODY_HEARTBEAT;
     event.heartbeat = &body;
     brg_publisher_emit(hb->publisher, "heartbeat", NULL, &event);
+    return 0;
+}
+
+/* Retention runs in small slices so the loop never stalls on a big prune. */
+#define PRUNE_INTERVAL_MS 60000
+#define PRUNE_BUDGET 20000
+
+static int on_prune(zloop_t *loop, int timer_id, void *arg) {
+    (void)loop;
+    (void)timer_id;
+    brg_store_t *store = (brg_store_t *)arg;
+    int64_t removed = brg_store_prune(store, (int64_t)time(NULL), PRUNE_BUDGET);
+    if (removed < 0)
+        brg_warn("retention pass failed: %s", brg_store_error(store));
+    else if (removed)
+        brg_info("retention: removed %lld expired events and idempotency rows", (long long)removed);
     return 0;
 }
 
@@ -84,12 +102,17 @@ int main(int argc, char **argv) {
     brg_router_t *router = NULL;
     void *backend = NULL;
     brg_publisher_t *publisher = NULL;
-    brg_store_t *store = brg_store_new(brg_config_data_dir(config), err, sizeof err);
+    brg_store_t *store =
+        brg_store_new(brg_config_data_dir(config), brg_config_store(config), err, sizeof err);
     if (store)
         publisher = brg_publisher_new(brg_config_pub(config), store, err, sizeof err);
     if (publisher) {
-        brg_backend_env_t env = {brg_config_tree(config), brg_config_data_dir(config), loop,
-                                 brg_publisher_emit_fn, publisher};
+        brg_backend_env_t env = {brg_config_tree(config),
+                                 brg_config_data_dir(config),
+                                 loop,
+                                 brg_publisher_emit_fn,
+                                 publisher,
+                                 store};
         backend = ops->create(&env, err, sizeof err);
     }
     if (backend) {
@@ -109,9 +132,22 @@ int main(int argc, char **argv) {
         brg_info("xtbridge %s ready: backend=%s router=%s pub=%s data=%s instance=%s", XTB_VERSION,
                  ops->name, brg_config_router(config), brg_config_pub(config),
                  brg_config_data_dir(config), instance_id);
+        zloop_timer(loop, PRUNE_INTERVAL_MS, 0, on_prune, store);
+        on_prune(loop, 0, store);
+        /* The start pushes and the backend's initial book are one batch like any other. */
+        brg_store_begin(store);
         emit_connection(publisher, true, instance_id, ops->name);
         if (ops->start)
             ops->start(backend);
+        if (ops->persist && ops->persist(backend))
+            brg_store_fail_batch(store, "backend could not write its state");
+        bool committed = brg_store_commit(store) == 0;
+        brg_publisher_flush(publisher, committed);
+        if (!committed) {
+            fprintf(stderr, "xtbridge: cannot store the initial state: %s\n",
+                    brg_store_error(store));
+            goto out;
+        }
         zloop_start(loop);
         emit_connection(publisher, false, instance_id, ops->name);
         brg_info("stopping: %llu requests, %llu malformed, %llu events published",
@@ -121,7 +157,7 @@ int main(int argc, char **argv) {
         exit_code = 0;
     } else
         fprintf(stderr, "xtbridge: %s\n", err);
-
+out:
     brg_router_destroy(&router);
     if (backend)
         ops->destroy(&backend);

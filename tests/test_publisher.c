@@ -25,7 +25,7 @@ static void env_open(env_t *env) {
     snprintf(env->dir, sizeof env->dir, "/tmp/xtbt-pub-%d-%d", getpid(), ++s_dirs);
     zsys_dir_create("%s", env->dir);
     snprintf(env->ep, sizeof env->ep, "ipc://%s/pub", env->dir);
-    env->store = brg_store_new(env->dir, err, sizeof err);
+    env->store = brg_store_new(env->dir, NULL, err, sizeof err);
     cr_assert_not_null(env->store, "%s", err);
     env->pub = brg_publisher_new(env->ep, env->store, err, sizeof err);
     cr_assert_not_null(env->pub, "%s", err);

@@ -24,7 +24,33 @@
 typedef struct {
     int orders;
     brg_call_t *pending;
+    brg_store_t *store;
+    bool fail_persist; /* persist reports failure: the batch must not commit */
+    bool cannot_undo;  /* restore fails: the bridge must say it is degraded */
+    int restores;
 } fake_t;
+
+/* The fake's book is its order counter, kept in the store like the sim's. */
+static int fake_persist(void *handle) {
+    fake_t *self = (fake_t *)handle;
+    if (self->fail_persist)
+        return -1;
+    return self->store ? brg_store_state_put(self->store, "orders", 6, &self->orders, sizeof(int))
+                       : 0;
+}
+
+static int fake_restore(void *handle) {
+    fake_t *self = (fake_t *)handle;
+    self->restores++;
+    uint8_t *val = NULL;
+    size_t len = 0;
+    self->orders = 0;
+    if (self->store && brg_store_state_get(self->store, "orders", 6, &val, &len) == 1 &&
+        len == sizeof(int))
+        memcpy(&self->orders, val, sizeof(int));
+    free(val);
+    return self->cannot_undo ? -1 : 0;
+}
 
 static bool fake_serves(void *self, Xtbridge__Request__BodyCase body) {
     (void)self;
@@ -73,8 +99,8 @@ static void fake_describe(void *self, brg_call_t *call, Xtbridge__HelloReply *he
     hello->n_accounts = 1;
 }
 
-static const brg_backend_ops_t fake_ops = {"fake",      NULL,        NULL,         NULL,
-                                           fake_serves, fake_handle, fake_describe};
+static const brg_backend_ops_t fake_ops = {
+    "fake", NULL, NULL, NULL, fake_serves, fake_handle, fake_describe, fake_persist, fake_restore};
 
 /* ---- fixture ------------------------------------------------------------------------ */
 typedef struct {
@@ -99,12 +125,13 @@ static void env_open(env_t *env, const char *dir) {
     }
     snprintf(env->router_ep, sizeof env->router_ep, "ipc://%s/router", env->dir);
     snprintf(env->pub_ep, sizeof env->pub_ep, "ipc://%s/pub", env->dir);
-    env->store = brg_store_new(env->dir, err, sizeof err);
+    env->store = brg_store_new(env->dir, NULL, err, sizeof err);
     cr_assert_not_null(env->store, "%s", err);
     env->publisher = brg_publisher_new(env->pub_ep, env->store, err, sizeof err);
     cr_assert_not_null(env->publisher, "%s", err);
     brg_router_args_t args = {env->router_ep, 1 << 20,    1000,           "test-instance",
                               &fake_ops,      &env->fake, env->publisher, env->store};
+    env->fake.store = env->store;
     env->router = brg_router_new(NULL, &args, err, sizeof err);
     cr_assert_not_null(env->router, "%s", err);
     zsock_set_rcvtimeo(brg_router_socket(env->router), 2000);
@@ -451,37 +478,41 @@ static void emit_trade(env_t *env, const char *account, double price) {
     cr_assert_eq(brg_publisher_emit(env->publisher, "trade", account, &event), 0);
 }
 
-Test(router, replay_serves_journal_after_seq_in_batches) {
+static Xtbridge__Reply *replay_page(env_t *env, zsock_t *sock, const char *id, uint64_t after) {
+    Xtbridge__Request req = XTBRIDGE__REQUEST__INIT;
+    Xtbridge__ReplayRequest body = XTBRIDGE__REPLAY_REQUEST__INIT;
+    Xtbridge__ReplayRequest__AfterEntry entry = XTBRIDGE__REPLAY_REQUEST__AFTER_ENTRY__INIT;
+    Xtbridge__ReplayRequest__AfterEntry *entries[] = {&entry};
+    entry.key = (char *)"trade.1000000365.";
+    entry.value = after;
+    body.topic_prefix = (char *)"trade.1000000365.";
+    body.after = entries;
+    body.n_after = 1;
+    body.max_events = 2;
+    req.request_id = (char *)id;
+    req.body_case = XTBRIDGE__REQUEST__BODY_REPLAY;
+    req.replay = &body;
+    return call(env, sock, &req);
+}
+
+Test(router, replay_is_pull_based_one_page_per_request) {
     env_t env = {0};
     env_open(&env, NULL);
     for (int i = 1; i <= 5; i++)
         emit_trade(&env, "1000000365", i);
     emit_trade(&env, "10000003650", 99);
     zsock_t *sock = dealer(&env, NULL);
-    Xtbridge__Request req = XTBRIDGE__REQUEST__INIT;
-    Xtbridge__ReplayRequest body = XTBRIDGE__REPLAY_REQUEST__INIT;
-    Xtbridge__ReplayRequest__AfterEntry entry = XTBRIDGE__REPLAY_REQUEST__AFTER_ENTRY__INIT;
-    Xtbridge__ReplayRequest__AfterEntry *entries[] = {&entry};
-    entry.key = (char *)"trade.1000000365.";
-    entry.value = 2;
-    body.topic_prefix = (char *)"trade.1000000365.";
-    body.after = entries;
-    body.n_after = 1;
-    body.max_events = 2;
-    req.request_id = (char *)"r-1";
-    req.body_case = XTBRIDGE__REQUEST__BODY_REPLAY;
-    req.replay = &body;
-    send_request(sock, &req);
-    pump(&env);
-    /* seqs 3,4,5 in batches of 2: [3,4] more, [5] last */
-    Xtbridge__Reply *r1 = recv_reply(sock);
-    Xtbridge__Reply *r2 = recv_reply(sock);
+    /* seqs 3,4,5 with max_events 2: [3,4] more, then ask again after 4: [5] last */
+    Xtbridge__Reply *r1 = replay_page(&env, sock, "r-1", 2);
     cr_assert_str_eq(r1->request_id, "r-1");
     cr_assert_eq(r1->replay->n_events, 2);
     cr_assert(r1->replay->more);
     cr_assert_eq(r1->replay->events[0]->seq, 3);
     cr_assert_eq(r1->replay->events[1]->seq, 4);
     cr_assert_float_eq(r1->replay->events[1]->trade->traded_price, 4.0, 1e-9);
+    cr_assert_null(zstr_recv_nowait(sock), "exactly one reply per replay request");
+    Xtbridge__Reply *r2 = replay_page(&env, sock, "r-2", 4);
+    cr_assert_str_eq(r2->request_id, "r-2");
     cr_assert_eq(r2->replay->n_events, 1);
     cr_assert_not(r2->replay->more);
     cr_assert_eq(r2->replay->events[0]->seq, 5);
@@ -664,10 +695,94 @@ Test(router, drain_sends_replies_and_pushes_after_one_commit) {
     zsock_destroy(&sub);
     env_close(&env);
     char err[256];
-    brg_store_t *store = brg_store_new(dir, err, sizeof err);
+    brg_store_t *store = brg_store_new(dir, NULL, err, sizeof err);
     uint8_t *data = NULL;
     size_t size = 0;
     cr_assert_eq(brg_store_reply_get(store, "636c69656e742d6261746368", "b-3", &data, &size), 1);
     free(data);
     brg_store_destroy(&store);
+}
+
+/* Send one order_stock and let the router drain it as a batch. */
+static Xtbridge__Reply *order_batch(env_t *env, zsock_t *sock, const char *id) {
+    Xtbridge__Request req = XTBRIDGE__REQUEST__INIT;
+    Xtbridge__OrderStockRequest body = XTBRIDGE__ORDER_STOCK_REQUEST__INIT;
+    Xtbridge__Account acc = XTBRIDGE__ACCOUNT__INIT;
+    acc.account_id = (char *)"1000000365";
+    body.account = &acc;
+    req.request_id = (char *)id;
+    req.body_case = XTBRIDGE__REQUEST__BODY_ORDER_STOCK;
+    req.order_stock = &body;
+    send_request(sock, &req);
+    zpoller_t *poller = zpoller_new(brg_router_socket(env->router), NULL);
+    cr_assert_not_null(zpoller_wait(poller, 2000));
+    zpoller_destroy(&poller);
+    cr_assert_eq(brg_router_drain(env->router, 256), 1);
+    return recv_reply(sock);
+}
+
+static Xtbridge__Reply *hello(env_t *env, zsock_t *sock) {
+    Xtbridge__Request req = XTBRIDGE__REQUEST__INIT;
+    Xtbridge__HelloRequest body = XTBRIDGE__HELLO_REQUEST__INIT;
+    req.request_id = (char *)"h";
+    req.body_case = XTBRIDGE__REQUEST__BODY_HELLO;
+    req.hello = &body;
+    return call(env, sock, &req);
+}
+
+/* No OK for what is not durable: a batch that cannot commit answers BACKEND_ERROR, keeps
+   no idempotency row, and the backend is back at its last committed state. */
+Test(router, failed_commit_answers_backend_error_and_restores) {
+    env_t env = {0};
+    env_open(&env, NULL);
+    zsock_t *a = dealer(&env, "client-fail");
+    Xtbridge__Reply *reply = order_batch(&env, a, "f-1");
+    cr_assert_eq(reply->order_stock->order_id, 1);
+    xtbridge__reply__free_unpacked(reply, NULL);
+
+    env.fake.fail_persist = true;
+    reply = order_batch(&env, a, "f-2");
+    cr_assert_eq(reply->error->code, XTBRIDGE__ERROR_CODE__BACKEND_ERROR);
+    cr_assert_str_eq(reply->request_id, "f-2");
+    cr_assert_str_eq(reply->error->message,
+                     "store commit failed: backend could not write its state; nothing of this "
+                     "request was kept");
+    cr_assert_eq(reply->result_case, XTBRIDGE__REPLY__RESULT__NOT_SET);
+    xtbridge__reply__free_unpacked(reply, NULL);
+    cr_assert_eq(env.fake.restores, 1);
+    cr_assert_eq(env.fake.orders, 1, "restored to the committed book");
+
+    /* the retry is not an idempotent hit of a reply nobody kept: it really runs */
+    env.fake.fail_persist = false;
+    reply = order_batch(&env, a, "f-2");
+    cr_assert_eq(reply->error->code, XTBRIDGE__ERROR_CODE__OK);
+    cr_assert_eq(reply->order_stock->order_id, 2, "the failed order's id was not used");
+    xtbridge__reply__free_unpacked(reply, NULL);
+    reply = hello(&env, a);
+    cr_assert_not(reply->hello->degraded);
+    cr_assert_str_eq(reply->hello->durability, "process");
+    xtbridge__reply__free_unpacked(reply, NULL);
+    zsock_destroy(&a);
+    env_close(&env);
+}
+
+Test(router, a_backend_that_cannot_undo_makes_the_bridge_degraded) {
+    env_t env = {0};
+    env_open(&env, NULL);
+    zsock_t *a = dealer(&env, "client-degraded");
+    env.fake.fail_persist = true;
+    env.fake.cannot_undo = true;
+    Xtbridge__Reply *reply = order_batch(&env, a, "d-1");
+    cr_assert_eq(reply->error->code, XTBRIDGE__ERROR_CODE__BACKEND_ERROR);
+    cr_assert(strstr(reply->error->message, "the backend acted but its state is not durable"), "%s",
+              reply->error->message);
+    xtbridge__reply__free_unpacked(reply, NULL);
+    cr_assert(brg_router_degraded(env.router));
+    reply = hello(&env, a);
+    cr_assert(reply->hello->degraded);
+    cr_assert(strstr(reply->hello->degraded_reason, "backend 'fake' acted on a batch"), "%s",
+              reply->hello->degraded_reason);
+    xtbridge__reply__free_unpacked(reply, NULL);
+    zsock_destroy(&a);
+    env_close(&env);
 }

@@ -1,11 +1,15 @@
-/*  test_store.c - unit tests of brg_store: per-topic seq from 1 that survives reopening,
-    a stable epoch, journal scans by prefix in publish order (a prefix "trade.1000000365."
-    never matches account 10000003650), and the idempotency table.
+/*  test_store.c - unit tests of brg_store (LMDB): per-topic seq from 1 that survives
+    reopening, a stable epoch, pull-based journal reads by prefix in publish order (a prefix
+    "trade.1000000365." never matches account 10000003650) that resume from an after map,
+    the idempotency table, the backend keyspace, atomic batches (a failed batch leaves
+    nothing, a full store fails the batch and the store serves on), one process per data
+    dir, and retention that never lets a seq be reused.
 */
 #include <criterion/criterion.h>
 #include <czmq.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "brg_store.h"
@@ -36,7 +40,7 @@ static uint64_t append(brg_store_t *store, const char *topic, const char *text) 
 Test(store, seq_is_per_topic_and_survives_reopen) {
     char dir[256], err[256];
     fresh_dir(dir, sizeof dir);
-    brg_store_t *store = brg_store_new(dir, err, sizeof err);
+    brg_store_t *store = brg_store_new(dir, NULL, err, sizeof err);
     cr_assert_not_null(store, "%s", err);
     uint64_t epoch = brg_store_epoch(store);
     cr_assert_neq(epoch, 0);
@@ -46,7 +50,7 @@ Test(store, seq_is_per_topic_and_survives_reopen) {
     brg_store_destroy(&store);
     cr_assert_null(store);
 
-    store = brg_store_new(dir, err, sizeof err);
+    store = brg_store_new(dir, NULL, err, sizeof err);
     cr_assert_not_null(store, "%s", err);
     cr_assert_eq(brg_store_epoch(store), epoch);
     cr_assert_eq(append(store, "trade.1.", "d"), 3);
@@ -57,13 +61,13 @@ Test(store, data_dir_is_created) {
     char dir[256], nested[300], err[256];
     fresh_dir(dir, sizeof dir);
     snprintf(nested, sizeof nested, "%s/a/b", dir);
-    brg_store_t *store = brg_store_new(nested, err, sizeof err);
+    brg_store_t *store = brg_store_new(nested, NULL, err, sizeof err);
     cr_assert_not_null(store, "%s", err);
     brg_store_destroy(&store);
 }
 
 typedef struct {
-    char seen[16][64];
+    char seen[32][64];
     int count;
     int stop_after;
 } scan_t;
@@ -75,41 +79,124 @@ static int collect(void *arg, const char *topic, uint64_t seq, const uint8_t *da
     return scan->stop_after && scan->count >= scan->stop_after ? 1 : 0;
 }
 
-Test(store, scan_by_prefix_in_publish_order) {
+/* after map for reads: "topic=seq" pairs */
+typedef struct {
+    const char *topics[8];
+    uint64_t seqs[8];
+    int n;
+} after_t;
+
+static uint64_t after_of(void *arg, const char *topic) {
+    after_t *after = (after_t *)arg;
+    for (int i = 0; i < after->n; i++)
+        if (strcmp(after->topics[i], topic) == 0)
+            return after->seqs[i];
+    return 0;
+}
+
+static int collect_kv(void *arg, const void *key, size_t klen, const void *val, size_t vlen) {
+    scan_t *scan = (scan_t *)arg;
+    snprintf(scan->seen[scan->count++], 64, "%.*s=%.*s", (int)klen, (const char *)key, (int)vlen,
+             (const char *)val);
+    return 0;
+}
+
+static int count_kv(void *arg, const void *key, size_t klen, const void *val, size_t vlen) {
+    (void)key;
+    (void)klen;
+    (void)val;
+    (void)vlen;
+    ((scan_t *)arg)->count++;
+    return 0;
+}
+
+Test(store, read_by_prefix_in_publish_order_and_resume) {
     char dir[256], err[256];
     fresh_dir(dir, sizeof dir);
-    brg_store_t *store = brg_store_new(dir, err, sizeof err);
+    brg_store_t *store = brg_store_new(dir, NULL, err, sizeof err);
     append(store, "trade.1000000365.", "x");
     append(store, "trade.10000003650.", "y");
     append(store, "order.1000000365.", "z");
     append(store, "trade.1000000365.", "w");
 
     scan_t scan = {0};
-    cr_assert_gt(brg_store_journal_scan(store, "trade.1000000365.", 0, collect, &scan), 0);
-    cr_assert_eq(scan.count, 2);
+    bool more = true;
+    cr_assert_eq(
+        brg_store_journal_read(store, "trade.1000000365.", NULL, NULL, 10, collect, &scan, &more),
+        2);
+    cr_assert_not(more);
     cr_assert_str_eq(scan.seen[0], "trade.1000000365.1:x#1");
     cr_assert_str_eq(scan.seen[1], "trade.1000000365.2:w#2");
 
     scan_t all = {0};
-    brg_store_journal_scan(store, "trade.", 0, collect, &all);
-    cr_assert_eq(all.count, 3);
+    cr_assert_eq(brg_store_journal_read(store, "trade.", NULL, NULL, 10, collect, &all, &more), 3);
+    cr_assert_str_eq(all.seen[0], "trade.1000000365.1:x#1");
     cr_assert_str_eq(all.seen[1], "trade.10000003650.1:y#1");
+    cr_assert_str_eq(all.seen[2], "trade.1000000365.2:w#2");
 
-    /* stop early, then resume from the returned position */
-    scan_t first = {.stop_after = 1};
-    int64_t pos = brg_store_journal_scan(store, "", 0, collect, &first);
-    cr_assert_eq(first.count, 1);
+    /* a page of one, then resume with the after map the client now holds */
+    scan_t first = {0};
+    cr_assert_eq(brg_store_journal_read(store, "", NULL, NULL, 1, collect, &first, &more), 1);
+    cr_assert(more);
+    cr_assert_str_eq(first.seen[0], "trade.1000000365.1:x#1");
+    after_t after = {{"trade.1000000365."}, {1}, 1};
     scan_t rest = {0};
-    brg_store_journal_scan(store, "", pos, collect, &rest);
-    cr_assert_eq(rest.count, 3);
+    cr_assert_eq(brg_store_journal_read(store, "", after_of, &after, 10, collect, &rest, &more), 3);
+    cr_assert_not(more);
     cr_assert_str_eq(rest.seen[0], "trade.10000003650.1:y#1");
+    cr_assert_str_eq(rest.seen[1], "order.1000000365.1:z#1");
+    cr_assert_str_eq(rest.seen[2], "trade.1000000365.2:w#2");
+
+    /* nothing after the last seq: an empty page, no more */
+    after_t done = {{"trade.1000000365."}, {2}, 1};
+    scan_t none = {0};
+    cr_assert_eq(brg_store_journal_read(store, "trade.1000000365.", after_of, &done, 10, collect,
+                                        &none, &more),
+                 0);
+    cr_assert_not(more);
+    brg_store_destroy(&store);
+}
+
+Test(store, paged_read_of_many_topics_visits_each_event_once) {
+    char dir[256], err[256];
+    fresh_dir(dir, sizeof dir);
+    brg_store_t *store = brg_store_new(dir, NULL, err, sizeof err);
+    const char *topics[] = {"order.a.", "trade.a.", "asset.a.", "order.b."};
+    cr_assert_eq(brg_store_begin(store), 0);
+    for (int i = 0; i < 1000; i++)
+        append(store, topics[(i * 7) % 4], "e");
+    cr_assert_eq(brg_store_commit(store), 0);
+    after_t after = {{topics[0], topics[1], topics[2], topics[3]}, {0, 0, 0, 0}, 4};
+    int pages = 0, total = 0;
+    bool more = true;
+    while (more) {
+        scan_t page = {0};
+        int n = brg_store_journal_read(store, "", after_of, &after, 16, collect, &page, &more);
+        cr_assert(n >= 0 && n <= 16);
+        for (int i = 0; i < n; i++) {
+            /* each event continues its topic's sequence: nothing lost, nothing twice */
+            char topic[64];
+            unsigned long long seq;
+            cr_assert_eq(sscanf(page.seen[i], "%63[^0-9]%llu:", topic, &seq), 2);
+            int t = 0;
+            while (strcmp(after.topics[t], topic) != 0)
+                t++;
+            cr_assert_eq(seq, after.seqs[t] + 1, "%s", page.seen[i]);
+            after.seqs[t] = seq;
+        }
+        total += n;
+        pages++;
+    }
+    cr_assert_eq(total, 1000);
+    cr_assert_eq(pages, 63);
+    cr_assert_eq(after.seqs[0] + after.seqs[1] + after.seqs[2] + after.seqs[3], 1000);
     brg_store_destroy(&store);
 }
 
 Test(store, replies_by_client_and_request_id) {
     char dir[256], err[256];
     fresh_dir(dir, sizeof dir);
-    brg_store_t *store = brg_store_new(dir, err, sizeof err);
+    brg_store_t *store = brg_store_new(dir, NULL, err, sizeof err);
     uint8_t *data = NULL;
     size_t size = 0;
     cr_assert_eq(brg_store_reply_get(store, "c1", "r1", &data, &size), 0);
@@ -121,7 +208,7 @@ Test(store, replies_by_client_and_request_id) {
     cr_assert_eq(brg_store_reply_get(store, "c2", "r1", &data, &size), 0);
     brg_store_destroy(&store);
 
-    store = brg_store_new(dir, err, sizeof err);
+    store = brg_store_new(dir, NULL, err, sizeof err);
     cr_assert_eq(brg_store_reply_get(store, "c1", "r1", &data, &size), 1);
     free(data);
     brg_store_destroy(&store);
@@ -129,7 +216,7 @@ Test(store, replies_by_client_and_request_id) {
 
 Test(store, unusable_data_dir_is_an_error) {
     char err[256] = "";
-    brg_store_t *store = brg_store_new("/proc/xtbridge-cannot-exist", err, sizeof err);
+    brg_store_t *store = brg_store_new("/proc/xtbridge-cannot-exist", NULL, err, sizeof err);
     cr_assert_null(store);
     cr_assert(strlen(err) > 0);
 }
@@ -142,7 +229,7 @@ static void collect_topic(void *arg, const char *topic, uint64_t last_seq) {
 Test(store, account_topics_match_the_exact_account) {
     char dir[256], err[256];
     fresh_dir(dir, sizeof dir);
-    brg_store_t *store = brg_store_new(dir, err, sizeof err);
+    brg_store_t *store = brg_store_new(dir, NULL, err, sizeof err);
     append(store, "trade.1000000365.", "a");
     append(store, "trade.1000000365.", "b");
     append(store, "trade.10000003650.", "c");
@@ -161,7 +248,7 @@ Test(store, account_topics_match_the_exact_account) {
 Test(store, batch_nests_and_commits_once) {
     char dir[256], err[256];
     fresh_dir(dir, sizeof dir);
-    brg_store_t *store = brg_store_new(dir, err, sizeof err);
+    brg_store_t *store = brg_store_new(dir, NULL, err, sizeof err);
     /* a batch with no writes opens no transaction */
     cr_assert_eq(brg_store_begin(store), 0);
     cr_assert(brg_store_in_batch(store));
@@ -180,11 +267,168 @@ Test(store, batch_nests_and_commits_once) {
     cr_assert_eq(brg_store_commit(store), 0, "commit without a batch is a no-op");
     brg_store_destroy(&store);
 
-    store = brg_store_new(dir, err, sizeof err);
+    store = brg_store_new(dir, NULL, err, sizeof err);
     cr_assert_eq(append(store, "trade.1.", "c"), 3);
     uint8_t *data = NULL;
     size_t size = 0;
     cr_assert_eq(brg_store_reply_get(store, "c", "r", &data, &size), 1);
+    free(data);
+    brg_store_destroy(&store);
+}
+
+Test(store, state_keyspace_puts_gets_scans_and_deletes) {
+    char dir[256], err[256];
+    fresh_dir(dir, sizeof dir);
+    brg_store_t *store = brg_store_new(dir, NULL, err, sizeof err);
+    cr_assert_eq(brg_store_state_put(store, "o/2", 3, "two", 3), 0);
+    cr_assert_eq(brg_store_state_put(store, "o/1", 3, "one", 3), 0);
+    cr_assert_eq(brg_store_state_put(store, "p/1", 3, "pos", 3), 0);
+    uint8_t *val = NULL;
+    size_t vlen = 0;
+    cr_assert_eq(brg_store_state_get(store, "o/1", 3, &val, &vlen), 1);
+    cr_assert_eq(vlen, 3);
+    cr_assert_eq(memcmp(val, "one", 3), 0);
+    free(val);
+    scan_t scan = {0};
+    cr_assert_eq(brg_store_state_scan(store, "o/", 2, collect_kv, &scan), 2);
+    cr_assert_str_eq(scan.seen[0], "o/1=one");
+    cr_assert_str_eq(scan.seen[1], "o/2=two");
+    cr_assert_eq(brg_store_state_del(store, "o/1", 3), 0);
+    brg_store_destroy(&store);
+    store = brg_store_new(dir, NULL, err, sizeof err);
+    cr_assert_eq(brg_store_state_get(store, "o/1", 3, &val, &vlen), 0);
+    scan_t again = {0};
+    cr_assert_eq(brg_store_state_scan(store, "", 0, collect_kv, &again), 2);
+    cr_assert_str_eq(again.seen[0], "o/2=two");
+    cr_assert_str_eq(again.seen[1], "p/1=pos");
+    brg_store_destroy(&store);
+}
+
+Test(store, a_failed_batch_leaves_nothing_and_takes_no_seq) {
+    char dir[256], err[256];
+    fresh_dir(dir, sizeof dir);
+    brg_store_t *store = brg_store_new(dir, NULL, err, sizeof err);
+    cr_assert_eq(append(store, "order.a.", "1"), 1);
+    brg_store_begin(store);
+    cr_assert_eq(append(store, "order.a.", "2"), 2);
+    cr_assert_eq(brg_store_state_put(store, "k", 1, "v", 1), 0);
+    cr_assert_eq(brg_store_reply_put(store, "c", "r", (const uint8_t *)"x", 1), 0);
+    cr_assert(brg_store_batch_dirty(store));
+    brg_store_fail_batch(store, "backend could not write its state");
+    cr_assert_eq(brg_store_commit(store), -1);
+    cr_assert_str_eq(brg_store_error(store), "backend could not write its state");
+    cr_assert_eq(brg_store_failures(store), 1);
+    uint8_t *data = NULL;
+    size_t size = 0;
+    cr_assert_eq(brg_store_state_get(store, "k", 1, &data, &size), 0);
+    cr_assert_eq(brg_store_reply_get(store, "c", "r", &data, &size), 0);
+    cr_assert_eq(brg_store_journal_count(store), 1);
+    /* the seq of the rolled-back event is taken again, never skipped or reused */
+    cr_assert_eq(append(store, "order.a.", "2b"), 2);
+    scan_t scan = {0};
+    bool more;
+    cr_assert_eq(brg_store_journal_read(store, "", NULL, NULL, 10, collect, &scan, &more), 2);
+    cr_assert_str_eq(scan.seen[1], "order.a.2:2b#2");
+    brg_store_destroy(&store);
+}
+
+Test(store, full_store_fails_the_batch_and_serves_on) {
+    char dir[256], err[256];
+    fresh_dir(dir, sizeof dir);
+    brg_store_opts_t opts;
+    brg_store_opts_default(&opts);
+    opts.max_mb = 1;
+    brg_store_t *store = brg_store_new(dir, &opts, err, sizeof err);
+    cr_assert_not_null(store, "%s", err);
+    char blob[2000];
+    memset(blob, 'b', sizeof blob);
+    int committed = 0, failed = 0;
+    for (int i = 0; i < 2000 && !failed; i++) {
+        char key[32];
+        int klen = snprintf(key, sizeof key, "blob/%06d", i);
+        brg_store_begin(store);
+        brg_store_state_put(store, key, (size_t)klen, blob, sizeof blob);
+        append(store, "order.a.", "x");
+        if (brg_store_commit(store) == 0)
+            committed++;
+        else
+            failed++;
+    }
+    cr_assert_eq(failed, 1, "1 MiB cannot hold 2000 batches of 2 kB");
+    cr_assert(strstr(brg_store_error(store), "store is full"), "%s", brg_store_error(store));
+    /* reads still work, and every committed batch is whole */
+    cr_assert_eq((int)brg_store_journal_count(store), committed);
+    scan_t scan = {0};
+    cr_assert_eq(brg_store_state_scan(store, "blob/", 5, count_kv, &scan), committed);
+    brg_store_destroy(&store);
+    store = brg_store_new(dir, &opts, err, sizeof err);
+    cr_assert_not_null(store, "%s", err);
+    cr_assert_eq((int)brg_store_journal_count(store), committed);
+    brg_store_destroy(&store);
+}
+
+Test(store, one_process_per_data_dir) {
+    char dir[256], err[256] = "";
+    fresh_dir(dir, sizeof dir);
+    brg_store_t *store = brg_store_new(dir, NULL, err, sizeof err);
+    cr_assert_not_null(store, "%s", err);
+    /* flock is per open file description: a second open in this process is refused too */
+    brg_store_t *second = brg_store_new(dir, NULL, err, sizeof err);
+    cr_assert_null(second);
+    cr_assert(strstr(err, "another xtbridge") && strstr(err, dir), "%s", err);
+    brg_store_destroy(&store);
+    second = brg_store_new(dir, NULL, err, sizeof err);
+    cr_assert_not_null(second, "free again once the first is closed: %s", err);
+    brg_store_destroy(&second);
+}
+
+Test(store, retention_prunes_old_events_and_replies_but_never_seqs) {
+    char dir[256], err[256];
+    fresh_dir(dir, sizeof dir);
+    brg_store_t *store = brg_store_new(dir, NULL, err, sizeof err);
+    append(store, "order.a.", "1");
+    append(store, "heartbeat.", "h");
+    append(store, "order.a.", "2");
+    cr_assert_eq(brg_store_reply_put(store, "c", "r", (const uint8_t *)"x", 1), 0);
+    int64_t now = (int64_t)time(NULL);
+    cr_assert_eq(brg_store_prune(store, now, 1000), 0, "nothing is old yet");
+    /* two hours later: the heartbeat is gone, orders and the reply stay */
+    cr_assert_eq(brg_store_prune(store, now + 2 * 3600, 1000), 1);
+    cr_assert_eq(brg_store_journal_count(store), 2);
+    uint8_t *data = NULL;
+    size_t size = 0;
+    cr_assert_eq(brg_store_reply_get(store, "c", "r", &data, &size), 1);
+    free(data);
+    /* three days: the reply is gone; eight days: the events too */
+    cr_assert_eq(brg_store_prune(store, now + 3 * 24 * 3600, 1000), 1);
+    cr_assert_eq(brg_store_reply_get(store, "c", "r", &data, &size), 0);
+    cr_assert_eq(brg_store_prune(store, now + 8 * 24 * 3600, 1), 1, "the budget bounds a pass");
+    cr_assert_eq(brg_store_prune(store, now + 8 * 24 * 3600, 1000), 1);
+    cr_assert_eq(brg_store_journal_count(store), 0);
+    cr_assert_eq(brg_store_pruned(store), 4);
+    bool more;
+    scan_t scan = {0};
+    cr_assert_eq(brg_store_journal_read(store, "", NULL, NULL, 10, collect, &scan, &more), 0);
+    cr_assert_eq(append(store, "order.a.", "3"), 3, "seq counters outlive their events");
+    cr_assert_eq(append(store, "heartbeat.", "h"), 2);
+    brg_store_destroy(&store);
+}
+
+Test(store, long_idempotency_keys_are_kept_apart) {
+    char dir[256], err[256];
+    fresh_dir(dir, sizeof dir);
+    brg_store_t *store = brg_store_new(dir, NULL, err, sizeof err);
+    char a[1200], b[1200];
+    memset(a, 'r', sizeof a - 1);
+    a[sizeof a - 1] = 0;
+    memcpy(b, a, sizeof b);
+    b[1000] = 's'; /* differs far past the kept prefix */
+    cr_assert_eq(brg_store_reply_put(store, "client", a, (const uint8_t *)"A", 1), 0);
+    uint8_t *data = NULL;
+    size_t size = 0;
+    cr_assert_eq(brg_store_reply_get(store, "client", b, &data, &size), 0);
+    cr_assert_eq(brg_store_reply_get(store, "client", a, &data, &size), 1);
+    cr_assert_eq(data[0], 'A');
     free(data);
     brg_store_destroy(&store);
 }

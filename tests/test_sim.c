@@ -418,8 +418,15 @@ Test(sim, worked_example_exact_values) {
     size_t mark = npushes;
     int64_t id = order("600000.SH", 23, 1000, 11, 10.50);
     cr_assert_eq(id, 1);
-    expect_kinds(mark, "order,order");
+    /* the freeze is an asset change: pushed after the order's 50 */
+    expect_kinds(mark, "order,order,asset");
     expect_order_statuses(mark, "48,50");
+    Xtbridge__XtAsset *frozen_push = pushes[mark + 2].event->asset;
+    cr_assert_str_eq(pushes[mark + 2].account, ACCT);
+    cr_assert_money(frozen_push->cash, 989494.89);
+    cr_assert_money(frozen_push->frozen_cash, 10505.11);
+    cr_assert_money(frozen_push->market_value, 0);
+    cr_assert_money(frozen_push->total_asset, 1000000.00);
     Xtbridge__XtOrder *o = pushes[mark + 1].event->order;
     cr_assert_str_eq(pushes[mark].account, ACCT);
     cr_assert_eq(o->order_id, 1);
@@ -493,7 +500,16 @@ Test(sim, worked_example_exact_values) {
     cr_assert_str_eq(pushes[mark + 1].event->order_error->error_msg, "insufficient shares");
     cr_assert_eq(pushes[mark + 1].event->order_error->order_id, 2);
 
+    mark = npushes;
     next_day();
+    /* T+1 settlement is a holdings change: one position push */
+    expect_kinds(mark, "position");
+    pp = pushes[mark].event->position;
+    cr_assert_str_eq(pp->stock_code, "600000.SH");
+    cr_assert_eq(pp->volume, 1000);
+    cr_assert_eq(pp->can_use_volume, 1000);
+    cr_assert_eq(pp->yesterday_volume, 1000);
+    cr_assert_eq(pp->frozen_volume, 0);
     call = position("600000.SH", &p);
     cr_assert_eq(p->can_use_volume, 1000);
     cr_assert_eq(p->yesterday_volume, 1000);
@@ -502,9 +518,18 @@ Test(sim, worked_example_exact_values) {
     mark = npushes;
     int64_t sell = order("600000.SH", 24, 1000, 11, 10.40);
     cr_assert_eq(sell, 3);
-    expect_kinds(mark, "order,order,trade,order,position,asset");
+    /* the sell freezes its shares (position push) before it fills */
+    expect_kinds(mark, "order,order,position,trade,order,position,asset");
     expect_order_statuses(mark, "48,50,56");
-    t = pushes[mark + 2].event->trade;
+    pp = pushes[mark + 2].event->position;
+    cr_assert_eq(pp->volume, 1000);
+    cr_assert_eq(pp->can_use_volume, 0);
+    cr_assert_eq(pp->frozen_volume, 1000);
+    pp = pushes[mark + 5].event->position;
+    cr_assert_eq(pp->volume, 0);
+    cr_assert_eq(pp->can_use_volume, 0);
+    cr_assert_eq(pp->frozen_volume, 0);
+    t = pushes[mark + 3].event->trade;
     cr_assert_float_eq(t->traded_price, 10.40, 1e-9);
     cr_assert_money(t->traded_amount, 10400.00);
     cr_assert_money(t->commission, 10.30);
@@ -825,8 +850,11 @@ Test(sim, cancel_by_id_sync) {
     int64_t id = order("600000.SH", 23, 1000, 11, 10.50);
     size_t mark = npushes;
     cr_assert_eq(cancel(id, false), 0);
-    expect_kinds(mark, "order,order");
+    /* the released freeze is an asset change, pushed after the order's 54 */
+    expect_kinds(mark, "order,order,asset");
     expect_order_statuses(mark, "51,54");
+    cr_assert_money(pushes[mark + 2].event->asset->cash, 1000000.00);
+    cr_assert_money(pushes[mark + 2].event->asset->frozen_cash, 0);
     double cash, frozen;
     asset(&cash, &frozen, NULL, NULL);
     cr_assert_money(cash, 1000000.00);
@@ -868,7 +896,8 @@ Test(sim, cancel_by_id_async) {
     size_t mark = npushes;
     int64_t seq = cancel(id, true);
     cr_assert_eq(seq, 1);
-    expect_kinds(mark, "cancel_async,order,order");
+    expect_kinds(mark, "cancel_async,order,order,asset");
+    cr_assert_money(pushes[mark + 3].event->asset->frozen_cash, 0);
     Xtbridge__XtCancelOrderResponse *r = pushes[mark].event->cancel_async;
     cr_assert_eq(r->seq, 1);
     cr_assert_eq(r->cancel_result, 0);
@@ -903,7 +932,7 @@ Test(sim, cancel_by_sysid_sync_and_async) {
 
     mark = npushes;
     cr_assert_eq(cancel_sysid(1, sysid, false), 0);
-    expect_kinds(mark, "order,order");
+    expect_kinds(mark, "order,order,asset");
     expect_order_statuses(mark, "51,54");
     mark = npushes;
     cr_assert_eq(cancel_sysid(1, sysid, false), -1);
@@ -919,7 +948,7 @@ Test(sim, cancel_by_sysid_sync_and_async) {
     mark = npushes;
     int64_t seq = cancel_sysid(0, sysid, true);
     cr_assert_gt(seq, 0);
-    expect_kinds(mark, "cancel_async,order,order");
+    expect_kinds(mark, "cancel_async,order,order,asset");
     cr_assert_eq(pushes[mark].event->cancel_async->seq, seq);
     cr_assert_eq(pushes[mark].event->cancel_async->cancel_result, 0);
     cr_assert_eq(pushes[mark].event->cancel_async->order_id, b);
@@ -941,7 +970,7 @@ Test(sim, order_async_push_ordering) {
     size_t mark = npushes;
     int64_t seq = order_async("600000.SH", 23, 100, 11, 10.50);
     cr_assert_eq(seq, 1);
-    expect_kinds(mark, "order_async,order,order");
+    expect_kinds(mark, "order_async,order,order,asset");
     Xtbridge__XtOrderResponse *r = pushes[mark].event->order_async;
     cr_assert_eq(r->seq, 1);
     cr_assert_eq(r->order_id, 1);
@@ -965,8 +994,8 @@ Test(sim, order_async_push_ordering) {
     mark = npushes;
     seq = order_async("600000.SH", 23, 100, 5, 0);
     cr_assert_eq(seq, 3);
-    expect_kinds(mark, "order_async,order,order,trade,order,position,asset");
-    cr_assert_float_eq(pushes[mark + 3].event->trade->traded_price, 10.60, 1e-9);
+    expect_kinds(mark, "order_async,order,order,asset,trade,order,position,asset");
+    cr_assert_float_eq(pushes[mark + 4].event->trade->traded_price, 10.60, 1e-9);
 
     /* seq is shared with async cancels */
     cr_assert_eq(cancel(1, true), 4);
@@ -978,10 +1007,12 @@ Test(sim, partial_fills_with_liquidity_cap) {
     set_price("600000.SH", 10.60, 0, 300);
     size_t mark = npushes;
     int64_t id = order("600000.SH", 23, 1000, 11, 10.60);
-    expect_kinds(mark, "order,order,trade,order,position,asset");
+    expect_kinds(mark, "order,order,asset,trade,order,position,asset");
     expect_order_statuses(mark, "48,50,55");
-    cr_assert_eq(pushes[mark + 2].event->trade->traded_volume, 300);
-    cr_assert_money(pushes[mark + 2].event->trade->commission, 5.03);
+    cr_assert_money(pushes[mark + 2].event->asset->frozen_cash, 10605.11);
+    cr_assert_eq(pushes[mark + 3].event->trade->traded_volume, 300);
+    cr_assert_money(pushes[mark + 3].event->trade->commission, 5.03);
+    cr_assert_money(pushes[mark + 6].event->asset->frozen_cash, 10605.11 - 3181.53);
     double cash, frozen;
     asset(&cash, &frozen, NULL, NULL);
     /* freeze 10600 + 5.00 + 0.11 = 10605.11; 30% of it (3181.53) released for a cost of
@@ -1003,9 +1034,11 @@ Test(sim, partial_fills_with_liquidity_cap) {
     /* cancel the rest: 52 then 53, the remaining freeze is released */
     mark = npushes;
     cr_assert_eq(cancel(id, false), 0);
-    expect_kinds(mark, "order,order");
+    expect_kinds(mark, "order,order,asset");
     expect_order_statuses(mark, "52,53");
     cr_assert_eq(pushes[mark + 1].event->order->traded_volume, 600);
+    cr_assert_money(pushes[mark + 2].event->asset->frozen_cash, 0);
+    cr_assert_money(pushes[mark + 2].event->asset->cash, 1000000 - 6360 - 2 * 5.03);
     asset(&cash, &frozen, NULL, NULL);
     cr_assert_money(frozen, 0);
     cr_assert_money(cash, 1000000 - 6360 - 2 * 5.03);
@@ -1050,13 +1083,21 @@ Test(sim, resting_sell_fills_at_limit) {
               "            code = 000002.SZ\n"
               "            volume = 1000\n"
               "            avg_price = 6.50\n");
+    size_t mark = npushes;
     int64_t id = order("000002.SZ", 24, 1000, 11, 7.20);
+    /* a sell freezes shares, not cash: a position push, no asset push */
+    expect_kinds(mark, "order,order,position");
+    Xtbridge__XtPosition *pushed = pushes[mark + 2].event->position;
+    cr_assert_str_eq(pushed->stock_code, "000002.SZ");
+    cr_assert_eq(pushed->volume, 1000);
+    cr_assert_eq(pushed->can_use_volume, 0);
+    cr_assert_eq(pushed->frozen_volume, 1000);
     Xtbridge__XtPosition *p;
     brg_call_t *call = position("000002.SZ", &p);
     cr_assert_eq(p->can_use_volume, 0);
     cr_assert_eq(p->frozen_volume, 1000);
     brg_call_destroy(&call);
-    size_t mark = npushes;
+    mark = npushes;
     set_price("000002.SZ", 7.19, 0, -1);
     cr_assert_eq(npushes, mark);
     set_price("000002.SZ", 7.50, 0, -1);
@@ -1083,9 +1124,21 @@ Test(sim, cancel_partly_filled_sell_restores_shares) {
               "        code = 600000.SH\n"
               "        pre_close = 10.60\n"
               "        liquidity = 200\n");
+    size_t mark = npushes;
     int64_t id = order("600000.SH", 24, 1000, 11, 10.60);
+    expect_kinds(mark, "order,order,position,trade,order,position,asset");
+    cr_assert_eq(pushes[mark + 2].event->position->frozen_volume, 1000);
+    cr_assert_eq(pushes[mark + 5].event->position->volume, 800);
+    cr_assert_eq(pushes[mark + 5].event->position->frozen_volume, 800);
     cr_assert_eq(last_push("order")->order->order_status, 55);
+    mark = npushes;
     cr_assert_eq(cancel(id, false), 0);
+    /* the unfilled 800 go back to can_use: a position push after the order's 53 */
+    expect_kinds(mark, "order,order,position");
+    expect_order_statuses(mark, "52,53");
+    cr_assert_eq(pushes[mark + 2].event->position->volume, 800);
+    cr_assert_eq(pushes[mark + 2].event->position->can_use_volume, 800);
+    cr_assert_eq(pushes[mark + 2].event->position->frozen_volume, 0);
     Xtbridge__XtPosition *p;
     brg_call_t *call = position("600000.SH", &p);
     cr_assert_eq(p->volume, 800);
@@ -1102,9 +1155,16 @@ Test(sim, next_day_expires_settles_and_clears) {
     set_price("600000.SH", 11.00, 0, -1);
     size_t mark = npushes;
     next_day();
-    expect_kinds(mark, "order");
+    /* expiry (order 54 + the released cash), then T+1 settlement of today's buy */
+    expect_kinds(mark, "order,asset,position");
     cr_assert_eq(pushes[mark].event->order->order_id, resting);
     cr_assert_eq(pushes[mark].event->order->order_status, 54);
+    cr_assert_str_eq(pushes[mark].event->order->status_msg, "expired at day close");
+    cr_assert_money(pushes[mark + 1].event->asset->frozen_cash, 0);
+    cr_assert_money(pushes[mark + 1].event->asset->cash, 1000000 - 5500 - 5.00 - 0.06);
+    cr_assert_str_eq(pushes[mark + 2].event->position->stock_code, "000001.SZ");
+    cr_assert_eq(pushes[mark + 2].event->position->can_use_volume, 500);
+    cr_assert_eq(pushes[mark + 2].event->position->yesterday_volume, 500);
     double cash, frozen, mv;
     asset(&cash, &frozen, &mv, NULL);
     cr_assert_money(frozen, 0);
@@ -1139,8 +1199,12 @@ Test(sim, next_day_expires_settles_and_clears) {
     /* the odd lot rule applies to what is sellable: 500 in lots is fine */
     order("000001.SZ", 24, 500, 11, 11.00);
     cr_assert_eq(last_push("order")->order->order_status, 56);
-    /* an emptied position disappears at the next close */
+    /* an emptied position disappears at the next close (no push: nothing to settle) */
+    mark = npushes;
     next_day();
+    expect_kinds(mark, "position");
+    cr_assert_str_eq(pushes[mark].event->position->stock_code, "600000.SH");
+    cr_assert_eq(pushes[mark].event->position->can_use_volume, 100);
     call = position("000001.SZ", &p);
     cr_assert_null(p);
     brg_call_destroy(&call);
@@ -1151,9 +1215,12 @@ Test(sim, next_day_expires_partly_filled_as_53) {
     int64_t id = order("600000.SH", 23, 1000, 11, 10.60);
     size_t mark = npushes;
     next_day();
-    expect_kinds(mark, "order");
+    expect_kinds(mark, "order,asset,position");
     cr_assert_eq(pushes[mark].event->order->order_id, id);
     cr_assert_eq(pushes[mark].event->order->order_status, 53);
+    cr_assert_money(pushes[mark + 1].event->asset->frozen_cash, 0);
+    cr_assert_eq(pushes[mark + 2].event->position->volume, 300);
+    cr_assert_eq(pushes[mark + 2].event->position->can_use_volume, 300);
     double cash, frozen;
     asset(&cash, &frozen, NULL, NULL);
     cr_assert_money(frozen, 0);
@@ -1487,15 +1554,17 @@ Test(sim, config_accounts_prices_and_fees) {
     size_t mark = npushes;
     int64_t id = order_on("A1", "601398.SH", 23, 1000, 11, 5.10);
     cr_assert_eq(id, 1);
-    expect_kinds(mark, "order,order,trade,order,position,asset");
+    expect_kinds(mark, "order,order,asset,trade,order,position,asset");
+    /* freeze 5100 + 5.10 + 0.05 with the configured fees */
+    cr_assert_str_eq(pushes[mark + 2].account, "A1");
+    cr_assert_money(pushes[mark + 2].event->asset->frozen_cash, 5105.15);
     /* 5100: commission 5.10 (0.1%), transfer 0.05 (0.051) */
-    cr_assert_money(pushes[mark + 2].event->trade->commission, 5.15);
-    cr_assert_str_eq(pushes[mark + 2].event->trade->instrument_name, "工商银行");
-    Xtbridge__XtAsset *as = pushes[mark + 5].event->asset;
+    cr_assert_money(pushes[mark + 3].event->trade->commission, 5.15);
+    cr_assert_str_eq(pushes[mark + 3].event->trade->instrument_name, "工商银行");
+    Xtbridge__XtAsset *as = pushes[mark + 6].event->asset;
     cr_assert_str_eq(as->account_id, "A1");
     cr_assert_money(as->cash, 20000 - 5105.15);
     /* limits from the configured pre_close: 5.50 is the cap */
-    expect_kinds(mark, "order,order,trade,order,position,asset");
     mark = npushes;
     order_on("A2", "601398.SH", 23, 100, 11, 5.51);
     cr_assert_str_eq(pushes[mark].event->order->status_msg, "outside price limits");
@@ -1533,7 +1602,8 @@ Test(sim, market_order_types_with_liquidity) {
     /* 42 (SSE best five then cancel): 300 fill, the rest is cancelled */
     size_t mark = npushes;
     order("600000.SH", 23, 1000, 42, 0);
-    expect_kinds(mark, "order,order,trade,order,position,asset,order");
+    expect_kinds(mark, "order,order,asset,trade,order,position,asset,order,asset");
+    cr_assert_money(pushes[mark + 8].event->asset->frozen_cash, 0);
     expect_order_statuses(mark, "48,50,55,53");
     cr_assert_float_eq(pushes[mark + 1].event->order->price, 10.60, 1e-9);
     double cash, frozen;
@@ -1553,9 +1623,15 @@ Test(sim, market_order_types_with_liquidity) {
 
     /* 48 (SZSE fill or kill): all or nothing */
     set_price("000001.SZ", 11.00, 0, 300);
+    asset(&cash, &frozen, NULL, NULL); /* order 43's rest is still frozen */
+    cr_assert_money(frozen, 7423.58);
     mark = npushes;
     order("000001.SZ", 23, 1000, 48, 0);
-    expect_kinds(mark, "order,order,order");
+    /* freeze on entry (11000 + 5.00 + 0.11), released when it is killed */
+    expect_kinds(mark, "order,order,asset,order,asset");
+    cr_assert_money(pushes[mark + 2].event->asset->frozen_cash, 7423.58 + 11005.11);
+    cr_assert_money(pushes[mark + 4].event->asset->frozen_cash, 7423.58);
+    cr_assert_money(pushes[mark + 4].event->asset->cash, cash);
     expect_order_statuses(mark, "48,50,54");
     mark = npushes;
     order("000001.SZ", 23, 300, 48, 0);

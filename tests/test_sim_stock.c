@@ -76,7 +76,7 @@ Test(sim_stock, books_share_ids_and_liquidity) {
     cr_assert_eq(brg_sim_stock_order(a, &o), 1);
     cr_assert_eq(brg_sim_stock_order(b, &o), 2);
     cr_assert_eq(brg_sim_stock_order(a, &o), 3);
-    cr_assert_eq(emitted, 6); /* 48 and 50 for each */
+    cr_assert_eq(emitted, 9); /* 48, 50 and the asset (freeze) for each */
 
     brg_sim_quote_t *q = brg_sim_market_quote(ctx.market, "600000.SH");
     q->last = 10.40;

@@ -49,8 +49,8 @@ typedef struct {
 /* The ops handle. */
 typedef struct {
     brg_sim_t *book;
-    brg_store_t *store;  /* NULL: memory only */
-    zconfig_t *config;   /* own copy of the `sim` section's children (NULL if none) */
+    brg_store_t *store; /* NULL: memory only */
+    zconfig_t *config;  /* own copy of the `sim` section's children (NULL if none) */
     brg_emit_fn *emit;
     void *emit_arg;
 } sim_backend_t;
@@ -184,8 +184,7 @@ static int load_account(brg_sim_t *self, zconfig_t *node, size_t nstored, char *
     if (known) {
         /* stored; a second entry for it in the config must still be caught */
         for (zconfig_t *other = zconfig_next(node); other; other = zconfig_next(other))
-            if (streq(zconfig_name(other), "account") &&
-                streq(zconfig_get(other, "id", ""), id)) {
+            if (streq(zconfig_name(other), "account") && streq(zconfig_get(other, "id", ""), id)) {
                 snprintf(err, errlen, "sim/account %s: defined twice", id);
                 return -1;
             }
@@ -229,7 +228,8 @@ static int collect(void *arg, const void *key, size_t klen, const void *val, siz
     load_t *l = (load_t *)arg;
     ProtobufCMessage *m = protobuf_c_message_unpack(l->descriptor, NULL, vlen, val);
     if (!m) {
-        snprintf(l->err, l->errlen, "store: a %s record does not decode", l->descriptor->short_name);
+        snprintf(l->err, l->errlen, "store: a %s record does not decode",
+                 l->descriptor->short_name);
         return 1;
     }
     if (l->size == l->capacity) {
@@ -292,9 +292,8 @@ static int load_quotes(brg_sim_t *self, brg_store_t *store, load_t *l) {
     qsort(l->items, l->size, sizeof *l->items, ord_cmp);
     for (size_t i = 0; i < l->size; i++) {
         Xtbridge__State__SimQuote *q = (Xtbridge__State__SimQuote *)l->items[i];
-        brg_sim_quote_t *quote =
-            brg_sim_market_set(self->ctx.market, q->code, q->name, q->pre_close, q->last,
-                               q->liquidity);
+        brg_sim_quote_t *quote = brg_sim_market_set(self->ctx.market, q->code, q->name,
+                                                    q->pre_close, q->last, q->liquidity);
         if (!quote) {
             snprintf(l->err, l->errlen, "store: stored quote with bad code '%.40s'", q->code);
             return -1;
@@ -369,8 +368,8 @@ static int read_counters(brg_store_t *store, Xtbridge__State__SimCounters *out, 
                          size_t errlen) {
     uint8_t *val = NULL;
     size_t vlen = 0;
-    int rc = brg_store_state_get(store, BRG_SIM_KEY_COUNTERS, strlen(BRG_SIM_KEY_COUNTERS), &val,
-                                 &vlen);
+    int rc =
+        brg_store_state_get(store, BRG_SIM_KEY_COUNTERS, strlen(BRG_SIM_KEY_COUNTERS), &val, &vlen);
     if (rc < 0) {
         snprintf(err, errlen, "store: reading the sim book failed: %s", brg_store_error(store));
         return -1;
@@ -542,8 +541,7 @@ static int sim_persist(void *handle) {
         c->next_seq = self->next_seq;
         c->trading_day = self->trading_day;
         c->format = BRG_SIM_STATE_FORMAT;
-        if (brg_sim_state_put(store, BRG_SIM_KEY_COUNTERS, strlen(BRG_SIM_KEY_COUNTERS),
-                              &c->base))
+        if (brg_sim_state_put(store, BRG_SIM_KEY_COUNTERS, strlen(BRG_SIM_KEY_COUNTERS), &c->base))
             return -1;
         self->counters_stored = true;
     }

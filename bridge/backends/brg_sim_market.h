@@ -64,8 +64,8 @@ typedef bool(brg_sim_skip_fn)(void *arg, const char *code);
 int brg_sim_market_load_skip(brg_sim_market_t *self, zconfig_t *sim, brg_sim_skip_fn *skip,
                              void *arg, char *err, size_t errlen);
 
-/*  Add or replace a quote (marks it dirty). Returns the stored quote (owned by the market, valid until the
-    market is destroyed), or NULL if the code syntax is bad. */
+/*  Add or replace a quote and mark it dirty. Returns the stored quote (owned by the
+    market, valid until the market is destroyed), or NULL if the code syntax is bad. */
 brg_sim_quote_t *brg_sim_market_set(brg_sim_market_t *self, const char *code, const char *name,
                                     double pre_close, double last, int64_t liquidity);
 /*  The quote for `code`, or NULL if unknown. Owned by the market. */

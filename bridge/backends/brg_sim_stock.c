@@ -121,11 +121,11 @@ struct brg_sim_stock {
     int64_t next_position_ord;
 
     /* what persist writes: */
-    bool account_dirty;        /* cash or frozen changed */
-    size_t ntrades_stored;     /* trades[0 .. ntrades_stored) have records */
+    bool account_dirty;    /* cash or frozen changed */
+    size_t ntrades_stored; /* trades[0 .. ntrades_stored) have records */
     VEC(order_t *) dirty_orders;
     VEC(position_t *) dirty_positions;
-    VEC(int64_t) del_orders;   /* stored records the day close dropped */
+    VEC(int64_t) del_orders; /* stored records the day close dropped */
     VEC(int64_t) del_trades;
     VEC(char *) del_positions; /* codes */
 };

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "brg_log.h"
 #include "brg_sim_market.h"
 #include "brg_sim_stock.h"
 
@@ -214,7 +215,6 @@ static int load_account(brg_sim_t *self, zconfig_t *node, size_t nstored, char *
 /* --- loading a stored book --------------------------------------------------------- */
 
 typedef struct {
-    brg_sim_t *book;
     ProtobufCMessage **items; /* decoded records, for the kinds kept in `ord` order */
     size_t size, capacity;
     char *err;
@@ -378,12 +378,16 @@ static int read_counters(brg_store_t *store, Xtbridge__State__SimCounters *out, 
         return 0;
     Xtbridge__State__SimCounters *c = xtbridge__state__sim_counters__unpack(NULL, vlen, val);
     free(val);
-    if (!c || c->format != BRG_SIM_STATE_FORMAT || c->next_order_id < 1 || c->next_trade_id < 1 ||
-        c->next_seq < 1) {
-        snprintf(err, errlen, "store: the stored sim book has format %d, this bridge reads %d",
-                 c ? c->format : -1, BRG_SIM_STATE_FORMAT);
+    if (!c || c->next_order_id < 1 || c->next_trade_id < 1 || c->next_seq < 1) {
+        snprintf(err, errlen, "store: the sim book's counters record is damaged");
         if (c)
             xtbridge__state__sim_counters__free_unpacked(c, NULL);
+        return -1;
+    }
+    if (c->format != BRG_SIM_STATE_FORMAT) {
+        snprintf(err, errlen, "store: the stored sim book has format %d, this bridge reads %d",
+                 c->format, BRG_SIM_STATE_FORMAT);
+        xtbridge__state__sim_counters__free_unpacked(c, NULL);
         return -1;
     }
     *out = *c;
@@ -405,7 +409,7 @@ static brg_sim_t *book_build(sim_backend_t *backend, char *err, size_t errlen) {
     self->ctx.next_trade_id = 1;
     self->next_seq = 1;
     xtbridge__state__sim_counters__init(&self->stored);
-    load_t l = {.book = self, .err = err, .errlen = errlen};
+    load_t l = {.err = err, .errlen = errlen};
     size_t nstored = 0;
     zconfig_t *section = backend->config;
     if (backend->store) {
@@ -513,7 +517,8 @@ static int sim_persist(void *handle) {
     brg_store_t *store = backend->store;
     if (!store)
         return 0;
-    /* every account first: the class's own records name their account */
+    /* only what changed: per account its record, then its class's orders, trades and
+       positions; then dirty quotes and the counters */
     for (size_t i = 0; i < self->naccounts; i++) {
         sim_account_t *account = &self->accounts[i];
         bool dirty = brg_sim_stock_take_account_dirty(account->stock) || account->dirty;
@@ -554,8 +559,11 @@ static int sim_restore(void *handle) {
         return -1;
     char err[256] = "";
     brg_sim_t *book = book_build(backend, err, sizeof err);
-    if (!book)
-        return -1; /* the old book stays; the bridge marks itself degraded */
+    if (!book) {
+        /* the old book stays; the bridge marks itself degraded */
+        brg_error("sim: cannot reload the book after a failed commit: %s", err);
+        return -1;
+    }
     book->relaxed_order = backend->book->relaxed_order; /* a session flag, not state */
     book_destroy(&backend->book);
     backend->book = book;

@@ -151,6 +151,11 @@ MARKET_MINE_PRICE_FIRST = 45
 MARKET_SZ_INSTBUSI_RESTCANCEL = 46
 MARKET_SZ_CONVERT_5_CANCEL = 47
 MARKET_SZ_FULL_OR_CANCEL = 48
+# Broker price types: what XtOrder.price_type holds in queries and pushes (the counter's own
+# code, not the price type sent: a FIX_PRICE order comes back as BROKER_PRICE_LIMIT).
+BROKER_PRICE_ANY = 49
+BROKER_PRICE_LIMIT = 50
+BROKER_PRICE_BEST = 51
 
 # --- markets -----------------------------------------------------------------------------
 SH_MARKET = 0

@@ -7,6 +7,7 @@
 
         xtb_bench [--xtbridge PATH] [--dir DIR] [--durability LIST] [--sync N]
                   [--clients LIST] [--pipeline N] [--window N] [--burst N]
+                  [--parts LIST] [--attach-ms N]
         xtb_bench --echo-server ENDPOINT          (the raw echo; the bench starts it)
 
     The bench writes a sim config (two accounts with huge cash, a large position held
@@ -81,6 +82,18 @@ typedef struct {
    bridge's replies are, so both sides pay the same client cost). */
 typedef enum { CHECK_ECHO, CHECK_OK, CHECK_ORDER } check_t;
 
+/* What to run (--parts): all by default; a subset is for profiling one kind of load. */
+enum {
+    PART_SYNC = 1,
+    PART_CLIENTS = 2,
+    PART_PING = 4,    /* pipelined ping */
+    PART_RESTING = 8, /* pipelined resting orders */
+    PART_FILLING = 16,
+    PART_BURST = 32,
+    PART_ALL = 63,
+};
+static const char *const part_names[] = {"sync", "clients", "ping", "resting", "filling", "burst"};
+
 typedef struct {
     const char *xtbridge;
     const char *dir;
@@ -92,6 +105,8 @@ typedef struct {
     int window;
     int burst_n;
     int rounds;
+    unsigned parts; /* PART_* */
+    int attach_ms;  /* pause after each bridge starts, for perf/strace -p */
 } opts_t;
 
 /* --- results ----------------------------------------------------------------------- */
@@ -703,13 +718,19 @@ static int run_pipelined(result_t *r, void *echo, void *bridge, const opts_t *o)
         buf_t *rest = (buf_t *)calloc((size_t)n, sizeof(buf_t));
         buf_t *fill = (buf_t *)calloc((size_t)n, sizeof(buf_t));
         for (int i = 0; i < n; i++) {
-            rest[i] = resting_buf("pr");
-            fill[i] = filling_buf("pf");
+            if (o->parts & PART_RESTING)
+                rest[i] = resting_buf("pr");
+            if (o->parts & PART_FILLING)
+                fill[i] = filling_buf("pf");
         }
         raw[round] = pipelined(echo, echo_reqs, n, o->window, CHECK_ECHO);
-        ping[round] = pipelined(bridge, ping_reqs, n, o->window, CHECK_OK);
-        resting[round] = pipelined(bridge, rest, n, o->window, CHECK_ORDER);
-        filling[round] = pipelined(bridge, fill, n, o->window, CHECK_ORDER);
+        ping[round] = resting[round] = filling[round] = -1; /* -1: not run */
+        if (o->parts & PART_PING)
+            ping[round] = pipelined(bridge, ping_reqs, n, o->window, CHECK_OK);
+        if (o->parts & PART_RESTING)
+            resting[round] = pipelined(bridge, rest, n, o->window, CHECK_ORDER);
+        if (o->parts & PART_FILLING)
+            filling[round] = pipelined(bridge, fill, n, o->window, CHECK_ORDER);
         if (!raw[round] || !ping[round] || !resting[round] || !filling[round])
             rc = -1;
         free_bufs(rest, n);
@@ -784,6 +805,11 @@ static int run_bridge(result_t *r, const opts_t *o, const char *cfg, const char 
     bridge_t b;
     if (bridge_start(&b, o, cfg, mode))
         return -1;
+    if (o->attach_ms) {
+        fprintf(stderr, "xtb_bench: [%s] xtbridge pid %d; waiting %d ms\n", mode, (int)b.pid,
+                o->attach_ms);
+        usleep((useconds_t)o->attach_ms * 1000);
+    }
     watch_t w;
     void *bridge = dealer_new(b.router, "bench-main");
     int rc = watch_open(&w, b.pub);
@@ -793,18 +819,19 @@ static int run_bridge(result_t *r, const opts_t *o, const char *cfg, const char 
     int sync_n = full ? o->sync_n : o->sync_n / 4;
     if (sync_n < 50)
         sync_n = 50;
-    fprintf(stderr, "xtb_bench: [%s] sync round trips...\n", mode);
-    if (!rc)
+    if (!rc && (o->parts & PART_SYNC)) {
+        fprintf(stderr, "xtb_bench: [%s] sync round trips...\n", mode);
         rc = run_sync(r, echo, bridge, sync_n);
-    if (!rc && full && o->nclients) {
+    }
+    if (!rc && full && o->nclients && (o->parts & PART_CLIENTS)) {
         fprintf(stderr, "xtb_bench: [%s] concurrent clients...\n", mode);
         rc = run_concurrency(r, echo_ep, b.router, o);
     }
-    if (!rc) {
+    if (!rc && (o->parts & (PART_PING | PART_RESTING | PART_FILLING))) {
         fprintf(stderr, "xtb_bench: [%s] pipelined...\n", mode);
         rc = run_pipelined(r, echo, bridge, o);
     }
-    if (!rc && full && o->burst_n > 0) {
+    if (!rc && full && o->burst_n > 0 && (o->parts & PART_BURST)) {
         fprintf(stderr, "xtb_bench: [%s] burst of %d...\n", mode, o->burst_n);
         rc = run_burst(r, bridge, &w, o);
     }
@@ -838,38 +865,51 @@ static void print_lat(const char *label, lat_t l, lat_t raw, const char *target)
            ratio((double)l.p50, (double)raw.p50), ratio((double)l.p99, (double)raw.p99), target);
 }
 
-static void print_result(const result_t *r, const result_t *base, const opts_t *o) {
-    /* targets apply to the first (default-durability) bridge; later ones show their cost
-       against it */
-    bool targets = base == NULL;
-    char t_rest[96] = "", t_fill[96] = "";
-    if (targets) {
-        double p50r = ratio((double)r->resting.p50, (double)r->raw.p50);
-        double p99r = ratio((double)r->resting.p99, (double)r->raw.p99);
-        snprintf(t_rest, sizeof t_rest, "p50 <= %.1fx %s, p99 <= %.0fx %s", TARGET_P50_RATIO,
-                 verdict(p50r <= TARGET_P50_RATIO), TARGET_P99_RATIO,
-                 verdict(p99r <= TARGET_P99_RATIO));
-        p50r = ratio((double)r->filling.p50, (double)r->raw.p50);
-        p99r = ratio((double)r->filling.p99, (double)r->raw.p99);
-        snprintf(t_fill, sizeof t_fill, "p50 <= %.1fx %s, p99 <= %.0fx %s", TARGET_P50_RATIO,
+static void sync_target(char *out, size_t len, lat_t l, lat_t raw, lat_t base_l,
+                        const char *base_name) {
+    if (!base_name) {
+        double p50r = ratio((double)l.p50, (double)raw.p50);
+        double p99r = ratio((double)l.p99, (double)raw.p99);
+        snprintf(out, len, "p50 <= %.1fx %s, p99 <= %.0fx %s", TARGET_P50_RATIO,
                  verdict(p50r <= TARGET_P50_RATIO), TARGET_P99_RATIO,
                  verdict(p99r <= TARGET_P99_RATIO));
     } else {
-        snprintf(t_rest, sizeof t_rest, "p50 %.2fx, p99 %.2fx of [%s]",
-                 ratio((double)r->resting.p50, (double)base->resting.p50),
-                 ratio((double)r->resting.p99, (double)base->resting.p99), base->name);
-        snprintf(t_fill, sizeof t_fill, "p50 %.2fx, p99 %.2fx of [%s]",
-                 ratio((double)r->filling.p50, (double)base->filling.p50),
-                 ratio((double)r->filling.p99, (double)base->filling.p99), base->name);
+        snprintf(out, len, "p50 %.2fx, p99 %.2fx of [%s]", ratio((double)l.p50, (double)base_l.p50),
+                 ratio((double)l.p99, (double)base_l.p99), base_name);
     }
+}
+
+static void print_rate(const char *label, double rate, double raw, double target, double base,
+                       const char *base_name) {
+    if (rate < 0)
+        return; /* not run */
+    char t[96] = "";
+    if (!base_name && target > 0)
+        snprintf(t, sizeof t, ">= %.0f/s %s", target, verdict(rate >= target));
+    else if (base_name && base > 0)
+        snprintf(t, sizeof t, "%.2fx of [%s]", ratio(rate, base), base_name);
+    printf("  %-22s %9.0f %8.2fx  %s\n", label, rate, ratio(rate, raw), t);
+}
+
+static void print_result(const result_t *r, const result_t *base, const opts_t *o) {
+    /* targets apply to the first (default-durability) bridge; later ones show their cost
+       against it */
+    const char *base_name = base ? base->name : NULL;
     printf("\n[durability %s]\n", r->name);
-    printf("sync round trips, %d of each interleaved\n", r->sync_n);
-    printf("  %-22s %9s %9s %9s %9s  %s\n", "", "p50 us", "p99 us", "p50/raw", "p99/raw",
-           targets ? "target (issue 7)" : "cost");
-    print_lat("raw echo (other proc)", r->raw, r->raw, "");
-    print_lat("ping", r->ping, r->raw, "");
-    print_lat("order_stock resting", r->resting, r->raw, t_rest);
-    print_lat("order_stock filling", r->filling, r->raw, t_fill);
+    if (r->sync_n) {
+        char t_rest[96], t_fill[96];
+        sync_target(t_rest, sizeof t_rest, r->resting, r->raw, base ? base->resting : r->raw,
+                    base_name);
+        sync_target(t_fill, sizeof t_fill, r->filling, r->raw, base ? base->filling : r->raw,
+                    base_name);
+        printf("sync round trips, %d of each interleaved\n", r->sync_n);
+        printf("  %-22s %9s %9s %9s %9s  %s\n", "", "p50 us", "p99 us", "p50/raw", "p99/raw",
+               base ? "cost" : "target (issue 7)");
+        print_lat("raw echo (other proc)", r->raw, r->raw, "");
+        print_lat("ping", r->ping, r->raw, "");
+        print_lat("order_stock resting", r->resting, r->raw, t_rest);
+        print_lat("order_stock filling", r->filling, r->raw, t_fill);
+    }
     if (r->nconc) {
         printf("concurrent sync clients, resting orders, vs raw echo with as many clients\n");
         printf("  %-22s %9s %9s %9s %9s\n", "", "raw p50", "order p50", "p50/raw", "p99/raw");
@@ -882,28 +922,17 @@ static void print_result(const result_t *r, const result_t *base, const opts_t *
                    ratio((double)r->conc[i].order.p99, (double)r->conc[i].raw.p99));
         }
     }
-    printf("pipelined over one DEALER, window %d, median of %d rounds of %d\n", o->window,
-           o->rounds, o->pipeline_n / o->rounds);
-    printf("  %-22s %9s %9s  %s\n", "", "per s", "/raw", targets ? "target (issue 7)" : "cost");
-    printf("  %-22s %9.0f %8.2fx\n", "raw echo (other proc)", r->rate_raw, 1.0);
-    printf("  %-22s %9.0f %8.2fx\n", "ping", r->rate_ping, ratio(r->rate_ping, r->rate_raw));
-    char t[96];
-    if (targets)
-        snprintf(t, sizeof t, ">= %.0f/s %s", TARGET_RESTING_RATE,
-                 verdict(r->rate_resting >= TARGET_RESTING_RATE));
-    else
-        snprintf(t, sizeof t, "%.2fx of [%s]", ratio(r->rate_resting, base->rate_resting),
-                 base->name);
-    printf("  %-22s %9.0f %8.2fx  %s\n", "order_stock resting", r->rate_resting,
-           ratio(r->rate_resting, r->rate_raw), t);
-    if (targets)
-        snprintf(t, sizeof t, ">= %.0f/s %s", TARGET_FILLING_RATE,
-                 verdict(r->rate_filling >= TARGET_FILLING_RATE));
-    else
-        snprintf(t, sizeof t, "%.2fx of [%s]", ratio(r->rate_filling, base->rate_filling),
-                 base->name);
-    printf("  %-22s %9.0f %8.2fx  %s\n", "order_stock filling", r->rate_filling,
-           ratio(r->rate_filling, r->rate_raw), t);
+    if (r->rate_raw > 0) {
+        printf("pipelined over one DEALER, window %d, median of %d rounds of %d\n", o->window,
+               o->rounds, o->pipeline_n / o->rounds);
+        printf("  %-22s %9s %9s  %s\n", "", "per s", "/raw", base ? "cost" : "target (issue 7)");
+        print_rate("raw echo (other proc)", r->rate_raw, r->rate_raw, 0, 0, NULL);
+        print_rate("ping", r->rate_ping, r->rate_raw, 0, base ? base->rate_ping : 0, base_name);
+        print_rate("order_stock resting", r->rate_resting, r->rate_raw, TARGET_RESTING_RATE,
+                   base ? base->rate_resting : 0, base_name);
+        print_rate("order_stock filling", r->rate_filling, r->rate_raw, TARGET_FILLING_RATE,
+                   base ? base->rate_filling : 0, base_name);
+    }
     if (r->burst_n) {
         printf("burst: %d resting buys (placed at %.0f/s), then one sim_set_price fills all\n",
                r->burst_n, r->burst_place_rate);
@@ -955,6 +984,7 @@ static void usage(void) {
     fprintf(stderr,
             "usage: xtb_bench [--xtbridge PATH] [--dir DIR] [--durability LIST] [--sync N]\n"
             "                 [--clients LIST] [--pipeline N] [--window N] [--burst N]\n"
+            "                 [--parts LIST] [--attach-ms N]\n"
             "  --xtbridge PATH     bridge binary (default: xtbridge next to xtb_bench)\n"
             "  --dir DIR           work dir for sockets, config, data (default: a new temp dir,\n"
             "                      removed at the end)\n"
@@ -967,6 +997,9 @@ static void usage(void) {
             "  --window N          outstanding pipelined requests (default 1000)\n"
             "  --burst N           resting orders filled by one price move (default 20000;\n"
             "                      0 = skip)\n"
+            "  --parts LIST        what to run (default all): sync,clients,ping,resting,\n"
+            "                      filling,burst (ping/resting/filling: the pipelined kinds)\n"
+            "  --attach-ms N       print each bridge's pid and wait N ms (perf/strace -p)\n"
             "       xtb_bench --echo-server ENDPOINT   (the raw echo process)\n");
 }
 
@@ -992,7 +1025,8 @@ static int parse_args(int argc, char **argv, opts_t *o) {
                   .pipeline_n = 30000,
                   .window = 1000,
                   .burst_n = 20000,
-                  .rounds = 3};
+                  .rounds = 3,
+                  .parts = PART_ALL};
     snprintf(o->durability, sizeof o->durability, "process,power");
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -1011,7 +1045,22 @@ static int parse_args(int argc, char **argv, opts_t *o) {
             bad = parse_int(v, 1, &o->window);
         else if (!strcmp(a, "--burst"))
             bad = parse_int(v, 0, &o->burst_n);
-        else if (!strcmp(a, "--clients") && v) {
+        else if (!strcmp(a, "--attach-ms"))
+            bad = parse_int(v, 0, &o->attach_ms);
+        else if (!strcmp(a, "--parts") && v) {
+            o->parts = 0;
+            char list[128];
+            snprintf(list, sizeof list, "%s", v);
+            for (char *save = NULL, *tok = strtok_r(list, ",", &save); tok && !bad;
+                 tok = strtok_r(NULL, ",", &save)) {
+                unsigned bit = 0;
+                for (size_t k = 0; k < sizeof part_names / sizeof *part_names; k++)
+                    if (!strcmp(tok, part_names[k]))
+                        bit = 1u << k;
+                bad = !bit;
+                o->parts |= bit;
+            }
+        } else if (!strcmp(a, "--clients") && v) {
             o->nclients = 0;
             char list[64];
             snprintf(list, sizeof list, "%s", v);

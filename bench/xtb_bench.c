@@ -35,6 +35,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,7 +138,8 @@ typedef struct {
 
 static pid_t children[MAX_BRIDGES + 2];
 static int nchildren;
-static uint64_t bad_replies; /* replies that were not what the bench asked for */
+/* replies that were not what the bench asked for (client threads count too) */
+static atomic_ullong bad_replies;
 static char self_exe[PATH_MAX];
 
 static int64_t now_ns(void) {
@@ -1150,7 +1152,7 @@ int main(int argc, char **argv) {
         for (int i = 0; i < nresults; i++)
             print_result(&results[i], i ? &results[0] : NULL, &o);
         if (bad_replies)
-            printf("unexpected replies: %llu\n", (unsigned long long)bad_replies);
+            printf("unexpected replies: %llu\n", (unsigned long long)atomic_load(&bad_replies));
     }
     if (own_dir)
         rm_tree(o.dir);

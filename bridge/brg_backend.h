@@ -40,6 +40,14 @@ typedef struct {
     void *emit_arg;
     brg_store_t *store; /* the durable store (may be NULL in unit tests): the backend keeps
                            its state in its keyspace (brg_store_state_*) */
+    /*  May be NULL. A backend that makes many events in one call (a price move filling
+        thousands of orders) calls it at points where its book is consistent (between two
+        fills): once enough events are held, the bridge persists the book, commits and
+        publishes what is held, so the first fill reaches subscribers long before the
+        last is made. Returns 0, or -1 if that commit failed: the call's batch has failed,
+        the backend may stop early (it is restored to the last commit after the call). */
+    int (*checkpoint)(void *arg);
+    void *checkpoint_arg;
 } brg_backend_env_t;
 
 enum { BRG_CALL_DONE = 0, BRG_CALL_PENDING = 1 };

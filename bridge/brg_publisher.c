@@ -175,3 +175,7 @@ const char *brg_publisher_endpoints(brg_publisher_t *self) {
 uint64_t brg_publisher_count(brg_publisher_t *self) {
     return self->published;
 }
+
+size_t brg_publisher_held(brg_publisher_t *self) {
+    return zlist_size(self->held);
+}

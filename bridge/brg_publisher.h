@@ -42,5 +42,7 @@ int brg_publisher_topic(const char *kind, const char *account_id, char *buf, siz
     127.0.0.1). Owned by the publisher. */
 const char *brg_publisher_endpoints(brg_publisher_t *self);
 uint64_t brg_publisher_count(brg_publisher_t *self);
+/*  Events journaled in the open batch and not yet sent. */
+size_t brg_publisher_held(brg_publisher_t *self);
 
 #endif

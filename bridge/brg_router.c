@@ -27,6 +27,7 @@ struct brg_router {
     uint64_t per_call[MAX_BODY_CASE];
     int64_t started_ms;
     zlist_t *held; /* held_t replies of the open batch, sent after its commit */
+    bool draining; /* inside brg_router_drain: its batch is the open one */
     bool degraded; /* a commit failed and the backend could not undo */
     char degraded_reason[768];
 };
@@ -574,9 +575,28 @@ static void held_free(held_t **held_p) {
     *held_p = NULL;
 }
 
-int brg_router_drain(brg_router_t *self, int max) {
+/* Pushes first, then replies: a client that sees its reply can find its pushes. Events
+   of a failed batch are dropped: their seqs were never taken. */
+static void send_held(brg_router_t *self, bool committed) {
+    brg_publisher_flush(self->args.publisher, committed);
+    held_t *held;
+    while ((held = (held_t *)zlist_pop(self->held))) {
+        send_msg(self, &held->msg);
+        held_free(&held);
+    }
+}
+
+/* The backend's book changes join the batch's journal and idempotency rows. */
+static bool persist_and_commit(brg_router_t *self) {
     brg_store_t *store = self->args.store;
-    brg_store_begin(store);
+    if (self->args.ops->persist && self->args.ops->persist(self->args.backend))
+        brg_store_fail_batch(store, "backend could not write its state");
+    return brg_store_commit(store) == 0;
+}
+
+int brg_router_drain(brg_router_t *self, int max) {
+    brg_store_begin(self->args.store);
+    self->draining = true;
     int handled = 0;
     for (; handled < max; handled++) {
         zmsg_t *msg = zmsg_recv_nowait(self->sock);
@@ -584,21 +604,36 @@ int brg_router_drain(brg_router_t *self, int max) {
             break;
         brg_router_handle(self, &msg);
     }
-    /* the backend's book changes join the batch's journal and idempotency rows */
-    if (self->args.ops->persist && self->args.ops->persist(self->args.backend))
-        brg_store_fail_batch(store, "backend could not write its state");
-    bool committed = brg_store_commit(store) == 0;
+    self->draining = false;
+    bool committed = persist_and_commit(self);
     if (!committed)
         batch_failed(self, handled);
-    /* Pushes first, then replies: a client that sees its reply can find its pushes.
-       Events of a failed batch are dropped: their seqs were never taken. */
-    brg_publisher_flush(self->args.publisher, committed);
-    held_t *held;
-    while ((held = (held_t *)zlist_pop(self->held))) {
-        send_msg(self, &held->msg);
-        held_free(&held);
-    }
+    send_held(self, committed);
     return handled;
+}
+
+int brg_router_checkpoint(brg_router_t *self) {
+    brg_store_t *store = self->args.store;
+    if (!self->draining || brg_publisher_held(self->args.publisher) < BRG_CHECKPOINT_EVENTS)
+        return 0;
+    if (persist_and_commit(self)) {
+        send_held(self, true);
+        brg_store_begin(store);
+        return 0;
+    }
+    /* The part since the last commit is lost. The backend is in the middle of a call, so
+       it is restored when the drain ends, and the rest of this batch fails with it. */
+    char cause[512];
+    snprintf(cause, sizeof cause, "%s", brg_store_error(store));
+    brg_publisher_flush(self->args.publisher, false);
+    brg_store_begin(store);
+    brg_store_fail_batch(store, cause);
+    return -1;
+}
+
+int brg_router_checkpoint_fn(void *arg) {
+    brg_router_t *self = *(brg_router_t **)arg;
+    return self ? brg_router_checkpoint(self) : 0;
 }
 
 bool brg_router_degraded(brg_router_t *self) {

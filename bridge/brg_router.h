@@ -50,6 +50,16 @@ zsock_t *brg_router_socket(brg_router_t *self);
 /*  Counters (also served by the `stats` call). */
 uint64_t brg_router_requests(brg_router_t *self);
 uint64_t brg_router_malformed(brg_router_t *self);
+/*  Mid-batch commit for backends that make many events in one call (env->checkpoint):
+    when the open drain batch holds at least BRG_CHECKPOINT_EVENTS events, persist the
+    backend, commit, send what is held and open a new batch. Returns 0 (also when there is
+    nothing to do), or -1 if the commit failed (the rest of the batch then fails too). */
+#define BRG_CHECKPOINT_EVENTS 256
+int brg_router_checkpoint(brg_router_t *self);
+/*  brg_backend_env_t.checkpoint adapter: arg points at a brg_router_t * (which may still
+    be NULL while the backend is being created). */
+int brg_router_checkpoint_fn(void *arg);
+
 /*  Whether a commit failed that the backend could not undo (also in hello and stats). */
 bool brg_router_degraded(brg_router_t *self);
 

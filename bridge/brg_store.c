@@ -11,6 +11,14 @@
     Why LMDB: a batch (book rows + journal rows + idempotency rows) is one copy-on-write
     transaction committed by flipping a meta page, a few microseconds without a sync, and
     readers see a consistent snapshot without blocking the writer.
+
+    MDB_WRITEMAP writes pages straight into the shared map, so a commit without sync costs
+    no system call at all. Its danger is a sparse file: a page written into a hole when the
+    disk is full raises SIGBUS. So the map never covers a hole: the file is reserved with
+    posix_fallocate() and the map is only as large as the reserved part. After a commit
+    that leaves less than a quarter of it free, the store reserves more (doubling, up to
+    --store-max-mb); when the disk cannot give more, the map stays where it is and the next
+    batch that does not fit fails cleanly with "store is full".
 */
 #include "brg_store.h"
 
@@ -23,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -30,6 +39,8 @@
    whole (LMDB keys are limited to 511 bytes). */
 #define IDEM_KEY_MAX 400
 #define JOURNAL_HEADER 18 /* time, seq, topic length */
+/* The first reservation of the data file; it doubles as the store fills. */
+#define INITIAL_MAP_BYTES ((size_t)16 << 20)
 
 struct brg_store {
     MDB_env *env;
@@ -45,6 +56,9 @@ struct brg_store {
     uint64_t hb_pruned_pos;      /* heartbeats before this position are gone */
     uint64_t commits, failures, pruned;
     int lock_fd;
+    size_t map_bytes; /* current map size = the reserved part of the data file */
+    size_t max_bytes; /* --store-max-mb */
+    bool no_space;    /* the last reservation failed: the disk is full */
     char error[512];
 };
 
@@ -68,7 +82,8 @@ static void set_error(brg_store_t *self, const char *fmt, ...) {
 /* An LMDB error in words a user can act on. */
 static const char *lmdb_text(int rc) {
     if (rc == MDB_MAP_FULL)
-        return "store is full (raise --store-max-mb or free old data)";
+        return "store is full (its size limit --store-max-mb is reached, or the disk has no "
+               "space to grow it)";
     if (rc == ENOSPC)
         return "no space left on device";
     return mdb_strerror(rc);
@@ -113,12 +128,16 @@ static int write_begin(brg_store_t *self) {
     return 0;
 }
 
+static void map_check(brg_store_t *self);
+
 static void write_abort(brg_store_t *self) {
     if (self->wtxn)
         mdb_txn_abort(self->wtxn);
     self->wtxn = NULL;
     self->next_pos = self->saved_next_pos;
     self->count = self->saved_count;
+    /* a batch that did not fit (MDB_MAP_FULL) may fit once the map has grown */
+    map_check(self);
 }
 
 static int write_commit(brg_store_t *self) {
@@ -129,10 +148,52 @@ static int write_commit(brg_store_t *self) {
         self->next_pos = self->saved_next_pos;
         self->count = self->saved_count;
         self->failures++;
+        map_check(self);
         return -1;
     }
     self->commits++;
+    map_check(self);
     return 0;
+}
+
+/* Reserve `bytes` of the data file and map that much. Only between transactions. */
+static int map_grow(brg_store_t *self, size_t bytes) {
+    if (bytes > self->max_bytes)
+        bytes = self->max_bytes;
+    if (bytes <= self->map_bytes)
+        return 0;
+    int fd;
+    if (mdb_env_get_fd(self->env, &fd))
+        return -1;
+    int rc = posix_fallocate(fd, 0, (off_t)bytes);
+    if (rc) {
+        /* EOPNOTSUPP: a filesystem without reservations; anything else: no space */
+        self->no_space = rc != EOPNOTSUPP && rc != EINVAL;
+        if (self->no_space)
+            return -1;
+    }
+    if (self->rtxn) {
+        mdb_txn_abort(self->rtxn); /* resizing wants no transaction at all */
+        self->rtxn = NULL;
+    }
+    if (mdb_env_set_mapsize(self->env, bytes))
+        return -1;
+    self->map_bytes = bytes;
+    self->no_space = false;
+    return 0;
+}
+
+/* After a commit: keep a quarter of the map free for the next batches. */
+static void map_check(brg_store_t *self) {
+    if (self->wtxn || self->map_bytes >= self->max_bytes)
+        return;
+    MDB_envinfo info;
+    MDB_stat stat;
+    if (mdb_env_info(self->env, &info) || mdb_env_stat(self->env, &stat))
+        return;
+    size_t used = ((size_t)info.me_last_pgno + 1) * stat.ms_psize;
+    if (used > self->map_bytes / 4 * 3)
+        map_grow(self, self->map_bytes * 2);
 }
 
 /* After a write: outside a batch commit (or abort) it now; inside, remember a failure so
@@ -302,21 +363,39 @@ brg_store_t *brg_store_new(const char *data_dir, const brg_store_opts_t *opts, c
         brg_store_opts_default(&self->opts);
     if (self->opts.max_mb < 1)
         self->opts.max_mb = 1;
+    self->max_bytes = (size_t)self->opts.max_mb << 20;
     int rc = 0;
     if (lock_dir(self, data_dir))
         goto fail;
+    /* Start with what the file already holds (a reopened store), at least the first
+       reservation, at most the limit. */
+    char file[4096];
+    snprintf(file, sizeof file, "%s/data.mdb", data_dir);
+    struct stat st;
+    size_t have = stat(file, &st) == 0 ? (size_t)st.st_size : 0;
+    self->map_bytes = have > INITIAL_MAP_BYTES ? have : INITIAL_MAP_BYTES;
+    if (self->map_bytes > self->max_bytes)
+        self->map_bytes = have > self->max_bytes ? have : self->max_bytes;
     if ((rc = mdb_env_create(&self->env)) || (rc = mdb_env_set_maxdbs(self->env, 8)) ||
-        (rc = mdb_env_set_mapsize(self->env, (size_t)self->opts.max_mb << 20))) {
+        (rc = mdb_env_set_mapsize(self->env, self->map_bytes))) {
         set_error(self, "cannot create the store: %s", lmdb_text(rc));
         goto fail;
     }
     /* process: the OS has every committed page even if we die; power: each commit syncs.
        NOTLS: the reused read transaction is not tied to a thread. */
-    unsigned flags = MDB_NOTLS;
+    unsigned flags = MDB_NOTLS | MDB_WRITEMAP;
     if (self->opts.durability == BRG_DURABILITY_PROCESS)
         flags |= MDB_NOSYNC;
     if ((rc = mdb_env_open(self->env, data_dir, flags, 0644))) {
         set_error(self, "cannot open the store in '%s': %s", data_dir, lmdb_text(rc));
+        goto fail;
+    }
+    /* LMDB sized the file to the map (sparse): reserve it before any page is written */
+    size_t want = self->map_bytes;
+    self->map_bytes = 0;
+    if (map_grow(self, want)) {
+        set_error(self, "cannot reserve %zu MiB for the store in '%s': %s", want >> 20, data_dir,
+                  strerror(ENOSPC));
         goto fail;
     }
     if (write_begin(self) || open_dbs(self)) {

@@ -112,7 +112,9 @@ int main(int argc, char **argv) {
                                  loop,
                                  brg_publisher_emit_fn,
                                  publisher,
-                                 store};
+                                 store,
+                                 brg_router_checkpoint_fn,
+                                 &router};
         backend = ops->create(&env, err, sizeof err);
     }
     if (backend) {

@@ -7,6 +7,13 @@
     and send it just before the answer to the next request (a late reply to a call that timed
     out), 4 = publish an order push for 1000000365 and one for its neighbour 10000003650,
     then answer. No sleeps: every wait is a poller/socket timeout.
+
+    Replay is answered like the bridge does, pull-based: one reply per request with at most
+    max_events (0 = 500, capped at 1000) events of a generated journal, skipping seq <=
+    after[topic], and more = true while further events match. Journal event i (0-based) is
+    on topic s_journal_topics[i % 3] with seq i / 3 + 1. Topic prefix "stuck." gets
+    more = true without events (a broken bridge). Pipe commands set the journal size and
+    the bridge epoch, and report the replay requests seen.
 */
 #include <criterion/criterion.h>
 #include <czmq.h>
@@ -70,6 +77,61 @@ static void publish_heartbeat(zsock_t *pub, uint64_t seq) {
     zframe_send(&f, pub, 0);
 }
 
+static const char *s_journal_topics[3] = {"trade.1.", "order.1.", "trade.2."};
+
+static void journal_event(size_t i, const char **topic, uint64_t *seq) {
+    *topic = s_journal_topics[i % 3];
+    *seq = i / 3 + 1;
+}
+
+static uint64_t after_of(const Xtbridge__ReplayRequest *r, const char *topic) {
+    for (size_t i = 0; i < r->n_after; i++)
+        if (streq(r->after[i]->key, topic))
+            return r->after[i]->value;
+    return 0;
+}
+
+typedef struct {
+    size_t journal_n;   /* events in the generated journal */
+    uint64_t epoch;     /* bridge_epoch of replay replies */
+    size_t replays;     /* replay requests answered */
+    size_t replay_dups; /* replay requests whose request_id was seen before */
+    uint32_t last_max;  /* max_events of the last replay request */
+    zhashx_t *replay_ids;
+} fake_replay_t;
+
+/* Fill `page` (events backed by `evs`, capacity 1000) as the bridge would answer `r`. */
+static void answer_replay(fake_replay_t *st, const Xtbridge__ReplayRequest *r,
+                          Xtbridge__ReplayReply *page, Xtbridge__Event *evs,
+                          Xtbridge__Event **ptrs) {
+    size_t limit = r->max_events == 0 ? 500 : (r->max_events > 1000 ? 1000 : r->max_events);
+    page->bridge_epoch = st->epoch;
+    page->events = ptrs;
+    page->n_events = 0;
+    if (strncmp(r->topic_prefix, "stuck.", 6) == 0) {
+        page->more = true;
+        return;
+    }
+    for (size_t i = 0; i < st->journal_n; i++) {
+        const char *topic;
+        uint64_t seq;
+        journal_event(i, &topic, &seq);
+        if (strncmp(topic, r->topic_prefix, strlen(r->topic_prefix)) != 0 ||
+            seq <= after_of(r, topic))
+            continue;
+        if (page->n_events == limit) {
+            page->more = true;
+            return;
+        }
+        Xtbridge__Event *ev = &evs[page->n_events];
+        xtbridge__event__init(ev);
+        ev->topic = (char *)topic;
+        ev->seq = seq;
+        ev->bridge_epoch = st->epoch;
+        ptrs[page->n_events++] = ev;
+    }
+}
+
 static void fake_actor(zsock_t *pipe, void *arg) {
     fake_args_t *args = (fake_args_t *)arg;
     zsock_t *router = zsock_new(ZMQ_ROUTER);
@@ -85,6 +147,9 @@ static void fake_actor(zsock_t *pipe, void *arg) {
     zframe_t *held_rid = NULL;
     uint64_t hb_seq = 0;
     int64_t next_hb = zclock_mono();
+    fake_replay_t st = {.epoch = 1, .replay_ids = zhashx_new()};
+    Xtbridge__Event *page_evs = (Xtbridge__Event *)zmalloc(1000 * sizeof *page_evs);
+    Xtbridge__Event **page_ptrs = (Xtbridge__Event **)zmalloc(1000 * sizeof *page_ptrs);
     bool done = false;
     while (!done) {
         int wait = (int)(next_hb - zclock_mono());
@@ -99,6 +164,19 @@ static void fake_actor(zsock_t *pipe, void *arg) {
                 done = true;
             else if (streq(cmd, "LAST"))
                 zstr_sendx(pipe, last_rid, last_reqid, NULL);
+            else if (strncmp(cmd, "JOURNAL ", 8) == 0) {
+                st.journal_n = (size_t)atol(cmd + 8);
+                zsock_signal(pipe, 0);
+            } else if (strncmp(cmd, "EPOCH ", 6) == 0) {
+                st.epoch = (uint64_t)atol(cmd + 6);
+                zsock_signal(pipe, 0);
+            } else if (streq(cmd, "REPLAYS")) {
+                char a[32], b[32], m[32];
+                snprintf(a, sizeof a, "%zu", st.replays);
+                snprintf(b, sizeof b, "%zu", st.replay_dups);
+                snprintf(m, sizeof m, "%u", st.last_max);
+                zstr_sendx(pipe, a, b, m, NULL);
+            }
             zstr_free(&cmd);
         } else if (which == router) {
             zmsg_t *msg = zmsg_recv(router);
@@ -124,11 +202,7 @@ static void fake_actor(zsock_t *pipe, void *arg) {
                 Xtbridge__PingReply ping = XTBRIDGE__PING_REPLY__INIT;
                 Xtbridge__HelloReply hello = XTBRIDGE__HELLO_REPLY__INIT;
                 char *pubs[1] = {args->pub_ep};
-                Xtbridge__ReplayReply replay1 = XTBRIDGE__REPLAY_REPLY__INIT;
-                Xtbridge__ReplayReply replay2 = XTBRIDGE__REPLAY_REPLY__INIT;
-                Xtbridge__Event e1 = XTBRIDGE__EVENT__INIT, e2 = XTBRIDGE__EVENT__INIT,
-                                e3 = XTBRIDGE__EVENT__INIT;
-                Xtbridge__Event *batch1[2] = {&e1, &e2}, *batch2[1] = {&e3};
+                Xtbridge__ReplayReply page = XTBRIDGE__REPLAY_REPLY__INIT;
                 bool answer = true;
                 switch (req->body_case) {
                 case XTBRIDGE__REQUEST__BODY_HELLO:
@@ -163,22 +237,13 @@ static void fake_actor(zsock_t *pipe, void *arg) {
                     break;
                 }
                 case XTBRIDGE__REQUEST__BODY_REPLAY:
-                    /* Two replies: 2 events with more=true, then 1 event. */
-                    e1.topic = (char *)"trade.1.";
-                    e1.seq = 1;
-                    e2.topic = (char *)"trade.1.";
-                    e2.seq = 2;
-                    e3.topic = (char *)"trade.1.";
-                    e3.seq = 3;
-                    replay1.n_events = 2;
-                    replay1.events = batch1;
-                    replay1.more = true;
+                    st.replays++;
+                    st.last_max = req->replay->max_events;
+                    if (zhashx_insert(st.replay_ids, req->request_id, (void *)"") != 0)
+                        st.replay_dups++;
+                    answer_replay(&st, req->replay, &page, page_evs, page_ptrs);
                     reply.result_case = XTBRIDGE__REPLY__RESULT_REPLAY;
-                    reply.replay = &replay1;
-                    send_reply(router, rid, &reply);
-                    replay2.n_events = 1;
-                    replay2.events = batch2;
-                    reply.replay = &replay2;
+                    reply.replay = &page;
                     break;
                 default:
                     ok.code = XTBRIDGE__ERROR_CODE__UNKNOWN_CALL;
@@ -196,6 +261,9 @@ static void fake_actor(zsock_t *pipe, void *arg) {
     }
     zframe_destroy(&held);
     zframe_destroy(&held_rid);
+    zhashx_destroy(&st.replay_ids);
+    free(page_evs);
+    free(page_ptrs);
     zpoller_destroy(&poller);
     zsock_destroy(&router);
     zsock_destroy(&pub);
@@ -422,30 +490,174 @@ Test(client, neighbour_subscription_gets_neighbour_only) {
     xtb_client_destroy(&c);
 }
 
-static int count_events(const Xtbridge__Event *ev, void *arg) {
-    uint64_t *seqs = (uint64_t *)arg;
-    seqs[seqs[0] + 1] = ev->seq;
-    seqs[0]++;
-    return 0;
+/* ---- replay ------------------------------------------------------------------------- */
+
+/* Checks each replayed event against the journal, in order: the next matching journal event
+   (prefix, seq > after) must be the one passed. */
+typedef struct {
+    const char *prefix;
+    uint64_t after[3]; /* per s_journal_topics */
+    size_t next;       /* journal index to look at next */
+    size_t journal_n;
+    size_t seen;
+    size_t wrong;    /* events that were not the expected next one */
+    size_t stop_at;  /* > 0: return non-zero at this event */
+    bool bump_epoch; /* on the first event, tell the fake its epoch is now 2 */
+} replay_check_t;
+
+static size_t topic_index(const char *topic) {
+    for (size_t i = 0; i < 3; i++)
+        if (streq(topic, s_journal_topics[i]))
+            return i;
+    return 3;
 }
 
-Test(client, replay_follows_more) {
+static size_t expected_count(const replay_check_t *st) {
+    size_t n = 0;
+    for (size_t i = 0; i < st->journal_n; i++) {
+        const char *topic;
+        uint64_t seq;
+        journal_event(i, &topic, &seq);
+        if (strncmp(topic, st->prefix, strlen(st->prefix)) == 0 &&
+            seq > st->after[topic_index(topic)])
+            n++;
+    }
+    return n;
+}
+
+static int check_event(const Xtbridge__Event *ev, void *arg) {
+    replay_check_t *st = (replay_check_t *)arg;
+    const char *topic = NULL;
+    uint64_t seq = 0;
+    while (st->next < st->journal_n) {
+        journal_event(st->next++, &topic, &seq);
+        if (strncmp(topic, st->prefix, strlen(st->prefix)) == 0 &&
+            seq > st->after[topic_index(topic)])
+            break;
+        topic = NULL;
+    }
+    if (!topic || !streq(ev->topic, topic) || ev->seq != seq)
+        st->wrong++;
+    st->seen++;
+    if (st->bump_epoch && st->seen == 1) {
+        zstr_send(s_fake, "EPOCH 2");
+        zsock_wait(s_fake);
+    }
+    return st->stop_at && st->seen == st->stop_at;
+}
+
+static void set_journal(size_t n) {
+    zstr_sendf(s_fake, "JOURNAL %zu", n);
+    zsock_wait(s_fake);
+}
+
+/* Replay requests the fake answered so far, request ids it saw twice, last max_events. */
+static void fake_replays(size_t *requests, size_t *dups, uint32_t *last_max) {
+    zstr_send(s_fake, "REPLAYS");
+    char *a = NULL, *b = NULL, *m = NULL;
+    cr_assert_eq(zstr_recvx(s_fake, &a, &b, &m, NULL), 3);
+    *requests = (size_t)atol(a);
+    *dups = (size_t)atol(b);
+    *last_max = (uint32_t)atol(m);
+    zstr_free(&a);
+    zstr_free(&b);
+    zstr_free(&m);
+}
+
+Test(client, replay_pages_deliver_every_event_once_in_order) {
+    set_journal(2500);
     xtb_client_t *c = xtb_client_new(s_args.router_ep, NULL);
-    const char *topics[] = {"trade.1."};
-    uint64_t after[] = {0};
-    uint64_t seen[8] = {0};
-    int n = xtb_client_replay(c, "trade.", topics, after, 1, 2000, count_events, seen);
-    cr_assert_eq(n, 3, "%s", xtb_client_error(c));
-    cr_assert_eq(seen[0], 3);
-    cr_assert_eq(seen[1], 1);
-    cr_assert_eq(seen[2], 2);
-    cr_assert_eq(seen[3], 3);
-    /* Nothing left over: the next call gets its own reply with no stale ones. */
+    const uint32_t max_events[] = {1, 7, 1000, 5000};
+    const size_t want_requests[] = {2500, 358, 3, 3}; /* 5000 is capped at 1000 */
+    size_t total = 0;
+    for (size_t k = 0; k < 4; k++) {
+        replay_check_t st = {.prefix = "", .journal_n = 2500};
+        int n = xtb_client_replay_max(c, "", NULL, NULL, 0, max_events[k], 5000, check_event, &st);
+        cr_assert_eq(n, 2500, "max_events %u: %d (%s)", max_events[k], n, xtb_client_error(c));
+        cr_assert_eq(st.seen, 2500);
+        cr_assert_eq(st.wrong, 0, "max_events %u: %zu events out of order", max_events[k],
+                     st.wrong);
+        cr_assert_eq(xtb_client_replay_requests(c), want_requests[k], "max_events %u: %zu",
+                     max_events[k], xtb_client_replay_requests(c));
+        size_t requests, dups;
+        uint32_t last_max;
+        fake_replays(&requests, &dups, &last_max);
+        total += want_requests[k];
+        cr_assert_eq(requests, total, "the fake saw %zu replay requests", requests);
+        cr_assert_eq(dups, 0, "a page reused a request id");
+        cr_assert_eq(last_max, max_events[k]);
+    }
+    /* One reply per request: nothing stale is left for the next call. */
     int rc;
     Xtbridge__Reply *r = ping_mode(c, 1, 2000, &rc);
     cr_assert_eq(rc, 0);
     cr_assert_eq(xtb_client_stale_replies(c), 0);
     xtb_reply_destroy(&r);
+    xtb_client_destroy(&c);
+}
+
+Test(client, replay_default_page_and_after_map) {
+    set_journal(2500);
+    xtb_client_t *c = xtb_client_new(s_args.router_ep, NULL);
+    /* trade.1. has seqs 1..834, trade.2. 1..833: after trade.1.=100 leaves 734 + 833. */
+    const char *topics[] = {"order.1.", "trade.1."};
+    uint64_t after[] = {5, 100};
+    replay_check_t st = {.prefix = "trade.", .after = {100, 5, 0}, .journal_n = 2500};
+    cr_assert_eq(expected_count(&st), 1567);
+    int n = xtb_client_replay(c, "trade.", topics, after, 2, 5000, check_event, &st);
+    cr_assert_eq(n, 1567, "%d (%s)", n, xtb_client_error(c));
+    cr_assert_eq(st.wrong, 0);
+    cr_assert_eq(xtb_client_replay_requests(c), 4); /* bridge default: 500 per page */
+    size_t requests, dups;
+    uint32_t last_max;
+    fake_replays(&requests, &dups, &last_max);
+    cr_assert_eq(requests, 4);
+    cr_assert_eq(last_max, 0);
+
+    /* Nothing after the last seqs: one request, no event. */
+    const char *all[] = {"trade.1.", "trade.2."};
+    uint64_t last[] = {834, 833};
+    cr_assert_eq(xtb_client_replay(c, "trade.", all, last, 2, 5000, check_event, &st), 0);
+    cr_assert_eq(xtb_client_replay_requests(c), 1);
+    xtb_client_destroy(&c);
+}
+
+Test(client, replay_stops_when_the_callback_says_so) {
+    set_journal(2500);
+    xtb_client_t *c = xtb_client_new(s_args.router_ep, NULL);
+    replay_check_t st = {.prefix = "", .journal_n = 2500, .stop_at = 10};
+    int n = xtb_client_replay_max(c, "", NULL, NULL, 0, 7, 5000, check_event, &st);
+    cr_assert_eq(n, 10, "%d (%s)", n, xtb_client_error(c));
+    cr_assert_eq(st.wrong, 0);
+    cr_assert_eq(xtb_client_replay_requests(c), 2, "no page is asked for after the stop");
+    size_t requests, dups;
+    uint32_t last_max;
+    fake_replays(&requests, &dups, &last_max);
+    cr_assert_eq(requests, 2);
+    xtb_client_destroy(&c);
+}
+
+Test(client, replay_more_without_events_fails_instead_of_looping) {
+    xtb_client_t *c = xtb_client_new(s_args.router_ep, NULL);
+    replay_check_t st = {.prefix = "stuck."};
+    cr_assert_eq(xtb_client_replay(c, "stuck.", NULL, NULL, 0, 2000, check_event, &st), -1);
+    cr_assert_eq(xtb_client_errkind(c), XTB_CLIENT_INVALID);
+    cr_assert_str_eq(xtb_client_error(c), "replay: the bridge said more but sent no new event");
+    cr_assert_eq(xtb_client_replay_requests(c), 1);
+    cr_assert_eq(st.seen, 0);
+    xtb_client_destroy(&c);
+}
+
+Test(client, replay_fails_when_the_journal_epoch_changes) {
+    set_journal(20);
+    xtb_client_t *c = xtb_client_new(s_args.router_ep, NULL);
+    replay_check_t st = {.prefix = "", .journal_n = 20, .bump_epoch = true};
+    cr_assert_eq(xtb_client_replay_max(c, "", NULL, NULL, 0, 7, 2000, check_event, &st), -1);
+    cr_assert_eq(xtb_client_errkind(c), XTB_CLIENT_INVALID);
+    cr_assert_str_eq(xtb_client_error(c),
+                     "replay: the bridge's journal was reset meanwhile (epoch 1 -> 2)");
+    cr_assert_eq(st.seen, 7, "the second page's events are not passed on");
+    cr_assert_eq(xtb_client_replay_requests(c), 2);
     xtb_client_destroy(&c);
 }
 

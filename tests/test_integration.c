@@ -705,23 +705,76 @@ Test(integration, replay_returns_journaled_events_after_seq, .init = start_defau
     n = xtb_client_replay(c, "trade.", NULL, NULL, 0, 5000, collect, &none);
     cr_assert_eq(n, 0);
 
-    /* Several replies with `more`: one event per reply. */
+    /* Pull-based: one reply per request. max_events 1 gives the first event and more; no
+       second reply comes for that request_id. */
     Xtbridge__Request *req = xtb_req_replay("order." ACC ".", NULL, NULL, 0, 1);
-    cr_assert_eq(xtb_client_call_ok(c, req, 5000, &r), 0);
+    cr_assert_eq(xtb_client_call_ok(c, req, 5000, &r), 0, "%s", xtb_client_error(c));
     xtb_request_destroy(&req);
+    cr_assert_eq(r->result_case, XTBRIDGE__REPLY__RESULT_REPLAY);
+    cr_assert_eq(r->replay->n_events, 1);
+    cr_assert_eq(r->replay->events[0]->seq, 1);
+    cr_assert(r->replay->more);
+    cr_assert_neq(r->replay->bridge_epoch, 0);
     char rid[128];
     snprintf(rid, sizeof rid, "%s", r->request_id);
-    size_t replies = 1, events = r->replay->n_events;
-    while (r->replay->more) {
-        xtb_reply_destroy(&r);
-        cr_assert_eq(xtb_client_recv_reply(c, rid, 5000, &r), 0, "%s", xtb_client_error(c));
-        cr_assert_eq(r->result_case, XTBRIDGE__REPLY__RESULT_REPLAY);
-        replies++;
-        events += r->replay->n_events;
-    }
     xtb_reply_destroy(&r);
-    cr_assert_eq(events, 4);
-    cr_assert_geq(replies, 4, "max_events 1 gave %zu replies", replies);
+    cr_assert_eq(xtb_client_recv_reply(c, rid, 300, &r), -1, "a second reply to one request");
+    cr_assert_eq(xtb_client_errkind(c), XTB_CLIENT_TIMEOUT);
+
+    /* The client pages: 4 requests of 1 event; a full last page says no more. */
+    seen_t paged = {0};
+    n = xtb_client_replay_max(c, "order." ACC ".", NULL, NULL, 0, 1, 5000, collect, &paged);
+    cr_assert_eq(n, 4, "%d (%s)", n, xtb_client_error(c));
+    cr_assert_eq(xtb_client_replay_requests(c), 4);
+    for (int i = 0; i < 4; i++) {
+        cr_assert_eq(paged.seq[i], (uint64_t)i + 1);
+        cr_assert_eq(paged.status[i], want[i]);
+    }
+    n = xtb_client_replay_max(c, "order." ACC ".", NULL, NULL, 0, 4, 5000, NULL, NULL);
+    cr_assert_eq(n, 4);
+    cr_assert_eq(xtb_client_replay_requests(c), 1);
+}
+
+/* Checks that replayed events of one topic come as seq 1, 2, 3 ... */
+typedef struct {
+    uint64_t next;
+    size_t wrong;
+} in_order_t;
+
+static int in_order(const Xtbridge__Event *ev, void *arg) {
+    in_order_t *s = (in_order_t *)arg;
+    if (ev->seq != ++s->next)
+        s->wrong++;
+    return 0;
+}
+
+Test(integration, replay_pages_default_500_capped_at_1000, .init = start_default,
+     .fini = stop_bridge, .timeout = 120) {
+    xtb_client_t *c = s_client;
+    /* 501 resting buys: 1002 order events (48, 50 each). */
+    for (int i = 0; i < 501; i++)
+        place(c, ACC, "600000.SH", BUY, 100, 10.00);
+    const char *topic = "order." ACC ".";
+    uint32_t max_events[] = {0, 5000, 1000, 7};
+    size_t want_first[] = {500, 1000, 1000, 7};
+    size_t want_requests[] = {3, 2, 2, 144}; /* 1002 = 500+500+2 = 1000+2 = 143*7+1 */
+    for (size_t k = 0; k < 4; k++) {
+        Xtbridge__Request *req = xtb_req_replay(topic, NULL, NULL, 0, max_events[k]);
+        Xtbridge__Reply *r = NULL;
+        cr_assert_eq(xtb_client_call_ok(c, req, 5000, &r), 0, "%s", xtb_client_error(c));
+        xtb_request_destroy(&req);
+        cr_assert_eq(r->replay->n_events, want_first[k], "max_events %u: first page of %zu",
+                     max_events[k], r->replay->n_events);
+        cr_assert(r->replay->more);
+        xtb_reply_destroy(&r);
+
+        in_order_t st = {0};
+        int n = xtb_client_replay_max(c, topic, NULL, NULL, 0, max_events[k], 5000, in_order, &st);
+        cr_assert_eq(n, 1002, "max_events %u: %d (%s)", max_events[k], n, xtb_client_error(c));
+        cr_assert_eq(st.wrong, 0);
+        cr_assert_eq(xtb_client_replay_requests(c), want_requests[k], "max_events %u: %zu",
+                     max_events[k], xtb_client_replay_requests(c));
+    }
 }
 
 /* ---- (8) xtbctl smoke ------------------------------------------------------------------ */

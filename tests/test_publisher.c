@@ -11,6 +11,16 @@
 #include "brg_publisher.h"
 #include "brg_store.h"
 
+/* Each test runs in its own worker process: remove that process's data dirs (the store
+   reserves its file, so leftovers would cost real disk). */
+static void remove_dirs(void) {
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf /tmp/xtbt-pub-%d-*", getpid());
+    if (system(cmd) != 0)
+        fprintf(stderr, "cannot remove test dirs\n");
+}
+TestSuite(publisher, .fini = remove_dirs);
+
 static int s_dirs;
 
 typedef struct {

@@ -11,6 +11,7 @@
 #include <criterion/criterion.h>
 #include <czmq.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -20,6 +21,16 @@
 #include "brg_router.h"
 #include "brg_store.h"
 
+/* Each test runs in its own worker process: remove that process's data dirs (the store
+   reserves its file, so leftovers would cost real disk). */
+static void remove_dirs(void) {
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf /tmp/xtbt-router-%d-*", getpid());
+    if (system(cmd) != 0)
+        fprintf(stderr, "cannot remove test dirs\n");
+}
+TestSuite(router, .fini = remove_dirs);
+
 /* ---- fake backend: serves order_stock (and one pending account) and query_stock_asset */
 typedef struct {
     int orders;
@@ -28,7 +39,26 @@ typedef struct {
     bool fail_persist; /* persist reports failure: the batch must not commit */
     bool cannot_undo;  /* restore fails: the bridge must say it is degraded */
     int restores;
+    brg_publisher_t *publisher; /* for the "burst" account: many events in one call */
+    brg_router_t *router;
+    uint64_t commits_mid_call;
 } fake_t;
+
+/* An order on account "burst" makes 600 trade pushes in one call, offering a checkpoint
+   after each one, as the sim does between fills. */
+static void fake_burst(fake_t *self) {
+    for (int i = 0; i < 600; i++) {
+        Xtbridge__Event event = XTBRIDGE__EVENT__INIT;
+        Xtbridge__XtTrade trade = XTBRIDGE__XT_TRADE__INIT;
+        trade.account_id = (char *)"burst";
+        trade.traded_volume = i;
+        event.body_case = XTBRIDGE__EVENT__BODY_TRADE;
+        event.trade = &trade;
+        brg_publisher_emit(self->publisher, "trade", "burst", &event);
+        brg_router_checkpoint_fn(&self->router);
+    }
+    self->commits_mid_call = brg_store_commits(self->store);
+}
 
 /* The fake's book is its order counter, kept in the store like the sim's. */
 static int fake_persist(void *handle) {
@@ -67,6 +97,9 @@ static int fake_handle(void *handle, brg_call_t *call) {
         Xtbridge__OrderStockReply *r = (Xtbridge__OrderStockReply *)brg_call_alloc(call, sizeof *r);
         xtbridge__order_stock_reply__init(r);
         r->order_id = ++self->orders;
+        if (req->order_stock->account &&
+            strcmp(req->order_stock->account->account_id, "burst") == 0)
+            fake_burst(self);
         reply->result_case = XTBRIDGE__REPLY__RESULT_ORDER_STOCK;
         reply->order_stock = r;
         if (req->order_stock->account &&
@@ -132,7 +165,9 @@ static void env_open(env_t *env, const char *dir) {
     brg_router_args_t args = {env->router_ep, 1 << 20,    1000,           "test-instance",
                               &fake_ops,      &env->fake, env->publisher, env->store};
     env->fake.store = env->store;
+    env->fake.publisher = env->publisher;
     env->router = brg_router_new(NULL, &args, err, sizeof err);
+    env->fake.router = env->router;
     cr_assert_not_null(env->router, "%s", err);
     zsock_set_rcvtimeo(brg_router_socket(env->router), 2000);
 }
@@ -704,11 +739,11 @@ Test(router, drain_sends_replies_and_pushes_after_one_commit) {
 }
 
 /* Send one order_stock and let the router drain it as a batch. */
-static Xtbridge__Reply *order_batch(env_t *env, zsock_t *sock, const char *id) {
+static Xtbridge__Reply *order_on(env_t *env, zsock_t *sock, const char *id, const char *account) {
     Xtbridge__Request req = XTBRIDGE__REQUEST__INIT;
     Xtbridge__OrderStockRequest body = XTBRIDGE__ORDER_STOCK_REQUEST__INIT;
     Xtbridge__Account acc = XTBRIDGE__ACCOUNT__INIT;
-    acc.account_id = (char *)"1000000365";
+    acc.account_id = (char *)account;
     body.account = &acc;
     req.request_id = (char *)id;
     req.body_case = XTBRIDGE__REQUEST__BODY_ORDER_STOCK;
@@ -719,6 +754,10 @@ static Xtbridge__Reply *order_batch(env_t *env, zsock_t *sock, const char *id) {
     zpoller_destroy(&poller);
     cr_assert_eq(brg_router_drain(env->router, 256), 1);
     return recv_reply(sock);
+}
+
+static Xtbridge__Reply *order_batch(env_t *env, zsock_t *sock, const char *id) {
+    return order_on(env, sock, id, "1000000365");
 }
 
 static Xtbridge__Reply *hello(env_t *env, zsock_t *sock) {
@@ -784,5 +823,45 @@ Test(router, a_backend_that_cannot_undo_makes_the_bridge_degraded) {
               reply->hello->degraded_reason);
     xtbridge__reply__free_unpacked(reply, NULL);
     zsock_destroy(&a);
+    env_close(&env);
+}
+
+/* A call that makes many events commits and publishes them in slices (checkpoints), so
+   the first reach subscribers before the call ends; all arrive once, in order. */
+Test(router, checkpoints_publish_a_burst_in_slices) {
+    env_t env = {0};
+    env_open(&env, NULL);
+    zsock_t *sub = zsock_new_sub(env.pub_ep, "trade.burst.");
+    zsock_set_rcvtimeo(sub, 2000);
+    zsock_t *a = dealer(&env, "client-burst");
+    /* let the SUB filter reach the PUB: publish until one arrives */
+    Xtbridge__Reply *reply = order_on(&env, a, "warm", "burst");
+    xtbridge__reply__free_unpacked(reply, NULL);
+    zmsg_t *msg;
+    while ((msg = zmsg_recv(sub)) != NULL) {
+        zmsg_destroy(&msg);
+        zsock_set_rcvtimeo(sub, 50);
+    }
+    zsock_set_rcvtimeo(sub, 2000);
+    uint64_t before = brg_store_commits(env.store);
+    reply = order_on(&env, a, "burst-1", "burst");
+    cr_assert_eq(reply->error->code, XTBRIDGE__ERROR_CODE__OK);
+    xtbridge__reply__free_unpacked(reply, NULL);
+    /* 600 events with a checkpoint every 256: two commits inside the call, one after */
+    cr_assert_eq(env.fake.commits_mid_call - before, 2);
+    cr_assert_eq(brg_store_commits(env.store) - before, 3);
+    for (uint64_t i = 0; i < 600; i++) {
+        msg = zmsg_recv(sub);
+        cr_assert_not_null(msg, "push %llu missing", (unsigned long long)i);
+        zframe_t *body = zmsg_last(msg);
+        Xtbridge__Event *event =
+            xtbridge__event__unpack(NULL, zframe_size(body), zframe_data(body));
+        cr_assert_eq(event->seq, 601 + i);
+        cr_assert_eq(event->trade->traded_volume, (int64_t)i);
+        xtbridge__event__free_unpacked(event, NULL);
+        zmsg_destroy(&msg);
+    }
+    zsock_destroy(&a);
+    zsock_destroy(&sub);
     env_close(&env);
 }

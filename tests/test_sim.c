@@ -1,7 +1,11 @@
 /*  test_sim.c - unit tests of the `sim` backend through its ops table: the spec's worked
     example with exact cents, every broker-style rejection (junk order + order_error),
     INVALID_ARGUMENT cases, cancels by id and sysid (sync and async), async push order,
-    partial fills under a liquidity cap, the day close, queries and unknown accounts.
+    partial fills under a liquidity cap, the day close, queries and unknown accounts; the
+    asset/position pushes of every freeze, release and settlement; and durability: a book
+    kept in a real store (temp dir) survives destroy + reopen to the cent, and `restore`
+    after a failed commit (a full 1 MiB store, or a batch failed on purpose) returns to the
+    last committed book.
 
     No sockets: a fake env records every emitted push as (kind, account, decoded event), so
     the tests assert exact push sequences and values. Requests are built on the stack,
@@ -14,10 +18,13 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <dirent.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "brg_backend.h"
 #include "brg_call.h"
+#include "brg_store.h"
 
 extern const brg_backend_ops_t brg_sim_ops;
 
@@ -36,6 +43,7 @@ static push_t pushes[MAX_PUSHES];
 static size_t npushes;
 static void *sim;
 static zconfig_t *config;
+static brg_store_t *store; /* NULL: the sim keeps its book in memory only */
 
 static int record_emit(void *arg, const char *kind, const char *account_id,
                        Xtbridge__Event *event) {
@@ -68,7 +76,13 @@ static void *make_sim(const char *config_text, char *err, size_t errlen) {
     if (config_text)
         cr_assert_not_null(config, "config text does not parse");
     brg_backend_env_t env = {
-        .config = config, .data_dir = "/tmp", .loop = NULL, .emit = record_emit, .emit_arg = NULL};
+        .config = config,
+        .data_dir = "/tmp",
+        .loop = NULL,
+        .emit = record_emit,
+        .emit_arg = NULL,
+        .store = store,
+    };
     return brg_sim_ops.create(&env, err, errlen);
 }
 
@@ -83,12 +97,34 @@ static void setup(void) {
     start_sim(NULL);
 }
 
+static char store_dir[256]; /* "" when no test store was made */
+
+static void remove_store_dir(void) {
+    if (!*store_dir)
+        return;
+    DIR *dir = opendir(store_dir);
+    if (dir) {
+        struct dirent *entry;
+        while ((entry = readdir(dir)))
+            if (strcmp(entry->d_name, ".") && strcmp(entry->d_name, "..")) {
+                char path[600];
+                snprintf(path, sizeof path, "%s/%s", store_dir, entry->d_name);
+                unlink(path);
+            }
+        closedir(dir);
+    }
+    rmdir(store_dir);
+    *store_dir = 0;
+}
+
 static void teardown(void) {
     if (sim)
         brg_sim_ops.destroy(&sim);
     cr_assert_null(sim);
     clear_pushes();
     zconfig_destroy(&config);
+    brg_store_destroy(&store);
+    remove_store_dir();
 }
 
 TestSuite(sim, .init = setup, .fini = teardown);
@@ -418,8 +454,15 @@ Test(sim, worked_example_exact_values) {
     size_t mark = npushes;
     int64_t id = order("600000.SH", 23, 1000, 11, 10.50);
     cr_assert_eq(id, 1);
-    expect_kinds(mark, "order,order");
+    /* the freeze is an asset change: pushed after the order's 50 */
+    expect_kinds(mark, "order,order,asset");
     expect_order_statuses(mark, "48,50");
+    Xtbridge__XtAsset *frozen_push = pushes[mark + 2].event->asset;
+    cr_assert_str_eq(pushes[mark + 2].account, ACCT);
+    cr_assert_money(frozen_push->cash, 989494.89);
+    cr_assert_money(frozen_push->frozen_cash, 10505.11);
+    cr_assert_money(frozen_push->market_value, 0);
+    cr_assert_money(frozen_push->total_asset, 1000000.00);
     Xtbridge__XtOrder *o = pushes[mark + 1].event->order;
     cr_assert_str_eq(pushes[mark].account, ACCT);
     cr_assert_eq(o->order_id, 1);
@@ -493,7 +536,16 @@ Test(sim, worked_example_exact_values) {
     cr_assert_str_eq(pushes[mark + 1].event->order_error->error_msg, "insufficient shares");
     cr_assert_eq(pushes[mark + 1].event->order_error->order_id, 2);
 
+    mark = npushes;
     next_day();
+    /* T+1 settlement is a holdings change: one position push */
+    expect_kinds(mark, "position");
+    pp = pushes[mark].event->position;
+    cr_assert_str_eq(pp->stock_code, "600000.SH");
+    cr_assert_eq(pp->volume, 1000);
+    cr_assert_eq(pp->can_use_volume, 1000);
+    cr_assert_eq(pp->yesterday_volume, 1000);
+    cr_assert_eq(pp->frozen_volume, 0);
     call = position("600000.SH", &p);
     cr_assert_eq(p->can_use_volume, 1000);
     cr_assert_eq(p->yesterday_volume, 1000);
@@ -502,9 +554,18 @@ Test(sim, worked_example_exact_values) {
     mark = npushes;
     int64_t sell = order("600000.SH", 24, 1000, 11, 10.40);
     cr_assert_eq(sell, 3);
-    expect_kinds(mark, "order,order,trade,order,position,asset");
+    /* the sell freezes its shares (position push) before it fills */
+    expect_kinds(mark, "order,order,position,trade,order,position,asset");
     expect_order_statuses(mark, "48,50,56");
-    t = pushes[mark + 2].event->trade;
+    pp = pushes[mark + 2].event->position;
+    cr_assert_eq(pp->volume, 1000);
+    cr_assert_eq(pp->can_use_volume, 0);
+    cr_assert_eq(pp->frozen_volume, 1000);
+    pp = pushes[mark + 5].event->position;
+    cr_assert_eq(pp->volume, 0);
+    cr_assert_eq(pp->can_use_volume, 0);
+    cr_assert_eq(pp->frozen_volume, 0);
+    t = pushes[mark + 3].event->trade;
     cr_assert_float_eq(t->traded_price, 10.40, 1e-9);
     cr_assert_money(t->traded_amount, 10400.00);
     cr_assert_money(t->commission, 10.30);
@@ -825,8 +886,11 @@ Test(sim, cancel_by_id_sync) {
     int64_t id = order("600000.SH", 23, 1000, 11, 10.50);
     size_t mark = npushes;
     cr_assert_eq(cancel(id, false), 0);
-    expect_kinds(mark, "order,order");
+    /* the released freeze is an asset change, pushed after the order's 54 */
+    expect_kinds(mark, "order,order,asset");
     expect_order_statuses(mark, "51,54");
+    cr_assert_money(pushes[mark + 2].event->asset->cash, 1000000.00);
+    cr_assert_money(pushes[mark + 2].event->asset->frozen_cash, 0);
     double cash, frozen;
     asset(&cash, &frozen, NULL, NULL);
     cr_assert_money(cash, 1000000.00);
@@ -868,7 +932,8 @@ Test(sim, cancel_by_id_async) {
     size_t mark = npushes;
     int64_t seq = cancel(id, true);
     cr_assert_eq(seq, 1);
-    expect_kinds(mark, "cancel_async,order,order");
+    expect_kinds(mark, "cancel_async,order,order,asset");
+    cr_assert_money(pushes[mark + 3].event->asset->frozen_cash, 0);
     Xtbridge__XtCancelOrderResponse *r = pushes[mark].event->cancel_async;
     cr_assert_eq(r->seq, 1);
     cr_assert_eq(r->cancel_result, 0);
@@ -903,7 +968,7 @@ Test(sim, cancel_by_sysid_sync_and_async) {
 
     mark = npushes;
     cr_assert_eq(cancel_sysid(1, sysid, false), 0);
-    expect_kinds(mark, "order,order");
+    expect_kinds(mark, "order,order,asset");
     expect_order_statuses(mark, "51,54");
     mark = npushes;
     cr_assert_eq(cancel_sysid(1, sysid, false), -1);
@@ -919,7 +984,7 @@ Test(sim, cancel_by_sysid_sync_and_async) {
     mark = npushes;
     int64_t seq = cancel_sysid(0, sysid, true);
     cr_assert_gt(seq, 0);
-    expect_kinds(mark, "cancel_async,order,order");
+    expect_kinds(mark, "cancel_async,order,order,asset");
     cr_assert_eq(pushes[mark].event->cancel_async->seq, seq);
     cr_assert_eq(pushes[mark].event->cancel_async->cancel_result, 0);
     cr_assert_eq(pushes[mark].event->cancel_async->order_id, b);
@@ -941,7 +1006,7 @@ Test(sim, order_async_push_ordering) {
     size_t mark = npushes;
     int64_t seq = order_async("600000.SH", 23, 100, 11, 10.50);
     cr_assert_eq(seq, 1);
-    expect_kinds(mark, "order_async,order,order");
+    expect_kinds(mark, "order_async,order,order,asset");
     Xtbridge__XtOrderResponse *r = pushes[mark].event->order_async;
     cr_assert_eq(r->seq, 1);
     cr_assert_eq(r->order_id, 1);
@@ -965,8 +1030,8 @@ Test(sim, order_async_push_ordering) {
     mark = npushes;
     seq = order_async("600000.SH", 23, 100, 5, 0);
     cr_assert_eq(seq, 3);
-    expect_kinds(mark, "order_async,order,order,trade,order,position,asset");
-    cr_assert_float_eq(pushes[mark + 3].event->trade->traded_price, 10.60, 1e-9);
+    expect_kinds(mark, "order_async,order,order,asset,trade,order,position,asset");
+    cr_assert_float_eq(pushes[mark + 4].event->trade->traded_price, 10.60, 1e-9);
 
     /* seq is shared with async cancels */
     cr_assert_eq(cancel(1, true), 4);
@@ -978,10 +1043,12 @@ Test(sim, partial_fills_with_liquidity_cap) {
     set_price("600000.SH", 10.60, 0, 300);
     size_t mark = npushes;
     int64_t id = order("600000.SH", 23, 1000, 11, 10.60);
-    expect_kinds(mark, "order,order,trade,order,position,asset");
+    expect_kinds(mark, "order,order,asset,trade,order,position,asset");
     expect_order_statuses(mark, "48,50,55");
-    cr_assert_eq(pushes[mark + 2].event->trade->traded_volume, 300);
-    cr_assert_money(pushes[mark + 2].event->trade->commission, 5.03);
+    cr_assert_money(pushes[mark + 2].event->asset->frozen_cash, 10605.11);
+    cr_assert_eq(pushes[mark + 3].event->trade->traded_volume, 300);
+    cr_assert_money(pushes[mark + 3].event->trade->commission, 5.03);
+    cr_assert_money(pushes[mark + 6].event->asset->frozen_cash, 10605.11 - 3181.53);
     double cash, frozen;
     asset(&cash, &frozen, NULL, NULL);
     /* freeze 10600 + 5.00 + 0.11 = 10605.11; 30% of it (3181.53) released for a cost of
@@ -1003,9 +1070,11 @@ Test(sim, partial_fills_with_liquidity_cap) {
     /* cancel the rest: 52 then 53, the remaining freeze is released */
     mark = npushes;
     cr_assert_eq(cancel(id, false), 0);
-    expect_kinds(mark, "order,order");
+    expect_kinds(mark, "order,order,asset");
     expect_order_statuses(mark, "52,53");
     cr_assert_eq(pushes[mark + 1].event->order->traded_volume, 600);
+    cr_assert_money(pushes[mark + 2].event->asset->frozen_cash, 0);
+    cr_assert_money(pushes[mark + 2].event->asset->cash, 1000000 - 6360 - 2 * 5.03);
     asset(&cash, &frozen, NULL, NULL);
     cr_assert_money(frozen, 0);
     cr_assert_money(cash, 1000000 - 6360 - 2 * 5.03);
@@ -1050,13 +1119,21 @@ Test(sim, resting_sell_fills_at_limit) {
               "            code = 000002.SZ\n"
               "            volume = 1000\n"
               "            avg_price = 6.50\n");
+    size_t mark = npushes;
     int64_t id = order("000002.SZ", 24, 1000, 11, 7.20);
+    /* a sell freezes shares, not cash: a position push, no asset push */
+    expect_kinds(mark, "order,order,position");
+    Xtbridge__XtPosition *pushed = pushes[mark + 2].event->position;
+    cr_assert_str_eq(pushed->stock_code, "000002.SZ");
+    cr_assert_eq(pushed->volume, 1000);
+    cr_assert_eq(pushed->can_use_volume, 0);
+    cr_assert_eq(pushed->frozen_volume, 1000);
     Xtbridge__XtPosition *p;
     brg_call_t *call = position("000002.SZ", &p);
     cr_assert_eq(p->can_use_volume, 0);
     cr_assert_eq(p->frozen_volume, 1000);
     brg_call_destroy(&call);
-    size_t mark = npushes;
+    mark = npushes;
     set_price("000002.SZ", 7.19, 0, -1);
     cr_assert_eq(npushes, mark);
     set_price("000002.SZ", 7.50, 0, -1);
@@ -1083,9 +1160,21 @@ Test(sim, cancel_partly_filled_sell_restores_shares) {
               "        code = 600000.SH\n"
               "        pre_close = 10.60\n"
               "        liquidity = 200\n");
+    size_t mark = npushes;
     int64_t id = order("600000.SH", 24, 1000, 11, 10.60);
+    expect_kinds(mark, "order,order,position,trade,order,position,asset");
+    cr_assert_eq(pushes[mark + 2].event->position->frozen_volume, 1000);
+    cr_assert_eq(pushes[mark + 5].event->position->volume, 800);
+    cr_assert_eq(pushes[mark + 5].event->position->frozen_volume, 800);
     cr_assert_eq(last_push("order")->order->order_status, 55);
+    mark = npushes;
     cr_assert_eq(cancel(id, false), 0);
+    /* the unfilled 800 go back to can_use: a position push after the order's 53 */
+    expect_kinds(mark, "order,order,position");
+    expect_order_statuses(mark, "52,53");
+    cr_assert_eq(pushes[mark + 2].event->position->volume, 800);
+    cr_assert_eq(pushes[mark + 2].event->position->can_use_volume, 800);
+    cr_assert_eq(pushes[mark + 2].event->position->frozen_volume, 0);
     Xtbridge__XtPosition *p;
     brg_call_t *call = position("600000.SH", &p);
     cr_assert_eq(p->volume, 800);
@@ -1102,9 +1191,16 @@ Test(sim, next_day_expires_settles_and_clears) {
     set_price("600000.SH", 11.00, 0, -1);
     size_t mark = npushes;
     next_day();
-    expect_kinds(mark, "order");
+    /* expiry (order 54 + the released cash), then T+1 settlement of today's buy */
+    expect_kinds(mark, "order,asset,position");
     cr_assert_eq(pushes[mark].event->order->order_id, resting);
     cr_assert_eq(pushes[mark].event->order->order_status, 54);
+    cr_assert_str_eq(pushes[mark].event->order->status_msg, "expired at day close");
+    cr_assert_money(pushes[mark + 1].event->asset->frozen_cash, 0);
+    cr_assert_money(pushes[mark + 1].event->asset->cash, 1000000 - 5500 - 5.00 - 0.06);
+    cr_assert_str_eq(pushes[mark + 2].event->position->stock_code, "000001.SZ");
+    cr_assert_eq(pushes[mark + 2].event->position->can_use_volume, 500);
+    cr_assert_eq(pushes[mark + 2].event->position->yesterday_volume, 500);
     double cash, frozen, mv;
     asset(&cash, &frozen, &mv, NULL);
     cr_assert_money(frozen, 0);
@@ -1139,8 +1235,12 @@ Test(sim, next_day_expires_settles_and_clears) {
     /* the odd lot rule applies to what is sellable: 500 in lots is fine */
     order("000001.SZ", 24, 500, 11, 11.00);
     cr_assert_eq(last_push("order")->order->order_status, 56);
-    /* an emptied position disappears at the next close */
+    /* an emptied position disappears at the next close (no push: nothing to settle) */
+    mark = npushes;
     next_day();
+    expect_kinds(mark, "position");
+    cr_assert_str_eq(pushes[mark].event->position->stock_code, "600000.SH");
+    cr_assert_eq(pushes[mark].event->position->can_use_volume, 100);
     call = position("000001.SZ", &p);
     cr_assert_null(p);
     brg_call_destroy(&call);
@@ -1151,9 +1251,12 @@ Test(sim, next_day_expires_partly_filled_as_53) {
     int64_t id = order("600000.SH", 23, 1000, 11, 10.60);
     size_t mark = npushes;
     next_day();
-    expect_kinds(mark, "order");
+    expect_kinds(mark, "order,asset,position");
     cr_assert_eq(pushes[mark].event->order->order_id, id);
     cr_assert_eq(pushes[mark].event->order->order_status, 53);
+    cr_assert_money(pushes[mark + 1].event->asset->frozen_cash, 0);
+    cr_assert_eq(pushes[mark + 2].event->position->volume, 300);
+    cr_assert_eq(pushes[mark + 2].event->position->can_use_volume, 300);
     double cash, frozen;
     asset(&cash, &frozen, NULL, NULL);
     cr_assert_money(frozen, 0);
@@ -1487,15 +1590,17 @@ Test(sim, config_accounts_prices_and_fees) {
     size_t mark = npushes;
     int64_t id = order_on("A1", "601398.SH", 23, 1000, 11, 5.10);
     cr_assert_eq(id, 1);
-    expect_kinds(mark, "order,order,trade,order,position,asset");
+    expect_kinds(mark, "order,order,asset,trade,order,position,asset");
+    /* freeze 5100 + 5.10 + 0.05 with the configured fees */
+    cr_assert_str_eq(pushes[mark + 2].account, "A1");
+    cr_assert_money(pushes[mark + 2].event->asset->frozen_cash, 5105.15);
     /* 5100: commission 5.10 (0.1%), transfer 0.05 (0.051) */
-    cr_assert_money(pushes[mark + 2].event->trade->commission, 5.15);
-    cr_assert_str_eq(pushes[mark + 2].event->trade->instrument_name, "工商银行");
-    Xtbridge__XtAsset *as = pushes[mark + 5].event->asset;
+    cr_assert_money(pushes[mark + 3].event->trade->commission, 5.15);
+    cr_assert_str_eq(pushes[mark + 3].event->trade->instrument_name, "工商银行");
+    Xtbridge__XtAsset *as = pushes[mark + 6].event->asset;
     cr_assert_str_eq(as->account_id, "A1");
     cr_assert_money(as->cash, 20000 - 5105.15);
     /* limits from the configured pre_close: 5.50 is the cap */
-    expect_kinds(mark, "order,order,trade,order,position,asset");
     mark = npushes;
     order_on("A2", "601398.SH", 23, 100, 11, 5.51);
     cr_assert_str_eq(pushes[mark].event->order->status_msg, "outside price limits");
@@ -1533,7 +1638,8 @@ Test(sim, market_order_types_with_liquidity) {
     /* 42 (SSE best five then cancel): 300 fill, the rest is cancelled */
     size_t mark = npushes;
     order("600000.SH", 23, 1000, 42, 0);
-    expect_kinds(mark, "order,order,trade,order,position,asset,order");
+    expect_kinds(mark, "order,order,asset,trade,order,position,asset,order,asset");
+    cr_assert_money(pushes[mark + 8].event->asset->frozen_cash, 0);
     expect_order_statuses(mark, "48,50,55,53");
     cr_assert_float_eq(pushes[mark + 1].event->order->price, 10.60, 1e-9);
     double cash, frozen;
@@ -1553,9 +1659,15 @@ Test(sim, market_order_types_with_liquidity) {
 
     /* 48 (SZSE fill or kill): all or nothing */
     set_price("000001.SZ", 11.00, 0, 300);
+    asset(&cash, &frozen, NULL, NULL); /* order 43's rest is still frozen */
+    cr_assert_money(frozen, 7423.58);
     mark = npushes;
     order("000001.SZ", 23, 1000, 48, 0);
-    expect_kinds(mark, "order,order,order");
+    /* freeze on entry (11000 + 5.00 + 0.11), released when it is killed */
+    expect_kinds(mark, "order,order,asset,order,asset");
+    cr_assert_money(pushes[mark + 2].event->asset->frozen_cash, 7423.58 + 11005.11);
+    cr_assert_money(pushes[mark + 4].event->asset->frozen_cash, 7423.58);
+    cr_assert_money(pushes[mark + 4].event->asset->cash, cash);
     expect_order_statuses(mark, "48,50,54");
     mark = npushes;
     order("000001.SZ", 23, 300, 48, 0);
@@ -1593,4 +1705,443 @@ Test(sim, works_without_emit) {
     order("600000.SH", 23, 100, 11, 10.60);
     cr_assert_eq(cancel(1, true), 1);
     cr_assert_eq(npushes, 0);
+}
+
+/* ---- durability: the book in a real store ------------------------------------------ */
+
+/* Open (or reopen) the test store in store_dir, making a fresh dir the first time. */
+static void open_store(int64_t max_mb) {
+    static int dirs;
+    if (!*store_dir) {
+        snprintf(store_dir, sizeof store_dir, "/tmp/xtbt-sim-%d-%d", getpid(), ++dirs);
+        cr_assert_eq(zsys_dir_create("%s", store_dir), 0);
+    }
+    brg_store_opts_t opts;
+    brg_store_opts_default(&opts);
+    if (max_mb > 0)
+        opts.max_mb = max_mb;
+    char err[256] = "";
+    store = brg_store_new(store_dir, &opts, err, sizeof err);
+    cr_assert_not_null(store, "store: %s", err);
+}
+
+/* A sim on a (new or reopened) store, with config_text. */
+static void start_stored(const char *config_text, int64_t max_mb) {
+    if (sim)
+        brg_sim_ops.destroy(&sim);
+    brg_store_destroy(&store);
+    open_store(max_mb);
+    start_sim(config_text);
+}
+
+/* What the router does around a batch: persist the book's changes, then commit. */
+static int commit(void) {
+    if (brg_sim_ops.persist(sim) != 0)
+        brg_store_fail_batch(store, "sim could not write its book");
+    return brg_store_commit(store);
+}
+
+/* Destroy the backend and the store, open both again (the "restart"). */
+static void restart(const char *config_text) {
+    brg_sim_ops.destroy(&sim);
+    brg_store_destroy(&store);
+    clear_pushes();
+    open_store(0);
+    start_sim(config_text);
+}
+
+static void book_account(FILE *out, const char *id) {
+    Xtbridge__Account account = account_of(id);
+    Xtbridge__AccountRequest a = XTBRIDGE__ACCOUNT_REQUEST__INIT;
+    a.account = &account;
+    Xtbridge__Request req = XTBRIDGE__REQUEST__INIT;
+    req.body_case = XTBRIDGE__REQUEST__BODY_QUERY_STOCK_ASSET;
+    req.query_stock_asset = &a;
+    brg_call_t *call = run(&req);
+    Xtbridge__XtAsset *as = brg_call_reply(call)->query_stock_asset->asset;
+    fprintf(out, "asset %s cash %.17g frozen %.17g mv %.17g total %.17g\n", as->account_id,
+            as->cash, as->frozen_cash, as->market_value, as->total_asset);
+    brg_call_destroy(&call);
+
+    Xtbridge__QueryStockOrdersRequest q = XTBRIDGE__QUERY_STOCK_ORDERS_REQUEST__INIT;
+    q.account = &account;
+    req.body_case = XTBRIDGE__REQUEST__BODY_QUERY_STOCK_ORDERS;
+    req.query_stock_orders = &q;
+    call = run(&req);
+    Xtbridge__OrdersReply *orders = brg_call_reply(call)->query_stock_orders;
+    for (size_t i = 0; i < orders->n_orders; i++) {
+        Xtbridge__XtOrder *o = orders->orders[i];
+        fprintf(out,
+                "order %lld sysid %s %s %s type %d vol %lld pt %d price %.17g traded %lld "
+                "at %.17g status %d '%s' strat '%s' remark '%.40s' time %lld\n",
+                (long long)o->order_id, o->order_sysid, o->stock_code, o->instrument_name,
+                o->order_type, (long long)o->order_volume, o->price_type, o->price,
+                (long long)o->traded_volume, o->traded_price, o->order_status, o->status_msg,
+                o->strategy_name, o->order_remark, (long long)o->order_time);
+    }
+    brg_call_destroy(&call);
+
+    req.body_case = XTBRIDGE__REQUEST__BODY_QUERY_STOCK_TRADES;
+    req.query_stock_trades = &a;
+    call = run(&req);
+    Xtbridge__TradesReply *trades = brg_call_reply(call)->query_stock_trades;
+    for (size_t i = 0; i < trades->n_trades; i++) {
+        Xtbridge__XtTrade *t = trades->trades[i];
+        fprintf(out,
+                "trade %s order %lld sysid %s %s type %d price %.17g vol %lld amount %.17g "
+                "fee %.17g time %lld\n",
+                t->traded_id, (long long)t->order_id, t->order_sysid, t->stock_code, t->order_type,
+                t->traded_price, (long long)t->traded_volume, t->traded_amount, t->commission,
+                (long long)t->traded_time);
+    }
+    brg_call_destroy(&call);
+
+    req.body_case = XTBRIDGE__REQUEST__BODY_QUERY_STOCK_POSITIONS;
+    req.query_stock_positions = &a;
+    call = run(&req);
+    Xtbridge__PositionsReply *positions = brg_call_reply(call)->query_stock_positions;
+    for (size_t i = 0; i < positions->n_positions; i++) {
+        Xtbridge__XtPosition *p = positions->positions[i];
+        fprintf(out,
+                "position %s %s vol %lld can_use %lld frozen %lld yesterday %lld open %.17g "
+                "avg %.17g mv %.17g last %.17g\n",
+                p->stock_code, p->instrument_name, (long long)p->volume,
+                (long long)p->can_use_volume, (long long)p->frozen_volume,
+                (long long)p->yesterday_volume, p->open_price, p->avg_price, p->market_value,
+                p->last_price);
+    }
+    brg_call_destroy(&call);
+}
+
+/* The whole book as text, every account in hello order (malloc'd). */
+static char *book_text(void) {
+    char *text = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream(&text, &size);
+    cr_assert_not_null(out);
+    Xtbridge__HelloReply hello = XTBRIDGE__HELLO_REPLY__INIT;
+    Xtbridge__Request req = XTBRIDGE__REQUEST__INIT;
+    Xtbridge__NoArgsRequest none = XTBRIDGE__NO_ARGS_REQUEST__INIT;
+    req.body_case = XTBRIDGE__REQUEST__BODY_QUERY_ACCOUNT_STATUS;
+    req.query_account_status = &none;
+    brg_call_t *call = run(&req);
+    Xtbridge__AccountStatusReply *statuses = brg_call_reply(call)->query_account_status;
+    brg_sim_ops.describe(sim, call, &hello);
+    cr_assert_eq(hello.n_accounts, statuses->n_statuses);
+    for (size_t i = 0; i < hello.n_accounts; i++) {
+        fprintf(out, "account %s type %d status %d\n", hello.accounts[i]->account_id,
+                hello.accounts[i]->account_type, statuses->statuses[i]->status);
+        book_account(out, hello.accounts[i]->account_id);
+    }
+    brg_call_destroy(&call);
+    fclose(out);
+    return text;
+}
+
+#define DURABLE_CONFIG                                                                             \
+    "sim\n"                                                                                        \
+    "    account\n"                                                                                \
+    "        id = 1000000365\n"                                                                    \
+    "        cash = 1000000\n"                                                                     \
+    "        position\n"                                                                           \
+    "            code = 600000.SH\n"                                                               \
+    "            volume = 1000\n"                                                                  \
+    "            avg_price = 10.00\n"                                                              \
+    "    price\n"                                                                                  \
+    "        code = 000001.SZ\n"                                                                   \
+    "        pre_close = 11.00\n"                                                                  \
+    "        liquidity = 300\n"
+
+Test(sim, durable_book_survives_restart) {
+    teardown();
+    start_stored(DURABLE_CONFIG, 0);
+
+    cr_assert_eq(brg_store_begin(store), 0);
+    int64_t buy = order("600000.SH", 23, 1000, 11, 10.50);         /* rests */
+    int64_t part = order("000001.SZ", 23, 1000, 11, 11.00);        /* 300 fill */
+    int64_t sell = order("600000.SH", 24, 500, 11, 10.70);         /* rests */
+    cr_assert_eq(order_async("600000.SH", 23, 100, 11, 10.00), 1); /* order 4 */
+    cr_assert_eq(cancel(4, true), 2);
+    int64_t junk = order("600000.SH", 23, 150, 11, 10.50);
+    cr_assert_eq(commit(), 0);
+    cr_assert_eq(buy, 1);
+    cr_assert_eq(part, 2);
+    cr_assert_eq(sell, 3);
+    cr_assert_eq(junk, 5);
+    char *before = book_text();
+
+    restart(DURABLE_CONFIG);
+    char *after = book_text();
+    cr_assert_str_eq(after, before);
+    free(before);
+    free(after);
+    /* exact values, not only "the same as before" */
+    double cash, frozen, mv, total;
+    asset(&cash, &frozen, &mv, &total);
+    /* freezes: 10505.11 (order 1) + 11005.11 (order 2) - 3301.53 released by its 300 fill;
+       paid 3300 + 5.00 + 0.03 */
+    cr_assert_money(frozen, 10505.11 + 11005.11 - 3301.53);
+    cr_assert_money(cash, 1000000 - 10505.11 - 11005.11 + 3301.53 - 3305.03);
+    Xtbridge__OrdersReply *orders;
+    brg_call_t *call = query_orders(false, &orders);
+    cr_assert_eq(orders->n_orders, 5);
+    const int32_t statuses[] = {50, 55, 50, 54, 57};
+    const int64_t traded[] = {0, 300, 0, 0, 0};
+    for (size_t i = 0; i < 5; i++) {
+        cr_assert_eq(orders->orders[i]->order_id, (int64_t)i + 1);
+        cr_assert_eq(orders->orders[i]->order_status, statuses[i], "order %zu", i + 1);
+        cr_assert_eq(orders->orders[i]->traded_volume, traded[i], "order %zu", i + 1);
+        cr_assert_str_eq(orders->orders[i]->strategy_name, "strat");
+        cr_assert_str_eq(orders->orders[i]->order_remark, "remark");
+    }
+    cr_assert_str_eq(orders->orders[4]->status_msg, "lot");
+    cr_assert_float_eq(orders->orders[1]->traded_price, 11.00, 1e-9);
+    brg_call_destroy(&call);
+    Xtbridge__XtPosition *p;
+    call = position("600000.SH", &p);
+    cr_assert_eq(p->volume, 1000);
+    cr_assert_eq(p->can_use_volume, 500);
+    cr_assert_eq(p->frozen_volume, 500);
+    cr_assert_eq(p->yesterday_volume, 1000);
+    brg_call_destroy(&call);
+    call = position("000001.SZ", &p);
+    cr_assert_eq(p->volume, 300);
+    cr_assert_eq(p->can_use_volume, 0);
+    cr_assert_eq(p->yesterday_volume, 0);
+    cr_assert_float_eq(p->avg_price, 3305.03 / 300, 1e-9);
+    brg_call_destroy(&call);
+
+    /* the counters continue: order id 6, async seq 3, trade 2; resting orders still work */
+    cr_assert_eq(brg_store_begin(store), 0);
+    size_t mark = npushes;
+    set_price("600000.SH", 10.40, 0, -1);
+    expect_kinds(mark, "trade,order,position,asset");
+    cr_assert_str_eq(pushes[mark].event->trade->traded_id, "50000002");
+    cr_assert_eq(pushes[mark].event->trade->order_id, buy);
+    cr_assert_money(pushes[mark + 3].event->asset->frozen_cash, 11005.11 - 3301.53);
+    cr_assert_eq(order("600000.SH", 23, 100, 11, 10.00), 6);
+    cr_assert_eq(order_async("600000.SH", 23, 100, 11, 10.00), 3);
+    mark = npushes;
+    cr_assert_eq(cancel(part, false), 0);
+    expect_kinds(mark, "order,order,asset");
+    expect_order_statuses(mark, "52,53");
+    cr_assert_eq(commit(), 0);
+
+    /* the day close, durable too: orders and trades gone, T+1 settled, pre_close rolled */
+    cr_assert_eq(brg_store_begin(store), 0);
+    cr_assert_eq(cancel(6, false), 0);
+    cr_assert_eq(cancel(7, false), 0);
+    next_day();
+    cr_assert_eq(commit(), 0);
+    before = book_text();
+    restart(DURABLE_CONFIG);
+    after = book_text();
+    cr_assert_str_eq(after, before);
+    free(before);
+    free(after);
+    call = query_orders(false, &orders);
+    cr_assert_eq(orders->n_orders, 0);
+    brg_call_destroy(&call);
+    call = position("600000.SH", &p);
+    cr_assert_eq(p->volume, 2000);
+    cr_assert_eq(p->can_use_volume, 2000);
+    cr_assert_eq(p->frozen_volume, 0);
+    cr_assert_eq(p->yesterday_volume, 2000);
+    brg_call_destroy(&call);
+    call = position("000001.SZ", &p);
+    cr_assert_eq(p->can_use_volume, 300);
+    cr_assert_eq(p->yesterday_volume, 300);
+    brg_call_destroy(&call);
+    asset(&cash, &frozen, NULL, NULL);
+    cr_assert_money(frozen, 0);
+    /* paid: 3305.03 (000001.SZ) + 10500 + 5.00 + 0.11 (600000.SH at 10.50) */
+    cr_assert_money(cash, 1000000 - 3305.03 - 10505.11);
+    /* 600000.SH closed at 10.40: its new limit up is 11.44 */
+    mark = npushes;
+    cr_assert_eq(order("600000.SH", 23, 100, 11, 11.45), 8);
+    expect_order_statuses(mark, "57");
+    /* the sell of 500 at 10.70 expired: all 2000 are sellable */
+    mark = npushes;
+    order("600000.SH", 24, 2000, 11, 10.40);
+    expect_order_statuses(mark, "48,50,56");
+}
+
+Test(sim, stored_book_wins_over_config) {
+    teardown();
+    start_stored("sim\n"
+                 "    account\n"
+                 "        id = A1\n"
+                 "        cash = 50000\n"
+                 "    price\n"
+                 "        code = 601398.SH\n"
+                 "        pre_close = 5.00\n",
+                 0);
+    cr_assert_eq(brg_store_begin(store), 0);
+    cr_assert_eq(order_on("A1", "601398.SH", 23, 1000, 11, 5.00), 1);
+    Xtbridge__SimSetAccountStatusRequest ss = XTBRIDGE__SIM_SET_ACCOUNT_STATUS_REQUEST__INIT;
+    Xtbridge__Account a1 = account_of("A1");
+    ss.account = &a1;
+    ss.status = 3;
+    Xtbridge__Request req = XTBRIDGE__REQUEST__INIT;
+    req.body_case = XTBRIDGE__REQUEST__BODY_SIM_SET_ACCOUNT_STATUS;
+    req.sim_set_account_status = &ss;
+    brg_call_t *call = run(&req);
+    cr_assert_eq(brg_call_reply(call)->error->code, XTBRIDGE__ERROR_CODE__OK);
+    brg_call_destroy(&call);
+    cr_assert_eq(commit(), 0);
+
+    /* the new config gives A1 other cash and a position, moves 601398.SH, adds A2 and a
+       code: the store keeps A1's book and 601398.SH's price; A2 and the new code come in */
+    restart("sim\n"
+            "    account\n"
+            "        id = A2\n"
+            "        cash = 7000\n"
+            "    account\n"
+            "        id = A1\n"
+            "        cash = 1\n"
+            "        position\n"
+            "            code = 600000.SH\n"
+            "            volume = 100\n"
+            "    price\n"
+            "        code = 601398.SH\n"
+            "        pre_close = 9.00\n"
+            "    price\n"
+            "        code = 000333.SZ\n"
+            "        pre_close = 60\n");
+    char *text = book_text();
+    /* stored accounts first (their order), then the config's new ones */
+    const char *expect_head = "account A1 type 2 status 3\n"
+                              "asset A1 cash 44994.949999999997 frozen 0 mv 5000 total "
+                              "49994.949999999997\n";
+    cr_assert(strncmp(text, expect_head, strlen(expect_head)) == 0, "%s", text);
+    cr_assert(strstr(text, "account A2 type 2 status 0\nasset A2 cash 7000 frozen 0 mv 0 total "
+                           "7000\n"),
+              "%s", text);
+    cr_assert_null(strstr(text, "600000.SH"), "%s", text);
+    free(text);
+    /* 601398.SH keeps pre_close 5.00 (limit up 5.50), 000333.SZ is tradable at 60 */
+    size_t mark = npushes;
+    order_on("A1", "601398.SH", 23, 100, 11, 5.51);
+    expect_order_statuses(mark, "57");
+    mark = npushes;
+    order_on("A2", "000333.SZ", 23, 100, 11, 60.00);
+    expect_order_statuses(mark, "48,50,56");
+    /* ids continue after the stored book's */
+    cr_assert_eq(pushes[mark].event->order->order_id, 3);
+}
+
+Test(sim, restore_without_store_cannot_undo) {
+    order("600000.SH", 23, 100, 11, 10.00);
+    cr_assert_eq(brg_sim_ops.persist(sim), 0); /* nothing to write anywhere */
+    cr_assert_eq(brg_sim_ops.restore(sim), -1);
+    Xtbridge__XtOrder *o;
+    brg_call_t *call = query_order(1, &o);
+    cr_assert_not_null(o); /* the book is as it was */
+    brg_call_destroy(&call);
+}
+
+Test(sim, restore_after_failed_first_batch_rebuilds_from_config) {
+    teardown();
+    start_stored(DURABLE_CONFIG, 0);
+    char *initial = book_text();
+    cr_assert_eq(brg_store_begin(store), 0);
+    order("600000.SH", 23, 1000, 11, 10.50);
+    order("600000.SH", 24, 500, 11, 10.40);
+    next_day();
+    cr_assert_eq(brg_sim_ops.persist(sim), 0);
+    brg_store_fail_batch(store, "test: the batch fails");
+    cr_assert_eq(brg_store_commit(store), -1);
+    cr_assert_eq(brg_sim_ops.restore(sim), 0);
+    char *text = book_text();
+    cr_assert_str_eq(text, initial);
+    free(text);
+    /* nothing of the batch counted: ids start again at 1 */
+    cr_assert_eq(brg_store_begin(store), 0);
+    cr_assert_eq(order("600000.SH", 23, 100, 11, 10.00), 1);
+    cr_assert_eq(commit(), 0);
+    text = book_text();
+    restart(DURABLE_CONFIG);
+    char *after = book_text();
+    cr_assert_str_eq(after, text);
+    free(after);
+    free(text);
+    free(initial);
+}
+
+/* A 1 MiB store fills up: the failing batch (a price move, a cancel and a new order)
+   is taken back by restore, and the book is exactly the last committed one. */
+Test(sim, restore_after_store_full_returns_to_last_commit) {
+    teardown();
+    start_stored("sim\n"
+                 "    account\n"
+                 "        id = 1000000365\n"
+                 "        cash = 100000000\n"
+                 "        position\n"
+                 "            code = 600000.SH\n"
+                 "            volume = 1000\n"
+                 "            avg_price = 10.00\n",
+                 1);
+    char remark[6001];
+    memset(remark, 'r', sizeof remark - 1);
+    remark[sizeof remark - 1] = 0;
+    Xtbridge__Account account = account_of(ACCT);
+    char *committed = NULL;
+    int64_t last_id = 0;
+    int failed_at = -1;
+    for (int i = 0; i < 400 && failed_at < 0; i++) {
+        cr_assert_eq(brg_store_begin(store), 0);
+        set_price("600000.SH", 10.60 + 0.01 * (i % 50), 0, -1);
+        if (last_id > 0)
+            cr_assert_eq(cancel(last_id, false), 0);
+        Xtbridge__OrderStockRequest o = order_req(&account, "600000.SH", 23, 100, 11, 9.60);
+        o.order_remark = remark;
+        Xtbridge__Request req = XTBRIDGE__REQUEST__INIT;
+        req.body_case = XTBRIDGE__REQUEST__BODY_ORDER_STOCK;
+        req.order_stock = &o;
+        brg_call_t *call = run(&req);
+        int64_t id = brg_call_reply(call)->order_stock->order_id;
+        brg_call_destroy(&call);
+        cr_assert_eq(id, i + 1);
+        if (commit() != 0) {
+            failed_at = i;
+            break;
+        }
+        last_id = id;
+        free(committed);
+        committed = book_text();
+        clear_pushes();
+    }
+    cr_assert_gt(failed_at, 5, "the store filled up too early (%d)", failed_at);
+    cr_assert_not_null(committed);
+    cr_assert_eq(brg_sim_ops.restore(sim), 0);
+    char *text = book_text();
+    cr_assert_str_eq(text, committed);
+    free(text);
+    /* the last committed order is open again, its freeze back; the next id is the failed
+       batch's (it was never handed out) */
+    Xtbridge__XtOrder *o;
+    brg_call_t *call = query_order(last_id, &o);
+    cr_assert_eq(o->order_status, 50);
+    brg_call_destroy(&call);
+    call = query_order(last_id + 1, &o);
+    cr_assert_null(o);
+    brg_call_destroy(&call);
+    double frozen;
+    asset(NULL, &frozen, NULL, NULL);
+    cr_assert_money(frozen, 960 + 5.00 + 0.01);
+    /* and the store still holds that book across a restart */
+    free(committed);
+    committed = book_text();
+    brg_sim_ops.destroy(&sim);
+    brg_store_destroy(&store);
+    clear_pushes();
+    open_store(1);
+    start_sim("sim\n"
+              "    account\n"
+              "        id = 1000000365\n"
+              "        cash = 100000000\n");
+    text = book_text();
+    cr_assert_str_eq(text, committed);
+    free(text);
+    free(committed);
 }

@@ -1,6 +1,7 @@
 /*  test_sim_market.c - unit tests of brg_sim_market: half-up cent rounding that survives
     binary floating point, stock code syntax and markets, board limit percentages and
-    limit prices, fees per fill, and the price table (built-ins, config, set).
+    limit prices, fees per fill, the price table (built-ins, config, set), and the dirty
+    marks the backend persists by, with config loading that skips stored codes.
 */
 #include <criterion/criterion.h>
 #include <czmq.h>
@@ -157,5 +158,52 @@ Test(sim_market, builtins_set_and_load) {
     cr_assert(strstr(err, "000333.SZ"));
     zconfig_destroy(&config);
     cr_assert_eq(brg_sim_market_load(m, NULL, err, sizeof err), 0);
+    brg_sim_market_destroy(&m);
+}
+
+static bool skip_600000(void *arg, const char *code) {
+    (void)arg;
+    return strcmp(code, "600000.SH") == 0;
+}
+
+Test(sim_market, dirty_marks_and_load_skip) {
+    brg_sim_market_t *m = brg_sim_market_new();
+    cr_assert_eq(brg_sim_market_dirty(m), 7); /* built-ins are new: all dirty */
+    for (size_t i = 0; i < brg_sim_market_size(m); i++)
+        brg_sim_market_clean(m, brg_sim_market_at(m, i));
+    cr_assert_eq(brg_sim_market_dirty(m), 0);
+    brg_sim_quote_t *q = brg_sim_market_quote(m, "600000.SH");
+    cr_assert_not(q->dirty);
+    brg_sim_market_touch(m, q);
+    brg_sim_market_touch(m, q); /* counted once */
+    cr_assert(q->dirty);
+    cr_assert_eq(brg_sim_market_dirty(m), 1);
+    brg_sim_market_clean(m, q);
+    brg_sim_market_clean(m, q);
+    cr_assert_eq(brg_sim_market_dirty(m), 0);
+    brg_sim_market_set(m, "000001.SZ", NULL, 11, 11.5, 0);
+    cr_assert_eq(brg_sim_market_dirty(m), 1);
+
+    /* a skipped code is still validated but not applied */
+    zconfig_t *config = zconfig_str_load("sim\n"
+                                         "    price\n"
+                                         "        code = 600000.SH\n"
+                                         "        pre_close = 9.00\n"
+                                         "    price\n"
+                                         "        code = 000333.SZ\n"
+                                         "        pre_close = 60\n");
+    char err[256] = "";
+    cr_assert_eq(brg_sim_market_load_skip(m, zconfig_locate(config, "sim"), skip_600000, NULL, err,
+                                          sizeof err),
+                 0, "%s", err);
+    cr_assert_eq(q->pre_close, 10.60);
+    cr_assert_eq(brg_sim_market_quote(m, "000333.SZ")->pre_close, 60);
+    cr_assert_eq(brg_sim_market_dirty(m), 2);
+    zconfig_destroy(&config);
+    config = zconfig_str_load("sim\n    price\n        code = 600000.SH\n        last = x\n");
+    cr_assert_eq(brg_sim_market_load_skip(m, zconfig_locate(config, "sim"), skip_600000, NULL, err,
+                                          sizeof err),
+                 -1);
+    zconfig_destroy(&config);
     brg_sim_market_destroy(&m);
 }

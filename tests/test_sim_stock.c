@@ -1,13 +1,19 @@
 /*  test_sim_stock.c - unit tests of brg_sim_stock_t on its own, without the backend: a
     book built on a bare brg_sim_ctx_t (market + counters + counting emit), to check the
     class contract the backend relies on: add_position validation, shared id counters
-    across books, snapshots, match with a shared liquidity budget, and destroy.
+    across books, snapshots, match with a shared liquidity budget, and destroy; and its
+    persistence against a real store: persist writes only what changed (a record tampered
+    in the store stays tampered until its order changes again) and the day close deletes
+    the day's order and trade records and rewrites the settled positions.
 */
 #include <criterion/criterion.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "brg_sim_stock.h"
+#include "brg_store.h"
 
 static int emitted;
 
@@ -76,7 +82,7 @@ Test(sim_stock, books_share_ids_and_liquidity) {
     cr_assert_eq(brg_sim_stock_order(a, &o), 1);
     cr_assert_eq(brg_sim_stock_order(b, &o), 2);
     cr_assert_eq(brg_sim_stock_order(a, &o), 3);
-    cr_assert_eq(emitted, 6); /* 48 and 50 for each */
+    cr_assert_eq(emitted, 9); /* 48, 50 and the asset (freeze) for each */
 
     brg_sim_quote_t *q = brg_sim_market_quote(ctx.market, "600000.SH");
     q->last = 10.40;
@@ -136,4 +142,141 @@ Test(sim_stock, match_ignores_other_codes_and_finished_orders) {
     cr_assert_not(brg_sim_order_status_open(56));
     cr_assert_not(brg_sim_order_status_open(57));
     brg_sim_stock_destroy(&a);
+}
+
+/* ---- persistence --------------------------------------------------------------------- */
+
+static int count_kv(void *arg, const void *key, size_t klen, const void *val, size_t vlen) {
+    (void)key;
+    (void)klen;
+    (void)val;
+    (void)vlen;
+    (*(int *)arg)++;
+    return 0;
+}
+
+static int count_prefix(brg_store_t *store, const char *prefix) {
+    int n = 0;
+    cr_assert_eq(brg_store_state_scan(store, prefix, strlen(prefix), count_kv, &n), n);
+    return n;
+}
+
+/* The stored value under `key` (malloc'd, *len set), or NULL. */
+static uint8_t *get(brg_store_t *store, const uint8_t *key, size_t klen, size_t *len) {
+    uint8_t *val = NULL;
+    int rc = brg_store_state_get(store, key, klen, &val, len);
+    cr_assert_geq(rc, 0);
+    return rc ? val : NULL;
+}
+
+static Xtbridge__State__SimOrder *stored_order(brg_store_t *store, int64_t id) {
+    uint8_t key[BRG_SIM_KEY_MAX];
+    size_t len = 0;
+    uint8_t *val = get(store, key, brg_sim_key_id(key, BRG_SIM_KEY_ORDER, id), &len);
+    cr_assert_not_null(val, "order %lld not stored", (long long)id);
+    Xtbridge__State__SimOrder *o = xtbridge__state__sim_order__unpack(NULL, len, val);
+    free(val);
+    cr_assert_not_null(o);
+    return o;
+}
+
+static void persist_commit(brg_store_t *store, brg_sim_stock_t *book) {
+    cr_assert_eq(brg_store_begin(store), 0);
+    cr_assert_eq(brg_sim_stock_persist(book, store), 0);
+    cr_assert_eq(brg_store_commit(store), 0, "%s", brg_store_error(store));
+}
+
+Test(sim_stock, persist_writes_only_what_changed) {
+    char dir[128], err[256] = "";
+    snprintf(dir, sizeof dir, "/tmp/xtbt-simstock-%d", getpid());
+    cr_assert_eq(zsys_dir_create("%s", dir), 0);
+    brg_store_t *store = brg_store_new(dir, NULL, err, sizeof err);
+    cr_assert_not_null(store, "%s", err);
+
+    brg_sim_stock_t *a = brg_sim_stock_new(&ctx, "A", 100000);
+    cr_assert(brg_sim_stock_take_account_dirty(a)); /* a new account must be written */
+    cr_assert_not(brg_sim_stock_take_account_dirty(a));
+    cr_assert_eq(brg_sim_stock_add_position(a, "600000.SH", 1000, 10), 0);
+    brg_sim_order_args_t rest = args("600000.SH", BRG_SIM_STOCK_BUY, 100, 10.00);
+    brg_sim_order_args_t fill = args("000001.SZ", BRG_SIM_STOCK_BUY, 200, 11.00);
+    brg_sim_order_args_t sell = args("600000.SH", BRG_SIM_STOCK_SELL, 300, 10.80);
+    cr_assert_eq(brg_sim_stock_order(a, &rest), 1);
+    cr_assert_eq(brg_sim_stock_order(a, &fill), 2);
+    cr_assert_eq(brg_sim_stock_order(a, &sell), 3);
+    cr_assert(brg_sim_stock_take_account_dirty(a));
+    persist_commit(store, a);
+    cr_assert_eq(count_prefix(store, BRG_SIM_KEY_ORDER), 3);
+    cr_assert_eq(count_prefix(store, BRG_SIM_KEY_TRADE), 1);
+    cr_assert_eq(count_prefix(store, BRG_SIM_KEY_POSITION), 2);
+    Xtbridge__State__SimOrder *o = stored_order(store, 2);
+    cr_assert_eq(o->status, 56);
+    cr_assert_eq(o->traded, 200);
+    cr_assert_str_eq(o->account_id, "A");
+    cr_assert_str_eq(o->strategy, "");
+    cr_assert_float_eq(o->freeze_left, 0, 1e-9);
+    xtbridge__state__sim_order__free_unpacked(o, NULL);
+
+    /* tamper with order 1's and the 600000.SH position's records: a persist that rewrote
+       unchanged records would repair them */
+    uint8_t k1[BRG_SIM_KEY_MAX], kp[BRG_SIM_KEY_MAX];
+    size_t k1len = brg_sim_key_id(k1, BRG_SIM_KEY_ORDER, 1);
+    size_t kplen = brg_sim_key_str(kp, BRG_SIM_KEY_POSITION, "A", "600000.SH");
+    cr_assert_eq(kplen, strlen("p/A") + 1 + strlen("600000.SH"));
+    cr_assert_eq(brg_store_state_put(store, k1, k1len, "tampered", 8), 0);
+    cr_assert_eq(brg_store_state_put(store, kp, kplen, "tampered", 8), 0);
+    brg_sim_order_args_t other = args("000002.SZ", BRG_SIM_STOCK_BUY, 100, 6.90);
+    cr_assert_eq(brg_sim_stock_order(a, &other), 4);
+    persist_commit(store, a);
+    size_t len = 0;
+    uint8_t *val = get(store, k1, k1len, &len);
+    cr_assert(len == 8 && memcmp(val, "tampered", 8) == 0, "order 1 was rewritten");
+    free(val);
+    val = get(store, kp, kplen, &len);
+    cr_assert(len == 8 && memcmp(val, "tampered", 8) == 0, "the position was rewritten");
+    free(val);
+    o = stored_order(store, 4);
+    cr_assert_eq(o->status, 50);
+    cr_assert_float_eq(o->freeze, 695.01, 1e-9); /* 690 + 5.00 + 0.01 */
+    xtbridge__state__sim_order__free_unpacked(o, NULL);
+
+    /* a cancel of the sell rewrites that order and the position it releases */
+    cr_assert_eq(brg_sim_stock_cancel(a, 3, 0), 0);
+    persist_commit(store, a);
+    val = get(store, k1, k1len, &len);
+    cr_assert(len == 8 && memcmp(val, "tampered", 8) == 0);
+    free(val);
+    val = get(store, kp, kplen, &len);
+    Xtbridge__State__SimPosition *p = xtbridge__state__sim_position__unpack(NULL, len, val);
+    free(val);
+    cr_assert_not_null(p);
+    cr_assert_eq(p->can_use, 1000);
+    cr_assert_eq(p->frozen, 0);
+    xtbridge__state__sim_position__free_unpacked(p, NULL);
+
+    /* the day close: every order and trade record goes, positions are settled */
+    brg_sim_stock_next_day(a);
+    persist_commit(store, a);
+    cr_assert_eq(count_prefix(store, BRG_SIM_KEY_ORDER), 0);
+    cr_assert_eq(count_prefix(store, BRG_SIM_KEY_TRADE), 0);
+    cr_assert_eq(count_prefix(store, BRG_SIM_KEY_POSITION), 2);
+    kplen = brg_sim_key_str(kp, BRG_SIM_KEY_POSITION, "A", "000001.SZ");
+    val = get(store, kp, kplen, &len);
+    p = xtbridge__state__sim_position__unpack(NULL, len, val);
+    free(val);
+    cr_assert_not_null(p);
+    cr_assert_eq(p->volume, 200);
+    cr_assert_eq(p->can_use, 200);
+    cr_assert_eq(p->yesterday, 200);
+    cr_assert_eq(p->ord, 1); /* created after 600000.SH */
+    xtbridge__state__sim_position__free_unpacked(p, NULL);
+
+    brg_sim_stock_destroy(&a);
+    brg_store_destroy(&store);
+    char path[256];
+    const char *files[] = {"data.mdb", "lock.mdb", "xtbridge.lock"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+        unlink(path);
+    }
+    cr_assert_eq(rmdir(dir), 0, "unexpected files left in %s", dir);
 }

@@ -7,12 +7,24 @@
 */
 #include <criterion/criterion.h>
 #include <czmq.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "brg_store.h"
+
+/* Each test runs in its own worker process: remove that process's data dirs (the store
+   reserves its file, so leftovers would cost real disk). */
+static void remove_dirs(void) {
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf /tmp/xtbt-store-%d-*", getpid());
+    if (system(cmd) != 0)
+        fprintf(stderr, "cannot remove test dirs\n");
+}
+TestSuite(store, .fini = remove_dirs);
 
 static int s_dirs;
 
@@ -430,5 +442,40 @@ Test(store, long_idempotency_keys_are_kept_apart) {
     cr_assert_eq(brg_store_reply_get(store, "client", a, &data, &size), 1);
     cr_assert_eq(data[0], 'A');
     free(data);
+    brg_store_destroy(&store);
+}
+
+/* The map starts at 16 MiB of reserved file and grows as the store fills: writing 40 MiB
+   into a store limited to 64 MiB never fails, and the file is reserved, not sparse. */
+Test(store, map_grows_with_reserved_file_up_to_the_limit) {
+    char dir[256], err[256], file[300];
+    fresh_dir(dir, sizeof dir);
+    brg_store_opts_t opts;
+    brg_store_opts_default(&opts);
+    opts.max_mb = 64;
+    brg_store_t *store = brg_store_new(dir, &opts, err, sizeof err);
+    cr_assert_not_null(store, "%s", err);
+    snprintf(file, sizeof file, "%s/data.mdb", dir);
+    struct stat st;
+    cr_assert_eq(stat(file, &st), 0);
+    cr_assert_eq(st.st_size, 16 << 20);
+    cr_assert_geq((int64_t)st.st_blocks * 512, 16 << 20, "reserved, not a sparse hole");
+    static char blob[100000];
+    memset(blob, 'g', sizeof blob);
+    for (int i = 0; i < 400; i++) {
+        char key[32];
+        int klen = snprintf(key, sizeof key, "g/%04d", i);
+        brg_store_begin(store);
+        brg_store_state_put(store, key, (size_t)klen, blob, sizeof blob);
+        cr_assert_eq(brg_store_commit(store), 0, "batch %d: %s", i, brg_store_error(store));
+    }
+    cr_assert_eq(stat(file, &st), 0);
+    cr_assert_eq(st.st_size, 64 << 20);
+    cr_assert_geq((int64_t)st.st_blocks * 512, 64 << 20);
+    brg_store_destroy(&store);
+    store = brg_store_new(dir, &opts, err, sizeof err);
+    cr_assert_not_null(store, "%s", err);
+    scan_t scan = {0};
+    cr_assert_eq(brg_store_state_scan(store, "g/", 2, count_kv, &scan), 400);
     brg_store_destroy(&store);
 }

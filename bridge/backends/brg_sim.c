@@ -3,6 +3,13 @@
     here, broker-style rejections in the account classes) and dispatches each call to
     the account's class by account type. Only the calls it really implements are in
     serves(); the router answers UNKNOWN_CALL for the rest, so nothing is faked.
+
+    Durability: the whole book (brg_sim_t) is built either from the store's backend
+    keyspace (a book is stored: the counters key exists) or from the config. The ops
+    handle is a small sim_backend_t that points at the current book, so `restore` can build
+    a fresh book from the last committed state and swap it in only once that worked.
+    This file writes the counters, accounts and quotes; each account class writes its own
+    orders, trades and positions (brg_sim_stock_persist).
 */
 #include "brg_sim.h"
 
@@ -13,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "brg_log.h"
 #include "brg_sim_market.h"
 #include "brg_sim_stock.h"
 
@@ -23,29 +31,93 @@ typedef struct {
     char *id;
     int32_t type;   /* xtconstant account type; only STOCK (2) so far */
     int32_t status; /* XtAccountStatus.status */
+    bool dirty;     /* id/type/status not yet stored (cash and frozen: the class's mark) */
     brg_sim_stock_t *stock;
 } sim_account_t;
 
+/* The book: everything the store holds, plus the session flag below. */
 typedef struct {
     brg_sim_ctx_t ctx;
     sim_account_t *accounts;
     size_t naccounts;
-    int64_t next_seq; /* async seq, shared by all accounts */
+    int64_t next_seq;    /* async seq, shared by all accounts */
+    int32_t trading_day; /* sim_next_day count */
     bool relaxed_order;
+    Xtbridge__State__SimCounters stored; /* counters as last written or loaded */
+    bool counters_stored;
 } brg_sim_t;
+
+/* The ops handle. */
+typedef struct {
+    brg_sim_t *book;
+    brg_store_t *store; /* NULL: memory only */
+    zconfig_t *config;  /* own copy of the `sim` section's children (NULL if none) */
+    brg_emit_fn *emit;
+    void *emit_arg;
+} sim_backend_t;
+
+/* --- keys and records -------------------------------------------------------------- */
+
+size_t brg_sim_key_id(uint8_t *key, const char *prefix, int64_t id) {
+    key[0] = (uint8_t)prefix[0];
+    key[1] = (uint8_t)prefix[1];
+    uint64_t v = (uint64_t)id;
+    for (int i = 0; i < 8; i++)
+        key[2 + i] = (uint8_t)(v >> (56 - 8 * i));
+    return 10;
+}
+
+size_t brg_sim_key_str(uint8_t *key, const char *prefix, const char *a, const char *b) {
+    size_t len = 0;
+    for (const char *s = prefix; *s && len < BRG_SIM_KEY_MAX; s++)
+        key[len++] = (uint8_t)*s;
+    for (const char *s = a ? a : ""; *s && len < BRG_SIM_KEY_MAX; s++)
+        key[len++] = (uint8_t)*s;
+    if (b) {
+        if (len < BRG_SIM_KEY_MAX)
+            key[len++] = 0;
+        for (const char *s = b; *s && len < BRG_SIM_KEY_MAX; s++)
+            key[len++] = (uint8_t)*s;
+    }
+    return len;
+}
+
+int brg_sim_state_put(brg_store_t *store, const void *key, size_t klen,
+                      const ProtobufCMessage *msg) {
+    uint8_t stack[512];
+    size_t size = protobuf_c_message_get_packed_size(msg);
+    uint8_t *buf = size <= sizeof stack ? stack : (uint8_t *)malloc(size);
+    if (!buf)
+        return -1;
+    protobuf_c_message_pack(msg, buf);
+    int rc = brg_store_state_put(store, key, klen, buf, size);
+    if (buf != stack)
+        free(buf);
+    return rc == 0 ? 0 : -1;
+}
 
 /* --- create / destroy -------------------------------------------------------------- */
 
-static void sim_destroy(void **self_p) {
+static void book_destroy(brg_sim_t **self_p) {
     if (!self_p || !*self_p)
         return;
-    brg_sim_t *self = (brg_sim_t *)*self_p;
+    brg_sim_t *self = *self_p;
     for (size_t i = 0; i < self->naccounts; i++) {
         brg_sim_stock_destroy(&self->accounts[i].stock);
         free(self->accounts[i].id);
     }
     free(self->accounts);
     brg_sim_market_destroy(&self->ctx.market);
+    free(self);
+    *self_p = NULL;
+}
+
+static void sim_destroy(void **self_p) {
+    if (!self_p || !*self_p)
+        return;
+    sim_backend_t *self = (sim_backend_t *)*self_p;
+    book_destroy(&self->book);
+    zconfig_destroy(&self->config);
     free(self);
     *self_p = NULL;
 }
@@ -72,6 +144,7 @@ static sim_account_t *add_account(brg_sim_t *self, const char *id, double cash) 
     account->id = strdup(id);
     account->type = BRG_SIM_ACCOUNT_STOCK;
     account->status = 0;
+    account->dirty = true;
     account->stock = brg_sim_stock_new(&self->ctx, id, cash);
     return account;
 }
@@ -83,13 +156,18 @@ static sim_account_t *find_account_id(brg_sim_t *self, const char *id) {
     return NULL;
 }
 
-static int load_account(brg_sim_t *self, zconfig_t *node, char *err, size_t errlen) {
+/*  One `account` entry of the config. `nstored` is the number of accounts loaded from
+    the store: an entry for one of those is checked but not applied (the stored book wins:
+    its cash and positions moved on since the config was written). */
+static int load_account(brg_sim_t *self, zconfig_t *node, size_t nstored, char *err,
+                        size_t errlen) {
     const char *id = zconfig_get(node, "id", "");
     if (!account_id_ok(id)) {
         snprintf(err, errlen, "sim/account: bad or missing id '%s'", id);
         return -1;
     }
-    if (find_account_id(self, id)) {
+    sim_account_t *known = find_account_id(self, id);
+    if (known && known >= self->accounts + nstored) {
         snprintf(err, errlen, "sim/account %s: defined twice", id);
         return -1;
     }
@@ -103,6 +181,15 @@ static int load_account(brg_sim_t *self, zconfig_t *node, char *err, size_t errl
         brg_sim_parse_number(zconfig_get(node, "cash", ""), &cash)) {
         snprintf(err, errlen, "sim/account %s: bad cash", id);
         return -1;
+    }
+    if (known) {
+        /* stored; a second entry for it in the config must still be caught */
+        for (zconfig_t *other = zconfig_next(node); other; other = zconfig_next(other))
+            if (streq(zconfig_name(other), "account") && streq(zconfig_get(other, "id", ""), id)) {
+                snprintf(err, errlen, "sim/account %s: defined twice", id);
+                return -1;
+            }
+        return 0;
     }
     sim_account_t *account = add_account(self, id, cash);
     for (zconfig_t *child = zconfig_child(node); child; child = zconfig_next(child)) {
@@ -125,27 +212,362 @@ static int load_account(brg_sim_t *self, zconfig_t *node, char *err, size_t errl
     return 0;
 }
 
-static void *sim_create(const brg_backend_env_t *env, char *err, size_t errlen) {
+/* --- loading a stored book --------------------------------------------------------- */
+
+typedef struct {
+    ProtobufCMessage **items; /* decoded records, for the kinds kept in `ord` order */
+    size_t size, capacity;
+    char *err;
+    size_t errlen;
+    const ProtobufCMessageDescriptor *descriptor;
+} load_t;
+
+static int collect(void *arg, const void *key, size_t klen, const void *val, size_t vlen) {
+    (void)key;
+    (void)klen;
+    load_t *l = (load_t *)arg;
+    ProtobufCMessage *m = protobuf_c_message_unpack(l->descriptor, NULL, vlen, val);
+    if (!m) {
+        snprintf(l->err, l->errlen, "store: a %s record does not decode",
+                 l->descriptor->short_name);
+        return 1;
+    }
+    if (l->size == l->capacity) {
+        l->capacity = l->capacity ? l->capacity * 2 : 16;
+        l->items = (ProtobufCMessage **)realloc(l->items, l->capacity * sizeof *l->items);
+        if (!l->items)
+            abort();
+    }
+    l->items[l->size++] = m;
+    return 0;
+}
+
+static void collected_free(load_t *l) {
+    for (size_t i = 0; i < l->size; i++)
+        protobuf_c_message_free_unpacked(l->items[i], NULL);
+    free(l->items);
+    l->items = NULL;
+    l->size = l->capacity = 0;
+}
+
+/* Read every record under `prefix`; -1 (with err) on a store error or a bad record. */
+static int collect_all(brg_store_t *store, const char *prefix,
+                       const ProtobufCMessageDescriptor *descriptor, load_t *l) {
+    l->descriptor = descriptor;
+    size_t before = l->size;
+    int n = brg_store_state_scan(store, prefix, strlen(prefix), collect, l);
+    if (n < 0) {
+        snprintf(l->err, l->errlen, "store: reading the sim book failed: %s",
+                 brg_store_error(store));
+        return -1;
+    }
+    /* a decode failure stops the scan early: fewer records than visited */
+    return (size_t)n == l->size - before ? 0 : -1;
+}
+
+static int64_t ord_of(const ProtobufCMessage *m) {
+    if (m->descriptor == &xtbridge__state__sim_account__descriptor)
+        return ((const Xtbridge__State__SimAccount *)m)->ord;
+    return ((const Xtbridge__State__SimQuote *)m)->ord;
+}
+
+static int ord_cmp(const void *a, const void *b) {
+    int64_t x = ord_of(*(ProtobufCMessage *const *)a), y = ord_of(*(ProtobufCMessage *const *)b);
+    return x < y ? -1 : x > y;
+}
+
+static bool quote_stored(void *arg, const char *code) {
+    load_t *l = (load_t *)arg;
+    for (size_t i = 0; i < l->size; i++)
+        if (streq(((Xtbridge__State__SimQuote *)l->items[i])->code, code))
+            return true;
+    return false;
+}
+
+/*  Quotes of a stored book go in first (in their stored order, over the built-ins), so
+    config prices can skip the codes the store has. */
+static int load_quotes(brg_sim_t *self, brg_store_t *store, load_t *l) {
+    if (collect_all(store, BRG_SIM_KEY_QUOTE, &xtbridge__state__sim_quote__descriptor, l))
+        return -1;
+    qsort(l->items, l->size, sizeof *l->items, ord_cmp);
+    for (size_t i = 0; i < l->size; i++) {
+        Xtbridge__State__SimQuote *q = (Xtbridge__State__SimQuote *)l->items[i];
+        brg_sim_quote_t *quote = brg_sim_market_set(self->ctx.market, q->code, q->name,
+                                                    q->pre_close, q->last, q->liquidity);
+        if (!quote) {
+            snprintf(l->err, l->errlen, "store: stored quote with bad code '%.40s'", q->code);
+            return -1;
+        }
+        brg_sim_market_clean(self->ctx.market, quote);
+    }
+    return 0;
+}
+
+static int load_accounts(brg_sim_t *self, brg_store_t *store, load_t *l) {
+    if (collect_all(store, BRG_SIM_KEY_ACCOUNT, &xtbridge__state__sim_account__descriptor, l))
+        return -1;
+    qsort(l->items, l->size, sizeof *l->items, ord_cmp);
+    for (size_t i = 0; i < l->size; i++) {
+        Xtbridge__State__SimAccount *a = (Xtbridge__State__SimAccount *)l->items[i];
+        if (!account_id_ok(a->id) || find_account_id(self, a->id) ||
+            a->type != BRG_SIM_ACCOUNT_STOCK) {
+            snprintf(l->err, l->errlen, "store: bad stored account '%.64s'", a->id);
+            return -1;
+        }
+        sim_account_t *account = add_account(self, a->id, 0);
+        account->status = a->status;
+        account->dirty = false;
+        brg_sim_stock_load_cash(account->stock, a->cash, a->frozen);
+    }
+    return 0;
+}
+
+/* Orders, trades and positions: each record names its account. */
+static int load_records(brg_sim_t *self, brg_store_t *store, load_t *l) {
+    if (collect_all(store, BRG_SIM_KEY_POSITION, &xtbridge__state__sim_position__descriptor, l))
+        return -1;
+    for (size_t i = 0; i < l->size; i++) {
+        Xtbridge__State__SimPosition *p = (Xtbridge__State__SimPosition *)l->items[i];
+        sim_account_t *account = find_account_id(self, p->account_id);
+        if (!account || brg_sim_stock_load_position(account->stock, p)) {
+            snprintf(l->err, l->errlen, "store: bad stored position %.64s %.32s", p->account_id,
+                     p->code);
+            return -1;
+        }
+    }
+    collected_free(l);
+    if (collect_all(store, BRG_SIM_KEY_ORDER, &xtbridge__state__sim_order__descriptor, l))
+        return -1;
+    for (size_t i = 0; i < l->size; i++) {
+        Xtbridge__State__SimOrder *o = (Xtbridge__State__SimOrder *)l->items[i];
+        sim_account_t *account = find_account_id(self, o->account_id);
+        if (!account || brg_sim_stock_load_order(account->stock, o) ||
+            o->id >= self->ctx.next_order_id) {
+            snprintf(l->err, l->errlen, "store: bad stored order %lld", (long long)o->id);
+            return -1;
+        }
+    }
+    collected_free(l);
+    if (collect_all(store, BRG_SIM_KEY_TRADE, &xtbridge__state__sim_trade__descriptor, l))
+        return -1;
+    for (size_t i = 0; i < l->size; i++) {
+        Xtbridge__State__SimTrade *t = (Xtbridge__State__SimTrade *)l->items[i];
+        sim_account_t *account = find_account_id(self, t->account_id);
+        if (!account || brg_sim_stock_load_trade(account->stock, t) ||
+            t->id >= self->ctx.next_trade_id) {
+            snprintf(l->err, l->errlen, "store: bad stored trade %lld", (long long)t->id);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/*  The stored counters: 1 and *out filled, 0 when the store holds no book, -1 (err) on a
+    read error or a book of another format. */
+static int read_counters(brg_store_t *store, Xtbridge__State__SimCounters *out, char *err,
+                         size_t errlen) {
+    uint8_t *val = NULL;
+    size_t vlen = 0;
+    int rc =
+        brg_store_state_get(store, BRG_SIM_KEY_COUNTERS, strlen(BRG_SIM_KEY_COUNTERS), &val, &vlen);
+    if (rc < 0) {
+        snprintf(err, errlen, "store: reading the sim book failed: %s", brg_store_error(store));
+        return -1;
+    }
+    if (rc == 0)
+        return 0;
+    Xtbridge__State__SimCounters *c = xtbridge__state__sim_counters__unpack(NULL, vlen, val);
+    free(val);
+    if (!c || c->next_order_id < 1 || c->next_trade_id < 1 || c->next_seq < 1) {
+        snprintf(err, errlen, "store: the sim book's counters record is damaged");
+        if (c)
+            xtbridge__state__sim_counters__free_unpacked(c, NULL);
+        return -1;
+    }
+    if (c->format != BRG_SIM_STATE_FORMAT) {
+        snprintf(err, errlen, "store: the stored sim book has format %d, this bridge reads %d",
+                 c->format, BRG_SIM_STATE_FORMAT);
+        xtbridge__state__sim_counters__free_unpacked(c, NULL);
+        return -1;
+    }
+    *out = *c;
+    out->base.n_unknown_fields = 0; /* the copy must not point into the freed message */
+    out->base.unknown_fields = NULL;
+    xtbridge__state__sim_counters__free_unpacked(c, NULL);
+    return 1;
+}
+
+/*  Build a book: from the store when it holds one (config accounts and prices only for
+    what the store does not have), else from the config alone with everything dirty so the
+    first persist writes it all. NULL + err on a bad config or an unreadable store. */
+static brg_sim_t *book_build(sim_backend_t *backend, char *err, size_t errlen) {
     brg_sim_t *self = (brg_sim_t *)zmalloc(sizeof(brg_sim_t));
-    self->ctx.emit = env ? env->emit : NULL;
-    self->ctx.emit_arg = env ? env->emit_arg : NULL;
+    self->ctx.emit = backend->emit;
+    self->ctx.emit_arg = backend->emit_arg;
     self->ctx.market = brg_sim_market_new();
     self->ctx.next_order_id = 1;
     self->ctx.next_trade_id = 1;
     self->next_seq = 1;
-    zconfig_t *section = env && env->config ? zconfig_locate(env->config, "sim") : NULL;
-    if (brg_sim_market_load(self->ctx.market, section, err, errlen) != 0)
+    xtbridge__state__sim_counters__init(&self->stored);
+    load_t l = {.err = err, .errlen = errlen};
+    size_t nstored = 0;
+    zconfig_t *section = backend->config;
+    if (backend->store) {
+        int rc = read_counters(backend->store, &self->stored, err, errlen);
+        if (rc < 0)
+            goto fail;
+        if (rc == 1) {
+            self->counters_stored = true;
+            self->ctx.next_order_id = self->stored.next_order_id;
+            self->ctx.next_trade_id = self->stored.next_trade_id;
+            self->next_seq = self->stored.next_seq;
+            self->trading_day = self->stored.trading_day;
+            if (load_quotes(self, backend->store, &l))
+                goto fail;
+        }
+    }
+    if (brg_sim_market_load_skip(self->ctx.market, section, quote_stored, &l, err, errlen) != 0)
         goto fail;
+    collected_free(&l);
+    if (self->counters_stored) {
+        if (load_accounts(self, backend->store, &l))
+            goto fail;
+        collected_free(&l);
+        nstored = self->naccounts;
+    }
     for (zconfig_t *child = section ? zconfig_child(section) : NULL; child;
          child = zconfig_next(child))
-        if (streq(zconfig_name(child), "account") && load_account(self, child, err, errlen) != 0)
+        if (streq(zconfig_name(child), "account") &&
+            load_account(self, child, nstored, err, errlen) != 0)
             goto fail;
     if (self->naccounts == 0)
         add_account(self, SIM_DEFAULT_ACCOUNT, SIM_DEFAULT_CASH);
+    if (self->counters_stored) {
+        if (load_records(self, backend->store, &l))
+            goto fail;
+        collected_free(&l);
+        for (size_t i = 0; i < nstored; i++)
+            brg_sim_stock_load_done(self->accounts[i].stock);
+    }
     return self;
 fail:
-    sim_destroy((void **)&self);
+    collected_free(&l);
+    book_destroy(&self);
     return NULL;
+}
+
+/* A copy of a config subtree's children under `to` (zconfig_dup is draft API). */
+static void config_copy(zconfig_t *from, zconfig_t *to) {
+    for (zconfig_t *child = zconfig_child(from); child; child = zconfig_next(child)) {
+        zconfig_t *copy = zconfig_new(zconfig_name(child), to);
+        if (zconfig_value(child))
+            zconfig_set_value(copy, "%s", zconfig_value(child));
+        config_copy(child, copy);
+    }
+}
+
+static void *sim_create(const brg_backend_env_t *env, char *err, size_t errlen) {
+    sim_backend_t *self = (sim_backend_t *)zmalloc(sizeof(sim_backend_t));
+    self->emit = env ? env->emit : NULL;
+    self->emit_arg = env ? env->emit_arg : NULL;
+    self->store = env ? env->store : NULL;
+    /* restore rebuilds from the config too (accounts the store does not have yet), and
+       the caller's tree need not outlive create: keep a copy */
+    zconfig_t *section = env && env->config ? zconfig_locate(env->config, "sim") : NULL;
+    if (section) {
+        self->config = zconfig_new("sim", NULL);
+        config_copy(section, self->config);
+    }
+    self->book = book_build(self, err, errlen);
+    if (!self->book)
+        sim_destroy((void **)&self);
+    return self;
+}
+
+/* --- persist / restore ------------------------------------------------------------- */
+
+static int put_account(brg_store_t *store, sim_account_t *account, size_t ord) {
+    Xtbridge__State__SimAccount m = XTBRIDGE__STATE__SIM_ACCOUNT__INIT;
+    m.id = account->id;
+    m.type = account->type;
+    brg_sim_stock_cash(account->stock, &m.cash, &m.frozen);
+    m.status = account->status;
+    m.ord = (int64_t)ord;
+    uint8_t key[BRG_SIM_KEY_MAX];
+    size_t klen = brg_sim_key_str(key, BRG_SIM_KEY_ACCOUNT, account->id, NULL);
+    return brg_sim_state_put(store, key, klen, &m.base);
+}
+
+static int put_quote(brg_store_t *store, const brg_sim_quote_t *quote, size_t ord) {
+    Xtbridge__State__SimQuote m = XTBRIDGE__STATE__SIM_QUOTE__INIT;
+    m.code = (char *)quote->code;
+    m.name = (char *)quote->name;
+    m.pre_close = quote->pre_close;
+    m.last = quote->last;
+    m.liquidity = quote->liquidity;
+    m.ord = (int64_t)ord;
+    uint8_t key[BRG_SIM_KEY_MAX];
+    size_t klen = brg_sim_key_str(key, BRG_SIM_KEY_QUOTE, quote->code, NULL);
+    return brg_sim_state_put(store, key, klen, &m.base);
+}
+
+static int sim_persist(void *handle) {
+    sim_backend_t *backend = (sim_backend_t *)handle;
+    brg_sim_t *self = backend->book;
+    brg_store_t *store = backend->store;
+    if (!store)
+        return 0;
+    /* only what changed: per account its record, then its class's orders, trades and
+       positions; then dirty quotes and the counters */
+    for (size_t i = 0; i < self->naccounts; i++) {
+        sim_account_t *account = &self->accounts[i];
+        bool dirty = brg_sim_stock_take_account_dirty(account->stock) || account->dirty;
+        if (dirty && put_account(store, account, i))
+            return -1;
+        account->dirty = false;
+        if (brg_sim_stock_persist(account->stock, store))
+            return -1;
+    }
+    brg_sim_market_t *market = self->ctx.market;
+    for (size_t i = 0; brg_sim_market_dirty(market) && i < brg_sim_market_size(market); i++) {
+        brg_sim_quote_t *quote = brg_sim_market_at(market, i);
+        if (!quote->dirty)
+            continue;
+        if (put_quote(store, quote, i))
+            return -1;
+        brg_sim_market_clean(market, quote);
+    }
+    Xtbridge__State__SimCounters *c = &self->stored;
+    if (!self->counters_stored || c->next_order_id != self->ctx.next_order_id ||
+        c->next_trade_id != self->ctx.next_trade_id || c->next_seq != self->next_seq ||
+        c->trading_day != self->trading_day) {
+        c->next_order_id = self->ctx.next_order_id;
+        c->next_trade_id = self->ctx.next_trade_id;
+        c->next_seq = self->next_seq;
+        c->trading_day = self->trading_day;
+        c->format = BRG_SIM_STATE_FORMAT;
+        if (brg_sim_state_put(store, BRG_SIM_KEY_COUNTERS, strlen(BRG_SIM_KEY_COUNTERS), &c->base))
+            return -1;
+        self->counters_stored = true;
+    }
+    return 0;
+}
+
+static int sim_restore(void *handle) {
+    sim_backend_t *backend = (sim_backend_t *)handle;
+    if (!backend->store)
+        return -1;
+    char err[256] = "";
+    brg_sim_t *book = book_build(backend, err, sizeof err);
+    if (!book) {
+        /* the old book stays; the bridge marks itself degraded */
+        brg_error("sim: cannot reload the book after a failed commit: %s", err);
+        return -1;
+    }
+    book->relaxed_order = backend->book->relaxed_order; /* a session flag, not state */
+    book_destroy(&backend->book);
+    backend->book = book;
+    return 0;
 }
 
 /* --- pushes ------------------------------------------------------------------------ */
@@ -168,7 +590,7 @@ static void push_account_status(brg_sim_t *self, const sim_account_t *account) {
 }
 
 static void sim_start(void *handle) {
-    brg_sim_t *self = (brg_sim_t *)handle;
+    brg_sim_t *self = ((sim_backend_t *)handle)->book;
     for (size_t i = 0; i < self->naccounts; i++)
         push_account_status(self, &self->accounts[i]);
 }
@@ -728,8 +1150,10 @@ static void handle_tick(brg_sim_t *self, brg_call_t *call, const Xtbridge__SimTi
         brg_call_fail(call, XTBRIDGE__ERROR_CODE__INVALID_ARGUMENT, "unknown code %s", code);
         return;
     }
-    if (last_price > 0)
+    if (last_price > 0) {
         quote->last = last_price;
+        brg_sim_market_touch(self->ctx.market, quote);
+    }
     fills = match_code(self, quote);
     sim_reply(call, XTBRIDGE__REPLY__RESULT_SIM_TICK, "%s last %.2f: %d fill(s)", quote->code,
               quote->last, fills);
@@ -740,8 +1164,12 @@ static void handle_next_day(brg_sim_t *self, brg_call_t *call) {
         brg_sim_stock_next_day(self->accounts[i].stock);
     for (size_t i = 0; i < brg_sim_market_size(self->ctx.market); i++) {
         brg_sim_quote_t *quote = brg_sim_market_at(self->ctx.market, i);
-        quote->pre_close = quote->last;
+        if (quote->pre_close != quote->last) {
+            quote->pre_close = quote->last;
+            brg_sim_market_touch(self->ctx.market, quote);
+        }
     }
+    self->trading_day++;
     sim_reply(call, XTBRIDGE__REPLY__RESULT_SIM_NEXT_DAY, "next day");
 }
 
@@ -761,6 +1189,7 @@ static void handle_set_account_status(brg_sim_t *self, brg_call_t *call,
         return;
     }
     account->status = req->status;
+    account->dirty = true;
     push_account_status(self, account);
     sim_reply(call, XTBRIDGE__REPLY__RESULT_SIM_SET_ACCOUNT_STATUS, "%s status %d", account->id,
               account->status);
@@ -799,7 +1228,7 @@ static bool sim_serves(void *handle, Xtbridge__Request__BodyCase body) {
 }
 
 static int sim_handle(void *handle, brg_call_t *call) {
-    brg_sim_t *self = (brg_sim_t *)handle;
+    brg_sim_t *self = ((sim_backend_t *)handle)->book;
     const Xtbridge__Request *req = brg_call_request(call);
     if (!req) {
         brg_call_fail(call, XTBRIDGE__ERROR_CODE__MALFORMED, "no request");
@@ -887,7 +1316,7 @@ static int sim_handle(void *handle, brg_call_t *call) {
 }
 
 static void sim_describe(void *handle, brg_call_t *call, Xtbridge__HelloReply *hello) {
-    brg_sim_t *self = (brg_sim_t *)handle;
+    brg_sim_t *self = ((sim_backend_t *)handle)->book;
     hello->accounts =
         (Xtbridge__Account **)brg_call_alloc(call, (self->naccounts + 1) * sizeof(void *));
     hello->n_accounts = 0;
@@ -908,4 +1337,6 @@ const brg_backend_ops_t brg_sim_ops = {
     .serves = sim_serves,
     .handle = sim_handle,
     .describe = sim_describe,
+    .persist = sim_persist,
+    .restore = sim_restore,
 };

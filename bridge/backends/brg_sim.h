@@ -5,14 +5,22 @@
     each account type is its own class (brg_sim_stock_t for STOCK today; credit and
     futures accounts will sit beside it) that receives a brg_sim_ctx_t to reach the
     shared market, the id counters and the event sink.
+
+    Durability: with a store (env->store), the whole book lives in the store's backend
+    keyspace, one record per account, quote, position, order and trade plus the counters
+    (layout in proto/xtbridge_state.proto). Every class marks what it changes; the `persist`
+    op writes only those records into the router's open batch, and `restore` reloads the
+    book from the store when a batch failed to commit.
 */
 #ifndef BRG_SIM_H_INCLUDED
 #define BRG_SIM_H_INCLUDED
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "brg_backend.h"
 #include "brg_sim_market.h"
+#include "xtbridge_state.pb-c.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -29,6 +37,29 @@ typedef struct {
 } brg_sim_ctx_t;
 
 extern const brg_backend_ops_t brg_sim_ops;
+
+/*  Version of the stored book's layout (SimCounters.format). */
+#define BRG_SIM_STATE_FORMAT 1
+
+/*  Key prefixes in the store's backend keyspace (see xtbridge_state.proto). */
+#define BRG_SIM_KEY_COUNTERS "c"
+#define BRG_SIM_KEY_ACCOUNT "a/"
+#define BRG_SIM_KEY_QUOTE "q/"
+#define BRG_SIM_KEY_POSITION "p/"
+#define BRG_SIM_KEY_ORDER "o/"
+#define BRG_SIM_KEY_TRADE "t/"
+/*  Longest key: "p/" + account id (<= 64) + NUL + code (< 32). */
+#define BRG_SIM_KEY_MAX 128
+
+/*  `prefix` (2 chars) followed by `id` as 8 bytes big-endian, so key order is id order.
+    Returns the key length (10). */
+size_t brg_sim_key_id(uint8_t *key, const char *prefix, int64_t id);
+/*  `prefix` followed by `a`, and when b is not NULL, a NUL and `b`. Truncated to
+    BRG_SIM_KEY_MAX. Returns the key length. */
+size_t brg_sim_key_str(uint8_t *key, const char *prefix, const char *a, const char *b);
+/*  Pack `msg` and put it under `key` in the store's open batch. Returns 0 or -1. */
+int brg_sim_state_put(brg_store_t *store, const void *key, size_t klen,
+                      const ProtobufCMessage *msg);
 
 #ifdef __cplusplus
 }

@@ -15,6 +15,7 @@ struct brg_sim_market {
                                  returned pointer stays valid when the array grows */
     size_t size;
     size_t capacity;
+    size_t ndirty; /* quotes with dirty set */
     brg_sim_fees_t fees;
 };
 
@@ -83,7 +84,26 @@ brg_sim_quote_t *brg_sim_market_set(brg_sim_market_t *self, const char *code, co
     quote->pre_close = pre_close;
     quote->last = last;
     quote->liquidity = liquidity;
+    brg_sim_market_touch(self, quote);
     return quote;
+}
+
+void brg_sim_market_touch(brg_sim_market_t *self, brg_sim_quote_t *quote) {
+    if (!quote->dirty) {
+        quote->dirty = true;
+        self->ndirty++;
+    }
+}
+
+void brg_sim_market_clean(brg_sim_market_t *self, brg_sim_quote_t *quote) {
+    if (quote->dirty) {
+        quote->dirty = false;
+        self->ndirty--;
+    }
+}
+
+size_t brg_sim_market_dirty(brg_sim_market_t *self) {
+    return self->ndirty;
 }
 
 size_t brg_sim_market_size(brg_sim_market_t *self) {
@@ -125,7 +145,8 @@ static int load_fee(zconfig_t *fees, const char *key, double *field, char *err, 
     return 0;
 }
 
-static int load_price(brg_sim_market_t *self, zconfig_t *price, char *err, size_t errlen) {
+static int load_price(brg_sim_market_t *self, zconfig_t *price, brg_sim_skip_fn *skip, void *arg,
+                      char *err, size_t errlen) {
     const char *code = zconfig_get(price, "code", "");
     if (!brg_sim_code_valid(code)) {
         snprintf(err, errlen, "sim/price: bad code '%s'", code);
@@ -155,18 +176,25 @@ static int load_price(brg_sim_market_t *self, zconfig_t *price, char *err, size_
         snprintf(err, errlen, "sim/price %s: bad liquidity", code);
         return -1;
     }
+    if (skip && skip(arg, code))
+        return 0;
     const char *name = zconfig_get(price, "name", known ? known->name : code);
     brg_sim_market_set(self, code, name, pre_close, last, (int64_t)liquidity);
     return 0;
 }
 
 int brg_sim_market_load(brg_sim_market_t *self, zconfig_t *sim, char *err, size_t errlen) {
+    return brg_sim_market_load_skip(self, sim, NULL, NULL, err, errlen);
+}
+
+int brg_sim_market_load_skip(brg_sim_market_t *self, zconfig_t *sim, brg_sim_skip_fn *skip,
+                             void *arg, char *err, size_t errlen) {
     if (!sim)
         return 0;
     for (zconfig_t *child = zconfig_child(sim); child; child = zconfig_next(child)) {
         const char *name = zconfig_name(child);
         if (streq(name, "price")) {
-            if (load_price(self, child, err, errlen) != 0)
+            if (load_price(self, child, skip, arg, err, errlen) != 0)
                 return -1;
         } else if (streq(name, "fees")) {
             if (load_fee(child, "commission_rate", &self->fees.commission_rate, err, errlen) ||

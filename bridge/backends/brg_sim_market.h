@@ -3,7 +3,9 @@
 
     brg_sim_market_t holds one quote per code (name, pre_close, last, liquidity), seeded
     with a few well-known built-in codes and extended from the `sim` config section or by
-    sim_set_price. Free functions give the pure rules: code syntax (CODE.SUFFIX with a
+    sim_set_price. Each quote carries a dirty mark (set by brg_sim_market_set and
+    brg_sim_market_touch) so the backend writes only changed quotes to the store. Free
+    functions give the pure rules: code syntax (CODE.SUFFIX with a
     known exchange suffix), the board's daily limit percentage, limit-up/limit-down prices,
     the per-fill fees, and half-up cent rounding that is robust to binary floating point
     (0.105 yuan is 0.11, not 0.10). Account classes (stock today, credit/futures later)
@@ -29,6 +31,7 @@ typedef struct {
     double pre_close;
     double last;
     int64_t liquidity; /* per matching pass fill cap in shares; 0 = unlimited */
+    bool dirty;        /* changed since the backend last stored it */
 } brg_sim_quote_t;
 
 typedef struct {
@@ -55,9 +58,14 @@ void brg_sim_market_destroy(brg_sim_market_t **self_p);
 /*  Read `price` and `fees` children of the `sim` config section (may be NULL). Returns
     0, or -1 with a message in err for a bad entry. */
 int brg_sim_market_load(brg_sim_market_t *self, zconfig_t *sim, char *err, size_t errlen);
+/*  The same, but a `price` entry whose code `skip` accepts is validated and not applied
+    (codes whose quote comes from the store). skip may be NULL. */
+typedef bool(brg_sim_skip_fn)(void *arg, const char *code);
+int brg_sim_market_load_skip(brg_sim_market_t *self, zconfig_t *sim, brg_sim_skip_fn *skip,
+                             void *arg, char *err, size_t errlen);
 
-/*  Add or replace a quote. Returns the stored quote (owned by the market, valid until the
-    market is destroyed), or NULL if the code syntax is bad. */
+/*  Add or replace a quote and mark it dirty. Returns the stored quote (owned by the
+    market, valid until the market is destroyed), or NULL if the code syntax is bad. */
 brg_sim_quote_t *brg_sim_market_set(brg_sim_market_t *self, const char *code, const char *name,
                                     double pre_close, double last, int64_t liquidity);
 /*  The quote for `code`, or NULL if unknown. Owned by the market. */
@@ -65,6 +73,12 @@ brg_sim_quote_t *brg_sim_market_quote(brg_sim_market_t *self, const char *code);
 /*  Quotes in insertion order, for "all codes" passes. Owned by the market. */
 size_t brg_sim_market_size(brg_sim_market_t *self);
 brg_sim_quote_t *brg_sim_market_at(brg_sim_market_t *self, size_t index);
+/*  Mark a quote changed (after writing its fields directly) / stored. The market counts
+    dirty quotes so a persist with nothing to write costs nothing. */
+void brg_sim_market_touch(brg_sim_market_t *self, brg_sim_quote_t *quote);
+void brg_sim_market_clean(brg_sim_market_t *self, brg_sim_quote_t *quote);
+/*  How many quotes are dirty. */
+size_t brg_sim_market_dirty(brg_sim_market_t *self);
 /*  The fee schedule; owned by the market, may be modified. */
 brg_sim_fees_t *brg_sim_market_fees(brg_sim_market_t *self);
 

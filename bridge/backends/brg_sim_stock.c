@@ -6,6 +6,12 @@
     float noise never accumulates into a visible cent. A buy freezes volume*price plus the
     estimated commission and transfer fee; each fill takes the actual cost and releases
     the freeze pro rata (all of what is left when the order finishes).
+
+    Durability: every mutation marks what it changed (the account's cash/frozen, an order,
+    a position; trades never change, so the ones not yet stored are simply the tail of the
+    array) and the day close records which stored keys to delete. brg_sim_stock_persist()
+    writes exactly that into the store's open batch, so an order costs a few small puts
+    however many orders the day already has.
 */
 #include "brg_sim_stock.h"
 
@@ -59,9 +65,12 @@ typedef struct {
     int64_t time;
     double freeze;      /* buy: cash frozen at entry */
     double freeze_left; /* buy: part of it not yet released */
+    bool dirty;         /* in the book's dirty_orders list */
+    bool stored;        /* has a record in the store (so the day close deletes it) */
 } order_t;
 
 typedef struct {
+    int64_t id; /* numeric trade id; traded_id is its text */
     char traded_id[24];
     char *code;
     char *name;
@@ -86,7 +95,17 @@ typedef struct {
     int64_t yesterday;
     double open_price; /* average buy price without fees */
     double avg_price;  /* cost including fees per share */
+    int64_t ord;       /* creation order in the book, kept across reloads */
+    bool dirty;        /* in the book's dirty_positions list */
+    bool stored;
 } position_t;
+
+/* A growable array of pointers or ids. */
+#define VEC(type)                                                                                  \
+    struct {                                                                                       \
+        type *items;                                                                               \
+        size_t size, capacity;                                                                     \
+    }
 
 struct brg_sim_stock {
     brg_sim_ctx_t *ctx;
@@ -99,7 +118,28 @@ struct brg_sim_stock {
     size_t ntrades, ctrades;
     position_t **positions;
     size_t npositions, cpositions;
+    int64_t next_position_ord;
+
+    /* what persist writes: */
+    bool account_dirty;    /* cash or frozen changed */
+    size_t ntrades_stored; /* trades[0 .. ntrades_stored) have records */
+    VEC(order_t *) dirty_orders;
+    VEC(position_t *) dirty_positions;
+    VEC(int64_t) del_orders; /* stored records the day close dropped */
+    VEC(int64_t) del_trades;
+    VEC(char *) del_positions; /* codes */
 };
+
+#define VEC_PUSH(vec, item)                                                                        \
+    do {                                                                                           \
+        if ((vec).size == (vec).capacity) {                                                        \
+            (vec).capacity = (vec).capacity ? (vec).capacity * 2 : 16;                             \
+            (vec).items = realloc((vec).items, (vec).capacity * sizeof *(vec).items);              \
+            if (!(vec).items)                                                                      \
+                abort();                                                                           \
+        }                                                                                          \
+        (vec).items[(vec).size++] = (item);                                                        \
+    } while (0)
 
 /* Append to a growable pointer array; aborts on OOM like czmq. */
 static void push_ptr(void ***array, size_t *size, size_t *capacity, void *item) {
@@ -144,6 +184,7 @@ brg_sim_stock_t *brg_sim_stock_new(brg_sim_ctx_t *ctx, const char *account_id, d
     self->ctx = ctx;
     self->account_id = dup_or_empty(account_id);
     self->cash = brg_sim_round2(cash);
+    self->account_dirty = true; /* a new account is not in the store yet */
     return self;
 }
 
@@ -160,6 +201,13 @@ void brg_sim_stock_destroy(brg_sim_stock_t **self_p) {
     free(self->orders);
     free(self->trades);
     free(self->positions);
+    for (size_t i = 0; i < self->del_positions.size; i++)
+        free(self->del_positions.items[i]);
+    free(self->dirty_orders.items);
+    free(self->dirty_positions.items);
+    free(self->del_orders.items);
+    free(self->del_trades.items);
+    free(self->del_positions.items);
     free(self->account_id);
     free(self);
     *self_p = NULL;
@@ -167,6 +215,22 @@ void brg_sim_stock_destroy(brg_sim_stock_t **self_p) {
 
 const char *brg_sim_stock_account_id(brg_sim_stock_t *self) {
     return self->account_id;
+}
+
+/* --- dirty marks ------------------------------------------------------------------- */
+
+static void order_touch(brg_sim_stock_t *self, order_t *o) {
+    if (!o->dirty) {
+        o->dirty = true;
+        VEC_PUSH(self->dirty_orders, o);
+    }
+}
+
+static void position_touch(brg_sim_stock_t *self, position_t *p) {
+    if (!p->dirty) {
+        p->dirty = true;
+        VEC_PUSH(self->dirty_positions, p);
+    }
 }
 
 bool brg_sim_order_status_open(int32_t status) {
@@ -201,6 +265,7 @@ static position_t *position_get(brg_sim_stock_t *self, const char *code, const c
         p = (position_t *)zmalloc(sizeof *p);
         p->code = dup_or_empty(code);
         p->name = dup_or_empty(name);
+        p->ord = self->next_position_ord++;
         push_ptr((void ***)&self->positions, &self->npositions, &self->cpositions, p);
     }
     return p;
@@ -219,6 +284,7 @@ int brg_sim_stock_add_position(brg_sim_stock_t *self, const char *code, int64_t 
     p->yesterday += volume;
     p->avg_price = p->volume ? cost / (double)p->volume : 0;
     p->open_price = p->volume ? paid / (double)p->volume : 0;
+    position_touch(self, p);
     return 0;
 }
 
@@ -478,13 +544,28 @@ static void release_order(brg_sim_stock_t *self, order_t *o) {
         self->cash = brg_sim_round2(self->cash + o->freeze_left);
         self->frozen = brg_sim_round2(self->frozen - o->freeze_left);
         o->freeze_left = 0;
+        self->account_dirty = true;
+        order_touch(self, o);
     } else {
         position_t *p = position_find(self, o->code);
         int64_t rest = o->volume - o->traded;
         if (p) {
             p->can_use += rest;
             p->frozen -= rest;
+            position_touch(self, p);
         }
+    }
+}
+
+/*  The push of what an order's entry or end changed: the asset for a buy (cash <->
+    frozen), the position for a sell (can_use <-> frozen). */
+static void push_holdings(brg_sim_stock_t *self, const order_t *o) {
+    if (o->order_type == BRG_SIM_STOCK_BUY) {
+        push_asset(self);
+    } else {
+        position_t *p = position_find(self, o->code);
+        if (p)
+            push_position(self, p);
     }
 }
 
@@ -517,10 +598,13 @@ static void fill(brg_sim_stock_t *self, order_t *o, int64_t qty, double price) {
     o->traded += qty;
     o->traded_amount = brg_sim_round2(o->traded_amount + amount);
     o->status = o->traded == o->volume ? ST_SUCCEEDED : ST_PART_SUCC;
+    self->account_dirty = true;
+    order_touch(self, o);
+    position_touch(self, p);
 
     trade_t *t = (trade_t *)zmalloc(sizeof *t);
-    snprintf(t->traded_id, sizeof t->traded_id, "%lld",
-             (long long)(50000000 + self->ctx->next_trade_id++));
+    t->id = self->ctx->next_trade_id++;
+    snprintf(t->traded_id, sizeof t->traded_id, "%lld", (long long)(50000000 + t->id));
     t->code = dup_or_empty(o->code);
     t->name = dup_or_empty(o->name);
     t->order_type = o->order_type;
@@ -567,7 +651,9 @@ static void expire_order(brg_sim_stock_t *self, order_t *o, const char *why) {
     o->status = o->traded ? ST_PART_CANCEL : ST_CANCELED;
     free(o->status_msg);
     o->status_msg = dup_or_empty(why);
+    order_touch(self, o);
     push_order(self, o);
+    push_holdings(self, o);
 }
 
 int64_t brg_sim_stock_order(brg_sim_stock_t *self, const brg_sim_order_args_t *args) {
@@ -587,6 +673,7 @@ int64_t brg_sim_stock_order(brg_sim_stock_t *self, const brg_sim_order_args_t *a
     o->remark = dup_or_empty(args->order_remark);
     o->time = (int64_t)time(NULL);
     push_ptr((void ***)&self->orders, &self->norders, &self->corders, o);
+    order_touch(self, o);
 
     if (args->seq > 0)
         push_order_async(self, o, args->seq);
@@ -602,15 +689,18 @@ int64_t brg_sim_stock_order(brg_sim_stock_t *self, const brg_sim_order_args_t *a
         o->freeze = o->freeze_left = buy_freeze(self, o->volume, o->price);
         self->cash = brg_sim_round2(self->cash - o->freeze);
         self->frozen = brg_sim_round2(self->frozen + o->freeze);
+        self->account_dirty = true;
     } else {
         position_t *p = position_find(self, o->code);
         p->can_use -= o->volume;
         p->frozen += o->volume;
+        position_touch(self, p);
     }
     o->status = ST_UNREPORTED;
     push_order(self, o);
     o->status = ST_REPORTED;
     push_order(self, o);
+    push_holdings(self, o);
 
     int64_t left = quote->liquidity > 0 ? quote->liquidity : INT64_MAX;
     if (o->price_type == PT_SZ_FULL_OR_CANCEL && left < o->volume) {
@@ -639,7 +729,9 @@ static int cancel(brg_sim_stock_t *self, order_t *o, int64_t order_id, int marke
     push_order(self, o);
     release_order(self, o);
     o->status = o->traded ? ST_PART_CANCEL : ST_CANCELED;
+    order_touch(self, o);
     push_order(self, o);
+    push_holdings(self, o);
     return 0;
 }
 
@@ -675,23 +767,44 @@ void brg_sim_stock_next_day(brg_sim_stock_t *self) {
     for (size_t i = 0; i < self->norders; i++)
         if (brg_sim_order_status_open(self->orders[i]->status))
             expire_order(self, self->orders[i], "expired at day close");
-    for (size_t i = 0; i < self->norders; i++)
+    /* the day's orders and trades go: stored ones leave a delete for persist */
+    for (size_t i = 0; i < self->norders; i++) {
+        if (self->orders[i]->stored)
+            VEC_PUSH(self->del_orders, self->orders[i]->id);
         order_free(self->orders[i]);
+    }
     self->norders = 0;
-    for (size_t i = 0; i < self->ntrades; i++)
+    self->dirty_orders.size = 0;
+    for (size_t i = 0; i < self->ntrades; i++) {
+        if (i < self->ntrades_stored)
+            VEC_PUSH(self->del_trades, self->trades[i]->id);
         trade_free(self->trades[i]);
+    }
     self->ntrades = 0;
+    self->ntrades_stored = 0;
+    /* the dirty list is rebuilt from the survivors: emptied positions are freed */
+    self->dirty_positions.size = 0;
     size_t kept = 0;
     for (size_t i = 0; i < self->npositions; i++) {
         position_t *p = self->positions[i];
+        bool was_dirty = p->dirty;
+        p->dirty = false;
         if (p->volume == 0) {
+            if (p->stored)
+                VEC_PUSH(self->del_positions, strdup(p->code));
             position_free(p);
             continue;
         }
+        bool settles = p->can_use != p->volume; /* T+1: today's buys become sellable */
+        bool changed = settles || p->yesterday != p->volume || p->frozen != 0;
         p->can_use = p->volume;
         p->yesterday = p->volume;
         p->frozen = 0;
         self->positions[kept++] = p;
+        if (was_dirty || changed)
+            position_touch(self, p);
+        if (settles)
+            push_position(self, p);
     }
     self->npositions = kept;
 }
@@ -736,4 +849,215 @@ bool brg_sim_stock_position_get(brg_sim_stock_t *self, const char *code,
         return false;
     fill_position_msg(self, p, out);
     return true;
+}
+
+/* --- durability -------------------------------------------------------------------- */
+
+bool brg_sim_stock_take_account_dirty(brg_sim_stock_t *self) {
+    bool dirty = self->account_dirty;
+    self->account_dirty = false;
+    return dirty;
+}
+
+void brg_sim_stock_cash(brg_sim_stock_t *self, double *cash, double *frozen) {
+    *cash = self->cash;
+    *frozen = self->frozen;
+}
+
+static int put_order(brg_sim_stock_t *self, brg_store_t *store, const order_t *o) {
+    Xtbridge__State__SimOrder m = XTBRIDGE__STATE__SIM_ORDER__INIT;
+    m.id = o->id;
+    m.account_id = self->account_id;
+    m.sysid = (char *)o->sysid;
+    m.code = o->code;
+    m.name = o->name;
+    m.market = o->market;
+    m.order_type = o->order_type;
+    m.price_type = o->price_type;
+    m.price = o->price;
+    m.volume = o->volume;
+    m.traded = o->traded;
+    m.traded_amount = o->traded_amount;
+    m.status = o->status;
+    m.status_msg = o->status_msg ? o->status_msg : (char *)"";
+    m.strategy = o->strategy;
+    m.remark = o->remark;
+    m.time = o->time;
+    m.freeze = o->freeze;
+    m.freeze_left = o->freeze_left;
+    uint8_t key[BRG_SIM_KEY_MAX];
+    size_t klen = brg_sim_key_id(key, BRG_SIM_KEY_ORDER, o->id);
+    return brg_sim_state_put(store, key, klen, &m.base);
+}
+
+static int put_trade(brg_sim_stock_t *self, brg_store_t *store, const trade_t *t) {
+    Xtbridge__State__SimTrade m = XTBRIDGE__STATE__SIM_TRADE__INIT;
+    m.id = t->id;
+    m.account_id = self->account_id;
+    m.traded_id = (char *)t->traded_id;
+    m.code = t->code;
+    m.name = t->name;
+    m.order_type = t->order_type;
+    m.time = t->time;
+    m.price = t->price;
+    m.volume = t->volume;
+    m.amount = t->amount;
+    m.commission = t->commission;
+    m.order_id = t->order_id;
+    m.sysid = (char *)t->sysid;
+    m.strategy = t->strategy;
+    m.remark = t->remark;
+    uint8_t key[BRG_SIM_KEY_MAX];
+    size_t klen = brg_sim_key_id(key, BRG_SIM_KEY_TRADE, t->id);
+    return brg_sim_state_put(store, key, klen, &m.base);
+}
+
+static int put_position(brg_sim_stock_t *self, brg_store_t *store, const position_t *p) {
+    Xtbridge__State__SimPosition m = XTBRIDGE__STATE__SIM_POSITION__INIT;
+    m.account_id = self->account_id;
+    m.code = p->code;
+    m.name = p->name;
+    m.volume = p->volume;
+    m.can_use = p->can_use;
+    m.frozen = p->frozen;
+    m.yesterday = p->yesterday;
+    m.open_price = p->open_price;
+    m.avg_price = p->avg_price;
+    m.ord = p->ord;
+    uint8_t key[BRG_SIM_KEY_MAX];
+    size_t klen = brg_sim_key_str(key, BRG_SIM_KEY_POSITION, self->account_id, p->code);
+    return brg_sim_state_put(store, key, klen, &m.base);
+}
+
+int brg_sim_stock_persist(brg_sim_stock_t *self, brg_store_t *store) {
+    uint8_t key[BRG_SIM_KEY_MAX];
+    /* deletes first: a position emptied at the day close may be bought again in the same
+       batch, and its new record must win */
+    for (size_t i = 0; i < self->del_orders.size; i++)
+        if (brg_store_state_del(store, key,
+                                brg_sim_key_id(key, BRG_SIM_KEY_ORDER, self->del_orders.items[i])))
+            return -1;
+    self->del_orders.size = 0;
+    for (size_t i = 0; i < self->del_trades.size; i++)
+        if (brg_store_state_del(store, key,
+                                brg_sim_key_id(key, BRG_SIM_KEY_TRADE, self->del_trades.items[i])))
+            return -1;
+    self->del_trades.size = 0;
+    for (size_t i = 0; i < self->del_positions.size; i++) {
+        size_t klen = brg_sim_key_str(key, BRG_SIM_KEY_POSITION, self->account_id,
+                                      self->del_positions.items[i]);
+        if (brg_store_state_del(store, key, klen))
+            return -1;
+        free(self->del_positions.items[i]);
+        self->del_positions.items[i] = NULL;
+    }
+    self->del_positions.size = 0;
+    for (size_t i = 0; i < self->dirty_orders.size; i++) {
+        order_t *o = self->dirty_orders.items[i];
+        if (put_order(self, store, o))
+            return -1;
+        o->dirty = false;
+        o->stored = true;
+    }
+    self->dirty_orders.size = 0;
+    for (; self->ntrades_stored < self->ntrades; self->ntrades_stored++)
+        if (put_trade(self, store, self->trades[self->ntrades_stored]))
+            return -1;
+    for (size_t i = 0; i < self->dirty_positions.size; i++) {
+        position_t *p = self->dirty_positions.items[i];
+        if (put_position(self, store, p))
+            return -1;
+        p->dirty = false;
+        p->stored = true;
+    }
+    self->dirty_positions.size = 0;
+    return 0;
+}
+
+void brg_sim_stock_load_cash(brg_sim_stock_t *self, double cash, double frozen) {
+    self->cash = cash;
+    self->frozen = frozen;
+}
+
+int brg_sim_stock_load_order(brg_sim_stock_t *self, const Xtbridge__State__SimOrder *m) {
+    /* the day's array is sorted by id (order_find relies on it) */
+    if (m->id <= 0 || (self->norders && self->orders[self->norders - 1]->id >= m->id))
+        return -1;
+    order_t *o = (order_t *)zmalloc(sizeof *o);
+    o->id = m->id;
+    snprintf(o->sysid, sizeof o->sysid, "%s", m->sysid);
+    o->code = dup_or_empty(m->code);
+    o->name = dup_or_empty(m->name);
+    o->market = m->market;
+    o->order_type = m->order_type;
+    o->price_type = m->price_type;
+    o->price = m->price;
+    o->volume = m->volume;
+    o->traded = m->traded;
+    o->traded_amount = m->traded_amount;
+    o->status = m->status;
+    o->status_msg = m->status_msg && *m->status_msg ? strdup(m->status_msg) : NULL;
+    o->strategy = dup_or_empty(m->strategy);
+    o->remark = dup_or_empty(m->remark);
+    o->time = m->time;
+    o->freeze = m->freeze;
+    o->freeze_left = m->freeze_left;
+    o->stored = true;
+    push_ptr((void ***)&self->orders, &self->norders, &self->corders, o);
+    return 0;
+}
+
+int brg_sim_stock_load_trade(brg_sim_stock_t *self, const Xtbridge__State__SimTrade *m) {
+    if (m->id <= 0 || (self->ntrades && self->trades[self->ntrades - 1]->id >= m->id))
+        return -1;
+    trade_t *t = (trade_t *)zmalloc(sizeof *t);
+    t->id = m->id;
+    snprintf(t->traded_id, sizeof t->traded_id, "%s", m->traded_id);
+    t->code = dup_or_empty(m->code);
+    t->name = dup_or_empty(m->name);
+    t->order_type = m->order_type;
+    t->time = m->time;
+    t->price = m->price;
+    t->volume = m->volume;
+    t->amount = m->amount;
+    t->commission = m->commission;
+    t->order_id = m->order_id;
+    snprintf(t->sysid, sizeof t->sysid, "%s", m->sysid);
+    t->strategy = dup_or_empty(m->strategy);
+    t->remark = dup_or_empty(m->remark);
+    push_ptr((void ***)&self->trades, &self->ntrades, &self->ctrades, t);
+    self->ntrades_stored = self->ntrades;
+    return 0;
+}
+
+int brg_sim_stock_load_position(brg_sim_stock_t *self, const Xtbridge__State__SimPosition *m) {
+    if (!m->code || position_find(self, m->code))
+        return -1;
+    position_t *p = (position_t *)zmalloc(sizeof *p);
+    p->code = dup_or_empty(m->code);
+    p->name = dup_or_empty(m->name);
+    p->volume = m->volume;
+    p->can_use = m->can_use;
+    p->frozen = m->frozen;
+    p->yesterday = m->yesterday;
+    p->open_price = m->open_price;
+    p->avg_price = m->avg_price;
+    p->ord = m->ord;
+    p->stored = true;
+    push_ptr((void ***)&self->positions, &self->npositions, &self->cpositions, p);
+    if (p->ord >= self->next_position_ord)
+        self->next_position_ord = p->ord + 1;
+    return 0;
+}
+
+static int position_ord_cmp(const void *a, const void *b) {
+    const position_t *pa = *(position_t *const *)a, *pb = *(position_t *const *)b;
+    return pa->ord < pb->ord ? -1 : pa->ord > pb->ord;
+}
+
+void brg_sim_stock_load_done(brg_sim_stock_t *self) {
+    /* records come in key (code) order; the book lists positions in creation order */
+    if (self->npositions > 1)
+        qsort(self->positions, self->npositions, sizeof *self->positions, position_ord_cmp);
+    self->account_dirty = false;
 }

@@ -1,9 +1,17 @@
 /*  brg_sim_stock.h - one simulated STOCK (cash) account book: available and frozen cash,
     positions with T+1 settlement, the day's orders and trades, order entry with the
     A-share rejection rules, matching against the shared market, cancels and the day
-    close. Every state change is pushed through the ctx's emit in xtquant's order
-    (order_async, order 48 -> 50, trade, order 55/56, position, asset; cancels 51/52 ->
-    54/53; order_error / cancel_error on rejection).
+    close. Every state change is pushed through the ctx's emit in xtquant's order:
+    order_async, order 48 -> 50, then asset (buy: cash frozen) or position (sell: shares
+    frozen); each fill trade, order 55/56, position, asset; cancels cancel_async, 51/52 ->
+    54/53, then asset or position for what was released (expiry the same without 51/52);
+    the day close a position push per holding whose can_use settles. Rejections push
+    order 57 + order_error (nothing was frozen, so no asset/position), failed cancels
+    cancel_error.
+
+    Durability: the book marks what each change touched; brg_sim_stock_persist writes those
+    records (and the deletes of the day close) into the store's open batch. The backend
+    loads a stored book with brg_sim_stock_load_* and brg_sim_stock_load_done.
 
     Request validation that is the bridge's business (code syntax, volume <= 0, NaN
     price, unknown enum codes) happens before these functions are called; what they
@@ -16,7 +24,9 @@
 #include <stdint.h>
 
 #include "brg_sim.h"
+#include "brg_store.h"
 #include "xtbridge.pb-c.h"
+#include "xtbridge_state.pb-c.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -90,6 +100,23 @@ void brg_sim_stock_position_at(brg_sim_stock_t *self, size_t index, Xtbridge__Xt
 bool brg_sim_stock_position_get(brg_sim_stock_t *self, const char *code, Xtbridge__XtPosition *out);
 /*  Whether an xtquant order status is still open (cancelable): 48, 49, 50, 55. */
 bool brg_sim_order_status_open(int32_t status);
+
+/*  Durability. Available and frozen cash (for the account record the backend writes). */
+void brg_sim_stock_cash(brg_sim_stock_t *self, double *cash, double *frozen);
+/*  Whether cash or frozen changed since the last call (clears the mark). */
+bool brg_sim_stock_take_account_dirty(brg_sim_stock_t *self);
+/*  Write the changed orders, new trades, changed positions and the day close's deletes
+    into the store's open batch. Returns 0, or -1 when a write failed. */
+int brg_sim_stock_persist(brg_sim_stock_t *self, brg_store_t *store);
+/*  Load a stored book into a new, empty one: cash, then records of this account (orders
+    and trades in increasing id, positions in any order), then load_done. Loaded records
+    are clean. The loaders return -1 for a record that cannot belong (duplicate, id out of
+    order). */
+void brg_sim_stock_load_cash(brg_sim_stock_t *self, double cash, double frozen);
+int brg_sim_stock_load_order(brg_sim_stock_t *self, const Xtbridge__State__SimOrder *m);
+int brg_sim_stock_load_trade(brg_sim_stock_t *self, const Xtbridge__State__SimTrade *m);
+int brg_sim_stock_load_position(brg_sim_stock_t *self, const Xtbridge__State__SimPosition *m);
+void brg_sim_stock_load_done(brg_sim_stock_t *self);
 
 #ifdef __cplusplus
 }

@@ -39,8 +39,9 @@ struct _xtb_client_t {
     xtb_client_errkind_t errkind;
     char error[512];
     size_t stale;
-    zlist_t *subs;    /* user subscription prefixes (char *, duplicates kept) */
-    zlist_t *pending; /* pending_event_t * kept by sync_subscriptions */
+    size_t replay_requests; /* pages asked for by the last replay */
+    zlist_t *subs;          /* user subscription prefixes (char *, duplicates kept) */
+    zlist_t *pending;       /* pending_event_t * kept by sync_subscriptions */
 };
 
 static void set_error(xtb_client_t *self, xtb_client_errkind_t kind, const char *fmt, ...)
@@ -469,36 +470,121 @@ int xtb_client_recv_event(xtb_client_t *self, int timeout_ms, char **topic,
     return 0;
 }
 
-int xtb_client_replay(xtb_client_t *self, const char *topic_prefix, const char *const *topics,
-                      const uint64_t *seqs, size_t n, int timeout_ms, xtb_event_fn *fn, void *arg) {
-    Xtbridge__Request *req = xtb_req_replay(topic_prefix, topics, seqs, n, 0);
-    Xtbridge__Reply *reply = NULL;
-    int rc = xtb_client_call_ok(self, req, timeout_ms, &reply);
-    xtb_request_destroy(&req);
+/* The after map of a replay, kept in the request itself so that each page's request is
+   the previous one with updated values. `index` finds a topic's entry; entries are owned
+   by the request. */
+typedef struct {
+    Xtbridge__ReplayRequest *body;
+    size_t cap;
+    zhashx_t *index; /* topic -> Xtbridge__ReplayRequest__AfterEntry * */
+} after_map_t;
+
+/* The entry of `topic`, added with value 0 if missing; NULL if out of memory. */
+static Xtbridge__ReplayRequest__AfterEntry *after_entry(after_map_t *map, const char *topic) {
+    Xtbridge__ReplayRequest__AfterEntry *e =
+        (Xtbridge__ReplayRequest__AfterEntry *)zhashx_lookup(map->index, topic);
+    if (e)
+        return e;
+    Xtbridge__ReplayRequest *m = map->body;
+    if (m->n_after == map->cap) {
+        size_t cap = map->cap ? map->cap * 2 : 8;
+        void *grown = realloc(m->after, cap * sizeof *m->after);
+        if (!grown)
+            return NULL;
+        m->after = (Xtbridge__ReplayRequest__AfterEntry **)grown;
+        map->cap = cap;
+    }
+    e = (Xtbridge__ReplayRequest__AfterEntry *)zmalloc(sizeof *e);
+    xtbridge__replay_request__after_entry__init(e);
+    e->key = strdup(topic);
+    m->after[m->n_after++] = e;
+    zhashx_insert(map->index, topic, e);
+    return e;
+}
+
+int xtb_client_replay_max(xtb_client_t *self, const char *topic_prefix, const char *const *topics,
+                          const uint64_t *seqs, size_t n, uint32_t max_events, int timeout_ms,
+                          xtb_event_fn *fn, void *arg) {
+    clear_error(self);
+    self->replay_requests = 0;
+    if (n > 0 && (!topics || !seqs)) {
+        set_error(self, XTB_CLIENT_INVALID, "replay: %zu after entries without arrays", n);
+        return -1;
+    }
+    Xtbridge__Request *req = xtb_req_replay(topic_prefix, NULL, NULL, 0, max_events);
+    after_map_t map = {.body = req->replay, .cap = 0, .index = zhashx_new()};
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        Xtbridge__ReplayRequest__AfterEntry *e = after_entry(&map, topics[i] ? topics[i] : "");
+        if (e)
+            e->value = seqs[i];
+        else {
+            set_error(self, XTB_CLIENT_INVALID, "replay: out of memory");
+            rc = -1;
+        }
+    }
     int count = 0;
-    bool stop = false;
-    char id[sizeof self->last_request_id];
-    snprintf(id, sizeof id, "%s", self->last_request_id);
+    uint64_t epoch = 0;
     while (rc == 0) {
-        if (reply->result_case != XTBRIDGE__REPLY__RESULT_REPLAY) {
+        /* req->request_id stays empty: every page is a new request with a new id. */
+        Xtbridge__Reply *reply = NULL;
+        rc = xtb_client_call_ok(self, req, timeout_ms, &reply);
+        if (rc == 0)
+            self->replay_requests++;
+        if (rc == 0 && reply->result_case != XTBRIDGE__REPLY__RESULT_REPLAY) {
             set_error(self, XTB_CLIENT_INVALID, "replay reply without replay result");
             rc = -1;
-            break;
         }
-        for (size_t i = 0; i < reply->replay->n_events && !stop; i++) {
+        const Xtbridge__ReplayReply *page = rc == 0 ? reply->replay : NULL;
+        if (page && epoch && page->bridge_epoch && page->bridge_epoch != epoch) {
+            set_error(self, XTB_CLIENT_INVALID,
+                      "replay: the bridge's journal was reset meanwhile (epoch %" PRIu64
+                      " -> %" PRIu64 ")",
+                      epoch, page->bridge_epoch);
+            rc = -1;
+            page = NULL;
+        }
+        if (page && page->bridge_epoch)
+            epoch = page->bridge_epoch;
+        bool progressed = false, stop = false;
+        for (size_t i = 0; page && i < page->n_events && !stop; i++) {
+            const Xtbridge__Event *ev = page->events[i];
+            Xtbridge__ReplayRequest__AfterEntry *e = after_entry(&map, ev->topic ? ev->topic : "");
+            if (!e) {
+                set_error(self, XTB_CLIENT_INVALID, "replay: out of memory");
+                rc = -1;
+                break;
+            }
+            if (ev->seq <= e->value)
+                continue; /* already passed to fn, or not after the caller's after */
+            e->value = ev->seq;
+            progressed = true;
             count++;
-            if (fn && fn(reply->replay->events[i], arg) != 0)
+            if (fn && fn(ev, arg) != 0)
                 stop = true;
         }
-        bool more = reply->replay->more;
+        bool more = page && page->more;
         xtb_reply_destroy(&reply);
-        if (!more)
+        if (rc != 0 || stop || !more)
             break;
-        /* Drain the rest even when stopping, so the replies do not linger as stale. */
-        rc = xtb_client_recv_reply(self, id, timeout_ms, &reply);
+        if (!progressed) {
+            set_error(self, XTB_CLIENT_INVALID,
+                      "replay: the bridge said more but sent no new event");
+            rc = -1;
+        }
     }
-    xtb_reply_destroy(&reply);
+    zhashx_destroy(&map.index);
+    xtb_request_destroy(&req);
     return rc == 0 ? count : -1;
+}
+
+int xtb_client_replay(xtb_client_t *self, const char *topic_prefix, const char *const *topics,
+                      const uint64_t *seqs, size_t n, int timeout_ms, xtb_event_fn *fn, void *arg) {
+    return xtb_client_replay_max(self, topic_prefix, topics, seqs, n, 0, timeout_ms, fn, arg);
+}
+
+size_t xtb_client_replay_requests(xtb_client_t *self) {
+    return self->replay_requests;
 }
 
 xtb_client_errkind_t xtb_client_errkind(xtb_client_t *self) {

@@ -76,8 +76,8 @@ int xtb_client_call(xtb_client_t *self, Xtbridge__Request *req, int timeout_ms,
 int xtb_client_call_ok(xtb_client_t *self, Xtbridge__Request *req, int timeout_ms,
                        Xtbridge__Reply **reply_out);
 
-/*  Receive further replies carrying `request_id` (for calls answered in several replies,
-    such as replay with `more` set). Same ownership and return value as xtb_client_call. */
+/*  Wait for the Reply carrying `request_id` without sending anything (after
+    xtb_client_send_raw). Same ownership and return value as xtb_client_call. */
 int xtb_client_recv_reply(xtb_client_t *self, const char *request_id, int timeout_ms,
                           Xtbridge__Reply **reply_out);
 
@@ -111,13 +111,39 @@ int xtb_client_sync_subscriptions(xtb_client_t *self, int timeout_ms);
 int xtb_client_recv_event(xtb_client_t *self, int timeout_ms, char **topic,
                           Xtbridge__Event **event);
 
-/*  Replay journaled pushes: sends replay{topic_prefix, after} (after given as n parallel
-    arrays, may be 0) and calls `fn` for every event of every reply until the one without
-    `more`. The event is owned by the library (valid during the callback). fn returns 0 to
-    go on, non-zero to stop early. Returns the number of events seen, or -1 on failure. */
+/*  Replay journaled pushes of the topics starting with `topic_prefix` ("" = all), skipping
+    per topic the events with seq <= after[topic] (after given as n parallel arrays
+    topics/seqs, may be 0 and NULL; a topic given twice counts as its last value).
+
+    Replay is pull-based: the bridge answers each replay request with ONE reply of at most
+    max_events events in publish order, and `more` when further events match. This
+    function loops: after each page it sets after[topic] to the seq of every event received
+    and sends a new request (new request_id) until a reply without `more`. Only one page is
+    held at a time, so memory stays bounded by the page size plus one entry per topic seen.
+
+    `fn` is called once per event, in publish order; an event is never passed twice (one
+    with seq <= the after value of its topic is skipped). The event and its strings are
+    owned by the library and valid only during the callback. fn returns 0 to go on,
+    non-zero to stop: no further request is sent. `fn` may be NULL (count only).
+    `timeout_ms` applies to each request (< 0 = wait forever).
+
+    Returns the number of events passed to fn (the stopping one included), or -1 on
+    failure: timeout/transport (errkind), a bridge error (errkind OK, error() "<CODE>:
+    <message>"), or XTB_CLIENT_INVALID when a reply has no replay result, says `more`
+    without a new event (the loop would never end), or carries another bridge_epoch than
+    the first page (the journal was reset meanwhile, the after map no longer applies).
+    Events delivered before a failure stay delivered. The caller keeps ownership of
+    topic_prefix, topics and seqs; none is modified. */
 typedef int(xtb_event_fn)(const Xtbridge__Event *event, void *arg);
 int xtb_client_replay(xtb_client_t *self, const char *topic_prefix, const char *const *topics,
                       const uint64_t *seqs, size_t n, int timeout_ms, xtb_event_fn *fn, void *arg);
+/*  xtb_client_replay with an explicit page size: max_events per request (0 = the bridge's
+    default, 500; the bridge caps it at 1000). */
+int xtb_client_replay_max(xtb_client_t *self, const char *topic_prefix, const char *const *topics,
+                          const uint64_t *seqs, size_t n, uint32_t max_events, int timeout_ms,
+                          xtb_event_fn *fn, void *arg);
+/*  Replay requests sent by the last xtb_client_replay[_max] (pages asked for). */
+size_t xtb_client_replay_requests(xtb_client_t *self);
 
 /*  Why the last call failed (kind) and a printable message (owned by the client, valid
     until the next call). */

@@ -2,10 +2,11 @@
 
     xtbctl [--router EP] [--json] [--timeout MS] [--account ID] CMD [ARGS]
 
-    One request per invocation (watch streams pushes until Ctrl-C). Human-readable tables by
-    default; with --json every result object is printed as one JSON line, so scripts can
-    pipe it into jq. Exit codes: 0 OK, 1 the bridge refused the call or the broker rejected
-    it (-1), 2 usage error, 3 timeout / transport failure.
+    One request per invocation (watch streams pushes until Ctrl-C; replay asks page after
+    page until the bridge has no more). Human-readable tables by default; with --json every
+    result object is printed as one JSON line, so scripts can pipe it into jq. Exit codes: 0 OK, 1
+   the bridge refused the call or the broker rejected it (-1), 2 usage error, 3 timeout / transport
+   failure.
 */
 #include <czmq.h>
 #include <errno.h>
@@ -43,6 +44,8 @@ static void usage(FILE *f) {
           "  trades | positions | position CODE | asset\n"
           "  accounts | status               query_account_infos / query_account_status\n"
           "  watch [TOPIC_PREFIX]            print pushes until Ctrl-C\n"
+          "  replay [TOPIC_PREFIX] [--after TOPIC=SEQ]... [--max-events N]\n"
+          "                                  journaled pushes after the given seqs, in order\n"
           "  stats                           bridge counters\n"
           "  sim-price CODE PRICE [--liquidity N] [--pre-close P]\n"
           "  sim-tick [CODE] [PRICE]         run matching (optionally move the price)\n"
@@ -598,6 +601,31 @@ static int cmd_stats(ctl_t *c) {
     return rc;
 }
 
+/* One push as a line: JSON, or "HH:MM:SS.mmm topic seq=N body k=v ...". */
+static void print_event(ctl_t *c, const char *topic, const Xtbridge__Event *ev) {
+    if (c->json)
+        print_json_line(&ev->base);
+    else {
+        char tbuf[32];
+        time_t secs = (time_t)(ev->time_ns / 1000000000);
+        struct tm tm;
+        localtime_r(&secs, &tm);
+        strftime(tbuf, sizeof tbuf, "%H:%M:%S", &tm);
+        const char *body = xtb_event_body_name(ev->body_case);
+        /* The body is the single set oneof member; print its fields as k=v. */
+        const ProtobufCFieldDescriptor *fd = protobuf_c_message_descriptor_get_field(
+            &xtbridge__event__descriptor, (unsigned)ev->body_case);
+        char *text = NULL;
+        if (fd)
+            text = xtb_message_to_text(
+                *(const ProtobufCMessage *const *)((const char *)ev + fd->offset));
+        printf("%s.%03d %s seq=%" PRIu64 " %s %s\n", tbuf, (int)((ev->time_ns / 1000000) % 1000),
+               topic, ev->seq, body ? body : "?", text ? text : "");
+        free(text);
+    }
+    fflush(stdout);
+}
+
 static int cmd_watch(ctl_t *c, int argc, char **argv) {
     if (argc > 1)
         return usage_error("usage: watch [TOPIC_PREFIX]%s", "");
@@ -614,32 +642,64 @@ static int cmd_watch(ctl_t *c, int argc, char **argv) {
         Xtbridge__Event *ev = NULL;
         if (xtb_client_recv_event(c->client, -1, &topic, &ev) != 0)
             break; /* Ctrl-C */
-        if (c->json)
-            print_json_line(&ev->base);
-        else {
-            char tbuf[32];
-            time_t secs = (time_t)(ev->time_ns / 1000000000);
-            struct tm tm;
-            localtime_r(&secs, &tm);
-            strftime(tbuf, sizeof tbuf, "%H:%M:%S", &tm);
-            const char *body = xtb_event_body_name(ev->body_case);
-            /* The body is the single set oneof member; print its fields as k=v. */
-            const ProtobufCFieldDescriptor *fd = protobuf_c_message_descriptor_get_field(
-                &xtbridge__event__descriptor, (unsigned)ev->body_case);
-            char *text = NULL;
-            if (fd)
-                text = xtb_message_to_text(
-                    *(const ProtobufCMessage *const *)((const char *)ev + fd->offset));
-            printf("%s.%03d %s seq=%" PRIu64 " %s %s\n", tbuf,
-                   (int)((ev->time_ns / 1000000) % 1000), topic, ev->seq, body ? body : "?",
-                   text ? text : "");
-            free(text);
-        }
-        fflush(stdout);
+        print_event(c, topic, ev);
         free(topic);
         xtb_event_destroy(&ev);
     }
     return EXIT_OK;
+}
+
+static int replay_print(const Xtbridge__Event *ev, void *arg) {
+    print_event((ctl_t *)arg, ev->topic ? ev->topic : "", ev);
+    return zsys_interrupted ? 1 : 0; /* Ctrl-C: ask for no further page */
+}
+
+/* The bridge answers one page per request; xtb_client_replay_max asks for the next pages
+   itself, so the output is every journaled push once, in publish order. */
+static int cmd_replay(ctl_t *c, int argc, char **argv) {
+    const char *prefix = NULL;
+    const char **topics = (const char **)calloc((size_t)argc + 1, sizeof *topics);
+    uint64_t *seqs = (uint64_t *)calloc((size_t)argc + 1, sizeof *seqs);
+    size_t n = 0;
+    int64_t max_events = 0;
+    int rc = EXIT_OK;
+    for (int i = 0; i < argc && rc == EXIT_OK; i++) {
+        int64_t v;
+        if (strcmp(argv[i], "--after") == 0 && i + 1 < argc) {
+            char *arg = argv[++i];
+            char *eq = strrchr(arg, '=');
+            if (!eq || eq == arg || !parse_i64(eq + 1, &v) || v < 0)
+                rc = usage_error("bad --after %s (want TOPIC=SEQ)", arg);
+            else {
+                *eq = '\0';
+                topics[n] = arg;
+                seqs[n++] = (uint64_t)v;
+            }
+        } else if (strcmp(argv[i], "--max-events") == 0 && i + 1 < argc) {
+            if (!parse_i64(argv[++i], &max_events) || max_events < 0 || max_events > UINT32_MAX)
+                rc = usage_error("bad --max-events %s", argv[i]);
+        } else if (!prefix && argv[i][0] != '-')
+            prefix = argv[i];
+        else
+            rc = usage_error(
+                "usage: replay [TOPIC_PREFIX] [--after TOPIC=SEQ]... [--max-events N]%s", "");
+    }
+    if (rc == EXIT_OK) {
+        int count = xtb_client_replay_max(c->client, prefix ? prefix : "", topics, seqs, n,
+                                          (uint32_t)max_events, c->timeout_ms, replay_print, c);
+        size_t requests = xtb_client_replay_requests(c->client);
+        if (count < 0) {
+            fprintf(stderr, "xtbctl: replay: %s\n", xtb_client_error(c->client));
+            /* OK: the bridge refused; INVALID: it answered nonsense; else no answer. */
+            xtb_client_errkind_t kind = xtb_client_errkind(c->client);
+            rc =
+                kind == XTB_CLIENT_OK || kind == XTB_CLIENT_INVALID ? EXIT_REFUSED : EXIT_TRANSPORT;
+        } else if (!c->json)
+            fprintf(stderr, "%d events in %zu replay requests\n", count, requests);
+    }
+    free(topics);
+    free(seqs);
+    return rc;
 }
 
 static int print_sim(ctl_t *c, Xtbridge__Request *req) {
@@ -783,6 +843,8 @@ int main(int argc, char **argv) {
         rc = cmd_stats(&ctl);
     else if (strcmp(cmd, "watch") == 0)
         rc = cmd_watch(&ctl, cargc, cargv);
+    else if (strcmp(cmd, "replay") == 0)
+        rc = cmd_replay(&ctl, cargc, cargv);
     else if (strcmp(cmd, "sim-price") == 0)
         rc = cmd_sim_price(&ctl, cargc, cargv);
     else if (strcmp(cmd, "sim-tick") == 0)

@@ -2,7 +2,7 @@
 
 Environment:
 - XTB_BRIDGE_BIN: the xtbridge binary (default <repo>/build/bin/xtbridge); tests needing it
-  are skipped when it does not exist.
+  fail when it does not exist (build first: a test that cannot run is a failure).
 - XTBRIDGE_PB2_DIR: directory holding the generated xtbridge_pb2.py (default
   <repo>/build/python when it exists; otherwise the package generates it with protoc).
 Every test gets its own ipc:// endpoints and, for the real bridge, its own --data dir.
@@ -203,7 +203,8 @@ class Bridge(object):
 
 def start_bridge(router, pub, data_dir, pb, config=None, heartbeat_ms=200):
     if not os.access(BRIDGE_BIN, os.X_OK):
-        pytest.skip('bridge binary %s not built' % BRIDGE_BIN)
+        pytest.fail('bridge binary %s not built (run scripts/bootstrap.sh or set '
+                    'XTB_BRIDGE_BIN)' % BRIDGE_BIN)
     log_path = os.path.join(str(data_dir), 'bridge.log')
     args = [BRIDGE_BIN, '--backend', 'sim', '--router', router, '--pub', pub,
             '--data', os.path.join(str(data_dir), 'data'), '--heartbeat-ms', str(heartbeat_ms)]

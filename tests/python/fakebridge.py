@@ -1,7 +1,7 @@
 """A scriptable stand-in for the bridge (ROUTER + PUB) for the client's unit tests.
 
 The real bridge cannot be told to lose a request, skip a seq or go silent on cue; this
-fake can. One thread owns both sockets (zmq sockets are not thread-safe); tests talk to
+fake can. Replay is answered like the bridge does: one page per request (replay_page). One thread owns both sockets (zmq sockets are not thread-safe); tests talk to
 it through thread-safe methods that queue work for that thread. Each request is recorded
 as (routing id, Request) so tests can check what the client really sent.
 """
@@ -82,6 +82,21 @@ class FakeBridge(object):
             getattr(rep, name).CopyFrom(result)
         return rep
 
+    def replay_page(self, r):
+        """The one ReplayReply the bridge sends for ReplayRequest `r`: journaled events of
+        topics starting with r.topic_prefix, seq > r.after[topic], in publish order, at most
+        max_events (0 = 500, capped at 1000); more = True when further events match."""
+        limit = min(r.max_events or 500, 1000)
+        after = dict(r.after)
+        page = self.pb.ReplayReply(bridge_epoch=1)
+        for e in list(self.journal):
+            if e.topic.startswith(r.topic_prefix) and e.seq > after.get(e.topic, 0):
+                if len(page.events) == limit:
+                    page.more = True
+                    break
+                page.events.append(e)
+        return page
+
     def _default(self, req):
         pb = self.pb
         name = req.WhichOneof('body')
@@ -96,10 +111,7 @@ class FakeBridge(object):
         if name == 'unsubscribe':
             return self._reply(req, name, pb.SubscribeReply(result=0))
         if name == 'replay':
-            after = dict(req.replay.after)
-            evs = [e for e in self.journal if e.topic.startswith(req.replay.topic_prefix)
-                   and e.seq > after.get(e.topic, 0)]
-            return self._reply(req, 'replay', pb.ReplayReply(events=evs, bridge_epoch=1))
+            return self._reply(req, 'replay', self.replay_page(req.replay))
         return self._reply(req, name, None, pb.UNKNOWN_CALL, 'fake serves no ' + name)
 
     def _run(self):

@@ -280,6 +280,29 @@ def test_replay_fills_a_gap_from_the_real_journal(bridge, make_trader, pb):
     assert [o.order_status for o in rec2.of('on_stock_order')] == [50, 51, 54]
 
 
+def test_gap_replay_pages_through_the_real_journal(bridge, make_trader, pb):
+    """max_events 2: the client pulls the gap page by page from the real bridge."""
+    trader, rec = make_trader(bridge.router, timeout=5.0)
+    t2, rec2 = make_trader(bridge.router, timeout=5.0)
+    t2._replay_max_events = 2
+    assert t2.subscribe(ACC) == 0
+    assert wait_post_subscribe_replays(t2)
+    ids = [trader.order_stock(ACC, CODE, xtconstant.STOCK_BUY, 100, xtconstant.FIX_PRICE, 10.0)
+           for _ in range(3)]
+    assert rec2.wait_for(lambda ev: len(rec2.of('on_stock_order')) == 6)
+    topic = 'order.1000000365.'
+    # t2 "lost" seqs 2..6; the cancel's pushes (seq 7: 51, seq 8: 54) are journaled in one
+    # commit, so seq 7 shows the gap and the replay after 1 finds 7 events: 4 pages of 2
+    t2._dispatcher.post(lambda: t2._dispatcher.last_seq.__setitem__(topic, 1), wait=True)
+    before = raw_call(bridge.router, pb, 'stats').stats.calls['replay']
+    assert trader.cancel_order_stock(ACC, ids[0]) == 0
+    assert rec2.wait_for(lambda ev: len(rec2.of('on_stock_order')) == 13)
+    replayed = [(o.order_id, o.order_status) for o in rec2.of('on_stock_order')[6:]]
+    assert replayed == [(ids[0], 50), (ids[1], 48), (ids[1], 50), (ids[2], 48), (ids[2], 50),
+                        (ids[0], 51), (ids[0], 54)]
+    assert raw_call(bridge.router, pb, 'stats').stats.calls['replay'] - before == 4
+
+
 def test_dead_bridge_returns_within_timeout(endpoints, tmp_path, make_trader, pb):
     b = start_bridge(endpoints[0], endpoints[1], tmp_path, pb, heartbeat_ms=200)
     try:

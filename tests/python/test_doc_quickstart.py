@@ -1,8 +1,9 @@
 #coding=utf-8
-"""Runs the vendor doc's quick-start strategy (快速入门 / 创建策略) as written, in a fresh
-interpreter, against the real bridge: only run_forever() is swapped for stop() so the
-script ends. Its MiniQMT path is a Windows userdata_mini path, so the endpoint comes from
-$XTBRIDGE_ENDPOINT - exactly how an unchanged strategy is pointed at a bridge."""
+"""Runs the vendor doc's quick-start strategy (快速入门 / 创建策略) as written (copied
+verbatim into vendor_facts.QUICKSTART_SCRIPT), in a fresh interpreter, against the real
+bridge: only run_forever() is swapped for stop() so the script ends. Its MiniQMT path is
+a Windows userdata_mini path, so the endpoint comes from $XTBRIDGE_ENDPOINT - exactly how
+an unchanged strategy is pointed at a bridge."""
 
 import os
 import re
@@ -10,18 +11,12 @@ import subprocess
 import sys
 
 from conftest import REPO, raw_call
+from vendor_facts import QUICKSTART_SCRIPT
 from xtbridge._pb import pb2
-
-DOC = os.environ.get('XTB_API_DOC', '/work/shared/reference/xttrader-api.md')
 
 
 def test_doc_quickstart_runs_unchanged(bridge, tmp_path):
-    import pytest
-    if not os.path.exists(DOC):
-        pytest.skip('vendor doc not present')
-    with open(DOC, encoding='utf-8') as f:
-        doc = f.read()
-    script = re.search(r'### \[#\] 创建策略\n\n```\n(.*?)```', doc, re.S).group(1)
+    script = QUICKSTART_SCRIPT
     assert 'xt_trader.run_forever()' in script
     script = script.replace('xt_trader.run_forever()', 'xt_trader.stop()')
     path = tmp_path / 'quickstart.py'

@@ -115,9 +115,10 @@ class Channel(object):
             field.CopyFrom(body)
         return req
 
-    def exchange(self, req, timeout=None, multi=False):
-        """Sends `req`, returns its Reply (or, with multi, the list of replay parts), or
-        None if no complete answer came within `timeout` seconds."""
+    def exchange(self, req, timeout=None):
+        """Sends `req`, returns its Reply, or None if none came within `timeout` seconds.
+        Every request gets exactly one reply (replay included: it is paged by new requests,
+        see xttrader._Dispatcher._replay)."""
         pb = pb2()
         data = req.SerializeToString()
         rid = req.request_id
@@ -137,7 +138,6 @@ class Channel(object):
                 self._open()
             sock = self._sock
             next_send = time.monotonic()
-            parts = []
             while True:
                 now = time.monotonic()
                 if now >= deadline:
@@ -145,14 +145,14 @@ class Channel(object):
                                 req.WhichOneof('body'), rid, timeout)
                     self._reset()
                     return None
-                if not parts and now >= next_send:
+                if now >= next_send:
                     try:
                         sock.send(data, zmq.NOBLOCK)
                         self.sends += 1
                     except zmq.Again:
                         pass            # no connection yet (ZMQ_IMMEDIATE): try again later
                     next_send = now + self.retry_interval
-                until = deadline if parts else min(deadline, next_send)
+                until = min(deadline, next_send)
                 wait_ms = max(1, int((until - time.monotonic()) * 1000))
                 if not sock.poll(wait_ms, zmq.POLLIN):
                     continue
@@ -167,10 +167,4 @@ class Channel(object):
                     continue            # a late answer to an earlier, abandoned request
                 if reply.error.code == pb.DUPLICATE_IN_FLIGHT:
                     continue            # our retry overtook the original: keep waiting for it
-                if multi and reply.WhichOneof('result') == 'replay' and reply.replay.more:
-                    parts.append(reply)
-                    continue
-                if multi:
-                    parts.append(reply)
-                    return parts
                 return reply

@@ -2,8 +2,9 @@
 """xtquant.xtconstant for xtbridge: every numeric code of the vendor API, same names and values.
 
 Strategies do `from xtquant import xtconstant` and pass these numbers to order_stock & co.;
-the bridge and the simulator use exactly the same numbers (shared/reference/xtconstant.md),
-so nothing is translated on the way. Aliases that share a number (STOCK_BUY / CREDIT_BUY,
+the bridge and the simulator use exactly the same numbers (the vendor's xtconstant list;
+the documented values are copied into tests/python/vendor_facts.py and checked there), so
+nothing is translated on the way. Aliases that share a number (STOCK_BUY / CREDIT_BUY,
 DIRECTION_FLAG_LONG / DIRECTION_FLAG_BUY) are all kept because strategies use both.
 """
 
@@ -151,6 +152,11 @@ MARKET_MINE_PRICE_FIRST = 45
 MARKET_SZ_INSTBUSI_RESTCANCEL = 46
 MARKET_SZ_CONVERT_5_CANCEL = 47
 MARKET_SZ_FULL_OR_CANCEL = 48
+# Broker price types: what XtOrder.price_type holds in queries and pushes (the counter's own
+# code, not the price type sent: a FIX_PRICE order comes back as BROKER_PRICE_LIMIT).
+BROKER_PRICE_ANY = 49
+BROKER_PRICE_LIMIT = 50
+BROKER_PRICE_BEST = 51
 
 # --- markets -----------------------------------------------------------------------------
 SH_MARKET = 0
@@ -165,7 +171,7 @@ MARKET_ENUM_SHENZHEN_STOCK_OPTION = 67
 MARKET_ENUM_BEIJING = 70
 MARKET_ENUM_GUANGZHOU_FUTURE = 75
 # Named by the vendor doc's market list but with no value in any reference we have
-# (shared/reference/xtconstant.md omits them). These numbers are xtbridge placeholders,
+# (the vendor's xtconstant list omits them). These numbers are xtbridge placeholders,
 # distinct from every other market; do not rely on them against a real terminal.
 MARKET_ENUM_SHANGHAI_HONGKONG_STOCK = 80
 MARKET_ENUM_SHENZHEN_HONGKONG_STOCK = 81

@@ -16,7 +16,8 @@ Because requests never wait for the callback thread, a callback may call synchro
 queries (what xtquant calls "relaxed response order" is always in effect here).
 
 The callback thread also hides the bus: it tracks the last seq per topic, drops
-duplicates, asks the bridge to `replay` a topic when its seq jumps, watches the
+duplicates, asks the bridge to `replay` a topic when its seq jumps (page by page: one
+request per page until the bridge has no more, see _Dispatcher._replay), watches the
 heartbeat. topic (no heartbeat for 3 intervals = bridge gone -> on_disconnected; when
 heartbeats come back it replays what was missed and calls on_connected again), and
 maps the bridge's connected./disconnected. events to on_connected/on_disconnected.
@@ -75,6 +76,9 @@ _PUSHES = {
 
 # Topics whose gaps are not worth a replay (liveness signals, not state).
 _NO_REPLAY = ('heartbeat.', 'connected.', 'disconnected.')
+
+# Events per replay request (page); 0 = the bridge's default (500; it caps at 1000).
+REPLAY_MAX_EVENTS = 0
 
 # Seconds after a successful subscribe() before the account's topics are replayed from the
 # bridge's baseline (long enough for the SUB filter to have reached the PUB).
@@ -335,20 +339,48 @@ class _Dispatcher(threading.Thread):
         self._deliver(ev)
 
     def _replay(self, after, prefix):
-        """Fetches and delivers missed events for `prefix` (one topic or a common prefix);
-        False if the replay failed."""
+        """Fetches and delivers missed events for `prefix` (one topic or a common prefix)
+        after the seqs in `after` ({topic: last seq}); False if the replay failed.
+
+        Pull-based: each request gets one page of at most max_events events; while the
+        page says `more`, the next request (a new request_id) carries `after` advanced to
+        the last seq received per topic. Each page is handed to _handle before the next is
+        asked for, so memory stays one page whatever the backlog, and other threads' calls
+        get the channel between pages."""
         pb = pb2()
-        body = pb.ReplayRequest(topic_prefix=prefix)
-        for t, s in after.items():
-            body.after[t] = s
-        parts = self.trader._exchange('replay', body, multi=True)
-        if not parts or parts[-1].error.code != pb.OK:
-            log.warning('xtbridge: replay of %s failed; events may be missing', prefix)
-            return False
-        for part in parts:
-            for ev in part.replay.events:
+        after = dict(after)
+        max_events = int(self.trader._replay_max_events or 0)
+        epoch = None
+        while True:
+            body = pb.ReplayRequest(topic_prefix=prefix, max_events=max_events)
+            for t, s in after.items():
+                body.after[t] = s
+            reply = self.trader._exchange('replay', body)
+            if (reply is None or reply.error.code != pb.OK
+                    or reply.WhichOneof('result') != 'replay'):
+                log.warning('xtbridge: replay of %s failed; events may be missing', prefix)
+                return False
+            page = reply.replay
+            if epoch and page.bridge_epoch and page.bridge_epoch != epoch:
+                # The journal was reset between pages: `after` means nothing there any
+                # more. _handle saw the new epoch and reset seq tracking; stop here.
+                log.warning('xtbridge: journal reset during the replay of %s', prefix)
+                return False
+            epoch = page.bridge_epoch or epoch
+            progressed = False
+            for ev in page.events:
+                if ev.seq > after.get(ev.topic, 0):
+                    after[ev.topic] = ev.seq
+                    progressed = True
                 self._handle(ev, from_replay=True)
-        return True
+            if not page.more:
+                return True
+            if not progressed:
+                log.warning('xtbridge: replay of %s: the bridge said more but sent no new '
+                            'event; stopping', prefix)
+                return False
+            if self.stopping:
+                return False
 
     def _catch_up(self):
         """After an outage or a bridge restart: replay every topic we had seen."""
@@ -440,6 +472,7 @@ class XtQuantTrader(object):
         self._stopped = threading.Event()
         self._subscribed = set()
         self._post_subscribe_replay_delay = POST_SUBSCRIBE_REPLAY_DELAY
+        self._replay_max_events = REPLAY_MAX_EVENTS
         self.hello = None               # the bridge's HelloReply after connect()
 
     # ================================================================ system calls
@@ -560,12 +593,12 @@ class XtQuantTrader(object):
         return None
 
     # ================================================================ plumbing
-    def _exchange(self, name, body=None, timeout=None, multi=False, request_id=None):
-        """Raw request/reply (no error handling): Reply, list of Replies (multi), or None."""
+    def _exchange(self, name, body=None, timeout=None, request_id=None):
+        """Raw request/reply (no error handling): the Reply, or None."""
         if self._channel is None:
             return None
         req = self._channel.build(name, body, request_id)
-        return self._channel.exchange(req, timeout=timeout, multi=multi)
+        return self._channel.exchange(req, timeout=timeout)
 
     def _bridge_call(self, name, body=None, timeout=None):
         """Any Request body by its field name (e.g. 'sim_set_price', 'stats'); returns the

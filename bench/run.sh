@@ -1,21 +1,16 @@
 #!/usr/bin/env bash
-# Benchmark: start a bridge (sim backend, ample cash, fresh data dir) on ipc:// and run
-# xtb_bench against it; prints latency and throughput as ratios to raw libzmq measured in
-# the same run. Usage: bench/run.sh [BUILD_DIR] [ROUNDS PER_ROUND PIPELINE]
+# Benchmark: build a Release tree (tests off) and run xtb_bench, which writes its own sim
+# config (huge cash, a big position held since yesterday), starts a raw libzmq echo in a
+# separate process and one bridge per durability mode (process, then power), each on
+# ipc:// in a temp dir with a fresh data dir, measures them interleaved with the echo and
+# kills everything it started. Prints ratios to the raw echo next to the issue-7 targets.
+# Usage: bench/run.sh [BUILD_DIR] [xtb_bench options, see xtb_bench --help]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-build=${1:-build}
-shift || true
-./scripts/bootstrap.sh "$build" -DCMAKE_BUILD_TYPE=Release
-dir=$(mktemp -d /tmp/xtb-bench.XXXXXX)
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$dir"' EXIT
-cat > "$dir/bench.cfg" <<CFG
-sim
-    account
-        id = 1000000365
-        cash = 10000000000
-CFG
-"$build/bin/xtbridge" --router "ipc://$dir/router" --pub "ipc://$dir/pub" --data "$dir/data" \
-  --config "$dir/bench.cfg" --log-level warn &
-pid=$!
-"$build/bin/xtb_bench" "ipc://$dir/router" "$@"
+build=build-bench
+if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then
+  build=$1
+  shift
+fi
+./scripts/bootstrap.sh "$build" -DCMAKE_BUILD_TYPE=Release -DXTB_TESTS=OFF
+exec "$build/bin/xtb_bench" "$@"

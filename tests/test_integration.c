@@ -188,6 +188,11 @@ Test(integration, worked_example_buy_fill_t1_cancel_next_day, .init = start_defa
     cr_assert_eq(ev->seq, 2);
     cr_assert_eq(ev->order->order_status, 50);
     xtb_event_destroy(&ev);
+    /* the freeze is a change of cash: an asset push, as the broker sends */
+    ev = expect_push(c, "asset." ACC ".", XTBRIDGE__EVENT__BODY_ASSET);
+    cr_assert(xtbt_money_eq(ev->asset->cash, 989494.89), "cash %f", ev->asset->cash);
+    cr_assert(xtbt_money_eq(ev->asset->frozen_cash, 10505.11), "frozen %f", ev->asset->frozen_cash);
+    xtb_event_destroy(&ev);
 
     const Xtbridge__XtOrder *o;
     Xtbridge__Reply *r = get_order(c, buy, &o);
@@ -265,6 +270,9 @@ Test(integration, worked_example_buy_fill_t1_cancel_next_day, .init = start_defa
     int64_t rest = place(c, ACC, "600000.SH", BUY, 100, 10.00);
     wait_order_push(c, rest, 48);
     expect_order_push(c, rest, 50);
+    ev = expect_push(c, "asset." ACC ".", XTBRIDGE__EVENT__BODY_ASSET);
+    cr_assert(xtbt_money_eq(ev->asset->frozen_cash, 1005.01));
+    xtb_event_destroy(&ev);
     expect_asset(c, 988489.88, 1005.01, 10400.00, 999894.89);
     r = xtbt_call_ok(c, xtb_req_query_orders(ACC, true),
                      XTBRIDGE__REPLY__RESULT_QUERY_STOCK_ORDERS);
@@ -277,6 +285,10 @@ Test(integration, worked_example_buy_fill_t1_cancel_next_day, .init = start_defa
     xtb_reply_destroy(&r);
     expect_order_push(c, rest, 51);
     expect_order_push(c, rest, 54);
+    ev = expect_push(c, "asset." ACC ".", XTBRIDGE__EVENT__BODY_ASSET);
+    cr_assert(xtbt_money_eq(ev->asset->cash, 989494.89), "released cash %f", ev->asset->cash);
+    cr_assert(xtbt_money_eq(ev->asset->frozen_cash, 0));
+    xtb_event_destroy(&ev);
     r = get_order(c, rest, &o);
     cr_assert_eq(o->order_status, 54);
     xtb_reply_destroy(&r);
@@ -296,6 +308,12 @@ Test(integration, worked_example_buy_fill_t1_cancel_next_day, .init = start_defa
     /* Next day: T+1 settles, the sell at 10.40 fills at 10.40 with 5.00 + 5.20 + 0.10. */
     r = xtbt_call_ok(c, xtb_req_sim_next_day(), XTBRIDGE__REPLY__RESULT_SIM_NEXT_DAY);
     xtb_reply_destroy(&r);
+    /* settlement changes can_use: a position push */
+    ev = xtbt_wait_event(c, "position." ACC ".", XTBRIDGE__EVENT__BODY_POSITION, 3000);
+    cr_assert_not_null(ev, "no position push for the T+1 settlement");
+    cr_assert_eq(ev->position->can_use_volume, 1000);
+    cr_assert_eq(ev->position->yesterday_volume, 1000);
+    xtb_event_destroy(&ev);
     r = xtbt_call_ok(c, xtb_req_query_position(ACC, "600000.SH"),
                      XTBRIDGE__REPLY__RESULT_QUERY_STOCK_POSITION);
     cr_assert(r->query_stock_position->found);
@@ -308,6 +326,11 @@ Test(integration, worked_example_buy_fill_t1_cancel_next_day, .init = start_defa
     cr_assert_gt(sell2, 0);
     wait_order_push(c, sell2, 48);
     expect_order_push(c, sell2, 50);
+    /* the sell freezes the shares: can_use 1000 -> 0, frozen 1000 */
+    ev = expect_push(c, "position." ACC ".", XTBRIDGE__EVENT__BODY_POSITION);
+    cr_assert_eq(ev->position->can_use_volume, 0);
+    cr_assert_eq(ev->position->frozen_volume, 1000);
+    xtb_event_destroy(&ev);
     ev = expect_push(c, "trade." ACC ".", XTBRIDGE__EVENT__BODY_TRADE);
     cr_assert_eq(ev->trade->order_id, sell2);
     cr_assert_eq(ev->trade->traded_volume, 1000);

@@ -54,6 +54,8 @@ typedef struct {
     zconfig_t *config;  /* own copy of the `sim` section's children (NULL if none) */
     brg_emit_fn *emit;
     void *emit_arg;
+    int (*checkpoint)(void *arg);
+    void *checkpoint_arg;
 } sim_backend_t;
 
 /* --- keys and records -------------------------------------------------------------- */
@@ -404,6 +406,8 @@ static brg_sim_t *book_build(sim_backend_t *backend, char *err, size_t errlen) {
     brg_sim_t *self = (brg_sim_t *)zmalloc(sizeof(brg_sim_t));
     self->ctx.emit = backend->emit;
     self->ctx.emit_arg = backend->emit_arg;
+    self->ctx.checkpoint = backend->checkpoint;
+    self->ctx.checkpoint_arg = backend->checkpoint_arg;
     self->ctx.market = brg_sim_market_new();
     self->ctx.next_order_id = 1;
     self->ctx.next_trade_id = 1;
@@ -471,6 +475,8 @@ static void *sim_create(const brg_backend_env_t *env, char *err, size_t errlen) 
     self->emit = env ? env->emit : NULL;
     self->emit_arg = env ? env->emit_arg : NULL;
     self->store = env ? env->store : NULL;
+    self->checkpoint = env ? env->checkpoint : NULL;
+    self->checkpoint_arg = env ? env->checkpoint_arg : NULL;
     /* restore rebuilds from the config too (accounts the store does not have yet), and
        the caller's tree need not outlive create: keep a copy */
     zconfig_t *section = env && env->config ? zconfig_locate(env->config, "sim") : NULL;

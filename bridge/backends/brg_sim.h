@@ -34,6 +34,11 @@ typedef struct {
     brg_sim_market_t *market;
     int64_t next_order_id; /* order ids are unique across accounts, from 1 */
     int64_t next_trade_id;
+    /* may be NULL: the bridge's mid-call commit, offered between two fills (see
+       brg_backend_env_t.checkpoint) so a price move that fills thousands of orders
+       publishes its first fills at once */
+    int (*checkpoint)(void *arg);
+    void *checkpoint_arg;
 } brg_sim_ctx_t;
 
 extern const brg_backend_ops_t brg_sim_ops;

@@ -758,8 +758,16 @@ int brg_sim_stock_cancel_sysid(brg_sim_stock_t *self, int market, const char *or
 int brg_sim_stock_match(brg_sim_stock_t *self, const brg_sim_quote_t *quote, int64_t *left) {
     int fills = 0;
     /* time priority: orders are kept in entry order */
-    for (size_t i = 0; i<self->norders && * left> 0; i++)
-        fills += match_order(self, self->orders[i], quote, left, false);
+    for (size_t i = 0; i<self->norders && * left> 0; i++) {
+        if (!match_order(self, self->orders[i], quote, left, false))
+            continue;
+        fills++;
+        /* between two fills the book is whole: the bridge may commit and publish here */
+        if (self->ctx->checkpoint && self->ctx->checkpoint(self->ctx->checkpoint_arg)) {
+            *left = 0; /* that commit failed: the call's batch is lost, stop matching */
+            break;
+        }
+    }
     return fills;
 }
 

@@ -90,11 +90,14 @@ def test_quickstart_worked_example(bridge, make_trader, pb):
     assert t.order_sysid == o.order_sysid
     assert wait_status(rec, oid, xtconstant.ORDER_SUCCEEDED)
     assert rec.wait_for(lambda ev: rec.of('on_stock_position') and rec.of('on_stock_asset'))
-    # push order for one fill: trade, order 56, position, asset
+    # the freeze at entry is an asset push; then one fill: trade, order 56, position, asset
     names = [n for n, x in rec.events if n in ('on_stock_trade', 'on_stock_position',
                                                 'on_stock_asset')
              or (n == 'on_stock_order' and x.order_status == 56)]
-    assert names[:4] == ['on_stock_trade', 'on_stock_order', 'on_stock_position', 'on_stock_asset']
+    assert names[:5] == ['on_stock_asset', 'on_stock_trade', 'on_stock_order',
+                         'on_stock_position', 'on_stock_asset']
+    freeze = next(x for n, x in rec.events if n == 'on_stock_asset')
+    assert (freeze.cash, freeze.frozen_cash) == (cents(989494.89), cents(10505.11))
 
     pos = trader.query_stock_position(ACC, CODE)
     assert isinstance(pos, XtPosition)

@@ -468,6 +468,10 @@ static void *worker_run(void *arg) {
 /* A live subscriber to the account's pushes: topic#seq -> packed event. */
 typedef struct {
     xtb_client_t *client;
+    pthread_t thread;
+    pthread_mutex_t mutex;
+    pthread_cond_t traded; /* signalled at every trade push */
+    size_t trades;
     atomic_bool stop;
     zhashx_t *seen;
     size_t events;
@@ -496,6 +500,12 @@ static void *live_run(void *arg) {
         } else
             zhashx_insert(l->seen, key, packed);
         l->events++;
+        if (ev->body_case == XTBRIDGE__EVENT__BODY_TRADE) {
+            pthread_mutex_lock(&l->mutex);
+            l->trades++;
+            pthread_cond_signal(&l->traded);
+            pthread_mutex_unlock(&l->mutex);
+        }
         free(topic);
         xtb_event_destroy(&ev);
     }
@@ -532,7 +542,7 @@ static void journal_event(void *arg, const Xtbridge__Event *ev) {
     }
     char key[192];
     snprintf(key, sizeof key, "%s#%llu", ev->topic, (unsigned long long)ev->seq);
-    zchunk_t *seen = (zchunk_t *)zhashx_lookup(j->live->seen, key);
+    zchunk_t *seen = j->live ? (zchunk_t *)zhashx_lookup(j->live->seen, key) : NULL;
     if (seen) {
         zchunk_t *packed = pack_event(ev);
         if (chunk_eq(seen, packed))
@@ -551,25 +561,255 @@ static Xtbridge__XtOrder *journal_last_order(journal_t *j, int64_t order_id) {
     return chunk ? xtbridge__xt_order__unpack(NULL, zchunk_size(chunk), zchunk_data(chunk)) : NULL;
 }
 
+/* Start the live subscriber thread on every kind of the account's pushes, in effect. */
+static void live_start(live_t *l, xtbt_bridge_t *b) {
+    memset(l, 0, sizeof *l);
+    pthread_mutex_init(&l->mutex, NULL);
+    pthread_cond_init(&l->traded, NULL);
+    l->client = xtbt_bridge_client(b);
+    l->seen = zhashx_new();
+    zhashx_set_destructor(l->seen, (zhashx_destructor_fn *)zchunk_destroy);
+    const char *kinds[] = {"order",       "trade",        "order_error", "cancel_error",
+                           "order_async", "cancel_async", "position",    "asset"};
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+        char topic[64];
+        snprintf(topic, sizeof topic, "%s.%s.", kinds[i], ACC);
+        cr_assert_eq(xtb_client_subscribe(l->client, topic), 0);
+    }
+    cr_assert_eq(xtb_client_sync_subscriptions(l->client, 5000), 0, "%s",
+                 xtb_client_error(l->client));
+    cr_assert_eq(pthread_create(&l->thread, NULL, live_run, l), 0);
+}
+
+static void live_stop(live_t *l) {
+    atomic_store(&l->stop, true);
+    pthread_join(l->thread, NULL);
+    cr_assert_str_empty(l->error, "live subscriber: %s", l->error);
+}
+
+static void live_fini(live_t *l) {
+    pthread_cond_destroy(&l->traded);
+    pthread_mutex_destroy(&l->mutex);
+    zhashx_destroy(&l->seen);
+    xtb_client_destroy(&l->client);
+}
+
+/* Starting cash and positions (held since yesterday) of the account. */
+typedef struct {
+    int64_t cash_cents;
+    const char *const *codes;
+    const int64_t *volumes;
+    size_t ncodes;
+} book_start_t;
+
+typedef struct {
+    size_t statuses[64];  /* orders by status */
+    int64_t max_order_id; /* in the book */
+    zhashx_t *trade_ids;  /* the book's trade ids; the caller destroys it */
+    int64_t bought, sold; /* shares */
+    size_t events, requests, live_matched;
+} book_summary_t;
+
+typedef struct {
+    int64_t bought, sold, open_sell; /* shares */
+} code_sum_t;
+
+static code_sum_t *code_sum(zhashx_t *codes, const char *code) {
+    code_sum_t *cs = (code_sum_t *)zhashx_lookup(codes, code);
+    if (!cs) {
+        cs = (code_sum_t *)calloc(1, sizeof *cs);
+        zhashx_insert(codes, code, cs);
+    }
+    return cs;
+}
+
+/*  The book after a crash against what the journal and the replies say:
+    - replay of every topic from seq 0 is gap-free per topic, holds every push the live
+      subscriber saw with the same bytes (live may be NULL), and no trade id twice;
+    - every order answered OK (`ok`, "<id>" keys) is in the book exactly once, no other
+      order is, none is a rejection, and each has the status and traded volume of its last
+      order push; its trades add up to its traded volume;
+    - trades: ids unique, each pushed once; positions = start + bought - sold per code,
+      frozen = open sells' remainder, can_use = start - sold - frozen (T+1);
+    - frozen cash = 1005.01 per open resting buy (all 100 @ 10.00, untraded), and
+      cash + frozen + fees + bought amounts - sold amounts = starting cash, to the cent. */
+static void verify_book(xtb_client_t *c, zhashx_t *ok, live_t *live, const book_start_t *start,
+                        book_summary_t *sum) {
+    memset(sum, 0, sizeof *sum);
+    journal_t j = {.last_order = zhashx_new(), .trade_ids = zhashx_new(), .live = live};
+    zhashx_set_destructor(j.last_order, (zhashx_destructor_fn *)zchunk_destroy);
+    size_t live_total = live ? zhashx_size(live->seen) : 0;
+    replay_t all;
+    replay_init(&all);
+    replay_all(c, "", 1000, &all, journal_event, &j, 1000);
+    sum->events = all.events;
+    sum->requests = all.requests;
+    sum->live_matched = j.live_matched;
+    replay_fini(&all);
+    cr_assert_eq(j.duplicate_trades, 0, "a trade id was pushed twice");
+    cr_assert_eq(j.live_differ, 0, "%zu live pushes differ from the journal (first %s)",
+                 j.live_differ, j.differ);
+    if (live && zhashx_size(live->seen)) {
+        zhashx_first(live->seen);
+        cr_assert_fail("%zu of %zu live pushes are not in the replay (e.g. %s)",
+                       zhashx_size(live->seen), live_total,
+                       (const char *)zhashx_cursor(live->seen));
+    }
+    if (live)
+        cr_assert_gt(j.live_matched, 0);
+
+    /* The book: every OK order once, with the status and fills of its last push. */
+    Xtbridge__Reply *orders = query_orders(c);
+    Xtbridge__OrdersReply *o = orders->query_stock_orders;
+    cr_assert_eq(o->n_orders, zhashx_size(ok), "%zu orders in the book, %zu answered OK",
+                 o->n_orders, zhashx_size(ok));
+    zhashx_t *codes = zhashx_new();
+    zhashx_set_destructor(codes, (zhashx_destructor_fn *)zstr_free);
+    zhashx_t *traded_by_order = zhashx_new();
+    zhashx_set_destructor(traded_by_order, (zhashx_destructor_fn *)zstr_free);
+    int64_t open_rest_buys = 0;
+    for (size_t i = 0; i < o->n_orders; i++) {
+        Xtbridge__XtOrder *ord = o->orders[i];
+        char key[32];
+        snprintf(key, sizeof key, "%lld", (long long)ord->order_id);
+        cr_assert_not_null(zhashx_lookup(ok, key), "order %s in the book was never answered OK",
+                           key);
+        cr_assert_neq(ord->order_status, ST_JUNK, "order %s rejected: %s", key, ord->status_msg);
+        Xtbridge__XtOrder *pushed = journal_last_order(&j, ord->order_id);
+        cr_assert_not_null(pushed, "order %s has no order push in the journal", key);
+        cr_assert_eq(ord->order_status, pushed->order_status,
+                     "order %s: status %d in the book, %d in its last push", key, ord->order_status,
+                     pushed->order_status);
+        cr_assert_eq(ord->traded_volume, pushed->traded_volume,
+                     "order %s: traded %lld in the book, %lld in its last push", key,
+                     (long long)ord->traded_volume, (long long)pushed->traded_volume);
+        xtbridge__xt_order__free_unpacked(pushed, NULL);
+        sum->statuses[ord->order_status & 63]++;
+        if (ord->order_id > sum->max_order_id)
+            sum->max_order_id = ord->order_id;
+        if (status_open(ord->order_status)) {
+            if (ord->order_type == BUY) {
+                cr_assert(ord->traded_volume == 0 && ord->order_volume == 100 &&
+                              xtbt_money_eq(ord->price, REST_PRICE),
+                          "open buy %s: %lld of %lld @ %.2f", key, (long long)ord->traded_volume,
+                          (long long)ord->order_volume, ord->price);
+                open_rest_buys++;
+            } else
+                code_sum(codes, ord->stock_code)->open_sell +=
+                    ord->order_volume - ord->traded_volume;
+        }
+        int64_t *tv = (int64_t *)calloc(1, sizeof *tv);
+        *tv = ord->traded_volume;
+        cr_assert_eq(zhashx_insert(traded_by_order, key, tv), 0, "order %s twice in the book", key);
+    }
+    cr_assert_eq(zhashx_size(j.last_order), o->n_orders,
+                 "the journal has order pushes for %zu orders, the book %zu",
+                 zhashx_size(j.last_order), o->n_orders);
+    xtb_reply_destroy(&orders);
+
+    /* Trades: ids unique and pushed, fills per order add up. */
+    Xtbridge__Reply *tr =
+        xtbt_call_ok(c, xtb_req_account(XTBRIDGE__REQUEST__BODY_QUERY_STOCK_TRADES, ACC),
+                     XTBRIDGE__REPLY__RESULT_QUERY_STOCK_TRADES);
+    Xtbridge__TradesReply *t = tr->query_stock_trades;
+    cr_assert_eq(t->n_trades, j.trade_pushes, "%zu trades in the book, %zu trade pushes",
+                 t->n_trades, j.trade_pushes);
+    sum->trade_ids = zhashx_new();
+    int64_t buy_cents = 0, sell_cents = 0, fee_cents = 0;
+    for (size_t i = 0; i < t->n_trades; i++) {
+        Xtbridge__XtTrade *x = t->trades[i];
+        cr_assert_eq(zhashx_insert(sum->trade_ids, x->traded_id, (void *)""), 0,
+                     "trade id %s twice", x->traded_id);
+        cr_assert_not_null(zhashx_lookup(j.trade_ids, x->traded_id), "trade %s was never pushed",
+                           x->traded_id);
+        char key[32];
+        snprintf(key, sizeof key, "%lld", (long long)x->order_id);
+        int64_t *tv = (int64_t *)zhashx_lookup(traded_by_order, key);
+        cr_assert_not_null(tv, "trade %s of unknown order %s", x->traded_id, key);
+        *tv -= x->traded_volume;
+        cr_assert(xtbt_money_eq(x->traded_amount, (double)cents(x->traded_amount) / 100.0));
+        if (x->order_type == BUY) {
+            code_sum(codes, x->stock_code)->bought += x->traded_volume;
+            sum->bought += x->traded_volume;
+            buy_cents += cents(x->traded_amount);
+        } else {
+            code_sum(codes, x->stock_code)->sold += x->traded_volume;
+            sum->sold += x->traded_volume;
+            sell_cents += cents(x->traded_amount);
+        }
+        fee_cents += cents(x->commission);
+    }
+    for (int64_t *tv = (int64_t *)zhashx_first(traded_by_order); tv;
+         tv = (int64_t *)zhashx_next(traded_by_order))
+        cr_assert_eq(*tv, 0, "order %s: traded_volume differs from its trades by %lld",
+                     (const char *)zhashx_cursor(traded_by_order), (long long)*tv);
+    xtb_reply_destroy(&tr);
+
+    /* Positions follow from the trades. */
+    for (size_t i = 0; i < start->ncodes; i++)
+        code_sum(codes, start->codes[i]);
+    Xtbridge__Reply *pr =
+        xtbt_call_ok(c, xtb_req_account(XTBRIDGE__REQUEST__BODY_QUERY_STOCK_POSITIONS, ACC),
+                     XTBRIDGE__REPLY__RESULT_QUERY_STOCK_POSITIONS);
+    size_t held = 0;
+    for (size_t i = 0; i < pr->query_stock_positions->n_positions; i++) {
+        Xtbridge__XtPosition *p = pr->query_stock_positions->positions[i];
+        code_sum_t *cs = (code_sum_t *)zhashx_lookup(codes, p->stock_code);
+        cr_assert_not_null(cs, "position in %s, never held nor traded", p->stock_code);
+        int64_t at_start = 0;
+        for (size_t k = 0; k < start->ncodes; k++)
+            if (strcmp(start->codes[k], p->stock_code) == 0)
+                at_start = start->volumes[k];
+        cr_assert_eq(p->volume, at_start + cs->bought - cs->sold,
+                     "%s: volume %lld, start %lld + bought %lld - sold %lld", p->stock_code,
+                     (long long)p->volume, (long long)at_start, (long long)cs->bought,
+                     (long long)cs->sold);
+        cr_assert_eq(p->frozen_volume, cs->open_sell, "%s: frozen %lld, open sells %lld",
+                     p->stock_code, (long long)p->frozen_volume, (long long)cs->open_sell);
+        cr_assert_eq(p->can_use_volume, at_start - cs->sold - cs->open_sell,
+                     "%s: can_use %lld (T+1: start %lld - sold %lld - frozen %lld)", p->stock_code,
+                     (long long)p->can_use_volume, (long long)at_start, (long long)cs->sold,
+                     (long long)cs->open_sell);
+        if (p->volume > 0)
+            held++;
+    }
+    size_t expect_held = 0;
+    for (code_sum_t *cs = (code_sum_t *)zhashx_first(codes); cs;
+         cs = (code_sum_t *)zhashx_next(codes)) {
+        int64_t at_start = 0;
+        for (size_t k = 0; k < start->ncodes; k++)
+            if (strcmp(start->codes[k], (const char *)zhashx_cursor(codes)) == 0)
+                at_start = start->volumes[k];
+        if (at_start + cs->bought - cs->sold > 0)
+            expect_held++;
+    }
+    cr_assert_eq(held, expect_held, "%zu positions held, %zu expected", held, expect_held);
+    xtb_reply_destroy(&pr);
+
+    /* Cash to the cent. */
+    int64_t cash, frozen;
+    query_asset(c, &cash, &frozen);
+    cr_assert_eq(frozen, open_rest_buys * REST_FREEZE_CENTS,
+                 "frozen %lld cents, %lld open resting buys", (long long)frozen,
+                 (long long)open_rest_buys);
+    cr_assert_eq(cash + frozen + fee_cents + buy_cents - sell_cents, start->cash_cents,
+                 "cash %lld + frozen %lld + fees %lld + bought %lld - sold %lld != %lld (cents)",
+                 (long long)cash, (long long)frozen, (long long)fee_cents, (long long)buy_cents,
+                 (long long)sell_cents, (long long)start->cash_cents);
+    zhashx_destroy(&codes);
+    zhashx_destroy(&traded_by_order);
+    zhashx_destroy(&j.last_order);
+    zhashx_destroy(&j.trade_ids);
+}
+
 Test(durability, crash_mid_stream, .timeout = 240) {
     xtbt_bridge_t *b = start_bridge(CRASH_CONFIG, QUIET);
     xtb_client_t *c = xtbt_bridge_client(b);
     set_price(c, CODE_SELL, 11.00, LIQUIDITY);
 
     /* Live subscriber to every kind of the account's pushes, in place before any order. */
-    live_t live = {.client = xtbt_bridge_client(b), .seen = zhashx_new()};
-    zhashx_set_destructor(live.seen, (zhashx_destructor_fn *)zchunk_destroy);
-    const char *kinds[] = {"order",       "trade",        "order_error", "cancel_error",
-                           "order_async", "cancel_async", "position",    "asset"};
-    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
-        char topic[64];
-        snprintf(topic, sizeof topic, "%s.%s.", kinds[i], ACC);
-        cr_assert_eq(xtb_client_subscribe(live.client, topic), 0);
-    }
-    cr_assert_eq(xtb_client_sync_subscriptions(live.client, 5000), 0, "%s",
-                 xtb_client_error(live.client));
-    pthread_t live_thread;
-    cr_assert_eq(pthread_create(&live_thread, NULL, live_run, &live), 0);
+    live_t live;
+    live_start(&live, b);
 
     int64_t t0 = zclock_mono();
     worker_t workers[WORKERS];
@@ -606,9 +846,7 @@ Test(durability, crash_mid_stream, .timeout = 240) {
     for (int i = 0; i < WORKERS; i++)
         pthread_join(threads[i], NULL);
     int64_t t_done = zclock_mono();
-    atomic_store(&live.stop, true);
-    pthread_join(live_thread, NULL);
-    cr_assert_str_empty(live.error, "live subscriber: %s", live.error);
+    live_stop(&live);
 
     zhashx_t *ok = zhashx_new(); /* every order id answered OK */
     int64_t max_pre = 0, min_post = 0, twice = 0;
@@ -648,151 +886,25 @@ Test(durability, crash_mid_stream, .timeout = 240) {
                      (long long)min_post, (long long)max_pre);
     cr_assert_gt(cancels_ok, 0);
 
-    /* Replay every topic from seq 0: gap-free per topic; the live pushes are in it. */
-    journal_t j = {.last_order = zhashx_new(), .trade_ids = zhashx_new(), .live = &live};
-    zhashx_set_destructor(j.last_order, (zhashx_destructor_fn *)zchunk_destroy);
-    size_t live_total = zhashx_size(live.seen);
-    replay_t all;
-    replay_init(&all);
-    replay_all(c, "", 1000, &all, journal_event, &j, 1000);
-    cr_assert_eq(j.duplicate_trades, 0, "a trade id was pushed twice");
-    cr_assert_eq(j.live_differ, 0, "%zu live pushes differ from the journal (first %s)",
-                 j.live_differ, j.differ);
-    if (zhashx_size(live.seen)) {
-        zhashx_first(live.seen);
-        cr_assert_fail("%zu of %zu live pushes are not in the replay (e.g. %s)",
-                       zhashx_size(live.seen), live_total, (const char *)zhashx_cursor(live.seen));
-    }
-    cr_assert_gt(j.live_matched, 0);
-
-    /* The book: every OK order once, with the status and fills of its last push. */
-    Xtbridge__Reply *orders = query_orders(c);
-    Xtbridge__OrdersReply *o = orders->query_stock_orders;
-    cr_assert_eq(o->n_orders, zhashx_size(ok), "%zu orders in the book, %zu answered OK",
-                 o->n_orders, zhashx_size(ok));
-    zhashx_t *in_book = zhashx_new();
-    int64_t open_rest_buys = 0, open_sell_volume = 0, max_id = 0;
-    size_t statuses[64] = {0};
-    zhashx_t *traded_by_order = zhashx_new();
-    zhashx_set_destructor(traded_by_order, (zhashx_destructor_fn *)zstr_free);
-    for (size_t i = 0; i < o->n_orders; i++) {
-        Xtbridge__XtOrder *ord = o->orders[i];
-        char key[32];
-        snprintf(key, sizeof key, "%lld", (long long)ord->order_id);
-        cr_assert_eq(zhashx_insert(in_book, key, (void *)""), 0, "order %s twice in the book", key);
-        cr_assert_not_null(zhashx_lookup(ok, key), "order %s in the book was never answered OK",
-                           key);
-        cr_assert_neq(ord->order_status, ST_JUNK, "order %s rejected: %s", key, ord->status_msg);
-        Xtbridge__XtOrder *pushed = journal_last_order(&j, ord->order_id);
-        cr_assert_not_null(pushed, "order %s has no order push in the journal", key);
-        cr_assert_eq(ord->order_status, pushed->order_status,
-                     "order %s: status %d in the book, %d in its last push", key, ord->order_status,
-                     pushed->order_status);
-        cr_assert_eq(ord->traded_volume, pushed->traded_volume,
-                     "order %s: traded %lld in the book, %lld in its last push", key,
-                     (long long)ord->traded_volume, (long long)pushed->traded_volume);
-        xtbridge__xt_order__free_unpacked(pushed, NULL);
-        statuses[ord->order_status & 63]++;
-        if (ord->order_id > max_id)
-            max_id = ord->order_id;
-        if (status_open(ord->order_status)) {
-            if (ord->order_type == BUY) {
-                cr_assert_eq(ord->traded_volume, 0, "resting buy %s traded", key);
-                open_rest_buys++;
-            } else
-                open_sell_volume += ord->order_volume - ord->traded_volume;
-        }
-        int64_t *tv = (int64_t *)calloc(1, sizeof *tv);
-        *tv = ord->traded_volume;
-        zhashx_insert(traded_by_order, key, tv);
-    }
-    cr_assert_eq(zhashx_size(j.last_order), o->n_orders,
-                 "the journal has order pushes for %zu orders, the book %zu",
-                 zhashx_size(j.last_order), o->n_orders);
-    cr_assert_gt(statuses[ST_PART_SUCC] + statuses[ST_PART_CANCEL], 0, "no partial fill");
-    cr_assert_gt(statuses[ST_SUCCEEDED], 0);
-    cr_assert_gt(statuses[ST_CANCELED], 0);
-    xtb_reply_destroy(&orders);
-
-    /* Trades: ids unique, fills per order add up, positions and cash follow. */
-    Xtbridge__Reply *tr =
-        xtbt_call_ok(c, xtb_req_account(XTBRIDGE__REQUEST__BODY_QUERY_STOCK_TRADES, ACC),
-                     XTBRIDGE__REPLY__RESULT_QUERY_STOCK_TRADES);
-    Xtbridge__TradesReply *t = tr->query_stock_trades;
-    cr_assert_eq(t->n_trades, j.trade_pushes, "%zu trades in the book, %zu trade pushes",
-                 t->n_trades, j.trade_pushes);
-    zhashx_t *trade_ids = zhashx_new();
-    int64_t bought = 0, sold = 0, buy_cents = 0, sell_cents = 0, fee_cents = 0;
-    for (size_t i = 0; i < t->n_trades; i++) {
-        Xtbridge__XtTrade *x = t->trades[i];
-        cr_assert_eq(zhashx_insert(trade_ids, x->traded_id, (void *)""), 0, "trade id %s twice",
-                     x->traded_id);
-        cr_assert_not_null(zhashx_lookup(j.trade_ids, x->traded_id), "trade %s was never pushed",
-                           x->traded_id);
-        char key[32];
-        snprintf(key, sizeof key, "%lld", (long long)x->order_id);
-        int64_t *tv = (int64_t *)zhashx_lookup(traded_by_order, key);
-        cr_assert_not_null(tv, "trade %s of unknown order %s", x->traded_id, key);
-        *tv -= x->traded_volume;
-        cr_assert(xtbt_money_eq(x->traded_amount, (double)cents(x->traded_amount) / 100.0));
-        if (x->order_type == BUY) {
-            cr_assert_str_eq(x->stock_code, CODE_BUY);
-            bought += x->traded_volume;
-            buy_cents += cents(x->traded_amount);
-        } else {
-            cr_assert_str_eq(x->stock_code, CODE_SELL);
-            sold += x->traded_volume;
-            sell_cents += cents(x->traded_amount);
-        }
-        fee_cents += cents(x->commission);
-    }
-    for (int64_t *tv = (int64_t *)zhashx_first(traded_by_order); tv;
-         tv = (int64_t *)zhashx_next(traded_by_order))
-        cr_assert_eq(*tv, 0, "order %s: traded_volume differs from its trades by %lld",
-                     (const char *)zhashx_cursor(traded_by_order), (long long)*tv);
-    xtb_reply_destroy(&tr);
-    cr_assert_gt(bought, 0);
-    cr_assert_gt(sold, 0);
-
-    Xtbridge__Reply *pr =
-        xtbt_call_ok(c, xtb_req_account(XTBRIDGE__REQUEST__BODY_QUERY_STOCK_POSITIONS, ACC),
-                     XTBRIDGE__REPLY__RESULT_QUERY_STOCK_POSITIONS);
-    bool seen_buy = false, seen_sell = false;
-    for (size_t i = 0; i < pr->query_stock_positions->n_positions; i++) {
-        Xtbridge__XtPosition *p = pr->query_stock_positions->positions[i];
-        if (strcmp(p->stock_code, CODE_BUY) == 0) {
-            seen_buy = true;
-            cr_assert_eq(p->volume, bought, "%s: volume %lld, bought %lld", CODE_BUY,
-                         (long long)p->volume, (long long)bought);
-            cr_assert_eq(p->can_use_volume, 0, "T+1: today's buys are not sellable");
-        } else if (strcmp(p->stock_code, CODE_SELL) == 0) {
-            seen_sell = true;
-            cr_assert_eq(p->volume, START_SELL_VOLUME - sold, "%s: volume %lld, sold %lld",
-                         CODE_SELL, (long long)p->volume, (long long)sold);
-            cr_assert_eq(p->frozen_volume, open_sell_volume, "%s: frozen %lld, open sells %lld",
-                         CODE_SELL, (long long)p->frozen_volume, (long long)open_sell_volume);
-            cr_assert_eq(p->can_use_volume, p->volume - p->frozen_volume);
-        } else
-            cr_assert_fail("unexpected position %s", p->stock_code);
-    }
-    cr_assert(seen_buy && seen_sell);
-    xtb_reply_destroy(&pr);
-
-    int64_t cash, frozen;
-    query_asset(c, &cash, &frozen);
-    cr_assert_eq(frozen, open_rest_buys * REST_FREEZE_CENTS,
-                 "frozen %lld cents, %lld open resting buys", (long long)frozen,
-                 (long long)open_rest_buys);
-    cr_assert_eq(cash + frozen + fee_cents + buy_cents - sell_cents, START_CASH_CENTS,
-                 "cash %lld + frozen %lld + fees %lld + bought %lld - sold %lld != %lld (cents)",
-                 (long long)cash, (long long)frozen, (long long)fee_cents, (long long)buy_cents,
-                 (long long)sell_cents, START_CASH_CENTS);
+    book_summary_t sum;
+    const char *start_codes[] = {CODE_SELL};
+    const int64_t start_volumes[] = {START_SELL_VOLUME};
+    book_start_t start = {START_CASH_CENTS, start_codes, start_volumes, 1};
+    verify_book(c, ok, &live, &start, &sum);
+    cr_assert_gt(sum.statuses[ST_PART_SUCC] + sum.statuses[ST_PART_CANCEL], 0, "no partial fill");
+    cr_assert_gt(sum.statuses[ST_SUCCEEDED], 0);
+    cr_assert_gt(sum.statuses[ST_CANCELED], 0);
+    cr_assert_gt(sum.bought, 0);
+    cr_assert_gt(sum.sold, 0);
+    zhashx_t *trade_ids = sum.trade_ids;
+    int64_t max_id = sum.max_order_id;
 
     /* After all that, a new order and a new fill still get fresh ids. */
     int64_t fresh = place(c, CODE_BUY, BUY, 100, FILL_PRICE);
     cr_assert_gt(fresh, max_id);
-    tr = xtbt_call_ok(c, xtb_req_account(XTBRIDGE__REQUEST__BODY_QUERY_STOCK_TRADES, ACC),
-                      XTBRIDGE__REPLY__RESULT_QUERY_STOCK_TRADES);
+    Xtbridge__Reply *tr =
+        xtbt_call_ok(c, xtb_req_account(XTBRIDGE__REQUEST__BODY_QUERY_STOCK_TRADES, ACC),
+                     XTBRIDGE__REPLY__RESULT_QUERY_STOCK_TRADES);
     cr_assert_eq(tr->query_stock_trades->n_trades, zhashx_size(trade_ids) + 1);
     Xtbridge__XtTrade *last = tr->query_stock_trades->trades[tr->query_stock_trades->n_trades - 1];
     cr_assert_eq(last->order_id, fresh);
@@ -810,17 +922,11 @@ Test(durability, crash_mid_stream, .timeout = 240) {
             "%zu live pushes, %zu events replayed in %zu requests, total %.1f s\n",
             placed_at_kill, (double)(t_kill - t0) / 1000.0, (double)(t_up - t_kill) / 1000.0,
             resent, hits, zhashx_size(ok) - 1, zhashx_size(trade_ids), cancels_ok + cancels_failed,
-            cancels_failed, live.events, all.events, all.requests, (double)(t_done - t0) / 1000.0);
+            cancels_failed, live.events, sum.events, sum.requests, (double)(t_done - t0) / 1000.0);
 
-    replay_fini(&all);
     zhashx_destroy(&trade_ids);
-    zhashx_destroy(&traded_by_order);
-    zhashx_destroy(&in_book);
-    zhashx_destroy(&j.last_order);
-    zhashx_destroy(&j.trade_ids);
     zhashx_destroy(&ok);
-    zhashx_destroy(&live.seen);
-    xtb_client_destroy(&live.client);
+    live_fini(&live);
     xtb_client_destroy(&c);
     stop_bridge(&b);
 }
@@ -987,12 +1093,16 @@ Test(durability, full_store_no_ok_for_lost_order, .timeout = 120) {
 
     zhashx_t *ok = zhashx_new();
     size_t failed = 0, attempts = 0;
-    char first_error[512] = "", bad_text[512] = "";
+    char first_error[512] = "", bad_text[512] = "", failed_id[32] = "";
     while (failed < 20) {
         cr_assert_lt(attempts++, 100000, "a %s MiB store took 100,000 orders without filling up",
                      args[1]);
-        Xtbridge__Reply *r = xtbt_call(
-            c, xtb_req_order(ACC, CODE_BUY, BUY, 100, FIX, REST_PRICE, "full", "", false));
+        char request_id[32];
+        snprintf(request_id, sizeof request_id, "full-%zu", attempts);
+        Xtbridge__Request *req =
+            xtb_req_order(ACC, CODE_BUY, BUY, 100, FIX, REST_PRICE, "full", "", false);
+        xtb_request_set_id(req, request_id);
+        Xtbridge__Reply *r = xtbt_call(c, req);
         if (r->error->code == XTBRIDGE__ERROR_CODE__OK) {
             cr_assert_eq(r->result_case, XTBRIDGE__REPLY__RESULT_ORDER_STOCK);
             cr_assert_gt(r->order_stock->order_id, 0);
@@ -1009,6 +1119,7 @@ Test(durability, full_store_no_ok_for_lost_order, .timeout = 120) {
                 snprintf(bad_text, sizeof bad_text, "%s", r->error->message);
             if (!failed++)
                 snprintf(first_error, sizeof first_error, "%s", r->error->message);
+            snprintf(failed_id, sizeof failed_id, "%s", request_id);
             /* the bridge keeps serving */
             expect_ping(c);
         }
@@ -1047,10 +1158,27 @@ Test(durability, full_store_no_ok_for_lost_order, .timeout = 120) {
     kill9(b);
     restart(b, args);
     expect_exactly(c, ok);
+
+    /* With room again, a failed request id is executed afresh (nothing of it was kept):
+       a new order with a fresh id. */
+    kill9(b);
+    const char *bigger[] = {"--store-max-mb", "16", "--log-level", "info", NULL};
+    restart(b, bigger);
+    expect_exactly(c, ok);
+    Xtbridge__Request *req =
+        xtb_req_order(ACC, CODE_BUY, BUY, 100, FIX, REST_PRICE, "full", "", false);
+    xtb_request_set_id(req, failed_id);
+    Xtbridge__Reply *r = xtbt_call_ok(c, req, XTBRIDGE__REPLY__RESULT_ORDER_STOCK);
+    char key[32];
+    snprintf(key, sizeof key, "%lld", (long long)r->order_stock->order_id);
+    cr_assert_eq(zhashx_insert(ok, key, (void *)""), 0, "retry of %s got the used id %s", failed_id,
+                 key);
+    xtb_reply_destroy(&r);
+    expect_exactly(c, ok);
     fprintf(stderr,
             "full_store: --store-max-mb %s: %zu orders OK, %zu BACKEND_ERROR (\"%s\"), "
             "restart kept all\n",
-            args[1], zhashx_size(ok), failed, first_error);
+            args[1], zhashx_size(ok) - 1, failed, first_error);
     cr_assert_str_empty(bad_text,
                         "BACKEND_ERROR text is not \"store commit failed: <cause naming the "
                         "full store>; nothing of this request was kept\": %s",
@@ -1072,8 +1200,9 @@ static const char *BIG_CONFIG = "sim\n"
                                 "        type = STOCK\n"
                                 "        cash = 1000000000\n";
 
-/* `n` resting buys pipelined over one DEALER, PIPELINE in flight; all must be OK. */
-static void pipeline_orders(zsock_t *dealer, int n, uint64_t *next_id) {
+/* `n` resting buys pipelined over one DEALER, PIPELINE in flight; all must be OK. Their
+   ids go into `ids` ("<id>" keys) unless NULL. */
+static void pipeline_orders(zsock_t *dealer, int n, uint64_t *next_id, zhashx_t *ids) {
     Xtbridge__Request *req =
         xtb_req_order(ACC, CODE_BUY, BUY, 100, FIX, REST_PRICE, "bulk", "", false);
     int sent = 0, answered = 0;
@@ -1098,6 +1227,11 @@ static void pipeline_orders(zsock_t *dealer, int n, uint64_t *next_id) {
                   r->error ? r->error->message : "");
         cr_assert_eq(r->result_case, XTBRIDGE__REPLY__RESULT_ORDER_STOCK);
         cr_assert_gt(r->order_stock->order_id, 0);
+        if (ids) {
+            char key[32];
+            snprintf(key, sizeof key, "%lld", (long long)r->order_stock->order_id);
+            cr_assert_eq(zhashx_insert(ids, key, (void *)""), 0, "order id %s twice", key);
+        }
         xtbridge__reply__free_unpacked(r, NULL);
         answered++;
     }
@@ -1180,7 +1314,7 @@ Test(durability, replay_200k_bounded, .timeout = 240) {
     int chunk = REPLAY_EVENTS / 3 + 1;
     while ((total = account_last_seq(c, order_topic, &order_last)) < REPLAY_EVENTS) {
         int n = (int)((REPLAY_EVENTS - total) / 2 + 1);
-        pipeline_orders(dealer, n < chunk ? n : chunk, &next_id);
+        pipeline_orders(dealer, n < chunk ? n : chunk, &next_id, NULL);
     }
     zsock_destroy(&dealer);
     int64_t t1 = zclock_mono();
@@ -1318,6 +1452,87 @@ Test(durability, second_bridge_same_data_dir_exits_2, .timeout = 60) {
     r = query_orders(c);
     cr_assert_eq(r->query_stock_orders->n_orders, 2);
     xtb_reply_destroy(&r);
+    xtb_client_destroy(&c);
+    stop_bridge(&b);
+}
+
+/* ---- 6. kill -9 in the middle of one price move that fills thousands of orders --------------- */
+
+#define BURST_ORDERS 8000
+
+/*  A sim_set_price that fills BURST_ORDERS resting buys makes 4 pushes per fill; the bridge
+    commits and publishes them in slices (checkpoints). kill -9 as soon as the first trade
+    push arrives, i.e. with most slices still to come: after the restart the book is exactly
+    that of the last committed slice (orders, trades, positions, cash and the new last price
+    agree with the journal), and a sim_tick completes the fills from there. */
+Test(durability, kill9_mid_fill_burst, .timeout = 120) {
+    xtbt_bridge_t *b = start_bridge(CRASH_CONFIG, QUIET);
+    xtb_client_t *c = xtbt_bridge_client(b);
+    zsock_t *dealer = zsock_new(ZMQ_DEALER);
+    cr_assert_not_null(dealer);
+    zsock_set_rcvtimeo(dealer, 10000);
+    zsock_set_sndtimeo(dealer, 10000);
+    zsock_set_linger(dealer, 0);
+    cr_assert_eq(zsock_connect(dealer, "%s", b->router_ep), 0);
+    zhashx_t *ok = zhashx_new();
+    uint64_t next_id = 0;
+    pipeline_orders(dealer, BURST_ORDERS, &next_id, ok);
+    live_t live;
+    live_start(&live, b);
+
+    /* The price move, not waited for: its reply would only come after the last slice. */
+    Xtbridge__Request *req = xtb_req_sim_set_price(CODE_BUY, 9.90, 0, -1);
+    xtb_request_set_id(req, "burst-price");
+    size_t len = xtbridge__request__get_packed_size(req);
+    zframe_t *frame = zframe_new(NULL, len);
+    xtbridge__request__pack(req, zframe_data(frame));
+    xtb_request_destroy(&req);
+    int64_t t0 = zclock_mono();
+    cr_assert_eq(zframe_send(&frame, dealer, 0), 0);
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 60;
+    pthread_mutex_lock(&live.mutex);
+    int wait_rc = 0;
+    while (live.trades == 0 && wait_rc == 0)
+        wait_rc = pthread_cond_timedwait(&live.traded, &live.mutex, &until);
+    pthread_mutex_unlock(&live.mutex);
+    cr_assert_eq(wait_rc, 0, "no trade push within 60 s of the price move");
+    kill9(b);
+    int64_t t_kill = zclock_mono();
+    bool replied = zsock_events(dealer) & ZMQ_POLLIN;
+    zsock_destroy(&dealer);
+    restart(b, QUIET);
+    live_stop(&live);
+
+    book_summary_t sum;
+    const char *start_codes[] = {CODE_SELL};
+    const int64_t start_volumes[] = {START_SELL_VOLUME};
+    book_start_t start = {START_CASH_CENTS, start_codes, start_volumes, 1};
+    verify_book(c, ok, &live, &start, &sum);
+    size_t filled = sum.statuses[ST_SUCCEEDED];
+    cr_assert_gt(filled, 0, "a trade was pushed, yet no order is filled after the restart");
+    cr_assert_eq(filled + sum.statuses[ST_REPORTED], BURST_ORDERS);
+    cr_assert_eq(sum.bought, (int64_t)filled * 100);
+    zhashx_destroy(&sum.trade_ids);
+
+    /* The new last price was committed with the first slice: matching resumes from it. */
+    Xtbridge__Reply *r =
+        xtbt_call_ok(c, xtb_req_sim_tick(CODE_BUY, 0), XTBRIDGE__REPLY__RESULT_SIM_TICK);
+    cr_assert(strstr(r->sim_tick->message, "last 9.90") != NULL, "sim_tick after restart: %s",
+              r->sim_tick->message);
+    xtb_reply_destroy(&r);
+    verify_book(c, ok, NULL, &start, &sum);
+    cr_assert_eq(sum.statuses[ST_SUCCEEDED], BURST_ORDERS);
+    cr_assert_eq(sum.bought, (int64_t)BURST_ORDERS * 100);
+    fprintf(stderr,
+            "kill9_mid_fill_burst: kill -9 %.0f ms after the price move (%s), %zu of %d fills "
+            "committed, %zu live pushes, %zu events in the journal\n",
+            (double)(t_kill - t0), replied ? "its reply had arrived" : "before its reply", filled,
+            BURST_ORDERS, live.events, sum.events);
+    zhashx_destroy(&sum.trade_ids);
+    zhashx_destroy(&ok);
+    live_fini(&live);
     xtb_client_destroy(&c);
     stop_bridge(&b);
 }

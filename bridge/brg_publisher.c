@@ -12,8 +12,18 @@ struct brg_publisher {
     brg_store_t *store;
     char *endpoints;
     uint64_t published;
-    zlist_t *held; /* zmsg_t (topic, event) journaled in the open batch, not yet sent */
+    /* events journaled in the open batch, not yet sent: a flat array, no czmq objects,
+       because this is on every push's path */
+    struct held_event *held;
+    size_t nheld, cheld;
 };
+
+typedef struct held_event {
+    char topic[256];
+    size_t tlen;
+    uint8_t *data; /* the packed event, malloc'd by the store's pack callback */
+    size_t size;
+} held_event_t;
 
 /* Turn what we bound into what a client can connect to: drop the '@'/'>' prefix and
    replace wildcard hosts, keep ipc:// and inproc:// as they are. */
@@ -74,7 +84,6 @@ brg_publisher_t *brg_publisher_new(const char *endpoints, brg_store_t *store, ch
     self->pub = pub;
     self->store = store;
     self->endpoints = connectable(pub, endpoints);
-    self->held = zlist_new();
     return self;
 }
 
@@ -83,7 +92,7 @@ void brg_publisher_destroy(brg_publisher_t **self_p) {
         return;
     brg_publisher_t *self = *self_p;
     brg_publisher_flush(self, false);
-    zlist_destroy(&self->held);
+    free(self->held);
     zsock_destroy(&self->pub);
     free(self->endpoints);
     free(self);
@@ -136,12 +145,18 @@ int brg_publisher_emit(brg_publisher_t *self, const char *kind, const char *acco
                   brg_store_error(self->store));
         return -1;
     }
-    zmsg_t *msg = zmsg_new();
-    zmsg_addstr(msg, topic);
-    zmsg_addmem(msg, data, size);
-    free(data);
+    if (self->nheld == self->cheld) {
+        self->cheld = self->cheld ? self->cheld * 2 : 256;
+        self->held = (held_event_t *)realloc(self->held, self->cheld * sizeof(held_event_t));
+        if (!self->held)
+            abort();
+    }
+    held_event_t *held = &self->held[self->nheld++];
+    held->tlen = strlen(topic);
+    memcpy(held->topic, topic, held->tlen);
+    held->data = data;
+    held->size = size;
     brg_debug("journaled %s seq=%llu", topic, (unsigned long long)seq);
-    zlist_append(self->held, msg);
     /* Inside a batch the event goes out only once its journal row is committed. */
     if (!brg_store_in_batch(self->store))
         brg_publisher_flush(self, true);
@@ -149,18 +164,18 @@ int brg_publisher_emit(brg_publisher_t *self, const char *kind, const char *acco
 }
 
 void brg_publisher_flush(brg_publisher_t *self, bool committed) {
-    zmsg_t *msg;
-    while ((msg = (zmsg_t *)zlist_pop(self->held))) {
+    void *handle = zsock_resolve(self->pub);
+    for (size_t i = 0; i < self->nheld; i++) {
+        held_event_t *held = &self->held[i];
         if (committed) {
             /* PUB never blocks: past the HWM a subscriber just misses it (and replays). */
-            void *handle = zsock_resolve(self->pub);
-            zframe_t *topic = zmsg_first(msg), *event = zmsg_next(msg);
-            zmq_send(handle, zframe_data(topic), zframe_size(topic), ZMQ_SNDMORE | ZMQ_DONTWAIT);
-            zmq_send(handle, zframe_data(event), zframe_size(event), ZMQ_DONTWAIT);
+            zmq_send(handle, held->topic, held->tlen, ZMQ_SNDMORE | ZMQ_DONTWAIT);
+            zmq_send(handle, held->data, held->size, ZMQ_DONTWAIT);
             self->published++;
         }
-        zmsg_destroy(&msg);
+        free(held->data);
     }
+    self->nheld = 0;
 }
 
 int brg_publisher_emit_fn(void *arg, const char *kind, const char *account_id,
@@ -177,5 +192,5 @@ uint64_t brg_publisher_count(brg_publisher_t *self) {
 }
 
 size_t brg_publisher_held(brg_publisher_t *self) {
-    return zlist_size(self->held);
+    return self->nheld;
 }

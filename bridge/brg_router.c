@@ -5,6 +5,10 @@
     reply they can read. Replies are sent non-blocking with ROUTER_MANDATORY, so a reply to a
     client that has gone is counted as dropped instead of silently vanishing or blocking
     the loop.
+
+    The request path is the bridge's hot path: frames are read into zmq_msg_t and the
+    reply's envelope (routing id + delimiter count) is kept inline, so a request costs no
+    czmq message objects; held replies and pushes sit in flat arrays until their commit.
 */
 #include "brg_router.h"
 
@@ -26,32 +30,45 @@ struct brg_router {
     uint64_t requests, replies, malformed, dropped, idempotent_hits;
     uint64_t per_call[MAX_BODY_CASE];
     int64_t started_ms;
-    zlist_t *held; /* held_t replies of the open batch, sent after its commit */
+    struct held *held; /* replies of the open batch, sent after its commit */
+    size_t nheld, cheld;
     bool draining; /* inside brg_router_drain: its batch is the open one */
     bool degraded; /* a commit failed and the backend could not undo */
     char degraded_reason[768];
 };
 
-/* A reply waiting for its batch to commit. */
+/* Where a reply goes: the routing id (at most 255 bytes in ZMTP) and how many empty
+   delimiters preceded the request, echoed back. Inline: no allocation per request. */
 typedef struct {
-    zmsg_t *msg;
-    char *request_id;
+    uint8_t id[255];
+    uint8_t id_size;
+    uint32_t delimiters;
+} envelope_t;
+
+/* A reply waiting for its batch to commit; owns data. */
+typedef struct held {
+    envelope_t env;
+    uint8_t *data;
+    size_t size;
 } held_t;
 
 /* What the router keeps with each call: where the reply goes and how it is remembered. */
 typedef struct {
-    zmsg_t *envelope; /* routing id + delimiters */
-    char *idem_key;   /* set for state-changing calls */
-    char *request_id;
+    envelope_t env;
+    bool state_changing; /* its reply is an idempotency row */
+    char *idem_key;      /* set while the backend holds the call (in_flight's key) */
 } route_t;
 
 static void route_free(void **p) {
     route_t *route = (route_t *)*p;
-    zmsg_destroy(&route->envelope);
     free(route->idem_key);
-    free(route->request_id);
     free(route);
     *p = NULL;
+}
+
+static const char *request_id_of(brg_call_t *call) {
+    const Xtbridge__Request *req = brg_call_request(call);
+    return req && req->request_id ? req->request_id : "";
 }
 
 /* Calls that change state at the broker: a retry with the same request_id must not repeat
@@ -79,52 +96,56 @@ static int64_t now_ns(void) {
     return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-/* Send a whole reply message (envelope frames + payload) without blocking; a client that
-   left or stopped reading costs a counted drop, never a stalled loop. Takes the message. */
-static void send_msg(brg_router_t *self, zmsg_t **msg_p) {
+/* Send a whole reply (envelope frames + payload) without blocking; a client that left or
+   stopped reading costs a counted drop, never a stalled loop. */
+static void send_now(brg_router_t *self, const envelope_t *env, const uint8_t *data,
+                     size_t size) {
     void *handle = zsock_resolve(self->sock);
-    zmsg_t *msg = *msg_p;
-    int rc = 0;
-    for (zframe_t *frame = zmsg_first(msg); frame && rc >= 0;) {
-        zframe_t *next = zmsg_next(msg);
-        rc = zmq_send(handle, zframe_data(frame), zframe_size(frame),
-                      (next ? ZMQ_SNDMORE : 0) | ZMQ_DONTWAIT);
-        frame = next;
-    }
+    int rc = zmq_send(handle, env->id, env->id_size, ZMQ_SNDMORE | ZMQ_DONTWAIT);
+    for (uint32_t i = 0; i < env->delimiters && rc >= 0; i++)
+        rc = zmq_send(handle, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT);
+    if (rc >= 0)
+        rc = zmq_send(handle, data, size, ZMQ_DONTWAIT);
     if (rc < 0) {
         self->dropped++;
         brg_warn("reply dropped: %s", zmq_strerror(zmq_errno()));
     } else
         self->replies++;
-    zmsg_destroy(msg_p);
 }
 
-static void send_packed(brg_router_t *self, zmsg_t *envelope, const char *request_id,
-                        const uint8_t *data, size_t size) {
-    zmsg_t *msg = zmsg_dup(envelope);
-    zmsg_addmem(msg, data, size);
-    if (brg_store_in_batch(self->args.store)) {
-        /* The reply may speak of this batch's orders and be its idempotency row: it must
-           not reach the client before the batch is durable, or a crash could lose an
-           acknowledged order or let a retry repeat it. */
-        held_t *held = (held_t *)zmalloc(sizeof(held_t));
-        held->msg = msg;
-        held->request_id = strdup(request_id ? request_id : "");
-        zlist_append(self->held, held);
-    } else
-        send_msg(self, &msg);
+/* Send a packed reply, or hold it for the open batch's commit. Takes `data` (malloc'd). */
+static void send_owned(brg_router_t *self, const envelope_t *env, uint8_t *data, size_t size) {
+    if (!brg_store_in_batch(self->args.store)) {
+        send_now(self, env, data, size);
+        free(data);
+        return;
+    }
+    /* The reply may speak of this batch's orders and be its idempotency row: it must not
+       reach the client before the batch is durable, or a crash could lose an acknowledged
+       order or let a retry repeat it. */
+    if (self->nheld == self->cheld) {
+        self->cheld = self->cheld ? self->cheld * 2 : 64;
+        self->held = (held_t *)realloc(self->held, self->cheld * sizeof(held_t));
+        if (!self->held)
+            abort();
+    }
+    held_t *held = &self->held[self->nheld++];
+    held->env = *env;
+    held->data = data;
+    held->size = size;
 }
 
-static void send_reply(brg_router_t *self, zmsg_t *envelope, Xtbridge__Reply *reply) {
+static void send_reply(brg_router_t *self, const envelope_t *env, Xtbridge__Reply *reply) {
     size_t size = xtbridge__reply__get_packed_size(reply);
     uint8_t *data = (uint8_t *)malloc(size ? size : 1);
+    if (!data)
+        abort();
     xtbridge__reply__pack(reply, data);
-    send_packed(self, envelope, reply->request_id, data, size);
-    free(data);
+    send_owned(self, env, data, size);
 }
 
 /* Error reply for a request we could not (fully) decode. */
-static void send_error(brg_router_t *self, zmsg_t *envelope, const char *request_id,
+static void send_error(brg_router_t *self, const envelope_t *env, const char *request_id,
                        Xtbridge__ErrorCode code, const char *message) {
     Xtbridge__Reply reply = XTBRIDGE__REPLY__INIT;
     Xtbridge__Error error = XTBRIDGE__ERROR__INIT;
@@ -132,7 +153,7 @@ static void send_error(brg_router_t *self, zmsg_t *envelope, const char *request
     error.message = (char *)message;
     reply.error = &error;
     reply.request_id = (char *)(request_id ? request_id : "");
-    send_reply(self, envelope, &reply);
+    send_reply(self, env, &reply);
     brg_debug("error reply %d: %s", code, message);
 }
 
@@ -182,16 +203,18 @@ static void finish_call(brg_call_t *call, void *arg) {
     add_subscribe_baseline(self, call);
     size_t size = xtbridge__reply__get_packed_size(reply);
     uint8_t *data = (uint8_t *)malloc(size ? size : 1);
+    if (!data)
+        abort();
     xtbridge__reply__pack(reply, data);
-    if (route->idem_key) {
+    if (route->idem_key)
         zhash_delete(self->in_flight, route->idem_key);
-        if (brg_store_reply_put(self->args.store, brg_call_client(call), route->request_id, data,
-                                size))
-            brg_error("cannot store reply of %s for idempotency: %s", route->request_id,
-                      brg_store_error(self->args.store));
-    }
-    send_packed(self, route->envelope, route->request_id, data, size);
-    free(data);
+    if (route->state_changing &&
+        brg_store_reply_put(self->args.store, brg_call_client(call), request_id_of(call), data,
+                            size))
+        /* the batch fails with it: no OK for a reply that could not be remembered */
+        brg_error("cannot store reply of %s for idempotency: %s", request_id_of(call),
+                  brg_store_error(self->args.store));
+    send_owned(self, &route->env, data, size);
     brg_call_destroy(&call);
 }
 
@@ -344,7 +367,7 @@ static bool do_replay(brg_router_t *self, brg_call_t *call) {
         body.more = more;
         body.bridge_epoch = brg_store_epoch(self->args.store);
         route_t *route = (route_t *)brg_call_user(call);
-        send_reply(self, route->envelope, &reply);
+        send_reply(self, &route->env, &reply);
     }
     for (size_t i = 0; i < r.count; i++)
         xtbridge__event__free_unpacked(r.events[i], NULL);
@@ -362,16 +385,17 @@ static bool do_replay(brg_router_t *self, brg_call_t *call) {
 /* Stable key of the client for idempotency: an explicit routing id is the client's own
    name and survives reconnects (ROUTER_HANDOVER); libzmq's generated ids (first byte 0)
    are only valid for this connection of this instance, so they are scoped to it. */
-static char *client_key(brg_router_t *self, zframe_t *identity) {
-    const byte *data = zframe_data(identity);
-    size_t size = zframe_size(identity);
-    char *hex = (char *)zmalloc(size * 2 + strlen(self->args.instance_id) + 8);
+static char *client_key(brg_router_t *self, const envelope_t *env, char *buf, size_t len) {
+    static const char hex[] = "0123456789abcdef";
     size_t at = 0;
-    if (size && data[0] == 0)
-        at = (size_t)sprintf(hex, "auto:%s:", self->args.instance_id);
-    for (size_t i = 0; i < size; i++)
-        at += (size_t)sprintf(hex + at, "%02x", data[i]);
-    return hex;
+    if (env->id_size && env->id[0] == 0)
+        at = (size_t)snprintf(buf, len, "auto:%s:", self->args.instance_id);
+    for (size_t i = 0; i < env->id_size && at + 2 < len; i++) {
+        buf[at++] = hex[env->id[i] >> 4];
+        buf[at++] = hex[env->id[i] & 15];
+    }
+    buf[at] = 0;
+    return buf;
 }
 
 static void dispatch(brg_router_t *self, brg_call_t *call) {
@@ -404,11 +428,13 @@ static void dispatch(brg_router_t *self, brg_call_t *call) {
                           self->args.ops->name);
             break;
         }
+        char *key = NULL;
         if (is_state_changing(body)) {
-            route->idem_key = zsys_sprintf("%s\x1f%s", brg_call_client(call), req->request_id);
-            if (zhash_lookup(self->in_flight, route->idem_key)) {
-                free(route->idem_key);
-                route->idem_key = NULL;
+            /* only calls a backend still holds are in flight; on this single loop thread a
+               call answered at once can never meet its own retry */
+            key = zsys_sprintf("%s\x1f%s", brg_call_client(call), req->request_id);
+            if (zhash_size(self->in_flight) && zhash_lookup(self->in_flight, key)) {
+                free(key);
                 brg_call_fail(call, XTBRIDGE__ERROR_CODE__DUPLICATE_IN_FLIGHT,
                               "request_id '%s' is still being processed", req->request_id);
                 break;
@@ -420,89 +446,63 @@ static void dispatch(brg_router_t *self, brg_call_t *call) {
             if (found == 1) {
                 /* A retry: the original answer, nothing done again. */
                 self->idempotent_hits++;
-                send_packed(self, route->envelope, route->request_id, data, size);
-                free(data);
-                free(route->idem_key);
-                route->idem_key = NULL;
+                send_owned(self, &route->env, data, size);
+                free(key);
                 brg_call_destroy(&call);
                 return;
             }
             if (found < 0) {
                 /* Without the check we could place an order twice: refuse instead. */
-                free(route->idem_key);
-                route->idem_key = NULL;
+                free(key);
                 brg_call_fail(call, XTBRIDGE__ERROR_CODE__BACKEND_ERROR,
                               "idempotency store unavailable: %s",
                               brg_store_error(self->args.store));
                 break;
             }
-            zhash_insert(self->in_flight, route->idem_key, call);
+            route->state_changing = true;
         }
         brg_call_set_done(call, finish_call, self);
-        if (self->args.ops->handle(self->args.backend, call) == BRG_CALL_PENDING)
+        if (self->args.ops->handle(self->args.backend, call) == BRG_CALL_PENDING) {
+            if (key) {
+                zhash_insert(self->in_flight, key, call);
+                route->idem_key = key;
+            }
             return; /* the backend completes it later */
+        }
+        free(key);
         break;
     }
     finish_call(call, self);
 }
 
-void brg_router_handle(brg_router_t *self, zmsg_t **msg_p) {
-    zmsg_t *msg = *msg_p;
-    *msg_p = NULL;
-    self->requests++;
-    zframe_t *identity = zmsg_pop(msg);
-    if (!identity || zmsg_size(msg) == 0) {
-        self->dropped++; /* nothing to answer or no one to answer */
-        zframe_destroy(&identity);
-        zmsg_destroy(&msg);
-        return;
-    }
-    zmsg_t *envelope = zmsg_new();
-    char *client = client_key(self, identity);
-    zmsg_append(envelope, &identity);
-    size_t frames = zmsg_size(msg);
-    bool delimiters_ok = true;
-    while (zmsg_size(msg) > 1) {
-        zframe_t *frame = zmsg_pop(msg);
-        if (zframe_size(frame) == 0)
-            zmsg_append(envelope, &frame);
-        else {
-            delimiters_ok = false;
-            zframe_destroy(&frame);
-        }
-    }
-    zframe_t *payload = zmsg_pop(msg);
-    zmsg_destroy(&msg);
-
+/* One received request, already split: the envelope, whether every frame between the
+   routing id and the last was an empty delimiter, the frame count after the routing id,
+   and the last frame. */
+static void handle_request(brg_router_t *self, const envelope_t *env, bool delimiters_ok,
+                           size_t frames, const uint8_t *payload, size_t size) {
     char text[160];
     Xtbridge__Request *req = NULL;
     if (!delimiters_ok) {
         snprintf(text, sizeof text,
                  "expected one request frame (after optional empty delimiters), got %zu frames",
                  frames);
-    } else if (zframe_size(payload) == 0) {
+    } else if (size == 0) {
         snprintf(text, sizeof text, "empty request frame");
-    } else if (!(req =
-                     xtbridge__request__unpack(NULL, zframe_size(payload), zframe_data(payload)))) {
+    } else if (!(req = xtbridge__request__unpack(NULL, size, payload))) {
         snprintf(text, sizeof text, "request of %zu bytes does not decode as xtbridge.Request",
-                 zframe_size(payload));
+                 size);
     }
-    zframe_destroy(&payload);
     if (!req) {
         self->malformed++;
-        send_error(self, envelope, "", XTBRIDGE__ERROR_CODE__MALFORMED, text);
-        zmsg_destroy(&envelope);
-        free(client);
+        send_error(self, env, "", XTBRIDGE__ERROR_CODE__MALFORMED, text);
         return;
     }
-
-    brg_call_t *call = brg_call_new(req, client);
-    free(client);
+    char client[600];
+    brg_call_t *call = brg_call_new(req, client_key(self, env, client, sizeof client));
     route_t *route = (route_t *)zmalloc(sizeof(route_t));
-    route->envelope = envelope;
-    route->request_id = strdup(req->request_id ? req->request_id : "");
+    route->env = *env;
     brg_call_set_user(call, route, route_free);
-    brg_debug("request %s '%s' from %s", brg_call_name(call), route->request_id,
+    brg_debug("request %s '%s' from %s", brg_call_name(call), request_id_of(call),
               brg_call_client(call));
 
     if (!req->request_id || !*req->request_id) {
@@ -524,6 +524,81 @@ void brg_router_handle(brg_router_t *self, zmsg_t **msg_p) {
     dispatch(self, call);
 }
 
+static void envelope_set_id(envelope_t *env, const void *id, size_t size) {
+    env->id_size = (uint8_t)(size > sizeof env->id ? sizeof env->id : size);
+    memcpy(env->id, id, env->id_size);
+    env->delimiters = 0;
+}
+
+void brg_router_handle(brg_router_t *self, zmsg_t **msg_p) {
+    zmsg_t *msg = *msg_p;
+    *msg_p = NULL;
+    self->requests++;
+    zframe_t *identity = zmsg_pop(msg);
+    if (!identity || zmsg_size(msg) == 0) {
+        self->dropped++; /* nothing to answer or no one to answer */
+        zframe_destroy(&identity);
+        zmsg_destroy(&msg);
+        return;
+    }
+    envelope_t env;
+    envelope_set_id(&env, zframe_data(identity), zframe_size(identity));
+    zframe_destroy(&identity);
+    size_t frames = zmsg_size(msg);
+    bool delimiters_ok = true;
+    while (zmsg_size(msg) > 1) {
+        zframe_t *frame = zmsg_pop(msg);
+        if (zframe_size(frame) == 0)
+            env.delimiters++;
+        else
+            delimiters_ok = false;
+        zframe_destroy(&frame);
+    }
+    zframe_t *payload = zmsg_pop(msg);
+    zmsg_destroy(&msg);
+    handle_request(self, &env, delimiters_ok, frames, zframe_data(payload), zframe_size(payload));
+    zframe_destroy(&payload);
+}
+
+/* Read one whole message off the ROUTER without czmq objects. Returns false when none is
+   queued. */
+static bool receive_one(brg_router_t *self) {
+    void *handle = zsock_resolve(self->sock);
+    zmq_msg_t part;
+    zmq_msg_init(&part);
+    if (zmq_msg_recv(&part, handle, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close(&part);
+        return false;
+    }
+    self->requests++;
+    envelope_t env;
+    envelope_set_id(&env, zmq_msg_data(&part), zmq_msg_size(&part));
+    bool more = zmq_msg_more(&part);
+    size_t frames = 0;
+    bool delimiters_ok = true;
+    while (more) {
+        zmq_msg_close(&part);
+        zmq_msg_init(&part);
+        if (zmq_msg_recv(&part, handle, ZMQ_DONTWAIT) < 0)
+            break; /* cannot happen: libzmq delivers messages whole */
+        frames++;
+        more = zmq_msg_more(&part);
+        if (!more)
+            break;
+        if (zmq_msg_size(&part) == 0)
+            env.delimiters++;
+        else
+            delimiters_ok = false;
+    }
+    if (frames == 0)
+        self->dropped++; /* a routing id alone: nothing to answer */
+    else
+        handle_request(self, &env, delimiters_ok, frames, (const uint8_t *)zmq_msg_data(&part),
+                       zmq_msg_size(&part));
+    zmq_msg_close(&part);
+    return true;
+}
+
 /* The batch could not be made durable: nothing of it may look done. The backend returns
    to its last committed state (or, if it cannot, the bridge says it is degraded), and every
    reply of the batch becomes BACKEND_ERROR naming the cause: any of them may speak of
@@ -542,8 +617,10 @@ static void batch_failed(brg_router_t *self, int handled) {
                  cause);
         brg_error("degraded: %s", self->degraded_reason);
     }
-    for (held_t *held = (held_t *)zlist_first(self->held); held;
-         held = (held_t *)zlist_next(self->held)) {
+    for (size_t i = 0; i < self->nheld; i++) {
+        held_t *held = &self->held[i];
+        /* the request id is in the reply we were going to send */
+        Xtbridge__Reply *orig = xtbridge__reply__unpack(NULL, held->size, held->data);
         Xtbridge__Reply reply = XTBRIDGE__REPLY__INIT;
         Xtbridge__Error error = XTBRIDGE__ERROR__INIT;
         char text[640];
@@ -554,36 +631,29 @@ static void batch_failed(brg_router_t *self, int handled) {
         error.code = XTBRIDGE__ERROR_CODE__BACKEND_ERROR;
         error.message = text;
         reply.error = &error;
-        reply.request_id = held->request_id;
+        reply.request_id = orig && orig->request_id ? orig->request_id : (char *)"";
         size_t size = xtbridge__reply__get_packed_size(&reply);
         uint8_t *data = (uint8_t *)malloc(size ? size : 1);
+        if (!data)
+            abort();
         xtbridge__reply__pack(&reply, data);
-        /* keep the envelope frames, replace the payload */
-        zframe_t *last = zmsg_last(held->msg);
-        zmsg_remove(held->msg, last);
-        zframe_destroy(&last);
-        zmsg_addmem(held->msg, data, size);
-        free(data);
+        if (orig)
+            xtbridge__reply__free_unpacked(orig, NULL);
+        free(held->data);
+        held->data = data;
+        held->size = size;
     }
-}
-
-static void held_free(held_t **held_p) {
-    held_t *held = *held_p;
-    zmsg_destroy(&held->msg);
-    free(held->request_id);
-    free(held);
-    *held_p = NULL;
 }
 
 /* Pushes first, then replies: a client that sees its reply can find its pushes. Events
    of a failed batch are dropped: their seqs were never taken. */
 static void send_held(brg_router_t *self, bool committed) {
     brg_publisher_flush(self->args.publisher, committed);
-    held_t *held;
-    while ((held = (held_t *)zlist_pop(self->held))) {
-        send_msg(self, &held->msg);
-        held_free(&held);
+    for (size_t i = 0; i < self->nheld; i++) {
+        send_now(self, &self->held[i].env, self->held[i].data, self->held[i].size);
+        free(self->held[i].data);
     }
+    self->nheld = 0;
 }
 
 /* The backend's book changes join the batch's journal and idempotency rows. */
@@ -598,12 +668,8 @@ int brg_router_drain(brg_router_t *self, int max) {
     brg_store_begin(self->args.store);
     self->draining = true;
     int handled = 0;
-    for (; handled < max; handled++) {
-        zmsg_t *msg = zmsg_recv_nowait(self->sock);
-        if (!msg)
-            break;
-        brg_router_handle(self, &msg);
-    }
+    while (handled < max && receive_one(self))
+        handled++;
     self->draining = false;
     bool committed = persist_and_commit(self);
     if (!committed)
@@ -675,7 +741,6 @@ brg_router_t *brg_router_new(zloop_t *loop, const brg_router_args_t *args, char 
     self->sock = sock;
     self->args = *args;
     self->in_flight = zhash_new();
-    self->held = zlist_new();
     self->started_ms = zclock_mono();
     if (loop && zloop_reader(loop, sock, on_readable, self)) {
         snprintf(err, errlen, "cannot register ROUTER on the loop");
@@ -696,10 +761,9 @@ void brg_router_destroy(brg_router_t **self_p) {
     /* Pending calls belong to the backend until it completes them; the backend is
        destroyed after us and must drop them. The hash holds borrowed pointers only. */
     zhash_destroy(&self->in_flight);
-    held_t *held;
-    while ((held = (held_t *)zlist_pop(self->held)))
-        held_free(&held);
-    zlist_destroy(&self->held);
+    for (size_t i = 0; i < self->nheld; i++)
+        free(self->held[i].data);
+    free(self->held);
     zsock_destroy(&self->sock);
     free(self);
     *self_p = NULL;

@@ -3,14 +3,18 @@
     Layout, one LMDB environment (data.mdb + lock.mdb in --data), named databases:
       meta       "epoch" -> u64
       topics     topic -> u64 last seq                  (never pruned: seq is never reused)
-      journal    u64 pos (big-endian, append order) -> [u64 time s][u64 seq][u16 len][topic][event]
-      jindex     topic '\0' u64 seq (big-endian) -> u64 pos
+      journal    topic '\0' u64 seq (big-endian) -> [u64 pos][u64 time s][event]
       replies    idempotency key -> [u64 time s][packed Reply]
       reply_age  u64 time (big-endian) idempotency key -> ""   (retention walks it in time order)
       state      backend keys -> backend values
     Why LMDB: a batch (book rows + journal rows + idempotency rows) is one copy-on-write
     transaction committed by flipping a meta page, a few microseconds without a sync, and
     readers see a consistent snapshot without blocking the writer.
+
+    The journal is keyed by (topic, seq): one B-tree put per event, and a replay page is a
+    merge of per-topic cursors by `pos` (the global publish order kept in each record).
+    Seq counters are cached in memory and written once per commit per topic, not once per
+    event; a rolled-back batch drops the cache, which reloads from the committed table.
 
     MDB_WRITEMAP writes pages straight into the shared map, so a commit without sync costs
     no system call at all. Its danger is a sparse file: a page written into a hole when the
@@ -38,13 +42,21 @@
 /* Longest idempotency key kept verbatim; longer ones keep a prefix and a hash of the
    whole (LMDB keys are limited to 511 bytes). */
 #define IDEM_KEY_MAX 400
-#define JOURNAL_HEADER 18 /* time, seq, topic length */
+#define JOURNAL_HEADER 16 /* pos, time */
 /* The first reservation of the data file; it doubles as the store fills. */
 #define INITIAL_MAP_BYTES ((size_t)16 << 20)
 
+/* A topic's last seq as the open transaction sees it. */
+typedef struct {
+    char topic[256];
+    size_t tlen;
+    uint64_t seq;
+    bool dirty;
+} seq_entry_t;
+
 struct brg_store {
     MDB_env *env;
-    MDB_dbi meta, topics, journal, jindex, replies, reply_age, state;
+    MDB_dbi meta, topics, journal, replies, reply_age, state;
     MDB_txn *wtxn; /* the open write transaction (a batch's, or one call's) */
     MDB_txn *rtxn; /* reused read transaction, reset between reads */
     int batch;     /* depth of brg_store_begin() */
@@ -53,7 +65,8 @@ struct brg_store {
     uint64_t epoch;
     uint64_t next_pos, saved_next_pos;
     uint64_t count, saved_count; /* events in the journal */
-    uint64_t hb_pruned_pos;      /* heartbeats before this position are gone */
+    zhash_t *seqs;               /* topic -> seq_entry_t: last seq, written at commit */
+    zlist_t *dirty_seqs;         /* seq_entry_t changed in the open transaction */
     uint64_t commits, failures, pruned;
     int lock_fd;
     size_t map_bytes; /* current map size = the reserved part of the data file */
@@ -107,6 +120,14 @@ static uint64_t get_u64(const void *p) {
     return v;
 }
 
+/* topic '\0' seq(BE): a journal key; returns its length. buf holds >= topic + 9 bytes. */
+static size_t index_key(uint8_t *buf, const char *topic, size_t tlen, uint64_t seq) {
+    memcpy(buf, topic, tlen);
+    buf[tlen] = 0;
+    put_be64(buf + tlen + 1, seq);
+    return tlen + 9;
+}
+
 /* --- transactions ------------------------------------------------------------------ */
 
 /* The write transaction for the next write: the batch's (opened lazily) or a one-call one. */
@@ -130,20 +151,50 @@ static int write_begin(brg_store_t *self) {
 
 static void map_check(brg_store_t *self);
 
+/* The cached seqs may hold values of a transaction that will not commit: forget them all
+   (they reload from the committed table on use). */
+static void seqs_drop(brg_store_t *self) {
+    zlist_purge(self->dirty_seqs);
+    zhash_destroy(&self->seqs);
+    self->seqs = zhash_new();
+}
+
+/* Write the seqs the transaction changed into the topics table. */
+static int seqs_flush(brg_store_t *self) {
+    seq_entry_t *entry;
+    while ((entry = (seq_entry_t *)zlist_pop(self->dirty_seqs))) {
+        entry->dirty = false;
+        MDB_val k = {entry->tlen, entry->topic}, v = {8, &entry->seq};
+        int rc = mdb_put(self->wtxn, self->topics, &k, &v, 0);
+        if (rc) {
+            set_error(self, "cannot write seq counter: %s", lmdb_text(rc));
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static void write_abort(brg_store_t *self) {
     if (self->wtxn)
         mdb_txn_abort(self->wtxn);
     self->wtxn = NULL;
     self->next_pos = self->saved_next_pos;
     self->count = self->saved_count;
+    seqs_drop(self);
     /* a batch that did not fit (MDB_MAP_FULL) may fit once the map has grown */
     map_check(self);
 }
 
 static int write_commit(brg_store_t *self) {
+    if (seqs_flush(self)) {
+        write_abort(self);
+        self->failures++;
+        return -1;
+    }
     int rc = mdb_txn_commit(self->wtxn);
     self->wtxn = NULL;
     if (rc) {
+        seqs_drop(self);
         set_error(self, "store commit failed: %s", lmdb_text(rc));
         self->next_pos = self->saved_next_pos;
         self->count = self->saved_count;
@@ -315,8 +366,8 @@ static int open_dbs(brg_store_t *self) {
         const char *name;
         MDB_dbi *dbi;
     } dbs[] = {{"meta", &self->meta},       {"topics", &self->topics},
-               {"journal", &self->journal}, {"jindex", &self->jindex},
-               {"replies", &self->replies}, {"reply_age", &self->reply_age},
+               {"journal", &self->journal}, {"replies", &self->replies},
+               {"reply_age", &self->reply_age},
                {"state", &self->state}};
     for (size_t i = 0; i < sizeof dbs / sizeof dbs[0]; i++) {
         int rc = mdb_dbi_open(self->wtxn, dbs[i].name, MDB_CREATE, dbs[i].dbi);
@@ -335,13 +386,24 @@ static int open_dbs(brg_store_t *self) {
         if (put(self, self->meta, "epoch", 5, &self->epoch, 8, 0, "epoch"))
             return -1;
     }
+    /* the next publish position follows the newest event of any topic */
     MDB_cursor *cursor;
-    if (mdb_cursor_open(self->wtxn, self->journal, &cursor))
+    if (mdb_cursor_open(self->wtxn, self->topics, &cursor))
         return -1;
+    self->next_pos = 1;
     MDB_val k, v;
-    self->next_pos = mdb_cursor_get(cursor, &k, &v, MDB_LAST) == 0 && k.mv_size == 8
-                         ? get_be64((const uint8_t *)k.mv_data) + 1
-                         : 1;
+    for (int rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
+        uint8_t jkey[300];
+        if (k.mv_size > 255 || v.mv_size != 8)
+            continue;
+        MDB_val jk = {index_key(jkey, (const char *)k.mv_data, k.mv_size, get_u64(v.mv_data)),
+                      jkey},
+                jv;
+        if (mdb_get(self->wtxn, self->journal, &jk, &jv) == 0 && jv.mv_size >= JOURNAL_HEADER &&
+            get_u64(jv.mv_data) >= self->next_pos)
+            self->next_pos = get_u64(jv.mv_data) + 1;
+    }
     mdb_cursor_close(cursor);
     MDB_stat stat;
     if (mdb_stat(self->wtxn, self->journal, &stat) == 0)
@@ -357,6 +419,8 @@ brg_store_t *brg_store_new(const char *data_dir, const brg_store_opts_t *opts, c
     }
     brg_store_t *self = (brg_store_t *)zmalloc(sizeof(brg_store_t));
     self->lock_fd = -1;
+    self->seqs = zhash_new();
+    self->dirty_seqs = zlist_new();
     if (opts)
         self->opts = *opts;
     else
@@ -427,6 +491,8 @@ void brg_store_destroy(brg_store_t **self_p) {
     }
     if (self->lock_fd >= 0)
         close(self->lock_fd); /* releases the flock */
+    zlist_destroy(&self->dirty_seqs);
+    zhash_destroy(&self->seqs);
     free(self);
     *self_p = NULL;
 }
@@ -465,12 +531,26 @@ uint64_t brg_store_failures(brg_store_t *self) {
 
 /* --- journal ----------------------------------------------------------------------- */
 
-/* topic '\0' seq(BE): the index key; returns its length. buf holds >= topic + 9 bytes. */
-static size_t index_key(uint8_t *buf, const char *topic, size_t tlen, uint64_t seq) {
-    memcpy(buf, topic, tlen);
-    buf[tlen] = 0;
-    put_be64(buf + tlen + 1, seq);
-    return tlen + 9;
+/* The cached seq entry of a topic, loaded from the table on first use. NULL on error. */
+static seq_entry_t *seq_entry(brg_store_t *self, const char *topic, size_t tlen) {
+    seq_entry_t *entry = (seq_entry_t *)zhash_lookup(self->seqs, topic);
+    if (entry)
+        return entry;
+    entry = (seq_entry_t *)zmalloc(sizeof(seq_entry_t));
+    memcpy(entry->topic, topic, tlen);
+    entry->tlen = tlen;
+    MDB_val k = {tlen, (void *)topic}, v;
+    int rc = mdb_get(self->wtxn, self->topics, &k, &v);
+    if (rc == 0 && v.mv_size == 8)
+        entry->seq = get_u64(v.mv_data);
+    else if (rc != MDB_NOTFOUND) {
+        set_error(self, "cannot read seq counter: %s", lmdb_text(rc));
+        free(entry);
+        return NULL;
+    }
+    zhash_insert(self->seqs, topic, entry);
+    zhash_freefn(self->seqs, topic, free);
+    return entry;
 }
 
 int brg_store_journal_append(brg_store_t *self, const char *topic, brg_store_pack_fn *pack,
@@ -482,41 +562,34 @@ int brg_store_journal_append(brg_store_t *self, const char *topic, brg_store_pac
     }
     if (write_begin(self))
         return -1;
-    uint64_t seq = 1;
-    MDB_val k = {tlen, (void *)topic}, v;
-    if (mdb_get(self->wtxn, self->topics, &k, &v) == 0 && v.mv_size == 8)
-        seq = get_u64(v.mv_data) + 1;
+    seq_entry_t *entry = seq_entry(self, topic, tlen);
+    uint64_t seq = entry ? entry->seq + 1 : 0;
     size_t size = 0;
-    uint8_t *data = pack(arg, seq, &size);
+    uint8_t *data = entry ? pack(arg, seq, &size) : NULL;
     int rc = -1;
-    if (!data || !size)
+    if (entry && (!data || !size))
         set_error(self, "cannot pack event for %s", topic);
-    else {
-        uint8_t pos_key[8], ikey[300];
-        put_be64(pos_key, self->next_pos);
-        MDB_val jk = {8, pos_key}, jv = {JOURNAL_HEADER + tlen + size, NULL};
-        /* journal keys only grow: MDB_APPEND skips the search; MDB_RESERVE lets us write
-           the record in place */
-        int mrc = mdb_put(self->wtxn, self->journal, &jk, &jv, MDB_APPEND | MDB_RESERVE);
+    else if (entry) {
+        uint8_t key[300];
+        MDB_val jk = {index_key(key, topic, tlen, seq), key}, jv = {JOURNAL_HEADER + size, NULL};
+        /* MDB_RESERVE: the record is written in place, no copy through a buffer */
+        int mrc = mdb_put(self->wtxn, self->journal, &jk, &jv, MDB_RESERVE);
         if (mrc)
             set_error(self, "cannot write journal: %s", lmdb_text(mrc));
         else {
             uint8_t *rec = (uint8_t *)jv.mv_data;
             uint64_t now = (uint64_t)time(NULL);
-            uint16_t tl = (uint16_t)tlen;
-            memcpy(rec, &now, 8);
-            memcpy(rec + 8, &seq, 8);
-            memcpy(rec + 16, &tl, 2);
-            memcpy(rec + JOURNAL_HEADER, topic, tlen);
-            memcpy(rec + JOURNAL_HEADER + tlen, data, size);
-            uint64_t pos = self->next_pos;
-            size_t iklen = index_key(ikey, topic, tlen, seq);
-            if (put(self, self->jindex, ikey, iklen, &pos, 8, 0, "journal index") == 0 &&
-                put(self, self->topics, topic, tlen, &seq, 8, 0, "seq counter") == 0) {
-                self->next_pos++;
-                self->count++;
-                rc = 0;
+            memcpy(rec, &self->next_pos, 8);
+            memcpy(rec + 8, &now, 8);
+            memcpy(rec + JOURNAL_HEADER, data, size);
+            self->next_pos++;
+            self->count++;
+            entry->seq = seq;
+            if (!entry->dirty) {
+                entry->dirty = true;
+                zlist_append(self->dirty_seqs, entry);
             }
+            rc = 0;
         }
     }
     if (write_end(self, rc)) {
@@ -534,6 +607,8 @@ typedef struct {
     uint64_t pos, seq;
     char *topic;
     size_t tlen;
+    const uint8_t *event; /* in the map: valid for the read transaction */
+    size_t size;
 } head_t;
 
 typedef struct {
@@ -575,16 +650,18 @@ static head_t heap_pop(heap_t *h) {
     return top;
 }
 
-/* Position the head at the first indexed event of its topic with seq >= from; false when
-   the topic has none. */
+/* Position the head at the first journaled event of its topic with seq >= from; false
+   when the topic has none. */
 static bool head_seek(MDB_cursor *cursor, head_t *head, uint64_t from) {
-    uint8_t ikey[300];
-    MDB_val k = {index_key(ikey, head->topic, head->tlen, from), ikey}, v;
+    uint8_t key[300];
+    MDB_val k = {index_key(key, head->topic, head->tlen, from), key}, v;
     if (mdb_cursor_get(cursor, &k, &v, MDB_SET_RANGE) || k.mv_size != head->tlen + 9 ||
-        memcmp(k.mv_data, head->topic, head->tlen + 1) || v.mv_size != 8)
+        memcmp(k.mv_data, head->topic, head->tlen + 1) || v.mv_size < JOURNAL_HEADER)
         return false;
     head->seq = get_be64((const uint8_t *)k.mv_data + head->tlen + 1);
     head->pos = get_u64(v.mv_data);
+    head->event = (const uint8_t *)v.mv_data + JOURNAL_HEADER;
+    head->size = v.mv_size - JOURNAL_HEADER;
     return true;
 }
 
@@ -592,6 +669,11 @@ int brg_store_journal_read(brg_store_t *self, const char *prefix, brg_store_afte
                            void *after_arg, size_t max, brg_store_event_fn *fn, void *arg,
                            bool *more) {
     *more = false;
+    /* inside a batch the counters of its own events must be in the table first */
+    if (self->wtxn && seqs_flush(self)) {
+        self->failed = self->batch > 0;
+        return -1;
+    }
     MDB_txn *txn = read_begin(self);
     if (!txn)
         return -1;
@@ -599,7 +681,7 @@ int brg_store_journal_read(brg_store_t *self, const char *prefix, brg_store_afte
     heap_t heap = {NULL, 0, 0};
     MDB_cursor *topics = NULL, *index = NULL;
     int visited = -1;
-    if (mdb_cursor_open(txn, self->topics, &topics) || mdb_cursor_open(txn, self->jindex, &index))
+    if (mdb_cursor_open(txn, self->topics, &topics) || mdb_cursor_open(txn, self->journal, &index))
         goto done;
     /* one head per matching topic that has something after the client's seq */
     MDB_val k = {plen, (void *)(prefix ? prefix : "")}, v;
@@ -609,7 +691,7 @@ int brg_store_journal_read(brg_store_t *self, const char *prefix, brg_store_afte
             break;
         if (k.mv_size > 255 || v.mv_size != 8)
             continue;
-        head_t head = {0, 0, strndup((const char *)k.mv_data, k.mv_size), k.mv_size};
+        head_t head = {0, 0, strndup((const char *)k.mv_data, k.mv_size), k.mv_size, NULL, 0};
         uint64_t have = after ? after(after_arg, head.topic) : 0;
         if (get_u64(v.mv_data) > have && head_seek(index, &head, have + 1))
             heap_push(&heap, head);
@@ -619,18 +701,10 @@ int brg_store_journal_read(brg_store_t *self, const char *prefix, brg_store_afte
     visited = 0;
     while (heap.size && (size_t)visited < max) {
         head_t head = heap_pop(&heap);
-        uint8_t pos_key[8];
-        put_be64(pos_key, head.pos);
-        MDB_val jk = {8, pos_key}, jv;
-        if (mdb_get(txn, self->journal, &jk, &jv) == 0 &&
-            jv.mv_size >= JOURNAL_HEADER + head.tlen) {
-            const uint8_t *rec = (const uint8_t *)jv.mv_data;
-            size_t off = JOURNAL_HEADER + head.tlen;
-            visited++;
-            if (fn(arg, head.topic, head.seq, rec + off, jv.mv_size - off)) {
-                free(head.topic);
-                break;
-            }
+        visited++;
+        if (fn(arg, head.topic, head.seq, head.event, head.size)) {
+            free(head.topic);
+            break;
         }
         if (head_seek(index, &head, head.seq + 1))
             heap_push(&heap, head);
@@ -661,6 +735,10 @@ int brg_store_account_topics(brg_store_t *self, const char *account_id, brg_stor
         snprintf(suffix, sizeof suffix, ".%s.", account_id) >= (int)sizeof suffix)
         return -1;
     size_t slen = strlen(suffix);
+    if (self->wtxn && seqs_flush(self)) {
+        self->failed = self->batch > 0;
+        return -1;
+    }
     MDB_txn *txn = read_begin(self);
     if (!txn)
         return -1;
@@ -825,32 +903,6 @@ int brg_store_state_scan(brg_store_t *self, const void *prefix, size_t plen, brg
 
 /* --- retention --------------------------------------------------------------------- */
 
-/* Delete the journal record under the cursor and its index row. */
-static int drop_event(brg_store_t *self, MDB_cursor *cursor, const MDB_val *v) {
-    const uint8_t *rec = (const uint8_t *)v->mv_data;
-    uint16_t tlen;
-    memcpy(&tlen, rec + 16, 2);
-    uint8_t ikey[300];
-    if (tlen <= 255) {
-        MDB_val ik = {index_key(ikey, (const char *)rec + JOURNAL_HEADER, tlen, get_u64(rec + 8)),
-                      ikey};
-        int rc = mdb_del(self->wtxn, self->jindex, &ik, NULL);
-        if (rc && rc != MDB_NOTFOUND)
-            return -1;
-    }
-    if (mdb_cursor_del(cursor, 0))
-        return -1;
-    self->count--;
-    return 0;
-}
-
-static bool is_heartbeat(const MDB_val *v) {
-    const uint8_t *rec = (const uint8_t *)v->mv_data;
-    uint16_t tlen;
-    memcpy(&tlen, rec + 16, 2);
-    return tlen == 10 && memcmp(rec + JOURNAL_HEADER, "heartbeat.", 10) == 0;
-}
-
 int64_t brg_store_prune(brg_store_t *self, int64_t now_s, int64_t budget) {
     if (self->batch || budget <= 0)
         return 0;
@@ -858,43 +910,40 @@ int64_t brg_store_prune(brg_store_t *self, int64_t now_s, int64_t budget) {
         return -1;
     int64_t removed = 0, seen = 0;
     int rc = 0;
-    uint64_t event_cut = (uint64_t)(now_s - self->opts.retention_s);
-    uint64_t hb_cut = (uint64_t)(now_s - self->opts.heartbeat_retention_s);
-    MDB_cursor *cursor = NULL;
+    MDB_cursor *cursor = NULL, *topics = NULL;
     MDB_val k, v;
-    if (mdb_cursor_open(self->wtxn, self->journal, &cursor)) {
+    /* each topic's events are in time order: drop from its front while they are old */
+    if (mdb_cursor_open(self->wtxn, self->topics, &topics) ||
+        mdb_cursor_open(self->wtxn, self->journal, &cursor)) {
         rc = -1;
         goto done;
     }
-    /* events past retention, oldest first: they are at the front of the journal */
-    for (int r = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); r == 0 && seen < budget;
-         r = mdb_cursor_get(cursor, &k, &v, MDB_NEXT), seen++) {
-        if (v.mv_size < JOURNAL_HEADER || get_u64(v.mv_data) >= event_cut)
-            break;
-        if (drop_event(self, cursor, &v)) {
-            rc = -1;
-            goto done;
-        }
-        removed++;
-    }
-    /* heartbeats have a shorter life: walk on from where the last pass stopped */
-    uint8_t from[8];
-    put_be64(from, self->hb_pruned_pos);
-    k.mv_size = 8;
-    k.mv_data = from;
-    for (int r = mdb_cursor_get(cursor, &k, &v, MDB_SET_RANGE); r == 0 && seen < budget; seen++) {
-        if (v.mv_size < JOURNAL_HEADER || get_u64(v.mv_data) >= hb_cut)
-            break;
-        self->hb_pruned_pos = get_be64((const uint8_t *)k.mv_data) + 1;
-        if (is_heartbeat(&v)) {
-            if (drop_event(self, cursor, &v)) {
+    for (int t = mdb_cursor_get(topics, &k, &v, MDB_FIRST); t == 0 && seen < budget;
+         t = mdb_cursor_get(topics, &k, &v, MDB_NEXT)) {
+        if (k.mv_size > 255)
+            continue;
+        char topic[256];
+        size_t tlen = k.mv_size;
+        memcpy(topic, k.mv_data, tlen);
+        topic[tlen] = 0;
+        bool heartbeat = tlen == 10 && memcmp(topic, "heartbeat.", 10) == 0;
+        uint64_t cut = (uint64_t)(now_s - (heartbeat ? self->opts.heartbeat_retention_s
+                                                     : self->opts.retention_s));
+        uint8_t key[300];
+        MDB_val jk = {index_key(key, topic, tlen, 0), key}, jv;
+        for (int r = mdb_cursor_get(cursor, &jk, &jv, MDB_SET_RANGE); r == 0 && seen < budget;
+             r = mdb_cursor_get(cursor, &jk, &jv, MDB_NEXT), seen++) {
+            if (jk.mv_size != tlen + 9 || memcmp(jk.mv_data, topic, tlen + 1) ||
+                jv.mv_size < JOURNAL_HEADER || get_u64((const uint8_t *)jv.mv_data + 8) >= cut)
+                break;
+            /* after a delete the cursor already sits on the next record; MDB_NEXT knows */
+            if (mdb_cursor_del(cursor, 0)) {
                 rc = -1;
                 goto done;
             }
+            self->count--;
             removed++;
         }
-        /* after a delete the cursor already sits on the next record; MDB_NEXT knows */
-        r = mdb_cursor_get(cursor, &k, &v, MDB_NEXT);
     }
     mdb_cursor_close(cursor);
     cursor = NULL;
@@ -919,6 +968,8 @@ int64_t brg_store_prune(brg_store_t *self, int64_t now_s, int64_t budget) {
 done:
     if (cursor)
         mdb_cursor_close(cursor);
+    if (topics)
+        mdb_cursor_close(topics);
     if (rc)
         set_error(self, "retention pass failed");
     if (write_end(self, rc))

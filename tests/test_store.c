@@ -405,7 +405,8 @@ Test(store, retention_prunes_old_events_and_replies_but_never_seqs) {
     int64_t now = (int64_t)time(NULL);
     cr_assert_eq(brg_store_prune(store, now, 1000), 0, "nothing is old yet");
     /* two hours later: the heartbeat is gone, orders and the reply stay */
-    cr_assert_eq(brg_store_prune(store, now + 2 * 3600, 1000), 1);
+    int64_t pruned = brg_store_prune(store, now + 2 * 3600, 1000);
+    cr_assert_eq(pruned, 1, "pruned %lld: %s", (long long)pruned, brg_store_error(store));
     cr_assert_eq(brg_store_journal_count(store), 2);
     uint8_t *data = NULL;
     size_t size = 0;

@@ -2,7 +2,8 @@
     issue 7's "Done when": kill -9 in the middle of 10,000 orders from four concurrent
     clients and a restart on the same data dir; one request id sent three times across a
     kill -9; a store that fills up (no OK reply for anything it did not keep); pull-based
-    replay of 200,000 events with bounded memory; one bridge per data dir.
+    replay of 200,000 events with bounded memory; one bridge per data dir; kill -9 in the
+    middle of one price move whose thousands of fills are committed in slices.
 
     "Durable" is checked from the outside only: every OK reply names something that survives
     kill -9, the book after a restart is what the journal says happened (each order's status

@@ -1286,6 +1286,25 @@ static size_t replay_everything(xtb_client_t *c, uint32_t max_events, rss_probe_
     return requests;
 }
 
+/* Events of xtb_client_replay_max, checked gap-free per topic like replay_once does. */
+typedef struct {
+    replay_t r;
+    rss_probe_t *probe;
+    char error[256];
+} client_pass_t;
+
+static int client_pass_event(const Xtbridge__Event *ev, void *arg) {
+    client_pass_t *p = (client_pass_t *)arg;
+    uint64_t prev = after_get(&p->r, ev->topic);
+    if (ev->seq != prev + 1 && !p->error[0])
+        snprintf(p->error, sizeof p->error, "%s seq %llu follows %llu", ev->topic,
+                 (unsigned long long)ev->seq, (unsigned long long)prev);
+    after_set(&p->r, ev->topic, ev->seq);
+    p->r.events++;
+    probe_rss(p->probe, ev);
+    return 0;
+}
+
 Test(durability, replay_200k_bounded, .timeout = 240) {
     /* ASan keeps freed blocks in a quarantine (256 MB by default, plus a per-thread one)
        before reusing them, so the RSS of a sanitized bridge grows with what it freed;
@@ -1358,18 +1377,30 @@ Test(durability, replay_200k_bounded, .timeout = 240) {
     size_t requests[3];
     for (size_t i = 0; i < 3; i++)
         requests[i] = replay_everything(c, maxes[i], &probe, order_topic, order_last, total);
+
+    /* And once through the C client's own pull loop. */
+    client_pass_t pass = {.probe = &probe};
+    replay_init(&pass.r);
+    int n = xtb_client_replay_max(c, "", NULL, NULL, 0, 1000, 10000, client_pass_event, &pass);
+    cr_assert_geq(n, REPLAY_EVENTS, "xtb_client_replay_max: %d (%s)", n, xtb_client_error(c));
+    cr_assert_str_empty(pass.error, "xtb_client_replay_max: %s", pass.error);
+    cr_assert_eq(after_get(&pass.r, order_topic), order_last);
+    cr_assert_geq(xtb_client_replay_requests(c), (size_t)n / 1000);
+    replay_fini(&pass.r);
     int64_t t4 = zclock_mono();
     expect_ping(c);
     long after = status_kib(b->pid, "VmRSS"), anon_after = status_kib(b->pid, "RssAnon");
     fprintf(stderr,
             "replay_200k: %llu account events from %llu orders in %.1f s; everything with "
-            "1000: %zu requests %.1f s; slice of 5000 with 1: %.1f s; everything with 7/0/5000: "
-            "%zu/%zu/%zu requests %.1f s; VmRSS KiB idle %ld, before %ld, after %ld, max %ld; "
+            "1000: %zu requests %.1f s; slice of 5000 with 1: %.1f s; everything with 7/0/5000 "
+            "and through xtb_client_replay_max (1000): %zu/%zu/%zu/%zu requests %.1f s; VmRSS KiB "
+            "idle %ld, before %ld, after %ld, max %ld; "
             "RssAnon KiB idle %ld, max in the first pass %ld, before %ld, after %ld, max %ld\n",
             (unsigned long long)total, (unsigned long long)next_id, (double)(t1 - t0) / 1000.0,
             warm, (double)(t2 - t1) / 1000.0, (double)(t3 - t2) / 1000.0, requests[0], requests[1],
-            requests[2], (double)(t4 - t3) / 1000.0, rss_idle, before, after, probe.max_rss,
-            anon_idle, anon_warm, anon_before, anon_after, probe.max_anon);
+            requests[2], xtb_client_replay_requests(c), (double)(t4 - t3) / 1000.0, rss_idle,
+            before, after, probe.max_rss, anon_idle, anon_warm, anon_before, anon_after,
+            probe.max_anon);
     cr_assert_leq(anon_warm - anon_idle, 16 * 1024,
                   "heap (RssAnon) grew from %ld to %ld KiB in the first pass", anon_idle,
                   anon_warm);

@@ -77,9 +77,18 @@ static int64_t cents(double yuan) {
 
 /* ---- bridge processes ------------------------------------------------------------------------ */
 
+/* The test's bridge, stopped by `cleanup` (.fini) when an assertion ends the test early. */
+static xtbt_bridge_t *s_bridge;
+
+static void cleanup(void) {
+    if (s_bridge)
+        xtbt_bridge_stop(&s_bridge);
+}
+
 static xtbt_bridge_t *start_bridge(const char *config, const char *const *args) {
     xtbt_bridge_t *b = xtbt_bridge_start(config, args);
     cr_assert_not_null(b, "xtbridge did not start (%s)", XTB_BRIDGE_BIN);
+    s_bridge = b;
     return b;
 }
 
@@ -100,6 +109,7 @@ static void restart(xtbt_bridge_t *b, const char *const *args) {
 
 static void stop_bridge(xtbt_bridge_t **b) {
     if (*b) {
+        s_bridge = NULL;
         int status = xtbt_bridge_stop(b);
         cr_expect_eq(status, 0, "xtbridge exit status %d after SIGTERM", status);
     }
@@ -803,7 +813,7 @@ static void verify_book(xtb_client_t *c, zhashx_t *ok, live_t *live, const book_
     zhashx_destroy(&j.trade_ids);
 }
 
-Test(durability, crash_mid_stream, .timeout = 240) {
+Test(durability, crash_mid_stream, .fini = cleanup, .timeout = 240) {
     xtbt_bridge_t *b = start_bridge(CRASH_CONFIG, QUIET);
     xtb_client_t *c = xtbt_bridge_client(b);
     set_price(c, CODE_SELL, 11.00, LIQUIDITY);
@@ -950,7 +960,7 @@ static int64_t order_with_id(xtb_client_t *c, const char *request_id) {
     return id;
 }
 
-Test(durability, same_request_id_three_times_across_kill9, .timeout = 60) {
+Test(durability, same_request_id_three_times_across_kill9, .fini = cleanup, .timeout = 60) {
     xtbt_bridge_t *b = start_bridge(SMALL_CONFIG, NULL);
     char routing_id[64];
     snprintf(routing_id, sizeof routing_id, "durtest-idem-%d", (int)getpid());
@@ -1077,7 +1087,7 @@ static bool commit_failure_text_ok(const char *m) {
     return strstr(cause, "store commit failed") == NULL && strstr(cause, "full") != NULL;
 }
 
-Test(durability, full_store_no_ok_for_lost_order, .timeout = 120) {
+Test(durability, full_store_no_ok_for_lost_order, .fini = cleanup, .timeout = 120) {
     /* the smallest map the bridge starts with */
     const char *sizes[] = {"1", "2", "4"};
     const char *args[] = {"--store-max-mb", NULL, "--log-level", "info", NULL};
@@ -1086,6 +1096,7 @@ Test(durability, full_store_no_ok_for_lost_order, .timeout = 120) {
         args[1] = sizes[i];
         b = xtbt_bridge_start(FULL_CONFIG, args);
     }
+    s_bridge = b;
     cr_assert_not_null(b, "xtbridge did not start with --store-max-mb 1, 2 or 4");
     xtb_client_t *c = xtbt_bridge_client(b);
     xtb_client_t *sub = xtbt_bridge_client(b);
@@ -1305,7 +1316,7 @@ static int client_pass_event(const Xtbridge__Event *ev, void *arg) {
     return 0;
 }
 
-Test(durability, replay_200k_bounded, .timeout = 240) {
+Test(durability, replay_200k_bounded, .fini = cleanup, .timeout = 240) {
     /* ASan keeps freed blocks in a quarantine (256 MB by default, plus a per-thread one)
        before reusing them, so the RSS of a sanitized bridge grows with what it freed;
        switch the quarantine off for this bridge so that RSS shows what the bridge holds
@@ -1417,7 +1428,7 @@ Test(durability, replay_200k_bounded, .timeout = 240) {
 
 /* ---- 5. one bridge per data dir -------------------------------------------------------------- */
 
-Test(durability, second_bridge_same_data_dir_exits_2, .timeout = 60) {
+Test(durability, second_bridge_same_data_dir_exits_2, .fini = cleanup, .timeout = 60) {
     xtbt_bridge_t *b = start_bridge(SMALL_CONFIG, NULL);
     xtb_client_t *c = xtbt_bridge_client(b);
     int64_t first = place(c, CODE_BUY, BUY, 100, REST_PRICE);
@@ -1497,7 +1508,7 @@ Test(durability, second_bridge_same_data_dir_exits_2, .timeout = 60) {
     push arrives, i.e. with most slices still to come: after the restart the book is exactly
     that of the last committed slice (orders, trades, positions, cash and the new last price
     agree with the journal), and a sim_tick completes the fills from there. */
-Test(durability, kill9_mid_fill_burst, .timeout = 120) {
+Test(durability, kill9_mid_fill_burst, .fini = cleanup, .timeout = 120) {
     xtbt_bridge_t *b = start_bridge(CRASH_CONFIG, QUIET);
     xtb_client_t *c = xtbt_bridge_client(b);
     zsock_t *dealer = zsock_new(ZMQ_DEALER);

@@ -5,7 +5,6 @@
       topics     topic -> u64 last seq                  (never pruned: seq is never reused)
       journal    topic '\0' u64 seq (big-endian) -> [u64 pos][u64 time s][event]
       replies    idempotency key -> [u64 time s][packed Reply]
-      reply_age  u64 time (big-endian) idempotency key -> ""   (retention walks it in time order)
       state      backend keys -> backend values
     Why LMDB: a batch (book rows + journal rows + idempotency rows) is one copy-on-write
     transaction committed by flipping a meta page, a few microseconds without a sync, and
@@ -56,7 +55,11 @@ typedef struct {
 
 struct brg_store {
     MDB_env *env;
-    MDB_dbi meta, topics, journal, replies, reply_age, state;
+    MDB_dbi meta, topics, journal, replies, state;
+    /* retention sweeps the idempotency rows a slice at a time from here ("" = start): no
+       time index, so a request writes one row, not two */
+    char sweep_key[IDEM_KEY_MAX + 32];
+    size_t sweep_len;
     MDB_txn *wtxn; /* the open write transaction (a batch's, or one call's) */
     MDB_txn *rtxn; /* reused read transaction, reset between reads */
     int batch;     /* depth of brg_store_begin() */
@@ -367,7 +370,6 @@ static int open_dbs(brg_store_t *self) {
         MDB_dbi *dbi;
     } dbs[] = {{"meta", &self->meta},       {"topics", &self->topics},
                {"journal", &self->journal}, {"replies", &self->replies},
-               {"reply_age", &self->reply_age},
                {"state", &self->state}};
     for (size_t i = 0; i < sizeof dbs / sizeof dbs[0]; i++) {
         int rc = mdb_dbi_open(self->wtxn, dbs[i].name, MDB_CREATE, dbs[i].dbi);
@@ -819,10 +821,6 @@ int brg_store_reply_put(brg_store_t *self, const char *client, const char *reque
     else {
         memcpy(v.mv_data, &now, 8);
         memcpy((uint8_t *)v.mv_data + 8, data, size);
-        uint8_t age[8 + IDEM_KEY_MAX + 32];
-        put_be64(age, now);
-        memcpy(age + 8, key, klen);
-        rc = put(self, self->reply_age, age, 8 + klen, "", 0, 0, "idempotency age");
     }
     return write_end(self, rc ? -1 : 0);
 }
@@ -947,24 +945,29 @@ int64_t brg_store_prune(brg_store_t *self, int64_t now_s, int64_t budget) {
     }
     mdb_cursor_close(cursor);
     cursor = NULL;
-    /* idempotency rows, through their age index */
+    /* idempotency rows: a slice of the sweep, wrapping round at the end */
     uint64_t reply_cut = (uint64_t)(now_s - self->opts.reply_retention_s);
-    if (mdb_cursor_open(self->wtxn, self->reply_age, &cursor)) {
+    if (mdb_cursor_open(self->wtxn, self->replies, &cursor)) {
         rc = -1;
         goto done;
     }
-    for (int r = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); r == 0 && seen < budget;
-         r = mdb_cursor_get(cursor, &k, &v, MDB_NEXT), seen++) {
-        if (k.mv_size < 8 || get_be64((const uint8_t *)k.mv_data) >= reply_cut)
-            break;
-        MDB_val rk = {k.mv_size - 8, (uint8_t *)k.mv_data + 8};
-        int d = mdb_del(self->wtxn, self->replies, &rk, NULL);
-        if ((d && d != MDB_NOTFOUND) || mdb_cursor_del(cursor, 0)) {
-            rc = -1;
-            goto done;
+    k.mv_size = self->sweep_len;
+    k.mv_data = self->sweep_key;
+    int r = mdb_cursor_get(cursor, &k, &v, self->sweep_len ? MDB_SET_RANGE : MDB_FIRST);
+    for (; r == 0 && seen < budget; r = mdb_cursor_get(cursor, &k, &v, MDB_NEXT), seen++) {
+        if (v.mv_size >= 8 && get_u64(v.mv_data) < reply_cut) {
+            if (mdb_cursor_del(cursor, 0)) {
+                rc = -1;
+                goto done;
+            }
+            removed++;
         }
-        removed++;
     }
+    if (r == 0 && k.mv_size <= sizeof self->sweep_key) {
+        memcpy(self->sweep_key, k.mv_data, k.mv_size); /* go on from here next time */
+        self->sweep_len = k.mv_size;
+    } else
+        self->sweep_len = 0;
 done:
     if (cursor)
         mdb_cursor_close(cursor);

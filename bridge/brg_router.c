@@ -98,8 +98,7 @@ static int64_t now_ns(void) {
 
 /* Send a whole reply (envelope frames + payload) without blocking; a client that left or
    stopped reading costs a counted drop, never a stalled loop. */
-static void send_now(brg_router_t *self, const envelope_t *env, const uint8_t *data,
-                     size_t size) {
+static void send_now(brg_router_t *self, const envelope_t *env, const uint8_t *data, size_t size) {
     void *handle = zsock_resolve(self->sock);
     int rc = zmq_send(handle, env->id, env->id_size, ZMQ_SNDMORE | ZMQ_DONTWAIT);
     for (uint32_t i = 0; i < env->delimiters && rc >= 0; i++)
@@ -208,9 +207,8 @@ static void finish_call(brg_call_t *call, void *arg) {
     xtbridge__reply__pack(reply, data);
     if (route->idem_key)
         zhash_delete(self->in_flight, route->idem_key);
-    if (route->state_changing &&
-        brg_store_reply_put(self->args.store, brg_call_client(call), request_id_of(call), data,
-                            size))
+    if (route->state_changing && brg_store_reply_put(self->args.store, brg_call_client(call),
+                                                     request_id_of(call), data, size))
         /* the batch fails with it: no OK for a reply that could not be remembered */
         brg_error("cannot store reply of %s for idempotency: %s", request_id_of(call),
                   brg_store_error(self->args.store));

@@ -198,7 +198,7 @@ static int write_commit(brg_store_t *self) {
     self->wtxn = NULL;
     if (rc) {
         seqs_drop(self);
-        set_error(self, "store commit failed: %s", lmdb_text(rc));
+        set_error(self, "%s", lmdb_text(rc));
         self->next_pos = self->saved_next_pos;
         self->count = self->saved_count;
         self->failures++;
@@ -328,7 +328,10 @@ bool brg_store_in_batch(brg_store_t *self) {
 void brg_store_fail_batch(brg_store_t *self, const char *why) {
     if (!self->batch)
         return;
-    set_error(self, "%s", why);
+    /* the first cause is the one to report: a write that hit a full store, say, makes the
+       backend's persist fail too */
+    if (!self->failed)
+        set_error(self, "%s", why);
     self->failed = true;
 }
 
@@ -368,8 +371,10 @@ static int open_dbs(brg_store_t *self) {
     struct {
         const char *name;
         MDB_dbi *dbi;
-    } dbs[] = {{"meta", &self->meta},       {"topics", &self->topics},
-               {"journal", &self->journal}, {"replies", &self->replies},
+    } dbs[] = {{"meta", &self->meta},
+               {"topics", &self->topics},
+               {"journal", &self->journal},
+               {"replies", &self->replies},
                {"state", &self->state}};
     for (size_t i = 0; i < sizeof dbs / sizeof dbs[0]; i++) {
         int rc = mdb_dbi_open(self->wtxn, dbs[i].name, MDB_CREATE, dbs[i].dbi);

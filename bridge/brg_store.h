@@ -64,7 +64,8 @@ int brg_store_begin(brg_store_t *self);
 int brg_store_commit(brg_store_t *self);
 bool brg_store_in_batch(brg_store_t *self);
 /*  Make the open batch fail at commit (a caller could not write what it must), with
-    `why` as the error. No-op outside a batch. */
+    `why` as the error unless a write of the batch already failed (its cause is kept).
+    No-op outside a batch. */
 void brg_store_fail_batch(brg_store_t *self, const char *why);
 /*  Whether the open batch has written anything yet. */
 bool brg_store_batch_dirty(brg_store_t *self);

@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "brg_log.h"
+#include "brg_validate.h"
 
 #define MAX_BODY_CASE 128
 #define REPLAY_DEFAULT_BATCH 500
@@ -506,6 +507,16 @@ static void handle_request(brg_router_t *self, const envelope_t *env, bool delim
     if (!req->request_id || !*req->request_id) {
         brg_call_fail(call, XTBRIDGE__ERROR_CODE__INVALID_ARGUMENT,
                       "request_id is required (unique per client)");
+        finish_call(call, self);
+        return;
+    }
+    char invalid[512];
+    if (brg_validate_request(req, invalid, sizeof invalid) < 0) {
+        /* refused before anything is journaled or reaches the backend; a request_id that
+           fails is not echoed, as the client could not decode a reply carrying it */
+        if (brg_validate_request_id(req->request_id, NULL, 0) < 0)
+            brg_call_reply(call)->request_id = brg_call_strdup(call, "");
+        brg_call_fail(call, XTBRIDGE__ERROR_CODE__INVALID_ARGUMENT, "%s", invalid);
         finish_call(call, self);
         return;
     }

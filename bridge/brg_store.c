@@ -672,16 +672,21 @@ static bool head_seek(MDB_cursor *cursor, head_t *head, uint64_t from) {
     return true;
 }
 
+/* read_begin for readers of the topics table: inside a batch, the seq counters of its own
+   events must be in the table first. */
+static MDB_txn *read_topics_begin(brg_store_t *self) {
+    if (self->wtxn && seqs_flush(self)) {
+        self->failed = self->batch > 0;
+        return NULL;
+    }
+    return read_begin(self);
+}
+
 int brg_store_journal_read(brg_store_t *self, const char *prefix, brg_store_after_fn *after,
                            void *after_arg, size_t max, brg_store_event_fn *fn, void *arg,
                            bool *more) {
     *more = false;
-    /* inside a batch the counters of its own events must be in the table first */
-    if (self->wtxn && seqs_flush(self)) {
-        self->failed = self->batch > 0;
-        return -1;
-    }
-    MDB_txn *txn = read_begin(self);
+    MDB_txn *txn = read_topics_begin(self);
     if (!txn)
         return -1;
     size_t plen = prefix ? strlen(prefix) : 0;
@@ -742,11 +747,7 @@ int brg_store_account_topics(brg_store_t *self, const char *account_id, brg_stor
         snprintf(suffix, sizeof suffix, ".%s.", account_id) >= (int)sizeof suffix)
         return -1;
     size_t slen = strlen(suffix);
-    if (self->wtxn && seqs_flush(self)) {
-        self->failed = self->batch > 0;
-        return -1;
-    }
-    MDB_txn *txn = read_begin(self);
+    MDB_txn *txn = read_topics_begin(self);
     if (!txn)
         return -1;
     MDB_cursor *cursor;

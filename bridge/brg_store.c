@@ -25,6 +25,8 @@
 */
 #include "brg_store.h"
 
+#include "brg_log.h"
+
 #include <czmq.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -476,6 +478,12 @@ brg_store_t *brg_store_new(const char *data_dir, const brg_store_opts_t *opts, c
     if (write_commit(self))
         goto fail;
     self->commits = self->failures = 0;
+    char old[4096];
+    snprintf(old, sizeof old, "%s/xtbridge.db", data_dir);
+    if (zsys_file_exists(old))
+        brg_warn("%s is the SQLite store of xtbridge before 0.2; it is not read (the book, journal "
+                 "and idempotency rows start afresh in data.mdb): move it away to silence this",
+                 old);
     return self;
 fail:
     snprintf(err, errlen, "%s", self->error);

@@ -666,7 +666,9 @@ int brg_router_drain(brg_router_t *self, int max) {
     brg_store_begin(self->args.store);
     self->draining = true;
     int handled = 0;
-    while (handled < max && receive_one(self))
+    /* once the batch has failed, the requests still queued wait for the next one (which
+       may commit: the store may have grown) instead of failing with it */
+    while (handled < max && !brg_store_batch_failed(self->args.store) && receive_one(self))
         handled++;
     self->draining = false;
     bool committed = persist_and_commit(self);

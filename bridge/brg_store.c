@@ -91,6 +91,10 @@ void brg_store_opts_default(brg_store_opts_t *opts) {
 static void set_error(brg_store_t *self, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 static void set_error(brg_store_t *self, const char *fmt, ...) {
+    /* the first cause of a failed batch is the one to report: once a write has failed,
+       later reads of the same transaction fail too (MDB_BAD_TXN) and say less */
+    if (self->failed)
+        return;
     va_list args;
     va_start(args, fmt);
     vsnprintf(self->error, sizeof self->error, fmt, args);
@@ -248,8 +252,12 @@ static void map_check(brg_store_t *self) {
     if (mdb_env_info(self->env, &info) || mdb_env_stat(self->env, &stat))
         return;
     size_t used = ((size_t)info.me_last_pgno + 1) * stat.ms_psize;
-    if (used > self->map_bytes / 4 * 3)
-        map_grow(self, self->map_bytes * 2);
+    if (used <= self->map_bytes / 4 * 3)
+        return;
+    /* double; on a nearly full disk take what it still has, down to 1 MiB steps */
+    for (size_t step = self->map_bytes; step >= ((size_t)1 << 20); step /= 2)
+        if (map_grow(self, self->map_bytes + step) == 0)
+            return;
 }
 
 /* After a write: outside a batch commit (or abort) it now; inside, remember a failure so
@@ -335,6 +343,10 @@ void brg_store_fail_batch(brg_store_t *self, const char *why) {
     if (!self->failed)
         set_error(self, "%s", why);
     self->failed = true;
+}
+
+bool brg_store_batch_failed(brg_store_t *self) {
+    return self->failed;
 }
 
 bool brg_store_batch_dirty(brg_store_t *self) {

@@ -363,8 +363,10 @@ Test(validate, gbk_strategy_name_is_refused_and_nothing_happens, .init = start_b
 
     /* a GBK strategy name, sync and async */
     for (int async = 0; async < 2; async++) {
-        r = xtbt_call(s_client,
-                      xtb_req_order(ACC, "600000.SH", 23, 100, 11, 10.50, GBK_CELUE, "r2", async));
+        Xtbridge__Request *gbk =
+            xtb_req_order(ACC, "600000.SH", 23, 100, 11, 10.50, GBK_CELUE, "r2", async);
+        xtb_request_set_id(gbk, async ? "gbk-async" : "gbk-sync");
+        r = xtbt_call(s_client, gbk);
         cr_assert_eq(r->error->code, XTBRIDGE__ERROR_CODE__INVALID_ARGUMENT, "code %d: %s",
                      r->error->code, r->error->message);
         cr_assert_str_eq(r->error->message,
@@ -415,11 +417,12 @@ Test(validate, gbk_strategy_name_is_refused_and_nothing_happens, .init = start_b
     xtb_reply_destroy(&before);
     xtb_reply_destroy(&after);
 
-    /* no backend call happened: the next order is order 2 */
-    r = xtbt_call_ok(s_client,
-                     xtb_req_order(ACC, "600000.SH", 23, 100, 11, 10.50, UTF8_CELUE,
-                                   "策策策策策策策策策策策策", false),
-                     XTBRIDGE__REPLY__RESULT_ORDER_STOCK);
+    /* no backend call happened: the next order is order 2; and no idempotency row was
+       kept, so the corrected order may reuse the refused request_id */
+    req = xtb_req_order(ACC, "600000.SH", 23, 100, 11, 10.50, UTF8_CELUE,
+                        "策策策策策策策策策策策策", false);
+    xtb_request_set_id(req, "gbk-sync");
+    r = xtbt_call_ok(s_client, req, XTBRIDGE__REPLY__RESULT_ORDER_STOCK);
     cr_assert_eq(r->order_stock->order_id, 2);
     xtb_reply_destroy(&r);
     r = xtbt_call_ok(s_client, xtb_req_query_order(ACC, 2),

@@ -105,60 +105,91 @@ static const limit_t *limit_for(const ProtobufCMessageDescriptor *message, const
     return NULL;
 }
 
-static int check_string(const char *path, const char *value, const limit_t *limit, char *err,
+/* Where a value sits, as a chain up to the request: formatted only when it fails, since
+   validation runs on every request and almost every request passes. */
+typedef struct path {
+    const struct path *parent;
+    const char *name;
+    size_t index;
+    bool indexed; /* an element of a repeated field: name[index] */
+} path_t;
+
+static size_t format_path(const path_t *path, char *buf, size_t len) {
+    if (!path)
+        return 0;
+    size_t at = format_path(path->parent, buf, len);
+    int n = path->indexed
+                ? snprintf(buf + at, len - at, "%s%s[%zu]", at ? "." : "", path->name, path->index)
+                : snprintf(buf + at, len - at, "%s%s", at ? "." : "", path->name);
+    at += n > 0 ? (size_t)n : 0;
+    return at < len ? at : len - 1;
+}
+
+static int check_string(const path_t *where, const char *value, const limit_t *limit, char *err,
                         size_t errlen) {
     if (!value)
         return 0;
+    char path[256];
     size_t len = strlen(value);
     size_t max_bytes = BRG_VALIDATE_MAX_STRING;
     if (limit && limit->unit == UNIT_BYTES)
         max_bytes = limit->max;
     if (len > max_bytes) {
-        if (err)
+        if (err) {
+            format_path(where, path, sizeof path);
             snprintf(err, errlen, "%s is %zu bytes long; the limit is %zu bytes", path, len,
                      max_bytes);
+        }
         return -1;
     }
     size_t bad_at = 0;
     if (!brg_validate_utf8(value, len, &bad_at)) {
-        if (err)
+        if (err) {
+            format_path(where, path, sizeof path);
             snprintf(err, errlen, "%s is not valid UTF-8 (byte 0x%02x at offset %zu)", path,
                      (unsigned char)value[bad_at], bad_at);
+        }
         return -1;
     }
     if (limit && limit->unit == UNIT_WIDTH) {
         size_t width = width_of(value, len);
         if (width > limit->max) {
-            if (err)
+            if (err) {
+                format_path(where, path, sizeof path);
                 snprintf(err, errlen,
                          "%s is %zu characters wide; the limit is %zu (an ASCII character "
                          "counts 1, any other 2)",
                          path, width, limit->max);
+            }
             return -1;
         }
     }
     return 0;
 }
 
-static int walk(const ProtobufCMessage *msg, const char *path, int depth, char *err, size_t errlen);
+static int walk(const ProtobufCMessage *msg, const path_t *where, int depth, char *err,
+                size_t errlen);
 
 /* One value of a field: a string is checked, a message walked, anything else passes. */
 static int check_value(const ProtobufCFieldDescriptor *field, const limit_t *limit,
-                       const void *slot, const char *path, int depth, char *err, size_t errlen) {
+                       const void *slot, const path_t *where, int depth, char *err, size_t errlen) {
     if (field->type == PROTOBUF_C_TYPE_STRING)
-        return check_string(path, *(char *const *)slot, limit, err, errlen);
+        return check_string(where, *(char *const *)slot, limit, err, errlen);
     if (field->type == PROTOBUF_C_TYPE_MESSAGE) {
         const ProtobufCMessage *sub = *(const ProtobufCMessage *const *)slot;
-        return sub ? walk(sub, path, depth + 1, err, errlen) : 0;
+        return sub ? walk(sub, where, depth + 1, err, errlen) : 0;
     }
     return 0;
 }
 
-static int walk(const ProtobufCMessage *msg, const char *path, int depth, char *err,
+static int walk(const ProtobufCMessage *msg, const path_t *where, int depth, char *err,
                 size_t errlen) {
     if (depth > MAX_DEPTH) {
-        if (err)
+        if (err) {
+            char path[256];
+            format_path(where, path, sizeof path);
             snprintf(err, errlen, "%s is nested more than %d levels deep", path, MAX_DEPTH);
+        }
         return -1;
     }
     const ProtobufCMessageDescriptor *desc = msg->descriptor;
@@ -174,19 +205,19 @@ static int walk(const ProtobufCMessage *msg, const char *path, int depth, char *
                 continue;
         }
         const limit_t *limit = limit_for(desc, field->name);
-        char sub[256];
+        path_t here = {where, field->name, 0, false};
         if (field->label == PROTOBUF_C_LABEL_REPEATED) {
             size_t n = *(const size_t *)(base + field->quantifier_offset);
             const char *items = *(const char *const *)(base + field->offset);
+            here.indexed = true;
             for (size_t k = 0; k < n; k++) {
-                snprintf(sub, sizeof sub, "%s%s%s[%zu]", path, *path ? "." : "", field->name, k);
-                if (check_value(field, limit, items + k * sizeof(void *), sub, depth, err, errlen))
+                here.index = k;
+                if (check_value(field, limit, items + k * sizeof(void *), &here, depth, err,
+                                errlen))
                     return -1;
             }
-        } else {
-            snprintf(sub, sizeof sub, "%s%s%s", path, *path ? "." : "", field->name);
-            if (check_value(field, limit, base + field->offset, sub, depth, err, errlen))
-                return -1;
+        } else if (check_value(field, limit, base + field->offset, &here, depth, err, errlen)) {
+            return -1;
         }
     }
     return 0;
@@ -195,10 +226,11 @@ static int walk(const ProtobufCMessage *msg, const char *path, int depth, char *
 int brg_validate_request(const Xtbridge__Request *req, char *err, size_t errlen) {
     if (!req)
         return 0;
-    return walk(&req->base, "", 0, err, errlen);
+    return walk(&req->base, NULL, 0, err, errlen);
 }
 
 int brg_validate_request_id(const char *request_id, char *err, size_t errlen) {
-    return check_string("request_id", request_id,
-                        limit_for(&xtbridge__request__descriptor, "request_id"), err, errlen);
+    path_t where = {NULL, "request_id", 0, false};
+    return check_string(&where, request_id, limit_for(&xtbridge__request__descriptor, "request_id"),
+                        err, errlen);
 }

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#include "brg_log.h"
 #include "brg_risk.h"
 #include "testutil.h"
 #include "xtb_client.h"
@@ -29,6 +30,11 @@ static int64_t fake_clock(void *arg) {
     (void)arg;
     return s_now;
 }
+
+static void quiet(void) {
+    brg_log_set_level(BRG_LOG_WARN); /* rejections and the kill switch log at info */
+}
+TestSuite(risk_unit, .init = quiet);
 
 static brg_risk_t *risk_from(const char *text, char *err, size_t errlen) {
     zchunk_t *chunk = zchunk_new(text, strlen(text));
@@ -395,6 +401,12 @@ Test(risk_wire, volume_and_notional_at_and_over_the_limit, .fini = stop_bridge, 
     refused("600000.SH", 1000, 10.51, XTBRIDGE__ERROR_CODE__RISK_REJECTED,
             "max_notional 10500.00 exceeded: 10.51 x 1000 = 10510.00");
     cr_assert_eq(count_orders(), 0, "a refused order reached the sim");
+    /* and nothing was journaled: no order, order_error or order_async push */
+    Xtbridge__Reply *j = xtbt_call_ok(s_client, xtb_req_replay("order", NULL, NULL, 0, 0),
+                                      XTBRIDGE__REPLY__RESULT_REPLAY);
+    cr_assert_eq(j->replay->n_events, 0, "refused orders left %zu journal rows",
+                 j->replay->n_events);
+    xtb_reply_destroy(&j);
     int64_t id = place("600000.SH", 1000, 10.50); /* both exactly at their limit */
     cr_assert_eq(id, 1, "the first order placed gets id 1: nothing was placed before it");
     next_order_push_is(id, 50);

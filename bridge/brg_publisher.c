@@ -179,7 +179,9 @@ int brg_publisher_emit(brg_publisher_t *self, const char *kind, const char *acco
 
 void brg_publisher_flush(brg_publisher_t *self, bool committed) {
     void *handle = zsock_resolve(self->pub);
-    if (!committed && self->nheld && self->tap)
+    /* every rollback, even one with nothing held (a checkpoint already sent its events):
+       what the tap saw of the batch may not have happened */
+    if (!committed && self->tap)
         self->tap(self->tap_arg, NULL, NULL, NULL);
     for (size_t i = 0; i < self->nheld; i++) {
         held_event_t *held = &self->held[i];

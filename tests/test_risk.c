@@ -275,6 +275,99 @@ Test(risk_unit, kill_switch_account_and_all) {
     brg_risk_destroy(&risk);
 }
 
+/* A backend with a fixed book: answers query_stock_orders from it and records cancels. */
+typedef struct {
+    int64_t ids[8];
+    int32_t statuses[8];
+    size_t n;
+    int64_t cancelled[8];
+    size_t ncancelled;
+} fake_book_t;
+
+static fake_book_t s_book;
+
+static bool fake_serves(void *self, Xtbridge__Request__BodyCase body) {
+    (void)self;
+    return body == XTBRIDGE__REQUEST__BODY_QUERY_STOCK_ORDERS ||
+           body == XTBRIDGE__REQUEST__BODY_CANCEL_ORDER_STOCK;
+}
+
+static void fake_describe(void *self, brg_call_t *call, Xtbridge__HelloReply *hello) {
+    (void)self;
+    hello->accounts = (Xtbridge__Account **)brg_call_alloc(call, sizeof(void *));
+    hello->accounts[0] = (Xtbridge__Account *)brg_call_alloc(call, sizeof(Xtbridge__Account));
+    xtbridge__account__init(hello->accounts[0]);
+    hello->accounts[0]->account_id = brg_call_strdup(call, ACC);
+    hello->n_accounts = 1;
+}
+
+static int fake_handle(void *self, brg_call_t *call) {
+    fake_book_t *book = (fake_book_t *)self;
+    const Xtbridge__Request *req = brg_call_request(call);
+    Xtbridge__Reply *reply = brg_call_reply(call);
+    if (req->body_case == XTBRIDGE__REQUEST__BODY_CANCEL_ORDER_STOCK) {
+        cr_assert_str_eq(req->cancel_order_stock->account->account_id, ACC);
+        book->cancelled[book->ncancelled++] = req->cancel_order_stock->order_id;
+        Xtbridge__CancelReply *r = (Xtbridge__CancelReply *)brg_call_alloc(call, sizeof *r);
+        xtbridge__cancel_reply__init(r);
+        reply->result_case = XTBRIDGE__REPLY__RESULT_CANCEL_ORDER_STOCK;
+        reply->cancel_order_stock = r;
+        return BRG_CALL_DONE;
+    }
+    Xtbridge__OrdersReply *r = (Xtbridge__OrdersReply *)brg_call_alloc(call, sizeof *r);
+    xtbridge__orders_reply__init(r);
+    r->orders = (Xtbridge__XtOrder **)brg_call_alloc(call, sizeof(void *) * 8);
+    for (size_t i = 0; i < book->n; i++) {
+        Xtbridge__XtOrder *o = (Xtbridge__XtOrder *)brg_call_alloc(call, sizeof *o);
+        xtbridge__xt_order__init(o);
+        o->account_id = brg_call_strdup(call, ACC);
+        o->order_id = book->ids[i];
+        o->order_status = book->statuses[i];
+        r->orders[r->n_orders++] = o;
+    }
+    reply->result_case = XTBRIDGE__REPLY__RESULT_QUERY_STOCK_ORDERS;
+    reply->query_stock_orders = r;
+    return BRG_CALL_DONE;
+}
+
+static const brg_backend_ops_t fake_ops = {
+    .name = "fake", .serves = fake_serves, .handle = fake_handle, .describe = fake_describe};
+
+Test(risk_unit, open_orders_from_the_backend_book_and_rebuilt_after_a_rollback) {
+    s_book = (fake_book_t){.ids = {1, 2, 3}, .statuses = {50, 56, 55}, .n = 3};
+    brg_risk_t *risk = risk_ok("risk\n    default\n        max_open_orders = 3\n");
+    brg_risk_attach(risk, &fake_ops, &s_book, NULL);
+    brg_risk_resync(risk);
+    cr_assert_eq(brg_risk_open_orders(risk, ACC), 2, "orders 1 (50) and 3 (55) are open");
+    /* a push of a batch that then rolls back */
+    push_order(risk, ACC, 4, 50);
+    cr_assert_eq(brg_risk_open_orders(risk, ACC), 3);
+    brg_risk_tap_fn(risk, NULL, NULL, NULL);
+    /* the next check asks the backend again: order 4 never happened */
+    expect_ok(risk, ACC, "600000.SH", 100, 10);
+    cr_assert_eq(brg_risk_open_orders(risk, ACC), 2);
+    /* kill switch with cancel_open: one cancel per open order, to the backend */
+    Xtbridge__Request *req = xtb_req_risk_kill_switch(ACC, true, true);
+    xtb_request_set_id(req, "k");
+    size_t size = xtbridge__request__get_packed_size(req);
+    uint8_t *buf = malloc(size);
+    xtbridge__request__pack(req, buf);
+    xtb_request_destroy(&req);
+    brg_call_t *call = brg_call_new(xtbridge__request__unpack(NULL, size, buf), "test");
+    free(buf);
+    brg_risk_kill_switch(risk, call);
+    Xtbridge__Reply *reply = brg_call_reply(call);
+    cr_assert_eq(reply->error->code, XTBRIDGE__ERROR_CODE__OK, "%s", reply->error->message);
+    cr_assert_eq(reply->risk_kill_switch->cancels_sent, 2);
+    cr_assert_eq(reply->risk_kill_switch->cancels_failed, 0);
+    brg_call_destroy(&call);
+    cr_assert_eq(s_book.ncancelled, 2);
+    int64_t a = s_book.cancelled[0], b = s_book.cancelled[1];
+    cr_assert((a == 1 && b == 3) || (a == 3 && b == 1), "cancelled %lld and %lld", (long long)a,
+              (long long)b);
+    brg_risk_destroy(&risk);
+}
+
 static void expect_config_error(const char *text, const char *message) {
     char err[512] = "";
     brg_risk_t *risk = risk_from(text, err, sizeof err);

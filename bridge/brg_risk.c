@@ -279,6 +279,13 @@ void brg_risk_attach(brg_risk_t *self, const brg_backend_ops_t *ops, void *backe
 /* ---------------------------------------------------------------------------------- */
 /* Accounts */
 
+static const limits_t *limits_of(brg_risk_t *self, const char *id) {
+    for (size_t i = 0; i < self->nentries; i++)
+        if (strcmp(self->entries[i].id, id) == 0)
+            return &self->entries[i];
+    return NULL;
+}
+
 static account_t *account_get(brg_risk_t *self, const char *id) {
     account_t *a = (account_t *)zhash_lookup(self->accounts, id);
     if (a)
@@ -287,10 +294,9 @@ static account_t *account_get(brg_risk_t *self, const char *id) {
     snprintf(a->id, sizeof a->id, "%s", id);
     a->account_type = 2; /* STOCK until a push says otherwise */
     a->open = zhash_new();
-    a->limits = self->fallback;
-    for (size_t i = 0; i < self->nentries; i++)
-        if (strcmp(self->entries[i].id, id) == 0)
-            a->limits = &self->entries[i];
+    a->limits = limits_of(self, id);
+    if (!a->limits)
+        a->limits = self->fallback;
     zhash_insert(self->accounts, id, a);
     zhash_freefn(self->accounts, id, account_free);
     return a;
@@ -624,7 +630,17 @@ Xtbridge__ErrorCode brg_risk_check(brg_risk_t *self, const char *account_id, con
                                    int64_t volume, double price, char *msg, size_t msglen) {
     if (self->dirty)
         brg_risk_resync(self);
-    account_t *a = account_get(self, account_id);
+    /* No record for an account without limits that we never heard of: a client naming
+       made-up accounts must not grow our memory. */
+    account_t *a = (account_t *)zhash_lookup(self->accounts, account_id);
+    if (!a && !self->fallback && !limits_of(self, account_id)) {
+        if (!self->kill_all)
+            return XTBRIDGE__ERROR_CODE__OK;
+        snprintf(msg, msglen, "kill switch engaged (all accounts)");
+        return XTBRIDGE__ERROR_CODE__RISK_REJECTED;
+    }
+    if (!a)
+        a = account_get(self, account_id);
     if (self->kill_all || a->killed) {
         snprintf(msg, msglen, "kill switch engaged (%s)",
                  self->kill_all ? "all accounts" : account_id);

@@ -107,6 +107,7 @@ int main(int argc, char **argv) {
     if (store)
         publisher = brg_publisher_new(brg_config_pub(config), store, err, sizeof err);
     if (publisher) {
+        brg_publisher_advertise(publisher, brg_config_pub_advertise(config));
         brg_backend_env_t env = {brg_config_tree(config),
                                  brg_config_data_dir(config),
                                  loop,

@@ -44,13 +44,12 @@ static void publish(zsock_t *pub, Xtbridge__Event *ev) {
     free(buf);
 }
 
-/* zactor: binds a PUB on tcp://127.0.0.1:* and sends its endpoint back, then publishes a
-   fake order and trade of ACC every 5 ms until $TERM. */
+/* zactor: binds a PUB on tcp://127.0.0.1:<*(int *)args> and sends back its endpoint ("" if
+   the port is taken), then publishes a fake order and trade of ACC every 5 ms until $TERM. */
 static void decoy_actor(zsock_t *pipe, void *args) {
-    (void)args;
     zsock_t *pub = zsock_new(ZMQ_PUB);
     zsock_set_linger(pub, 0);
-    int rc = zsock_bind(pub, "tcp://127.0.0.1:*");
+    int rc = zsock_bind(pub, "tcp://127.0.0.1:%d", *(int *)args);
     zsock_signal(pipe, 0);
     zstr_send(pipe, rc > 0 ? zsock_endpoint(pub) : "");
     zpoller_t *poller = zpoller_new(pipe, NULL);
@@ -100,49 +99,72 @@ static char s_wildcard[64];  /* what the bridge announces: "tcp://" "*:P" */
 static char s_real_pub[64];  /* tcp://127.0.0.2:P */
 static char s_decoy_pub[64]; /* tcp://127.0.0.1:P */
 
-/* A free port on 127.0.0.2 other than the PUB's: bind an ephemeral one while holding the
-   PUB's port there (the kernel may hand out the same number on another address), note it,
-   release both. */
-static int free_router_port(void) {
-    zsock_t *hold = zsock_new(ZMQ_ROUTER);
-    zsock_t *probe = zsock_new(ZMQ_ROUTER);
-    cr_assert_gt(zsock_bind(hold, "%s", s_real_pub), 0, "cannot bind %s: %s", s_real_pub,
-                 zmq_strerror(errno));
-    cr_assert_gt(zsock_bind(probe, "tcp://127.0.0.2:*"), 0, "cannot bind 127.0.0.2: %s",
-                 zmq_strerror(errno));
-    int port = atoi(strrchr(zsock_endpoint(probe), ':') + 1);
-    zsock_destroy(&probe);
-    zsock_destroy(&hold);
-    return port;
+/* A port below the kernel's ephemeral range (which hands out ports nearly in sequence, so
+   parallel test workers would pick each other's), random per try. */
+static int random_port(void) {
+    static unsigned seed;
+    if (!seed)
+        seed = (unsigned)getpid() ^ (unsigned)zclock_usecs();
+    return 20000 + rand_r(&seed) % 12000;
 }
 
-static void start_decoy(void) {
-    s_decoy = zactor_new(decoy_actor, NULL);
-    char *ep = zstr_recv(s_decoy);
-    cr_assert(ep && strncmp(ep, "tcp://127.0.0.1:", 16) == 0, "decoy did not bind: %s",
-              ep ? ep : "(null)");
-    s_pub_port = atoi(ep + 16);
-    zstr_free(&ep);
-    snprintf(s_decoy_pub, sizeof s_decoy_pub, "tcp://127.0.0.1:%d", s_pub_port);
-    snprintf(s_real_pub, sizeof s_real_pub, "tcp://127.0.0.2:%d", s_pub_port);
-    snprintf(s_wildcard, sizeof s_wildcard, "tcp://*:%d", s_pub_port);
-    snprintf(s_router, sizeof s_router, "tcp://127.0.0.2:%d", free_router_port());
+static bool port_free(const char *host, int port) {
+    zsock_t *probe = zsock_new(ZMQ_ROUTER);
+    bool ok = zsock_bind(probe, "tcp://%s:%d", host, port) > 0;
+    zsock_destroy(&probe);
+    return ok;
+}
+
+/* The decoy on 127.0.0.1:P with P free on 127.0.0.2 too, and a ROUTER port R free on
+   127.0.0.2. Returns false when 50 tries found none. */
+static bool start_decoy(void) {
+    for (int tries = 0; tries < 50; tries++) {
+        int port = random_port(), router = random_port();
+        if (router == port || !port_free("127.0.0.2", port) || !port_free("127.0.0.2", router))
+            continue;
+        s_decoy = zactor_new(decoy_actor, &port);
+        char *ep = zstr_recv(s_decoy);
+        bool bound = ep && *ep;
+        zstr_free(&ep);
+        if (!bound) {
+            zactor_destroy(&s_decoy);
+            continue;
+        }
+        s_pub_port = port;
+        snprintf(s_decoy_pub, sizeof s_decoy_pub, "tcp://127.0.0.1:%d", port);
+        snprintf(s_real_pub, sizeof s_real_pub, "tcp://127.0.0.2:%d", port);
+        snprintf(s_wildcard, sizeof s_wildcard, "tcp://*:%d", port);
+        snprintf(s_router, sizeof s_router, "tcp://127.0.0.2:%d", router);
+        return true;
+    }
+    return false;
+}
+
+/* Decoy, then the bridge on 127.0.0.2 with `extra` args; a port taken in between (another
+   test worker) means another try. */
+static void start_remote(const char *const *extra) {
+    for (int tries = 0; tries < 3 && !s_bridge; tries++) {
+        cr_assert(start_decoy(), "no free port pair on 127.0.0.1 / 127.0.0.2");
+        const char *args[4] = {NULL};
+        for (int i = 0; extra && extra[i] && i < 3; i++)
+            args[i] = streq(extra[i], "WILDCARD") ? s_wildcard : extra[i];
+        s_bridge = xtbt_bridge_start_on(s_router, s_real_pub, NULL, args);
+        if (!s_bridge)
+            zactor_destroy(&s_decoy);
+    }
+    cr_assert_not_null(s_bridge, "xtbridge did not start on %s / %s", s_router, s_real_pub);
 }
 
 /* Bridge on 127.0.0.2 (ROUTER and PUB, the PUB on the decoy's port), announcing the
    wildcard form. */
 static void start_wildcard(void) {
-    start_decoy();
-    const char *extra[] = {"--pub-advertise", s_wildcard, NULL};
-    s_bridge = xtbt_bridge_start_on(s_router, s_real_pub, NULL, extra);
-    cr_assert_not_null(s_bridge, "xtbridge did not start on %s / %s", s_router, s_real_pub);
+    const char *extra[] = {"--pub-advertise", "WILDCARD", NULL};
+    start_remote(extra);
 }
 
 /* The same without --pub-advertise: the specific address is announced as it is. */
 static void start_specific(void) {
-    start_decoy();
-    s_bridge = xtbt_bridge_start_on(s_router, s_real_pub, NULL, NULL);
-    cr_assert_not_null(s_bridge, "xtbridge did not start on %s / %s", s_router, s_real_pub);
+    start_remote(NULL);
 }
 
 static void stop_all(void) {

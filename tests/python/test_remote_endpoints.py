@@ -11,6 +11,7 @@ override, with the bridge's PUB connecting out to an XSUB/XPUB proxy (nothing an
 """
 
 import os
+import random
 import threading
 import time
 
@@ -45,12 +46,17 @@ def test_pub_endpoint_for(announced, router, expect):
 class Decoy(object):
     """A PUB on 127.0.0.1:* sending a fake order and trade of ACC every 5 ms once started."""
 
-    def __init__(self, pb):
+    def __init__(self, pb, port):
         self.pb = pb
         self.ctx = zmq.Context.instance()
         self.sock = self.ctx.socket(zmq.PUB)
         self.sock.setsockopt(zmq.LINGER, 0)
-        self.port = self.sock.bind_to_random_port('tcp://127.0.0.1')
+        self.port = port
+        try:
+            self.sock.bind('tcp://127.0.0.1:%d' % port)
+        except zmq.ZMQError:
+            self.sock.close(0)
+            raise
         self.endpoint = 'tcp://127.0.0.1:%d' % self.port
         self.stop_flag = threading.Event()
         self.thread = None
@@ -100,24 +106,40 @@ class Decoy(object):
             sub.close(0)
 
 
-def _free_router_port(pub_port):
-    """A free port on 127.0.0.2 other than the PUB's (held while probing)."""
-    ctx = zmq.Context.instance()
-    hold, probe = ctx.socket(zmq.ROUTER), ctx.socket(zmq.ROUTER)
+def _port_free(host, port):
+    sock = zmq.Context.instance().socket(zmq.ROUTER)
     try:
-        hold.bind('tcp://127.0.0.2:%d' % pub_port)
-        return probe.bind_to_random_port('tcp://127.0.0.2')
+        sock.bind('tcp://%s:%d' % (host, port))
+        return True
+    except zmq.ZMQError:
+        return False
     finally:
-        probe.close(0)
-        hold.close(0)
+        sock.close(0)
+
+
+def _decoy_and_router_port(pb):
+    """The decoy on 127.0.0.1:P with P free on 127.0.0.2 too, and a ROUTER port free on
+    127.0.0.2; random ports below the kernel's ephemeral range, so parallel runs and
+    outgoing connections do not pick the same ones."""
+    rnd = random.Random(os.getpid() ^ time.monotonic_ns())
+    for _ in range(50):
+        port, router = rnd.randrange(20000, 32000), rnd.randrange(20000, 32000)
+        if port == router or not (_port_free('127.0.0.2', port)
+                                  and _port_free('127.0.0.2', router)):
+            continue
+        try:
+            return Decoy(pb, port), router
+        except zmq.ZMQError:
+            continue
+    pytest.fail('no free port pair on 127.0.0.1 / 127.0.0.2')
 
 
 @pytest.fixture
 def remote(tmp_path, pb):
     """(bridge, decoy): the bridge on 127.0.0.2 announcing tcp://*:P, the decoy on
     127.0.0.1:P publishing."""
-    decoy = Decoy(pb)
-    router = 'tcp://127.0.0.2:%d' % _free_router_port(decoy.port)
+    decoy, router_port = _decoy_and_router_port(pb)
+    router = 'tcp://127.0.0.2:%d' % router_port
     cfg = tmp_path / 'bridge.cfg'
     cfg.write_text('bridge\n    pub_advertise = tcp://*:%d\n' % decoy.port)
     b = start_bridge(router, 'tcp://127.0.0.2:%d' % decoy.port, tmp_path, pb, config=str(cfg))

@@ -45,7 +45,8 @@ static void publish(zsock_t *pub, Xtbridge__Event *ev) {
 }
 
 /* zactor: binds a PUB on tcp://127.0.0.1:<*(int *)args> and sends back its endpoint ("" if
-   the port is taken), then publishes a fake order and trade of ACC every 5 ms until $TERM. */
+   the port is taken), then publishes a fake order and trade of ACC and a heartbeat every
+   5 ms until $TERM. */
 static void decoy_actor(zsock_t *pipe, void *args) {
     zsock_t *pub = zsock_new(ZMQ_PUB);
     zsock_set_linger(pub, 0);
@@ -86,6 +87,14 @@ static void decoy_actor(zsock_t *pipe, void *args) {
         ev.body_case = XTBRIDGE__EVENT__BODY_TRADE;
         ev.trade = &trade;
         publish(pub, &ev);
+        /* it looks like a bridge: a client subscribed here would pass its heartbeat sync */
+        Xtbridge__Heartbeat hb = XTBRIDGE__HEARTBEAT__INIT;
+        hb.instance_id = (char *)"decoy";
+        hb.interval_ms = 50;
+        ev.topic = (char *)"heartbeat.";
+        ev.body_case = XTBRIDGE__EVENT__BODY_HEARTBEAT;
+        ev.heartbeat = &hb;
+        publish(pub, &ev);
     }
     zpoller_destroy(&poller);
     zsock_destroy(&pub);
@@ -94,10 +103,12 @@ static void decoy_actor(zsock_t *pipe, void *args) {
 static zactor_t *s_decoy;
 static xtbt_bridge_t *s_bridge;
 static int s_pub_port;
-static char s_router[64];    /* tcp://127.0.0.2:R */
-static char s_wildcard[64];  /* what the bridge announces: "tcp://" "*:P" */
-static char s_real_pub[64];  /* tcp://127.0.0.2:P */
-static char s_decoy_pub[64]; /* tcp://127.0.0.1:P */
+static char s_router[64];     /* tcp://127.0.0.2:R */
+static char s_wildcard[64];   /* what the bridge announces: "tcp://" "*:P" */
+static char s_real_pub[64];   /* tcp://127.0.0.2:P */
+static char s_decoy_pub[64];  /* tcp://127.0.0.1:P */
+static pid_t s_watch_pid;     /* a running xtbctl watch, stopped by .fini if a test failed */
+static char s_watch_err[128]; /* its stderr file */
 
 /* A port below the kernel's ephemeral range (which hands out ports nearly in sequence, so
    parallel test workers would pick each other's), random per try. */
@@ -168,6 +179,12 @@ static void start_specific(void) {
 }
 
 static void stop_all(void) {
+    if (s_watch_pid > 0) {
+        kill(s_watch_pid, SIGKILL);
+        waitpid(s_watch_pid, NULL, 0);
+        s_watch_pid = 0;
+        unlink(s_watch_err);
+    }
     if (s_bridge) {
         int status = xtbt_bridge_stop(&s_bridge);
         cr_expect_eq(status, 0, "xtbridge exit status %d after SIGTERM", status);
@@ -223,9 +240,11 @@ static void c_client_hears_only_the_bridge(const char *announced) {
     int orders = 0, trades = 0, decoys = 0;
     char *topic = NULL;
     Xtbridge__Event *ev = NULL;
-    /* until 500 ms pass without a push: the decoy sends every 5 ms, so a client connected
-       to it would never get here with decoys == 0 */
-    while (xtb_client_recv_event(c, 500, &topic, &ev) == 0) {
+    /* until 500 ms pass without a push (the decoy sends every 5 ms, so a client connected
+       to it would get dozens in that time), the first decoy push, or 5 s */
+    int64_t deadline = zclock_mono() + 5000;
+    while (decoys == 0 && zclock_mono() < deadline &&
+           xtb_client_recv_event(c, 500, &topic, &ev) == 0) {
         if (ev->body_case == XTBRIDGE__EVENT__BODY_ORDER) {
             if (ev->order->order_id == DECOY_ORDER_ID)
                 decoys++;
@@ -312,6 +331,8 @@ static void watch_start(watch_t *w, const char *pub, const char *env_pub) {
     }
     close(fds[1]);
     w->out = fds[0];
+    s_watch_pid = w->pid;
+    snprintf(s_watch_err, sizeof s_watch_err, "%s", w->err_path);
 }
 
 /* Read its stdout until `needle` shows up or timeout_ms pass; true if it did. */
@@ -344,6 +365,7 @@ static int watch_stop(watch_t *w, char *err, size_t errlen) {
     watch_wait_for(w, "\x01never\x01", 3000); /* drains until EOF (it exited) */
     int status = 0;
     cr_assert_eq(waitpid(w->pid, &status, 0), w->pid);
+    s_watch_pid = 0;
     close(w->out);
     FILE *f = fopen(w->err_path, "r");
     size_t n = f ? fread(err, 1, errlen - 1, f) : 0;
@@ -367,6 +389,7 @@ Test(remote, xtbctl_watch_substitutes_the_router_host, .init = start_wildcard, .
         char needle[64];
         snprintf(needle, sizeof needle, "\"order_id\":%lld,", (long long)id);
         live = watch_wait_for(&w, needle, 300);
+        cr_assert_null(strstr(w.text, "DECOY"), "xtbctl watch heard the decoy:\n%.2000s", w.text);
     }
     cr_assert(live, "xtbctl watch printed no push of the bridge:\n%s", w.text);
     int64_t id = place(c, 200, 10.60); /* fills */

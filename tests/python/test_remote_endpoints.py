@@ -44,7 +44,8 @@ def test_pub_endpoint_for(announced, router, expect):
 
 
 class Decoy(object):
-    """A PUB on 127.0.0.1:* sending a fake order and trade of ACC every 5 ms once started."""
+    """A PUB on 127.0.0.1:port sending a fake order and trade of ACC and a heartbeat (the
+    bridge's instance and epoch) every 5 ms once started."""
 
     def __init__(self, pb, port):
         self.pb = pb
@@ -61,11 +62,11 @@ class Decoy(object):
         self.stop_flag = threading.Event()
         self.thread = None
 
-    def start(self, epoch):
-        self.thread = threading.Thread(target=self._run, args=(epoch,), daemon=True)
+    def start(self, epoch, instance_id):
+        self.thread = threading.Thread(target=self._run, args=(epoch, instance_id), daemon=True)
         self.thread.start()
 
-    def _run(self, epoch):
+    def _run(self, epoch, instance_id):
         pb = self.pb
         # seqs far above the bridge's, in its epoch: a client listening here would take them
         seq = 1000000
@@ -82,7 +83,10 @@ class Decoy(object):
                                  account_type=2, account_id=ACC.account_id,
                                  stock_code='600000.SH', order_id=DECOY_ORDER_ID,
                                  traded_id='DECOY', traded_volume=100, order_remark='DECOY'))
-            for ev in (order, trade):
+            # it passes for the bridge: a trader subscribed here would connect and take it
+            hb = pb.Event(topic='heartbeat.', seq=seq, bridge_epoch=epoch, time_ns=now,
+                          heartbeat=pb.Heartbeat(instance_id=instance_id, interval_ms=200))
+            for ev in (order, trade, hb):
                 self.sock.send_multipart([ev.topic.encode(), ev.SerializeToString()])
 
     def close(self):
@@ -144,7 +148,7 @@ def remote(tmp_path, pb):
     cfg.write_text('bridge\n    pub_advertise = tcp://*:%d\n' % decoy.port)
     b = start_bridge(router, 'tcp://127.0.0.2:%d' % decoy.port, tmp_path, pb, config=str(cfg))
     hello = raw_call(router, pb, 'hello', pb.HelloRequest(client_name='test')).hello
-    decoy.start(hello.bridge_epoch)
+    decoy.start(hello.bridge_epoch, hello.instance_id)
     yield b, decoy
     decoy.close()
     rc = b.terminate()

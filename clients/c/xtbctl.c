@@ -1,6 +1,6 @@
 /*  xtbctl.c - command-line client of xtbridge, built on the C client library.
 
-    xtbctl [--router EP] [--json] [--timeout MS] [--account ID] CMD [ARGS]
+    xtbctl [--router EP] [--pub EP] [--json] [--timeout MS] [--account ID] CMD [ARGS]
 
     One request per invocation (watch streams pushes until Ctrl-C; replay asks page after
     page until the bridge has no more). Human-readable tables by default; with --json every
@@ -22,6 +22,7 @@ enum { EXIT_OK = 0, EXIT_REFUSED = 1, EXIT_USAGE = 2, EXIT_TRANSPORT = 3 };
 
 typedef struct {
     const char *router;
+    const char *pub; /* NULL = the endpoint(s) hello announces */
     const char *account;
     bool json;
     int timeout_ms;
@@ -29,9 +30,13 @@ typedef struct {
 } ctl_t;
 
 static void usage(FILE *f) {
-    fputs("usage: xtbctl [--router EP] [--json] [--timeout MS] [--account ID] CMD [ARGS]\n"
+    fputs("usage: xtbctl [--router EP] [--pub EP] [--json] [--timeout MS] [--account ID] CMD "
+          "[ARGS]\n"
           "  defaults: --router $XTB_ROUTER or " XTB_DEFAULT_ROUTER
           ", --account $XTB_ACCOUNT or " XTB_DEFAULT_ACCOUNT ", --timeout 5000\n"
+          "  --pub EP (or $XTB_PUB): PUB endpoint for watch instead of the one hello announces\n"
+          "    (e.g. a proxy's XPUB side); an announced wildcard host (tcp://*:58611) becomes\n"
+          "    the --router host\n"
           "commands:\n"
           "  hello                           bridge version, PUB endpoints, accounts, calls\n"
           "  ping [--count N]                round-trip time\n"
@@ -205,8 +210,17 @@ static int cmd_hello(ctl_t *c) {
             if (h->degraded)
                 printf("degraded:         %s\n", h->degraded_reason);
             printf("heartbeat_ms:     %u\n", h->heartbeat_ms);
-            for (size_t i = 0; i < h->n_pub_endpoints; i++)
-                printf("pub_endpoint:     %s\n", h->pub_endpoints[i]);
+            for (size_t i = 0; i < h->n_pub_endpoints; i++) {
+                /* a wildcard host means "the host you reached the ROUTER at": show it */
+                char *ep = xtb_pub_endpoint_for(h->pub_endpoints[i], c->router);
+                if (strcmp(ep, h->pub_endpoints[i]) != 0)
+                    printf("pub_endpoint:     %s (connect to %s)\n", h->pub_endpoints[i], ep);
+                else
+                    printf("pub_endpoint:     %s\n", h->pub_endpoints[i]);
+                free(ep);
+            }
+            if (h->n_pub_endpoints == 0)
+                printf("pub_endpoint:     (none announced: the PUB connects out; use --pub)\n");
             for (size_t i = 0; i < h->n_accounts; i++)
                 printf("account:          %s (type %d)\n", h->accounts[i]->account_id,
                        h->accounts[i]->account_type);
@@ -817,6 +831,7 @@ int main(int argc, char **argv) {
     ctl_t ctl = {0};
     ctl.router =
         getenv("XTB_ROUTER") && *getenv("XTB_ROUTER") ? getenv("XTB_ROUTER") : XTB_DEFAULT_ROUTER;
+    ctl.pub = getenv("XTB_PUB") && *getenv("XTB_PUB") ? getenv("XTB_PUB") : NULL;
     ctl.account = getenv("XTB_ACCOUNT") && *getenv("XTB_ACCOUNT") ? getenv("XTB_ACCOUNT")
                                                                   : XTB_DEFAULT_ACCOUNT;
     ctl.timeout_ms = 5000;
@@ -828,6 +843,8 @@ int main(int argc, char **argv) {
         const char *a = argv[i];
         if (strcmp(a, "--router") == 0 && i + 1 < argc)
             ctl.router = argv[++i];
+        else if (strcmp(a, "--pub") == 0 && i + 1 < argc)
+            ctl.pub = argv[++i];
         else if (strcmp(a, "--account") == 0 && i + 1 < argc)
             ctl.account = argv[++i];
         else if (strcmp(a, "--json") == 0)
@@ -858,7 +875,7 @@ int main(int argc, char **argv) {
     /* Let Ctrl-C interrupt blocking waits (czmq's handler sets zsys_interrupted). */
     zsys_init();
     zsys_set_logstream(NULL);
-    xtb_client_options_t opts = {.client_name = "xtbctl"};
+    xtb_client_options_t opts = {.client_name = "xtbctl", .pub_endpoint = ctl.pub};
     ctl.client = xtb_client_new(ctl.router, &opts);
     if (!ctl.client) {
         fprintf(stderr, "xtbctl: cannot use router endpoint %s\n", ctl.router);

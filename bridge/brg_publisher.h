@@ -30,6 +30,14 @@ int brg_publisher_emit(brg_publisher_t *self, const char *kind, const char *acco
     (committed = false: the batch rolled back, their seqs were never taken). */
 void brg_publisher_flush(brg_publisher_t *self, bool committed);
 
+/*  A tap sees every event once it is journaled (before it is sent), with its kind and
+    account; when a batch rolls back (brg_publisher_flush with committed = false) it is
+    called once with kind, account_id and event NULL. The risk module counts open orders this way.
+ */
+typedef void(brg_publisher_tap_fn)(void *arg, const char *kind, const char *account_id,
+                                   const Xtbridge__Event *event);
+void brg_publisher_set_tap(brg_publisher_t *self, brg_publisher_tap_fn *tap, void *arg);
+
 /*  brg_emit_fn adapter for backends: arg is the publisher. */
 int brg_publisher_emit_fn(void *arg, const char *kind, const char *account_id,
                           Xtbridge__Event *event);
@@ -38,8 +46,24 @@ int brg_publisher_emit_fn(void *arg, const char *kind, const char *account_id,
     part contains '.', or the result does not fit. */
 int brg_publisher_topic(const char *kind, const char *account_id, char *buf, size_t buflen);
 
-/*  Endpoints clients should connect to, as given to hello (wildcard hosts become
-    127.0.0.1). Owned by the publisher. */
+/*  What hello announces as pub_endpoints, as a malloc'd comma list ("" = nothing), for a
+    PUB attached to `configured` whose last bound endpoint is `bound` (may be NULL):
+    - with `advertise` (--pub-advertise; NULL or "" = none): that list, verbatim;
+    - else each configured endpoint without its '@', an ephemeral port (tcp :*, :!,
+      ipc path "*") replaced by `bound`, and a wildcard host (*, 0.0.0.0, [::]) written as "*"
+      ("tcp://" "*:58611") so that each client puts in the host it used to reach the ROUTER;
+      endpoints the PUB connects out to ('>', an XSUB proxy) are left out: subscribers
+      connect elsewhere, and only the operator knows where.
+    Pure: unit-tested without binding anything. */
+char *brg_publisher_announce(const char *configured, const char *bound, const char *advertise);
+
+/*  Announce `advertise` (comma list of endpoints, NULL or "" = derive them from what the
+    PUB is attached to, see brg_publisher_announce). Logs a warning when that leaves
+    nothing to announce. */
+void brg_publisher_advertise(brg_publisher_t *self, const char *advertise);
+
+/*  Endpoints clients should connect to, as given to hello (see brg_publisher_announce).
+    Owned by the publisher. */
 const char *brg_publisher_endpoints(brg_publisher_t *self);
 uint64_t brg_publisher_count(brg_publisher_t *self);
 /*  Events journaled in the open batch and not yet sent. */

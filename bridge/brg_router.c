@@ -227,7 +227,8 @@ static void do_hello(brg_router_t *self, brg_call_t *call) {
     xtbridge__hello_reply__init(hello);
     hello->bridge_version = brg_call_strdup(call, XTB_VERSION);
     hello->protocol_version = XTB_PROTOCOL_VERSION;
-    /* comma list -> repeated */
+    /* comma list -> repeated; none when the PUB only connects out and nothing is
+       advertised (brg_publisher_announce) */
     char *endpoints = brg_call_strdup(call, brg_publisher_endpoints(self->args.publisher));
     hello->pub_endpoints = (char **)brg_call_alloc(call, sizeof(char *) * 16);
     for (char *save = NULL, *tok = strtok_r(endpoints, ",", &save);
@@ -250,7 +251,8 @@ static void do_hello(brg_router_t *self, brg_call_t *call) {
         Xtbridge__Request__BodyCase body = (Xtbridge__Request__BodyCase)field->id;
         bool bridge_call =
             body == XTBRIDGE__REQUEST__BODY_HELLO || body == XTBRIDGE__REQUEST__BODY_PING ||
-            body == XTBRIDGE__REQUEST__BODY_REPLAY || body == XTBRIDGE__REQUEST__BODY_STATS;
+            body == XTBRIDGE__REQUEST__BODY_REPLAY || body == XTBRIDGE__REQUEST__BODY_STATS ||
+            (body == XTBRIDGE__REQUEST__BODY_RISK_KILL_SWITCH && self->args.risk);
         if (bridge_call || self->args.ops->serves(self->args.backend, body))
             hello->calls[hello->n_calls++] = (char *)field->name;
     }
@@ -420,6 +422,16 @@ static void dispatch(brg_router_t *self, brg_call_t *call) {
             return;
         }
         break;
+    case XTBRIDGE__REQUEST__BODY_RISK_KILL_SWITCH:
+        /* TODO(issue 8, CURVE roles): admin only; check the client's role here once the
+           connection carries an identity. */
+        if (!self->args.risk) {
+            brg_call_fail(call, XTBRIDGE__ERROR_CODE__UNKNOWN_CALL,
+                          "call 'risk_kill_switch' needs the risk module");
+            break;
+        }
+        brg_risk_kill_switch(self->args.risk, call);
+        break;
     default:
         if (!self->args.ops->serves(self->args.backend, body)) {
             brg_call_fail(call, XTBRIDGE__ERROR_CODE__UNKNOWN_CALL,
@@ -458,8 +470,17 @@ static void dispatch(brg_router_t *self, brg_call_t *call) {
                               brg_store_error(self->args.store));
                 break;
             }
-            route->state_changing = true;
         }
+        /* Pre-trade risk, after the idempotency lookup (a retry of an accepted order gets
+           its answer, it is not a new order) and before the backend. A rejection is not
+           remembered as the request's answer: a retry of that request_id is evaluated
+           afresh (the limit may have been raised, the window may have passed). */
+        if (self->args.risk && brg_risk_check_call(self->args.risk, call) < 0) {
+            free(key);
+            break;
+        }
+        if (key)
+            route->state_changing = true;
         brg_call_set_done(call, finish_call, self);
         if (self->args.ops->handle(self->args.backend, call) == BRG_CALL_PENDING) {
             if (key) {

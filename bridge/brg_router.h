@@ -11,6 +11,7 @@
 
 #include "brg_backend.h"
 #include "brg_publisher.h"
+#include "brg_risk.h"
 #include "brg_store.h"
 
 typedef struct brg_router brg_router_t;
@@ -24,6 +25,7 @@ typedef struct {
     void *backend;                /* its handle */
     brg_publisher_t *publisher;   /* borrowed */
     brg_store_t *store;           /* borrowed */
+    brg_risk_t *risk;             /* borrowed; NULL = no pre-trade checks */
 } brg_router_args_t;
 
 /*  Bind the ROUTER and register it on `loop`. Everything in args is borrowed and must

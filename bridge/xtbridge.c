@@ -13,6 +13,7 @@
 #include "brg_config.h"
 #include "brg_log.h"
 #include "brg_publisher.h"
+#include "brg_risk.h"
 #include "brg_router.h"
 #include "brg_store.h"
 
@@ -90,6 +91,14 @@ int main(int argc, char **argv) {
         brg_config_destroy(&config);
         return 1;
     }
+    /* Risk limits are part of the configuration: a bad one is a usage error, before
+       anything is opened. */
+    brg_risk_t *risk = brg_risk_new(brg_config_tree(config), err, sizeof err);
+    if (!risk) {
+        fprintf(stderr, "xtbridge: %s\n", err);
+        brg_config_destroy(&config);
+        return 1;
+    }
     /* czmq's handler turns SIGINT/SIGTERM into zsys_interrupted, which ends zloop. */
     zsys_init();
     zsys_set_logident("xtbridge");
@@ -107,6 +116,9 @@ int main(int argc, char **argv) {
     if (store)
         publisher = brg_publisher_new(brg_config_pub(config), store, err, sizeof err);
     if (publisher) {
+        /* open orders are counted from the order pushes */
+        brg_publisher_set_tap(publisher, brg_risk_tap_fn, risk);
+        brg_publisher_advertise(publisher, brg_config_pub_advertise(config));
         brg_backend_env_t env = {brg_config_tree(config),
                                  brg_config_data_dir(config),
                                  loop,
@@ -125,7 +137,9 @@ int main(int argc, char **argv) {
                                   ops,
                                   backend,
                                   publisher,
-                                  store};
+                                  store,
+                                  risk};
+        brg_risk_attach(risk, ops, backend, store);
         router = brg_router_new(loop, &args, err, sizeof err);
     }
     if (router) {
@@ -141,6 +155,8 @@ int main(int argc, char **argv) {
         emit_connection(publisher, true, instance_id, ops->name);
         if (ops->start)
             ops->start(backend);
+        /* kill switches from the store, open orders from the backend's own book */
+        brg_risk_resync(risk);
         if (ops->persist && ops->persist(backend))
             brg_store_fail_batch(store, "backend could not write its state");
         bool committed = brg_store_commit(store) == 0;
@@ -165,6 +181,7 @@ out:
         ops->destroy(&backend);
     brg_publisher_destroy(&publisher);
     brg_store_destroy(&store);
+    brg_risk_destroy(&risk);
     zloop_destroy(&loop);
     brg_config_destroy(&config);
     return exit_code;

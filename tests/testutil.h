@@ -39,6 +39,10 @@ char *xtbt_endpoint(char *buf, size_t len, const char *what);
     appended. Waits up to 10 s for a ping reply. Returns NULL (and prints the bridge log)
     if it did not come up. Caller owns the result; free it with xtbt_bridge_stop. */
 xtbt_bridge_t *xtbt_bridge_start(const char *config_text, const char *const *extra_args);
+/*  The same on the given --router / --pub endpoints (NULL = a fresh ipc:// one), e.g.
+    tcp:// on a second loopback address for the remote-endpoint tests. */
+xtbt_bridge_t *xtbt_bridge_start_on(const char *router_ep, const char *pub_ep,
+                                    const char *config_text, const char *const *extra_args);
 /*  Restart a stopped bridge's process on the same endpoints and data dir (for durability
     tests). Returns 0 when it answers ping. */
 int xtbt_bridge_restart(xtbt_bridge_t *self, const char *const *extra_args);

@@ -1,6 +1,6 @@
 /*  xtbctl.c - command-line client of xtbridge, built on the C client library.
 
-    xtbctl [--router EP] [--json] [--timeout MS] [--account ID] CMD [ARGS]
+    xtbctl [--router EP] [--pub EP] [--json] [--timeout MS] [--account ID] CMD [ARGS]
 
     One request per invocation (watch streams pushes until Ctrl-C; replay asks page after
     page until the bridge has no more). Human-readable tables by default; with --json every
@@ -22,6 +22,7 @@ enum { EXIT_OK = 0, EXIT_REFUSED = 1, EXIT_USAGE = 2, EXIT_TRANSPORT = 3 };
 
 typedef struct {
     const char *router;
+    const char *pub; /* NULL = the endpoint(s) hello announces */
     const char *account;
     bool json;
     int timeout_ms;
@@ -29,9 +30,13 @@ typedef struct {
 } ctl_t;
 
 static void usage(FILE *f) {
-    fputs("usage: xtbctl [--router EP] [--json] [--timeout MS] [--account ID] CMD [ARGS]\n"
+    fputs("usage: xtbctl [--router EP] [--pub EP] [--json] [--timeout MS] [--account ID] CMD "
+          "[ARGS]\n"
           "  defaults: --router $XTB_ROUTER or " XTB_DEFAULT_ROUTER
           ", --account $XTB_ACCOUNT or " XTB_DEFAULT_ACCOUNT ", --timeout 5000\n"
+          "  --pub EP (or $XTB_PUB): PUB endpoint for watch instead of the one hello announces\n"
+          "    (e.g. a proxy's XPUB side); an announced wildcard host (tcp://*:58611) becomes\n"
+          "    the --router host\n"
           "commands:\n"
           "  hello                           bridge version, PUB endpoints, accounts, calls\n"
           "  ping [--count N]                round-trip time\n"
@@ -50,7 +55,11 @@ static void usage(FILE *f) {
           "  sim-price CODE PRICE [--liquidity N] [--pre-close P]\n"
           "  sim-tick [CODE] [PRICE]         run matching (optionally move the price)\n"
           "  sim-next-day                    settle T+1, expire open orders\n"
-          "  sim-account-status STATUS       set the account status (pushes account_status)\n",
+          "  sim-account-status STATUS       set the account status (pushes account_status)\n"
+          "  kill-switch on|off [--cancel-open] [--all]\n"
+          "                                  reject every new order of the account (--all:\n"
+          "                                  of every account); --cancel-open also cancels\n"
+          "                                  its open orders; off lifts it\n",
           f);
 }
 
@@ -201,8 +210,17 @@ static int cmd_hello(ctl_t *c) {
             if (h->degraded)
                 printf("degraded:         %s\n", h->degraded_reason);
             printf("heartbeat_ms:     %u\n", h->heartbeat_ms);
-            for (size_t i = 0; i < h->n_pub_endpoints; i++)
-                printf("pub_endpoint:     %s\n", h->pub_endpoints[i]);
+            for (size_t i = 0; i < h->n_pub_endpoints; i++) {
+                /* a wildcard host means "the host you reached the ROUTER at": show it */
+                char *ep = xtb_pub_endpoint_for(h->pub_endpoints[i], c->router);
+                if (strcmp(ep, h->pub_endpoints[i]) != 0)
+                    printf("pub_endpoint:     %s (connect to %s)\n", h->pub_endpoints[i], ep);
+                else
+                    printf("pub_endpoint:     %s\n", h->pub_endpoints[i]);
+                free(ep);
+            }
+            if (h->n_pub_endpoints == 0)
+                printf("pub_endpoint:     (none announced: the PUB connects out; use --pub)\n");
             for (size_t i = 0; i < h->n_accounts; i++)
                 printf("account:          %s (type %d)\n", h->accounts[i]->account_id,
                        h->accounts[i]->account_type);
@@ -769,10 +787,51 @@ static int cmd_sim_account_status(ctl_t *c, int argc, char **argv) {
     return print_sim(c, xtb_req_sim_set_account_status(c->account, (int32_t)status));
 }
 
+static int cmd_kill_switch(ctl_t *c, int argc, char **argv) {
+    bool cancel_open = false, all = false;
+    int engaged = -1;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--cancel-open") == 0)
+            cancel_open = true;
+        else if (strcmp(argv[i], "--all") == 0)
+            all = true;
+        else if (engaged < 0 && (strcmp(argv[i], "on") == 0 || strcmp(argv[i], "off") == 0))
+            engaged = strcmp(argv[i], "on") == 0;
+        else
+            return usage_error("kill-switch: unexpected argument %s", argv[i]);
+    }
+    if (engaged < 0)
+        return usage_error("usage: kill-switch on|off [--cancel-open] [--all]%s", "");
+    Xtbridge__Reply *reply = NULL;
+    int rc =
+        call(c, xtb_req_risk_kill_switch(all ? NULL : c->account, engaged, cancel_open), &reply);
+    if (rc == EXIT_OK && reply->result_case == XTBRIDGE__REPLY__RESULT_RISK_KILL_SWITCH) {
+        Xtbridge__RiskKillSwitchReply *k = reply->risk_kill_switch;
+        if (c->json) {
+            char *js = xtb_message_to_json(&k->base, false);
+            puts(js ? js : "{}");
+            free(js);
+        } else {
+            printf("kill switch %s for %s\n", engaged ? "engaged" : "lifted",
+                   all ? "all accounts" : c->account);
+            printf("all accounts:     %s\n", k->all_engaged ? "engaged" : "off");
+            printf("engaged accounts:");
+            for (size_t i = 0; i < k->n_engaged_accounts; i++)
+                printf(" %s", k->engaged_accounts[i]);
+            printf("%s\n", k->n_engaged_accounts ? "" : " none");
+            if (cancel_open)
+                printf("cancels sent:     %d (%d failed)\n", k->cancels_sent, k->cancels_failed);
+        }
+    }
+    xtb_reply_destroy(&reply);
+    return rc;
+}
+
 int main(int argc, char **argv) {
     ctl_t ctl = {0};
     ctl.router =
         getenv("XTB_ROUTER") && *getenv("XTB_ROUTER") ? getenv("XTB_ROUTER") : XTB_DEFAULT_ROUTER;
+    ctl.pub = getenv("XTB_PUB") && *getenv("XTB_PUB") ? getenv("XTB_PUB") : NULL;
     ctl.account = getenv("XTB_ACCOUNT") && *getenv("XTB_ACCOUNT") ? getenv("XTB_ACCOUNT")
                                                                   : XTB_DEFAULT_ACCOUNT;
     ctl.timeout_ms = 5000;
@@ -784,6 +843,8 @@ int main(int argc, char **argv) {
         const char *a = argv[i];
         if (strcmp(a, "--router") == 0 && i + 1 < argc)
             ctl.router = argv[++i];
+        else if (strcmp(a, "--pub") == 0 && i + 1 < argc)
+            ctl.pub = argv[++i];
         else if (strcmp(a, "--account") == 0 && i + 1 < argc)
             ctl.account = argv[++i];
         else if (strcmp(a, "--json") == 0)
@@ -814,7 +875,7 @@ int main(int argc, char **argv) {
     /* Let Ctrl-C interrupt blocking waits (czmq's handler sets zsys_interrupted). */
     zsys_init();
     zsys_set_logstream(NULL);
-    xtb_client_options_t opts = {.client_name = "xtbctl"};
+    xtb_client_options_t opts = {.client_name = "xtbctl", .pub_endpoint = ctl.pub};
     ctl.client = xtb_client_new(ctl.router, &opts);
     if (!ctl.client) {
         fprintf(stderr, "xtbctl: cannot use router endpoint %s\n", ctl.router);
@@ -863,6 +924,8 @@ int main(int argc, char **argv) {
         rc = print_sim(&ctl, xtb_req_sim_next_day());
     else if (strcmp(cmd, "sim-account-status") == 0)
         rc = cmd_sim_account_status(&ctl, cargc, cargv);
+    else if (strcmp(cmd, "kill-switch") == 0)
+        rc = cmd_kill_switch(&ctl, cargc, cargv);
     else
         rc = usage_error("unknown command or wrong arguments: %s", cmd);
 

@@ -3,7 +3,8 @@
 
     The frame takes the production path: a DEALER sends it over inproc:// and
     brg_router_drain() reads it (the loop reader's call), so one input goes through frame
-    splitting, protobuf-c decoding, brg_validate, idempotency, dispatch into the sim (orders,
+    splitting, protobuf-c decoding, brg_validate, idempotency, the pre-trade risk checks
+    and kill switch (brg_risk, with limits from RISK_CONFIG), dispatch into the sim (orders,
     matching, fees, pushes), the group commit with the sim's persist, and the reply. State
     carries over between inputs (an order placed by one input can be cancelled or filled by
     the next), so the whole environment is rebuilt every RECYCLE inputs to keep the store
@@ -22,13 +23,29 @@
 #include "brg_backend.h"
 #include "brg_log.h"
 #include "brg_publisher.h"
+#include "brg_risk.h"
 #include "brg_router.h"
 #include "brg_store.h"
 
 #define RECYCLE 20000
 
+/* Risk limits for the sim's account and a default for any other: orders over them are
+   refused by the bridge's own checks, so those paths are fuzzed too. */
+static const char *const RISK_CONFIG = "risk\n"
+                                       "    account\n"
+                                       "        id = 1000000365\n"
+                                       "        max_order_volume = 100000\n"
+                                       "        max_notional = 5000000\n"
+                                       "        max_open_orders = 200\n"
+                                       "        max_orders_per_second = 50\n"
+                                       "    default\n"
+                                       "        max_order_volume = 1000\n"
+                                       "        allowed_boards = SH_MAIN, SZ_MAIN\n";
+
 typedef struct {
     char dir[64];
+    zconfig_t *config;
+    brg_risk_t *risk;
     brg_store_t *store;
     brg_publisher_t *publisher;
     const brg_backend_ops_t *ops;
@@ -40,6 +57,14 @@ typedef struct {
 
 static env_t s_env;
 static int s_generation;
+/* The risk module's rate window runs on this clock: 1 ms per input, so a run is
+   reproducible from its inputs alone. */
+static int64_t s_clock_ms;
+
+static int64_t fuzz_clock(void *arg) {
+    (void)arg;
+    return s_clock_ms;
+}
 
 static void die(const char *what, const char *err) {
     fprintf(stderr, "fuzz_request: %s: %s\n", what, err);
@@ -55,6 +80,15 @@ static void env_open(env_t *env) {
     char router_ep[96], pub_ep[96];
     snprintf(router_ep, sizeof router_ep, "inproc://fuzz-router-%d-%d", getpid(), s_generation);
     snprintf(pub_ep, sizeof pub_ep, "inproc://fuzz-pub-%d-%d", getpid(), s_generation);
+    zchunk_t *chunk = zchunk_new(RISK_CONFIG, strlen(RISK_CONFIG));
+    env->config = zconfig_chunk_load(chunk);
+    zchunk_destroy(&chunk);
+    if (!env->config)
+        die("config", "risk config does not parse");
+    env->risk = brg_risk_new(env->config, err, sizeof err);
+    if (!env->risk)
+        die("risk", err);
+    brg_risk_set_clock(env->risk, fuzz_clock, NULL);
     brg_store_opts_t opts;
     brg_store_opts_default(&opts);
     opts.max_mb = 256; /* bounded: a full store is one more path (BACKEND_ERROR) to fuzz */
@@ -64,10 +98,11 @@ static void env_open(env_t *env) {
     env->publisher = brg_publisher_new(pub_ep, env->store, err, sizeof err);
     if (!env->publisher)
         die("publisher", err);
+    brg_publisher_set_tap(env->publisher, brg_risk_tap_fn, env->risk);
     env->ops = brg_backend_find("sim");
     if (!env->ops)
         die("backend", "no sim backend");
-    brg_backend_env_t benv = {NULL,
+    brg_backend_env_t benv = {env->config,
                               env->dir,
                               NULL,
                               brg_publisher_emit_fn,
@@ -78,8 +113,9 @@ static void env_open(env_t *env) {
     env->backend = env->ops->create(&benv, err, sizeof err);
     if (!env->backend)
         die("sim", err);
-    brg_router_args_t args = {router_ep, 1 << 20,      1000,           "fuzz",
-                              env->ops,  env->backend, env->publisher, env->store};
+    brg_router_args_t args = {router_ep,    1 << 20,        1000,       "fuzz",   env->ops,
+                              env->backend, env->publisher, env->store, env->risk};
+    brg_risk_attach(env->risk, env->ops, env->backend, env->store);
     env->router = brg_router_new(NULL, &args, err, sizeof err);
     if (!env->router)
         die("router", err);
@@ -87,6 +123,7 @@ static void env_open(env_t *env) {
     brg_store_begin(env->store);
     if (env->ops->start)
         env->ops->start(env->backend);
+    brg_risk_resync(env->risk); /* as xtbridge does: kill switches, open orders */
     if (env->ops->persist && env->ops->persist(env->backend))
         brg_store_fail_batch(env->store, "initial persist failed");
     bool committed = brg_store_commit(env->store) == 0;
@@ -107,6 +144,8 @@ static void env_close(env_t *env) {
         env->ops->destroy(&env->backend);
     brg_publisher_destroy(&env->publisher);
     brg_store_destroy(&env->store);
+    brg_risk_destroy(&env->risk);
+    zconfig_destroy(&env->config);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", env->dir);
     if (system(cmd) != 0)
@@ -137,6 +176,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     env_t *env = &s_env;
+    s_clock_ms++;
     if (++env->inputs > RECYCLE) {
         env_close(env);
         env_open(env);

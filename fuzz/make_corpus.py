@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """make_corpus.py - writes fuzz/corpus/: one valid packed xtbridge.Request per file, a seed
 for every call the sim serves (orders, cancels, queries, replay, subscribe, sim_*) plus a
-few that the bridge must refuse (GBK strategy name, overlong remark, no body).
+few that the bridge must refuse (GBK strategy name, over the risk limit, no body) and
+the risk kill switch.
 
 The seeds are committed; run this again after changing proto/xtbridge.proto:
     /usr/bin/python3 fuzz/make_corpus.py BUILD_DIR     (BUILD_DIR/python/xtbridge_pb2.py)
@@ -101,6 +102,10 @@ seed('sim_tick_all', sim_tick=pb.SimTickRequest())
 seed('sim_next_day', sim_next_day=pb.SimNextDayRequest())
 seed('sim_account_status', sim_set_account_status=pb.SimSetAccountStatusRequest(
     account=account(), status=1))
+seed('risk_kill_switch_on', risk_kill_switch=pb.RiskKillSwitchRequest(
+    account=account(), engaged=True, cancel_open=True))
+seed('risk_kill_switch_off', risk_kill_switch=pb.RiskKillSwitchRequest(engaged=False))
+seed('order_over_risk_volume', order_stock=order(vol=200000, price=1.0))
 seed('no_body', )
 
 for name, data in seeds:

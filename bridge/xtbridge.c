@@ -5,10 +5,14 @@
     2 start-up failure.
 */
 #include <czmq.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/signalfd.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "brg_auth.h"
 #include "brg_backend.h"
 #include "brg_config.h"
 #include "brg_log.h"
@@ -72,6 +76,82 @@ static void emit_connection(brg_publisher_t *publisher, bool connected, const ch
     brg_publisher_emit(publisher, connected ? "connected" : "disconnected", NULL, &event);
 }
 
+/* CURVE state: the bridge's cert, the zauth actor (ZAP handler for both sockets) and the
+   client table. */
+typedef struct {
+    zcert_t *cert;
+    zactor_t *zauth;
+    brg_auth_t *auth;
+    int sighup_fd;
+} security_t;
+
+/* Load the bridge's cert (czmq's zcert_load reads FILE_secret when it exists, else FILE),
+   the client certs and start zauth. -1 + err on any failure: a bridge asked for CURVE
+   never starts without it. */
+static int security_start(security_t *sec, const char *cert_file, const char *clients, char *err,
+                          size_t errlen) {
+    sec->cert = zcert_load(cert_file);
+    if (!sec->cert) {
+        snprintf(err, errlen, "cannot load the bridge's cert '%s' (czmq cert format)", cert_file);
+        return -1;
+    }
+    if (streq(zcert_secret_txt(sec->cert), "0000000000000000000000000000000000000000")) {
+        snprintf(err, errlen,
+                 "cert '%s' has no secret key: give the secret cert (FILE_secret) or keep it "
+                 "beside FILE",
+                 cert_file);
+        return -1;
+    }
+    sec->auth = brg_auth_new(clients, err, errlen);
+    if (!sec->auth)
+        return -1;
+    sec->zauth = zactor_new(zauth, NULL);
+    if (!sec->zauth) {
+        snprintf(err, errlen, "cannot start zauth");
+        return -1;
+    }
+    /* verbose: every refused key is logged ("denied (CURVE) client_key=...") */
+    zstr_sendx(sec->zauth, "VERBOSE", NULL);
+    zsock_wait(sec->zauth);
+    zstr_sendx(sec->zauth, "CURVE", clients, NULL);
+    zsock_wait(sec->zauth);
+    brg_info("CURVE on: server key %s, %zu client keys from %s", zcert_public_txt(sec->cert),
+             brg_auth_size(sec->auth), clients);
+    return 0;
+}
+
+static void security_stop(security_t *sec) {
+    zactor_destroy(&sec->zauth);
+    brg_auth_destroy(&sec->auth);
+    zcert_destroy(&sec->cert);
+    if (sec->sighup_fd >= 0)
+        close(sec->sighup_fd);
+}
+
+/* SIGHUP: reload the client certs (ours and zauth's). Read through a signalfd so the
+   signal never interrupts zloop's poll (which would end the loop). */
+static int on_sighup(zloop_t *loop, zmq_pollitem_t *item, void *arg) {
+    (void)loop;
+    security_t *sec = (security_t *)arg;
+    struct signalfd_siginfo info;
+    if (read(item->fd, &info, sizeof info) != (ssize_t)sizeof info)
+        return 0;
+    if (!sec->auth) {
+        brg_info("SIGHUP: no CURVE, nothing to reload");
+        return 0;
+    }
+    char err[512];
+    if (brg_auth_reload(sec->auth, err, sizeof err)) {
+        brg_error("SIGHUP: client certs not reloaded, the old ones stay in force: %s", err);
+        return 0;
+    }
+    zstr_sendx(sec->zauth, "CURVE", brg_auth_dir(sec->auth), NULL);
+    zsock_wait(sec->zauth);
+    brg_info("SIGHUP: %zu client keys reloaded from %s", brg_auth_size(sec->auth),
+             brg_auth_dir(sec->auth));
+    return 0;
+}
+
 int main(int argc, char **argv) {
     char err[512] = "";
     brg_config_t *config = brg_config_new();
@@ -90,6 +170,30 @@ int main(int argc, char **argv) {
         brg_config_destroy(&config);
         return 1;
     }
+    const char *curve_secret = brg_config_curve_secret(config);
+    if (!curve_secret) {
+        bool local = brg_endpoint_is_loopback(brg_config_router(config)) &&
+                     brg_endpoint_is_loopback(brg_config_pub(config));
+        if (!local && !brg_config_insecure(config)) {
+            fprintf(stderr,
+                    "xtbridge: refusing to bind '%s' / '%s' without CURVE: anyone who reaches "
+                    "them could trade every account. Use --curve-secret FILE --clients DIR "
+                    "(see README, Secure deployment), or --insecure on a trusted network\n",
+                    brg_config_router(config), brg_config_pub(config));
+            brg_config_destroy(&config);
+            return 1;
+        }
+        if (!local)
+            brg_warn("--insecure: '%s' / '%s' are reachable from other hosts with no "
+                     "authentication; anyone who reaches them can trade every account",
+                     brg_config_router(config), brg_config_pub(config));
+    }
+    /* SIGHUP is taken by a signalfd on the loop; blocked before any thread starts so
+       every thread inherits the mask. */
+    sigset_t hup;
+    sigemptyset(&hup);
+    sigaddset(&hup, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &hup, NULL);
     /* czmq's handler turns SIGINT/SIGTERM into zsys_interrupted, which ends zloop. */
     zsys_init();
     zsys_set_logident("xtbridge");
@@ -102,10 +206,19 @@ int main(int argc, char **argv) {
     brg_router_t *router = NULL;
     void *backend = NULL;
     brg_publisher_t *publisher = NULL;
-    brg_store_t *store =
-        brg_store_new(brg_config_data_dir(config), brg_config_store(config), err, sizeof err);
+    brg_store_t *store = NULL;
+    security_t sec = {NULL, NULL, NULL, signalfd(-1, &hup, SFD_CLOEXEC | SFD_NONBLOCK)};
+    if (sec.sighup_fd >= 0) {
+        zmq_pollitem_t item = {NULL, sec.sighup_fd, ZMQ_POLLIN, 0};
+        zloop_poller(loop, &item, on_sighup, &sec);
+    }
+    if (!curve_secret ||
+        security_start(&sec, curve_secret, brg_config_clients(config), err, sizeof err) == 0)
+        store =
+            brg_store_new(brg_config_data_dir(config), brg_config_store(config), err, sizeof err);
     if (store)
-        publisher = brg_publisher_new(brg_config_pub(config), store, err, sizeof err);
+        publisher = brg_publisher_new_curve(brg_config_pub(config), store, sec.cert, sec.auth, loop,
+                                            err, sizeof err);
     if (publisher) {
         brg_backend_env_t env = {brg_config_tree(config),
                                  brg_config_data_dir(config),
@@ -125,7 +238,9 @@ int main(int argc, char **argv) {
                                   ops,
                                   backend,
                                   publisher,
-                                  store};
+                                  store,
+                                  sec.cert,
+                                  sec.auth};
         router = brg_router_new(loop, &args, err, sizeof err);
     }
     if (router) {
@@ -166,6 +281,7 @@ out:
     brg_publisher_destroy(&publisher);
     brg_store_destroy(&store);
     zloop_destroy(&loop);
+    security_stop(&sec);
     brg_config_destroy(&config);
     return exit_code;
 }

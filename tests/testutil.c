@@ -76,8 +76,18 @@ static pid_t spawn_bridge(xtbt_bridge_t *self, const char *const *extra_args) {
 }
 
 /* Ping until answered (each attempt 250 ms), up to 10 s, noticing a dead child. */
+static xtb_client_options_t client_options(xtbt_bridge_t *self) {
+    xtb_client_options_t opts = {0};
+    if (self->curve_cert[0]) {
+        opts.curve_cert = self->curve_cert;
+        opts.curve_server = self->curve_server;
+    }
+    return opts;
+}
+
 static int wait_ready(xtbt_bridge_t *self) {
-    xtb_client_t *client = xtb_client_new(self->router_ep, NULL);
+    xtb_client_options_t opts = client_options(self);
+    xtb_client_t *client = xtb_client_new(self->router_ep, &opts);
     if (!client)
         return -1;
     int64_t deadline = zclock_mono() + 10000;
@@ -117,7 +127,16 @@ void xtbt_bridge_dump_log(xtbt_bridge_t *self) {
 }
 
 xtbt_bridge_t *xtbt_bridge_start(const char *config_text, const char *const *extra_args) {
+    return xtbt_bridge_start_curve(config_text, extra_args, NULL, NULL);
+}
+
+xtbt_bridge_t *xtbt_bridge_start_curve(const char *config_text, const char *const *extra_args,
+                                       const char *client_cert, const char *server_cert) {
     xtbt_bridge_t *self = (xtbt_bridge_t *)calloc(1, sizeof *self);
+    if (client_cert && server_cert) {
+        snprintf(self->curve_cert, sizeof self->curve_cert, "%s", client_cert);
+        snprintf(self->curve_server, sizeof self->curve_server, "%s", server_cert);
+    }
     snprintf(self->data_dir, sizeof self->data_dir, "/tmp/xtbt-data-XXXXXX");
     if (!mkdtemp(self->data_dir)) {
         free(self);
@@ -208,7 +227,8 @@ int xtbt_bridge_stop(xtbt_bridge_t **self_p) {
 }
 
 xtb_client_t *xtbt_bridge_client(xtbt_bridge_t *self) {
-    xtb_client_t *client = xtb_client_new(self->router_ep, NULL);
+    xtb_client_options_t opts = client_options(self);
+    xtb_client_t *client = xtb_client_new(self->router_ep, &opts);
     cr_assert_not_null(client, "client on %s", self->router_ep);
     return client;
 }

@@ -222,7 +222,7 @@ int brg_config_parse_args(brg_config_t *self, int argc, char **argv, char *err, 
             fputs(brg_config_usage(), stdout);
             return 1;
         case 'V':
-            printf("xtbridge %s (protocol 1)\n", XTB_VERSION);
+            printf("xtbridge %s (protocol %d)\n", XTB_VERSION, XTB_PROTOCOL_VERSION);
             return 1;
         case 'c':
             continue;

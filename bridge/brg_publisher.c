@@ -231,9 +231,19 @@ void brg_publisher_destroy(brg_publisher_t **self_p) {
 int brg_publisher_topic(const char *kind, const char *account_id, char *buf, size_t buflen) {
     if (!kind || !*kind || strchr(kind, '.') || (account_id && strchr(account_id, '.')))
         return -1;
-    int n = account_id && *account_id ? snprintf(buf, buflen, "%s.%s.", kind, account_id)
-                                      : snprintf(buf, buflen, "%s.", kind);
-    return n > 0 && (size_t)n < buflen ? 0 : -1;
+    /* on every push's path: plain copies, no printf */
+    size_t klen = strlen(kind), alen = account_id ? strlen(account_id) : 0;
+    size_t need = klen + 1 + (alen ? alen + 1 : 0);
+    if (need >= buflen)
+        return -1;
+    memcpy(buf, kind, klen);
+    buf[klen] = '.';
+    if (alen) {
+        memcpy(buf + klen + 1, account_id, alen);
+        buf[klen + 1 + alen] = '.';
+    }
+    buf[need] = 0;
+    return 0;
 }
 
 typedef struct {

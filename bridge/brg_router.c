@@ -387,7 +387,7 @@ static void do_hello(brg_router_t *self, brg_call_t *call) {
         (Xtbridge__HelloReply *)brg_call_alloc(call, sizeof(Xtbridge__HelloReply));
     xtbridge__hello_reply__init(hello);
     hello->bridge_version = brg_call_strdup(call, XTB_VERSION);
-    hello->protocol_version = 1;
+    hello->protocol_version = XTB_PROTOCOL_VERSION;
     /* comma list -> repeated */
     char *endpoints = brg_call_strdup(call, brg_publisher_endpoints(self->args.publisher));
     hello->pub_endpoints = (char **)brg_call_alloc(call, sizeof(char *) * 16);
@@ -684,8 +684,8 @@ static void handle_request(brg_router_t *self, const envelope_t *env, bool delim
     if (req->body_case == XTBRIDGE__REQUEST__BODY__NOT_SET) {
         if (req->base.n_unknown_fields)
             brg_call_fail(call, XTBRIDGE__ERROR_CODE__UNKNOWN_CALL,
-                          "unknown call (field number %u): this bridge speaks protocol 1",
-                          req->base.unknown_fields[0].tag);
+                          "unknown call (field number %u): this bridge speaks protocol %d",
+                          req->base.unknown_fields[0].tag, XTB_PROTOCOL_VERSION);
         else
             brg_call_fail(call, XTBRIDGE__ERROR_CODE__UNKNOWN_CALL, "request has no call body");
         finish_call(call, self);
@@ -851,7 +851,9 @@ int brg_router_drain(brg_router_t *self, int max) {
     brg_store_begin(self->args.store);
     self->draining = true;
     int handled = 0;
-    while (handled < max && receive_one(self))
+    /* once the batch has failed, the requests still queued wait for the next one (which
+       may commit: the store may have grown) instead of failing with it */
+    while (handled < max && !brg_store_batch_failed(self->args.store) && receive_one(self))
         handled++;
     self->draining = false;
     bool committed = persist_and_commit(self);

@@ -25,6 +25,8 @@
 */
 #include "brg_store.h"
 
+#include "brg_log.h"
+
 #include <czmq.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -89,6 +91,10 @@ void brg_store_opts_default(brg_store_opts_t *opts) {
 static void set_error(brg_store_t *self, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 static void set_error(brg_store_t *self, const char *fmt, ...) {
+    /* the first cause of a failed batch is the one to report: once a write has failed,
+       later reads of the same transaction fail too (MDB_BAD_TXN) and say less */
+    if (self->failed)
+        return;
     va_list args;
     va_start(args, fmt);
     vsnprintf(self->error, sizeof self->error, fmt, args);
@@ -246,8 +252,12 @@ static void map_check(brg_store_t *self) {
     if (mdb_env_info(self->env, &info) || mdb_env_stat(self->env, &stat))
         return;
     size_t used = ((size_t)info.me_last_pgno + 1) * stat.ms_psize;
-    if (used > self->map_bytes / 4 * 3)
-        map_grow(self, self->map_bytes * 2);
+    if (used <= self->map_bytes / 4 * 3)
+        return;
+    /* double; on a nearly full disk take what it still has, down to 1 MiB steps */
+    for (size_t step = self->map_bytes; step >= ((size_t)1 << 20); step /= 2)
+        if (map_grow(self, self->map_bytes + step) == 0)
+            return;
 }
 
 /* After a write: outside a batch commit (or abort) it now; inside, remember a failure so
@@ -333,6 +343,10 @@ void brg_store_fail_batch(brg_store_t *self, const char *why) {
     if (!self->failed)
         set_error(self, "%s", why);
     self->failed = true;
+}
+
+bool brg_store_batch_failed(brg_store_t *self) {
+    return self->failed;
 }
 
 bool brg_store_batch_dirty(brg_store_t *self) {
@@ -476,6 +490,12 @@ brg_store_t *brg_store_new(const char *data_dir, const brg_store_opts_t *opts, c
     if (write_commit(self))
         goto fail;
     self->commits = self->failures = 0;
+    char old[4096];
+    snprintf(old, sizeof old, "%s/xtbridge.db", data_dir);
+    if (zsys_file_exists(old))
+        brg_warn("%s is the SQLite store of xtbridge before 0.2; it is not read (the book, journal "
+                 "and idempotency rows start afresh in data.mdb): move it away to silence this",
+                 old);
     return self;
 fail:
     snprintf(err, errlen, "%s", self->error);
@@ -672,16 +692,21 @@ static bool head_seek(MDB_cursor *cursor, head_t *head, uint64_t from) {
     return true;
 }
 
+/* read_begin for readers of the topics table: inside a batch, the seq counters of its own
+   events must be in the table first. */
+static MDB_txn *read_topics_begin(brg_store_t *self) {
+    if (self->wtxn && seqs_flush(self)) {
+        self->failed = self->batch > 0;
+        return NULL;
+    }
+    return read_begin(self);
+}
+
 int brg_store_journal_read(brg_store_t *self, const char *prefix, brg_store_after_fn *after,
                            void *after_arg, size_t max, brg_store_event_fn *fn, void *arg,
                            bool *more) {
     *more = false;
-    /* inside a batch the counters of its own events must be in the table first */
-    if (self->wtxn && seqs_flush(self)) {
-        self->failed = self->batch > 0;
-        return -1;
-    }
-    MDB_txn *txn = read_begin(self);
+    MDB_txn *txn = read_topics_begin(self);
     if (!txn)
         return -1;
     size_t plen = prefix ? strlen(prefix) : 0;
@@ -742,11 +767,7 @@ int brg_store_account_topics(brg_store_t *self, const char *account_id, brg_stor
         snprintf(suffix, sizeof suffix, ".%s.", account_id) >= (int)sizeof suffix)
         return -1;
     size_t slen = strlen(suffix);
-    if (self->wtxn && seqs_flush(self)) {
-        self->failed = self->batch > 0;
-        return -1;
-    }
-    MDB_txn *txn = read_begin(self);
+    MDB_txn *txn = read_topics_begin(self);
     if (!txn)
         return -1;
     MDB_cursor *cursor;

@@ -67,6 +67,8 @@ bool brg_store_in_batch(brg_store_t *self);
     `why` as the error unless a write of the batch already failed (its cause is kept).
     No-op outside a batch. */
 void brg_store_fail_batch(brg_store_t *self, const char *why);
+/*  Whether a write of the open batch has failed (it cannot commit any more). */
+bool brg_store_batch_failed(brg_store_t *self);
 /*  Whether the open batch has written anything yet. */
 bool brg_store_batch_dirty(brg_store_t *self);
 

@@ -207,7 +207,7 @@ static void fake_actor(zsock_t *pipe, void *arg) {
                 switch (req->body_case) {
                 case XTBRIDGE__REQUEST__BODY_HELLO:
                     hello.bridge_version = (char *)"fake";
-                    hello.protocol_version = 1;
+                    hello.protocol_version = 2;
                     hello.n_pub_endpoints = 1;
                     hello.pub_endpoints = pubs;
                     hello.heartbeat_ms = 20;

@@ -168,7 +168,7 @@ Test(integration, worked_example_buy_fill_t1_cancel_next_day, .init = start_defa
     cr_assert_eq(xtb_client_hello(c, 5000, &hello), 0, "%s", xtb_client_error(c));
     uint64_t epoch = hello->hello->bridge_epoch;
     cr_assert_str_eq(hello->hello->backend, "sim");
-    cr_assert_eq(hello->hello->protocol_version, 1);
+    cr_assert_eq(hello->hello->protocol_version, 2);
     cr_assert_eq(hello->hello->n_pub_endpoints, 1);
     cr_assert_str_eq(hello->hello->pub_endpoints[0], s_bridge->pub_ep);
     xtb_reply_destroy(&hello);
@@ -818,7 +818,7 @@ Test(integration, xtbctl_smoke, .init = start_default, .fini = stop_bridge, .tim
     char out[8192];
     cr_assert_eq(run_ctl("hello", out, sizeof out), 0, "%s", out);
     cr_assert(strstr(out, "backend:          sim\n") != NULL, "%s", out);
-    cr_assert(strstr(out, "protocol_version: 1\n") != NULL, "%s", out);
+    cr_assert(strstr(out, "protocol_version: 2\n") != NULL, "%s", out);
     cr_assert(strstr(out, s_bridge->pub_ep) != NULL, "%s", out);
     cr_assert(strstr(out, "account:          1000000365 (type 2)") != NULL, "%s", out);
 

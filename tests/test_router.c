@@ -285,7 +285,7 @@ Test(router, hello_describes_bridge_and_served_calls) {
     Xtbridge__Reply *reply = call(&env, sock, &req);
     cr_assert_eq(reply->error->code, XTBRIDGE__ERROR_CODE__OK);
     Xtbridge__HelloReply *hello = reply->hello;
-    cr_assert_eq(hello->protocol_version, 1);
+    cr_assert_eq(hello->protocol_version, 2);
     cr_assert_str_eq(hello->backend, "fake");
     cr_assert_str_eq(hello->instance_id, "test-instance");
     cr_assert_eq(hello->heartbeat_ms, 1000);

@@ -152,6 +152,21 @@ static void push_ptr(void ***array, size_t *size, size_t *capacity, void *item) 
     (*array)[(*size)++] = item;
 }
 
+/* Decimal text of a non-negative id (every order and fill formats one: no printf). */
+static void format_id(char *buf, size_t len, int64_t id) {
+    char tmp[24];
+    size_t n = 0;
+    uint64_t v = id > 0 ? (uint64_t)id : 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v && n < sizeof tmp);
+    size_t i = 0;
+    for (; i < n && i + 1 < len; i++)
+        buf[i] = tmp[n - 1 - i];
+    buf[i] = 0;
+}
+
 static char *dup_or_empty(const char *s) {
     return strdup(s ? s : "");
 }
@@ -604,7 +619,7 @@ static void fill(brg_sim_stock_t *self, order_t *o, int64_t qty, double price) {
 
     trade_t *t = (trade_t *)zmalloc(sizeof *t);
     t->id = self->ctx->next_trade_id++;
-    snprintf(t->traded_id, sizeof t->traded_id, "%lld", (long long)(50000000 + t->id));
+    format_id(t->traded_id, sizeof t->traded_id, 50000000 + t->id);
     t->code = dup_or_empty(o->code);
     t->name = dup_or_empty(o->name);
     t->order_type = o->order_type;
@@ -661,7 +676,7 @@ int64_t brg_sim_stock_order(brg_sim_stock_t *self, const brg_sim_order_args_t *a
     order_t *o = (order_t *)zmalloc(sizeof *o);
     o->id = self->ctx->next_order_id++;
     /* a broker's contract number: a different number space from the order id */
-    snprintf(o->sysid, sizeof o->sysid, "%lld", (long long)(SYSID_BASE + o->id));
+    format_id(o->sysid, sizeof o->sysid, SYSID_BASE + o->id);
     o->code = dup_or_empty(args->stock_code);
     o->name = dup_or_empty(quote ? quote->name : "");
     o->market = brg_sim_code_market(o->code);

@@ -685,7 +685,7 @@ Xtbridge__Request *xtb_req_hello(const char *client_name) {
     xtbridge__hello_request__init(m);
     m->client_name = dup_str(client_name ? client_name : "xtbclient");
     m->client_version = dup_str("0.1.0");
-    m->protocol_version = 1;
+    m->protocol_version = 2; /* pull-based replay */
     Xtbridge__Request *req = req_new();
     req->body_case = XTBRIDGE__REQUEST__BODY_HELLO;
     req->hello = m;

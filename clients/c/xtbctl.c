@@ -197,6 +197,9 @@ static int cmd_hello(ctl_t *c) {
             printf("backend:          %s\n", h->backend);
             printf("instance_id:      %s\n", h->instance_id);
             printf("bridge_epoch:     %" PRIu64 "\n", h->bridge_epoch);
+            printf("durability:       %s\n", h->durability);
+            if (h->degraded)
+                printf("degraded:         %s\n", h->degraded_reason);
             printf("heartbeat_ms:     %u\n", h->heartbeat_ms);
             for (size_t i = 0; i < h->n_pub_endpoints; i++)
                 printf("pub_endpoint:     %s\n", h->pub_endpoints[i]);
@@ -593,6 +596,13 @@ static int cmd_stats(ctl_t *c) {
             printf("events_published:  %" PRIu64 "\n", s->events_published);
             printf("idempotent_hits:   %" PRIu64 "\n", s->idempotent_hits);
             printf("uptime_ms:         %" PRIu64 "\n", s->uptime_ms);
+            printf("durability:        %s\n", s->durability);
+            printf("commits:           %" PRIu64 "\n", s->commits);
+            printf("commit_failures:   %" PRIu64 "\n", s->commit_failures);
+            printf("journal_events:    %" PRIu64 "\n", s->journal_events);
+            printf("pruned_events:     %" PRIu64 "\n", s->pruned_events);
+            printf("degraded:          %s%s\n", s->degraded ? "yes: " : "no",
+                   s->degraded ? s->degraded_reason : "");
             for (size_t i = 0; i < s->n_calls; i++)
                 printf("call %-28s %" PRIu64 "\n", s->calls[i]->key, s->calls[i]->value);
         }

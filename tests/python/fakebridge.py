@@ -102,7 +102,7 @@ class FakeBridge(object):
         name = req.WhichOneof('body')
         if name == 'hello':
             return self._reply(req, 'hello', pb.HelloReply(
-                bridge_version='fake', protocol_version=1, pub_endpoints=[self.pub_ep],
+                bridge_version='fake', protocol_version=2, pub_endpoints=[self.pub_ep],
                 backend='fake', instance_id='fake-1', heartbeat_ms=self.heartbeat_ms,
                 bridge_epoch=1))
         if name == 'subscribe':

@@ -499,15 +499,15 @@ class XtQuantTrader(object):
             return 0
         pb = pb2()
         reply = self._exchange('hello', pb.HelloRequest(
-            client_name=self.client_name, client_version='0.1.0', protocol_version=1))
+            client_name=self.client_name, client_version='0.1.0', protocol_version=2))
         if reply is None or reply.error.code != pb.OK or reply.WhichOneof('result') != 'hello':
             log.warning('xtbridge: connect to %s failed: %s', self.endpoint,
                         'no reply' if reply is None else reply.error.message)
             return -1
         hello = reply.hello
         self.hello = hello
-        if hello.protocol_version != 1:
-            log.warning('xtbridge: bridge speaks protocol %d, this client 1', hello.protocol_version)
+        if hello.protocol_version != 2:
+            log.warning('xtbridge: bridge speaks protocol %d, this client 2', hello.protocol_version)
         endpoints = self._pick_pub_endpoints(list(hello.pub_endpoints))
         if not endpoints:
             log.warning('xtbridge: bridge announced no PUB endpoint')

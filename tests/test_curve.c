@@ -351,9 +351,53 @@ Test(curve, reader_receives_exactly_its_accounts_pushes) {
     xtb_client_destroy(&tb);
 }
 
+/* Run a program with args until it exits (it must, soon); returns its exit status and its
+   stdout+stderr in buf. */
+static int run_prog(const char *bin, const char *const *args, char *buf, size_t len) {
+    char out[] = "/tmp/xtbt-curve-out-XXXXXX";
+    int fd = mkstemp(out);
+    cr_assert_geq(fd, 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(fd, 2);
+        dup2(fd, 1);
+        const char *argv[32] = {bin};
+        int n = 1;
+        for (int i = 0; args[i] && n < 31; i++)
+            argv[n++] = args[i];
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    lseek(fd, 0, SEEK_SET);
+    ssize_t got = read(fd, buf, len - 1);
+    buf[got > 0 ? got : 0] = 0;
+    close(fd);
+    unlink(out);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static int run_bridge(const char *const *args, char *buf, size_t len) {
+    return run_prog(XTB_BRIDGE_BIN, args, buf, len);
+}
+
 Test(curve, sighup_reload_adds_a_newly_allowed_key) {
-    char late[400];
-    make_key("late", ACC_B, "trader", true, late, sizeof late);
+    /* xtbctl keygen makes the pair; the public half goes into the clients dir */
+    char name[400], late[400], out[4096];
+    snprintf(name, sizeof name, "%s/late", s_dir);
+    snprintf(late, sizeof late, "%s/late_secret", s_dir);
+    const char *keygen[] = {"keygen", name, "--accounts", ACC_B, "--role", "trader", NULL};
+    cr_assert_eq(run_prog(XTB_XTBCTL_BIN, keygen, out, sizeof out), 0, "%s", out);
+    cr_assert(strstr(out, "wrote "), "%s", out);
+    char moved[400];
+    snprintf(moved, sizeof moved, "%s/late", s_clients);
+    cr_assert_eq(rename(name, moved), 0);
+    zcert_t *cert = zcert_load(moved);
+    cr_assert_not_null(cert);
+    cr_assert_str_eq(zcert_meta(cert, "accounts"), ACC_B);
+    cr_assert_str_eq(zcert_meta(cert, "role"), "trader");
+    zcert_destroy(&cert);
     /* not reloaded yet: no OK (zauth may already see the file; the bridge's table not) */
     xtb_client_t *c = client_with(late, false);
     Xtbridge__Request *req = xtb_req_account(XTBRIDGE__REQUEST__BODY_QUERY_STOCK_ASSET, ACC_B);
@@ -383,6 +427,20 @@ Test(curve, sighup_reload_adds_a_newly_allowed_key) {
     xtb_request_destroy(&req);
     cr_assert(ok, "the new key was not served after SIGHUP");
     cr_assert(log_contains("SIGHUP: 5 client keys reloaded"), "reload not logged");
+
+    /* xtbctl with the new key and the bridge's public cert; without them it gets nothing */
+    const char *asset[] = {
+        "--router", s_bridge->router_ep, "--curve-cert", late,    "--curve-server",
+        s_server,   "--account",         ACC_B,          "asset", NULL};
+    cr_assert_eq(run_prog(XTB_XTBCTL_BIN, asset, out, sizeof out), 0, "%s", out);
+    const char *plain[] = {
+        "--router", s_bridge->router_ep, "--timeout", "300", "--account", ACC_B, "asset", NULL};
+    cr_assert_eq(run_prog(XTB_XTBCTL_BIN, plain, out, sizeof out), 3, "%s", out);
+    const char *other[] = {
+        "--router", s_bridge->router_ep, "--curve-cert", late,    "--curve-server",
+        s_server,   "--account",         ACC_A,          "asset", NULL};
+    cr_assert_eq(run_prog(XTB_XTBCTL_BIN, other, out, sizeof out), 1, "%s", out);
+    cr_assert(strstr(out, "FORBIDDEN"), "%s", out);
     /* and the bridge is still running */
     c = client_with(s_admin, false);
     r = call(c, xtb_req_ping(1));
@@ -392,33 +450,6 @@ Test(curve, sighup_reload_adds_a_newly_allowed_key) {
 }
 
 /* ---- without CURVE ---------------------------------------------------------------------- */
-
-/* Run xtbridge with args until it exits (it must, at once); returns its exit status and
-   its stderr in buf. */
-static int run_bridge(const char *const *args, char *buf, size_t len) {
-    char out[] = "/tmp/xtbt-curve-out-XXXXXX";
-    int fd = mkstemp(out);
-    cr_assert_geq(fd, 0);
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(fd, 2);
-        dup2(fd, 1);
-        const char *argv[32] = {XTB_BRIDGE_BIN};
-        int n = 1;
-        for (int i = 0; args[i] && n < 31; i++)
-            argv[n++] = args[i];
-        execv(argv[0], (char *const *)argv);
-        _exit(127);
-    }
-    int status = 0;
-    waitpid(pid, &status, 0);
-    lseek(fd, 0, SEEK_SET);
-    ssize_t got = read(fd, buf, len - 1);
-    buf[got > 0 ? got : 0] = 0;
-    close(fd);
-    unlink(out);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
 
 Test(plain, non_loopback_bind_needs_insecure, .timeout = 30) {
     char buf[4096];

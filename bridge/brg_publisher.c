@@ -326,6 +326,10 @@ const char *brg_publisher_endpoints(brg_publisher_t *self) {
     return self->endpoints;
 }
 
+zsock_t *brg_publisher_socket(brg_publisher_t *self) {
+    return self->pub;
+}
+
 uint64_t brg_publisher_count(brg_publisher_t *self) {
     return self->published;
 }

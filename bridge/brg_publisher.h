@@ -60,6 +60,8 @@ size_t brg_publisher_narrow(const brg_principal_t *who, const char *want, size_t
     127.0.0.1). Owned by the publisher. */
 const char *brg_publisher_endpoints(brg_publisher_t *self);
 uint64_t brg_publisher_count(brg_publisher_t *self);
+/*  The PUB (or XPUB) socket, for monitoring. Owned by the publisher. */
+zsock_t *brg_publisher_socket(brg_publisher_t *self);
 /*  Events journaled in the open batch and not yet sent. */
 size_t brg_publisher_held(brg_publisher_t *self);
 

@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -152,6 +153,78 @@ static int on_sighup(zloop_t *loop, zmq_pollitem_t *item, void *arg) {
     return 0;
 }
 
+/* Refused handshakes (a client without CURVE, a wrong server key, a key zauth denied) are
+   logged from each socket's monitor: zauth sees only the clients that got as far as a ZAP
+   request. */
+typedef struct {
+    void *watched; /* the monitored socket's handle */
+    zsock_t *pair; /* the monitor's events */
+    const char *what;
+    /* a plaintext client retries every 100 ms: at most one line a second per socket and
+       reason, with the count of those not logged */
+    int64_t logged_ms[3];
+    uint64_t quiet[3];
+} refusals_t;
+
+static int on_refusal(zloop_t *loop, zsock_t *reader, void *arg) {
+    (void)loop;
+    refusals_t *r = (refusals_t *)arg;
+    zmsg_t *msg = zmsg_recv(reader);
+    zframe_t *head = msg ? zmsg_first(msg) : NULL;
+    zframe_t *addr = msg ? zmsg_next(msg) : NULL;
+    if (!head || zframe_size(head) < 6) {
+        zmsg_destroy(&msg);
+        return 0;
+    }
+    uint16_t event;
+    uint32_t value;
+    memcpy(&event, zframe_data(head), 2);
+    memcpy(&value, zframe_data(head) + 2, 4);
+    int kind = event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH       ? 0
+               : event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL ? 1
+                                                              : 2;
+    static const char *const why[] = {
+        "its key is not in the allowed client certs",
+        "it does not speak CURVE to this bridge (no CURVE, or a wrong server key)",
+        "the security handshake failed"};
+    int64_t now = zclock_mono();
+    if (r->logged_ms[kind] && now - r->logged_ms[kind] < 1000)
+        r->quiet[kind]++;
+    else {
+        brg_warn("%s on %.*s refused a connection: %s (libzmq event 0x%x, value %u; %llu more "
+                 "like it in the last second not logged)",
+                 r->what, addr ? (int)zframe_size(addr) : 0,
+                 addr ? (const char *)zframe_data(addr) : "", why[kind], event, value,
+                 (unsigned long long)r->quiet[kind]);
+        r->logged_ms[kind] = now;
+        r->quiet[kind] = 0;
+    }
+    zmsg_destroy(&msg);
+    return 0;
+}
+
+static int refusals_start(refusals_t *r, zloop_t *loop, zsock_t *sock, const char *what) {
+    char endpoint[64];
+    snprintf(endpoint, sizeof endpoint, "inproc://xtbridge-refusals-%s", what);
+    r->watched = zsock_resolve(sock);
+    r->what = what;
+    if (zmq_socket_monitor(r->watched, endpoint,
+                           ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_AUTH))
+        return -1;
+    r->pair = zsock_new_pair(endpoint); /* a PAIR connects by default */
+    return r->pair ? zloop_reader(loop, r->pair, on_refusal, r) : -1;
+}
+
+static void refusals_stop(refusals_t *r, zloop_t *loop) {
+    if (!r->pair)
+        return;
+    zloop_reader_end(loop, r->pair);
+    zmq_socket_monitor(r->watched, NULL, 0);
+    zsock_destroy(&r->pair);
+}
+
 int main(int argc, char **argv) {
     char err[512] = "";
     brg_config_t *config = brg_config_new();
@@ -243,6 +316,11 @@ int main(int argc, char **argv) {
                                   sec.auth};
         router = brg_router_new(loop, &args, err, sizeof err);
     }
+    refusals_t router_refusals = {0}, pub_refusals = {0};
+    if (router && sec.auth &&
+        (refusals_start(&router_refusals, loop, brg_router_socket(router), "ROUTER") ||
+         refusals_start(&pub_refusals, loop, brg_publisher_socket(publisher), "PUB")))
+        brg_warn("cannot monitor refused handshakes: %s", zmq_strerror(zmq_errno()));
     if (router) {
         heartbeat_t hb = {publisher, instance_id, brg_config_heartbeat_ms(config), zclock_mono()};
         zloop_timer(loop, (size_t)hb.heartbeat_ms, 0, on_heartbeat, &hb);
@@ -275,6 +353,8 @@ int main(int argc, char **argv) {
     } else
         fprintf(stderr, "xtbridge: %s\n", err);
 out:
+    refusals_stop(&router_refusals, loop);
+    refusals_stop(&pub_refusals, loop);
     brg_router_destroy(&router);
     if (backend)
         ops->destroy(&backend);

@@ -171,6 +171,12 @@ Test(curve, unknown_key_and_plaintext_get_nothing) {
     snprintf(needle, sizeof needle, "denied (CURVE) client_key=%s", zcert_public_txt(stranger));
     zcert_destroy(&stranger);
     cr_assert(log_contains(needle), "no refusal logged for the stranger's key");
+    /* the plaintext client never reached zauth: the sockets' monitors logged it */
+    cr_assert(log_contains("ROUTER on ipc://"), "no ROUTER refusal logged");
+    cr_assert(log_contains("refused a connection: it does not speak CURVE to this bridge"),
+              "no refusal logged for the plaintext client");
+    cr_assert(log_contains("refused a connection: its key is not in the allowed client certs"),
+              "no refusal logged by the monitor for the stranger's key");
 
     /* an allowed key is served: replies and pushes */
     xtb_client_t *c = client_with(s_reader_a, false);

@@ -217,6 +217,18 @@ static size_t keep_allowed(const brg_principal_t *who, void **items, size_t n, s
 static void filter_reply(brg_router_t *self, route_t *route, Xtbridge__Reply *reply) {
     /* looked up again: a SIGHUP reload may have come while the backend held the call */
     const brg_principal_t *who = brg_auth_lookup(self->args.auth, route->curve_key);
+    if (reply->result_case == XTBRIDGE__REPLY__RESULT_STATS &&
+        (!who || brg_principal_role(who) != BRG_ROLE_ADMIN)) {
+        /* The bridge's health for everyone; its traffic (all accounts' activity) for
+           admins only. */
+        Xtbridge__StatsReply *stats = reply->stats;
+        Xtbridge__StatsReply health = XTBRIDGE__STATS_REPLY__INIT;
+        health.uptime_ms = stats->uptime_ms;
+        health.degraded = stats->degraded;
+        health.degraded_reason = stats->degraded_reason;
+        health.durability = stats->durability;
+        *stats = health;
+    }
     if (who && brg_principal_all_accounts(who))
         return;
     switch (reply->result_case) {

@@ -257,6 +257,21 @@ Test(curve, wrong_account_and_reader_orders_are_forbidden) {
     r = call(admin, xtb_req_sim_tick("", 0));
     cr_assert_eq(r->error->code, XTBRIDGE__ERROR_CODE__OK, "%s", r->error->message);
     xtb_reply_destroy(&r);
+    /* stats: the bridge's traffic for admins, its health for everyone */
+    r = call(admin, xtb_req_stats());
+    cr_assert_eq(r->error->code, XTBRIDGE__ERROR_CODE__OK, "%s", r->error->message);
+    cr_assert_gt(r->stats->requests, 0);
+    cr_assert_gt(r->stats->n_calls, 0);
+    cr_assert_gt(r->stats->uptime_ms, 0);
+    xtb_reply_destroy(&r);
+    r = call(trader, xtb_req_stats());
+    cr_assert_eq(r->error->code, XTBRIDGE__ERROR_CODE__OK, "%s", r->error->message);
+    cr_assert_eq(r->stats->requests, 0);
+    cr_assert_eq(r->stats->n_calls, 0);
+    cr_assert_eq(r->stats->events_published, 0);
+    cr_assert_gt(r->stats->uptime_ms, 0);
+    cr_assert_str_eq(r->stats->durability, "process");
+    xtb_reply_destroy(&r);
     xtb_client_destroy(&trader);
     xtb_client_destroy(&reader);
     xtb_client_destroy(&admin);

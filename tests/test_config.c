@@ -124,6 +124,29 @@ Test(config, curve_flags) {
     cr_assert(brg_config_insecure(config));
     brg_config_destroy(&config);
 
+    /* the same from the config file's bridge section */
+    char path[256];
+    snprintf(path, sizeof path, "/tmp/xtbt-config-curve-%d.cfg", getpid());
+    FILE *file = fopen(path, "w");
+    fputs("bridge\n    curve_secret = /f/server.cert\n    clients = /f/clients\n"
+          "    insecure = true\n",
+          file);
+    fclose(file);
+    config = brg_config_new();
+    cr_assert_eq(parse(config, err, 3, "--config", path), 0, "%s", err);
+    cr_assert_str_eq(brg_config_curve_secret(config), "/f/server.cert");
+    cr_assert_str_eq(brg_config_clients(config), "/f/clients");
+    cr_assert(brg_config_insecure(config));
+    brg_config_destroy(&config);
+    file = fopen(path, "w");
+    fputs("bridge\n    insecure = yes\n", file);
+    fclose(file);
+    config = brg_config_new();
+    cr_assert_eq(parse(config, err, 3, "--config", path), -1);
+    cr_assert_str_eq(err, "bad insecure 'yes' (true|false)");
+    brg_config_destroy(&config);
+    unlink(path);
+
     config = brg_config_new();
     cr_assert_eq(parse(config, err, 3, "--clients", "/k/c"), -1);
     cr_assert_str_eq(err, "--curve-secret and --clients go together (the bridge's cert and the "

@@ -213,6 +213,18 @@ static size_t keep_allowed(const brg_principal_t *who, void **items, size_t n, s
     return kept;
 }
 
+static bool is_sim_call(Xtbridge__Request__BodyCase body);
+static bool needs_trader(Xtbridge__Request__BodyCase body);
+
+/* Whether a role allows a call at all (accounts aside). */
+static bool role_may_call(brg_role_t role, Xtbridge__Request__BodyCase body) {
+    if (is_sim_call(body))
+        return role == BRG_ROLE_ADMIN;
+    if (needs_trader(body))
+        return role != BRG_ROLE_READER;
+    return true;
+}
+
 /* Replies that list accounts list only the key's own (the arena frees what is dropped). */
 static void filter_reply(brg_router_t *self, route_t *route, Xtbridge__Reply *reply) {
     /* looked up again: a SIGHUP reload may have come while the backend held the call */
@@ -228,6 +240,18 @@ static void filter_reply(brg_router_t *self, route_t *route, Xtbridge__Reply *re
         health.degraded_reason = stats->degraded_reason;
         health.durability = stats->durability;
         *stats = health;
+    }
+    if (reply->result_case == XTBRIDGE__REPLY__RESULT_HELLO && who) {
+        /* hello.calls: only what this key may call */
+        size_t kept = 0;
+        for (size_t i = 0; i < reply->hello->n_calls; i++) {
+            const ProtobufCFieldDescriptor *field = protobuf_c_message_descriptor_get_field_by_name(
+                &xtbridge__request__descriptor, reply->hello->calls[i]);
+            if (field &&
+                role_may_call(brg_principal_role(who), (Xtbridge__Request__BodyCase)field->id))
+                reply->hello->calls[kept++] = reply->hello->calls[i];
+        }
+        reply->hello->n_calls = kept;
     }
     if (who && brg_principal_all_accounts(who))
         return;

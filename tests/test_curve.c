@@ -197,12 +197,35 @@ Test(curve, hello_lists_only_the_keys_accounts) {
     cr_assert_eq(xtb_client_hello(c, 5000, &h), 0, "%s", xtb_client_error(c));
     cr_assert_eq(h->hello->n_accounts, 1);
     cr_assert_str_eq(h->hello->accounts[0]->account_id, ACC_A);
+    /* calls: what a trader may call (no sim_*) */
+    bool order = false, sim = false;
+    for (size_t i = 0; i < h->hello->n_calls; i++) {
+        order |= streq(h->hello->calls[i], "order_stock");
+        sim |= strncmp(h->hello->calls[i], "sim_", 4) == 0;
+    }
+    cr_assert(order);
+    cr_assert_not(sim);
+    xtb_reply_destroy(&h);
+    xtb_client_destroy(&c);
+
+    c = client_with(s_reader_a, false);
+    cr_assert_eq(xtb_client_hello(c, 5000, &h), 0, "%s", xtb_client_error(c));
+    for (size_t i = 0; i < h->hello->n_calls; i++)
+        cr_assert(!streq(h->hello->calls[i], "order_stock") &&
+                      !streq(h->hello->calls[i], "cancel_order_stock") &&
+                      strncmp(h->hello->calls[i], "sim_", 4) != 0,
+                  "reader offered %s", h->hello->calls[i]);
+    cr_assert_gt(h->hello->n_calls, 10);
     xtb_reply_destroy(&h);
     xtb_client_destroy(&c);
 
     c = client_with(s_admin, false);
     cr_assert_eq(xtb_client_hello(c, 5000, &h), 0, "%s", xtb_client_error(c));
     cr_assert_eq(h->hello->n_accounts, 2);
+    bool sim_offered = false;
+    for (size_t i = 0; i < h->hello->n_calls; i++)
+        sim_offered |= streq(h->hello->calls[i], "sim_tick");
+    cr_assert(sim_offered);
     xtb_reply_destroy(&h);
     Xtbridge__Reply *r = call(c, xtb_req_noargs(XTBRIDGE__REQUEST__BODY_QUERY_ACCOUNT_INFOS));
     cr_assert_eq(r->error->code, XTBRIDGE__ERROR_CODE__OK, "%s", r->error->message);

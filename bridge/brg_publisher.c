@@ -18,6 +18,8 @@ struct brg_publisher {
        because this is on every push's path */
     struct held_event *held;
     size_t nheld, cheld;
+    brg_publisher_tap_fn *tap;
+    void *tap_arg;
 };
 
 typedef struct held_event {
@@ -296,6 +298,8 @@ int brg_publisher_emit(brg_publisher_t *self, const char *kind, const char *acco
     held->data = data;
     held->size = size;
     brg_debug("journaled %s seq=%llu", topic, (unsigned long long)seq);
+    if (self->tap)
+        self->tap(self->tap_arg, kind, account_id, event);
     /* Inside a batch the event goes out only once its journal row is committed. */
     if (!brg_store_in_batch(self->store))
         brg_publisher_flush(self, true);
@@ -304,6 +308,10 @@ int brg_publisher_emit(brg_publisher_t *self, const char *kind, const char *acco
 
 void brg_publisher_flush(brg_publisher_t *self, bool committed) {
     void *handle = zsock_resolve(self->pub);
+    /* every rollback, even one with nothing held (a checkpoint already sent its events):
+       what the tap saw of the batch may not have happened */
+    if (!committed && self->tap)
+        self->tap(self->tap_arg, NULL, NULL, NULL);
     for (size_t i = 0; i < self->nheld; i++) {
         held_event_t *held = &self->held[i];
         if (committed) {
@@ -315,6 +323,11 @@ void brg_publisher_flush(brg_publisher_t *self, bool committed) {
         free(held->data);
     }
     self->nheld = 0;
+}
+
+void brg_publisher_set_tap(brg_publisher_t *self, brg_publisher_tap_fn *tap, void *arg) {
+    self->tap = tap;
+    self->tap_arg = arg;
 }
 
 int brg_publisher_emit_fn(void *arg, const char *kind, const char *account_id,

@@ -38,6 +38,14 @@ int brg_publisher_emit(brg_publisher_t *self, const char *kind, const char *acco
     (committed = false: the batch rolled back, their seqs were never taken). */
 void brg_publisher_flush(brg_publisher_t *self, bool committed);
 
+/*  A tap sees every event once it is journaled (before it is sent), with its kind and
+    account; when a batch rolls back (brg_publisher_flush with committed = false) it is
+    called once with kind, account_id and event NULL. The risk module counts open orders this way.
+ */
+typedef void(brg_publisher_tap_fn)(void *arg, const char *kind, const char *account_id,
+                                   const Xtbridge__Event *event);
+void brg_publisher_set_tap(brg_publisher_t *self, brg_publisher_tap_fn *tap, void *arg);
+
 /*  brg_emit_fn adapter for backends: arg is the publisher. */
 int brg_publisher_emit_fn(void *arg, const char *kind, const char *account_id,
                           Xtbridge__Event *event);

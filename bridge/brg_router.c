@@ -213,12 +213,12 @@ static size_t keep_allowed(const brg_principal_t *who, void **items, size_t n, s
     return kept;
 }
 
-static bool is_sim_call(Xtbridge__Request__BodyCase body);
+static bool needs_admin(Xtbridge__Request__BodyCase body);
 static bool needs_trader(Xtbridge__Request__BodyCase body);
 
 /* Whether a role allows a call at all (accounts aside). */
 static bool role_may_call(brg_role_t role, Xtbridge__Request__BodyCase body) {
-    if (is_sim_call(body))
+    if (needs_admin(body))
         return role == BRG_ROLE_ADMIN;
     if (needs_trader(body))
         return role != BRG_ROLE_READER;
@@ -302,9 +302,11 @@ static const Xtbridge__Account *named_account(const Xtbridge__Request *req, bool
     return NULL;
 }
 
-static bool is_sim_call(Xtbridge__Request__BodyCase body) {
+/* Admin calls: the sim's controls and the risk kill switch. */
+static bool needs_admin(Xtbridge__Request__BodyCase body) {
     const char *name = brg_call_body_name(body);
-    return name && strncmp(name, "sim_", 4) == 0;
+    return (name && strncmp(name, "sim_", 4) == 0) ||
+           body == XTBRIDGE__REQUEST__BODY_RISK_KILL_SWITCH;
 }
 
 /* Calls a reader may not make: everything that changes state at the broker or in the
@@ -355,7 +357,7 @@ static bool authorize(brg_router_t *self, brg_call_t *call, const char *curve_ke
         return false;
     }
     brg_role_t role = brg_principal_role(who);
-    if (is_sim_call(req->body_case) && role != BRG_ROLE_ADMIN) {
+    if (needs_admin(req->body_case) && role != BRG_ROLE_ADMIN) {
         brg_call_fail(call, XTBRIDGE__ERROR_CODE__FORBIDDEN,
                       "'%s' needs role admin; this key's role is %s", brg_call_name(call),
                       brg_role_name(role));
@@ -447,7 +449,8 @@ static void do_hello(brg_router_t *self, brg_call_t *call) {
         Xtbridge__Request__BodyCase body = (Xtbridge__Request__BodyCase)field->id;
         bool bridge_call =
             body == XTBRIDGE__REQUEST__BODY_HELLO || body == XTBRIDGE__REQUEST__BODY_PING ||
-            body == XTBRIDGE__REQUEST__BODY_REPLAY || body == XTBRIDGE__REQUEST__BODY_STATS;
+            body == XTBRIDGE__REQUEST__BODY_REPLAY || body == XTBRIDGE__REQUEST__BODY_STATS ||
+            (body == XTBRIDGE__REQUEST__BODY_RISK_KILL_SWITCH && self->args.risk);
         if (bridge_call || self->args.ops->serves(self->args.backend, body))
             hello->calls[hello->n_calls++] = (char *)field->name;
     }
@@ -623,6 +626,16 @@ static void dispatch(brg_router_t *self, brg_call_t *call) {
             return;
         }
         break;
+    case XTBRIDGE__REQUEST__BODY_RISK_KILL_SWITCH:
+        /* TODO(issue 8, CURVE roles): admin only; check the client's role here once the
+           connection carries an identity. */
+        if (!self->args.risk) {
+            brg_call_fail(call, XTBRIDGE__ERROR_CODE__UNKNOWN_CALL,
+                          "call 'risk_kill_switch' needs the risk module");
+            break;
+        }
+        brg_risk_kill_switch(self->args.risk, call);
+        break;
     default:
         if (!self->args.ops->serves(self->args.backend, body)) {
             brg_call_fail(call, XTBRIDGE__ERROR_CODE__UNKNOWN_CALL,
@@ -661,8 +674,17 @@ static void dispatch(brg_router_t *self, brg_call_t *call) {
                               brg_store_error(self->args.store));
                 break;
             }
-            route->state_changing = true;
         }
+        /* Pre-trade risk, after the idempotency lookup (a retry of an accepted order gets
+           its answer, it is not a new order) and before the backend. A rejection is not
+           remembered as the request's answer: a retry of that request_id is evaluated
+           afresh (the limit may have been raised, the window may have passed). */
+        if (self->args.risk && brg_risk_check_call(self->args.risk, call) < 0) {
+            free(key);
+            break;
+        }
+        if (key)
+            route->state_changing = true;
         brg_call_set_done(call, finish_call, self);
         if (self->args.ops->handle(self->args.backend, call) == BRG_CALL_PENDING) {
             if (key) {

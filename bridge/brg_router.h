@@ -12,6 +12,7 @@
 #include "brg_auth.h"
 #include "brg_backend.h"
 #include "brg_publisher.h"
+#include "brg_risk.h"
 #include "brg_store.h"
 
 typedef struct brg_router brg_router_t;
@@ -25,6 +26,7 @@ typedef struct {
     void *backend;                /* its handle */
     brg_publisher_t *publisher;   /* borrowed */
     brg_store_t *store;           /* borrowed */
+    brg_risk_t *risk;             /* borrowed; NULL = no pre-trade checks */
     /* CURVE (both NULL: plain, everything allowed, loopback only): the bridge's cert makes
        the ROUTER a CURVE server in ZAP domain "xtbridge" (zauth must be running); auth says
        what each client key may do. Borrowed. */

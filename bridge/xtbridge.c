@@ -18,6 +18,7 @@
 #include "brg_config.h"
 #include "brg_log.h"
 #include "brg_publisher.h"
+#include "brg_risk.h"
 #include "brg_router.h"
 #include "brg_store.h"
 
@@ -267,6 +268,14 @@ int main(int argc, char **argv) {
     sigemptyset(&hup);
     sigaddset(&hup, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &hup, NULL);
+    /* Risk limits are part of the configuration: a bad one is a usage error, before
+       anything is opened. */
+    brg_risk_t *risk = brg_risk_new(brg_config_tree(config), err, sizeof err);
+    if (!risk) {
+        fprintf(stderr, "xtbridge: %s\n", err);
+        brg_config_destroy(&config);
+        return 1;
+    }
     /* czmq's handler turns SIGINT/SIGTERM into zsys_interrupted, which ends zloop. */
     zsys_init();
     zsys_set_logident("xtbridge");
@@ -293,6 +302,8 @@ int main(int argc, char **argv) {
         publisher = brg_publisher_new_curve(brg_config_pub(config), store, sec.cert, sec.auth, loop,
                                             err, sizeof err);
     if (publisher) {
+        /* open orders are counted from the order pushes */
+        brg_publisher_set_tap(publisher, brg_risk_tap_fn, risk);
         brg_backend_env_t env = {brg_config_tree(config),
                                  brg_config_data_dir(config),
                                  loop,
@@ -312,8 +323,10 @@ int main(int argc, char **argv) {
                                   backend,
                                   publisher,
                                   store,
+                                  risk,
                                   sec.cert,
                                   sec.auth};
+        brg_risk_attach(risk, ops, backend, store);
         router = brg_router_new(loop, &args, err, sizeof err);
     }
     refusals_t router_refusals = {0}, pub_refusals = {0};
@@ -334,6 +347,8 @@ int main(int argc, char **argv) {
         emit_connection(publisher, true, instance_id, ops->name);
         if (ops->start)
             ops->start(backend);
+        /* kill switches from the store, open orders from the backend's own book */
+        brg_risk_resync(risk);
         if (ops->persist && ops->persist(backend))
             brg_store_fail_batch(store, "backend could not write its state");
         bool committed = brg_store_commit(store) == 0;
@@ -360,6 +375,7 @@ out:
         ops->destroy(&backend);
     brg_publisher_destroy(&publisher);
     brg_store_destroy(&store);
+    brg_risk_destroy(&risk);
     zloop_destroy(&loop);
     security_stop(&sec);
     brg_config_destroy(&config);

@@ -257,6 +257,8 @@ Test(curve, wrong_account_and_reader_orders_are_forbidden) {
                      "'cancel_order_stock' needs role trader or admin; this key's role is reader");
     expect_forbidden(trader, xtb_req_sim_tick("", 0),
                      "'sim_tick' needs role admin; this key's role is trader");
+    expect_forbidden(trader, xtb_req_risk_kill_switch(ACC_A, true, false),
+                     "'risk_kill_switch' needs role admin; this key's role is trader");
     expect_forbidden(reader, xtb_req_replay("", NULL, NULL, 0, 0),
                      "replay of '' would include accounts this key may not see: replay "
                      "'<kind>.<account>.' for each of its accounts");
@@ -276,6 +278,9 @@ Test(curve, wrong_account_and_reader_orders_are_forbidden) {
     r = call(reader, xtb_req_replay("order." ACC_A ".", NULL, NULL, 0, 0));
     cr_assert_eq(r->error->code, XTBRIDGE__ERROR_CODE__OK, "%s", r->error->message);
     cr_assert_gt(r->replay->n_events, 0);
+    xtb_reply_destroy(&r);
+    r = call(admin, xtb_req_risk_kill_switch(ACC_B, false, false));
+    cr_assert_eq(r->error->code, XTBRIDGE__ERROR_CODE__OK, "%s", r->error->message);
     xtb_reply_destroy(&r);
     r = call(admin, xtb_req_sim_tick("", 0));
     cr_assert_eq(r->error->code, XTBRIDGE__ERROR_CODE__OK, "%s", r->error->message);

@@ -913,6 +913,20 @@ Xtbridge__Request *xtb_req_sim_set_account_status(const char *account_id, int32_
     return req;
 }
 
+Xtbridge__Request *xtb_req_risk_kill_switch(const char *account_id, bool engaged,
+                                            bool cancel_open) {
+    Xtbridge__RiskKillSwitchRequest *m = (Xtbridge__RiskKillSwitchRequest *)zmalloc(sizeof *m);
+    xtbridge__risk_kill_switch_request__init(m);
+    if (account_id && *account_id)
+        m->account = account_new(account_id);
+    m->engaged = engaged;
+    m->cancel_open = cancel_open;
+    Xtbridge__Request *req = req_new();
+    req->body_case = XTBRIDGE__REQUEST__BODY_RISK_KILL_SWITCH;
+    req->risk_kill_switch = m;
+    return req;
+}
+
 int xtb_request_set_id(Xtbridge__Request *req, const char *request_id) {
     if (!req || !request_id)
         return -1;

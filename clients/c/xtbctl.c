@@ -57,6 +57,10 @@ static void usage(FILE *f) {
           "  sim-tick [CODE] [PRICE]         run matching (optionally move the price)\n"
           "  sim-next-day                    settle T+1, expire open orders\n"
           "  sim-account-status STATUS       set the account status (pushes account_status)\n"
+          "  kill-switch on|off [--cancel-open] [--all]\n"
+          "                                  reject every new order of the account (--all:\n"
+          "                                  of every account); --cancel-open also cancels\n"
+          "                                  its open orders; off lifts it\n"
           "  keygen NAME --accounts LIST --role reader|trader|admin\n"
           "                                  write a client cert: NAME (public, goes into the\n"
           "                                  bridge's --clients DIR) and NAME_secret (keep it);\n"
@@ -779,6 +783,46 @@ static int cmd_sim_account_status(ctl_t *c, int argc, char **argv) {
     return print_sim(c, xtb_req_sim_set_account_status(c->account, (int32_t)status));
 }
 
+static int cmd_kill_switch(ctl_t *c, int argc, char **argv) {
+    bool cancel_open = false, all = false;
+    int engaged = -1;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--cancel-open") == 0)
+            cancel_open = true;
+        else if (strcmp(argv[i], "--all") == 0)
+            all = true;
+        else if (engaged < 0 && (strcmp(argv[i], "on") == 0 || strcmp(argv[i], "off") == 0))
+            engaged = strcmp(argv[i], "on") == 0;
+        else
+            return usage_error("kill-switch: unexpected argument %s", argv[i]);
+    }
+    if (engaged < 0)
+        return usage_error("usage: kill-switch on|off [--cancel-open] [--all]%s", "");
+    Xtbridge__Reply *reply = NULL;
+    int rc =
+        call(c, xtb_req_risk_kill_switch(all ? NULL : c->account, engaged, cancel_open), &reply);
+    if (rc == EXIT_OK && reply->result_case == XTBRIDGE__REPLY__RESULT_RISK_KILL_SWITCH) {
+        Xtbridge__RiskKillSwitchReply *k = reply->risk_kill_switch;
+        if (c->json) {
+            char *js = xtb_message_to_json(&k->base, false);
+            puts(js ? js : "{}");
+            free(js);
+        } else {
+            printf("kill switch %s for %s\n", engaged ? "engaged" : "lifted",
+                   all ? "all accounts" : c->account);
+            printf("all accounts:     %s\n", k->all_engaged ? "engaged" : "off");
+            printf("engaged accounts:");
+            for (size_t i = 0; i < k->n_engaged_accounts; i++)
+                printf(" %s", k->engaged_accounts[i]);
+            printf("%s\n", k->n_engaged_accounts ? "" : " none");
+            if (cancel_open)
+                printf("cancels sent:     %d (%d failed)\n", k->cancels_sent, k->cancels_failed);
+        }
+    }
+    xtb_reply_destroy(&reply);
+    return rc;
+}
+
 /* keygen NAME --accounts LIST --role ROLE: a czmq cert pair whose metadata the bridge
    reads (see brg_auth.h). Never overwrites: a lost secret must not be replaced silently. */
 static int cmd_keygen(int argc, char **argv) {
@@ -943,6 +987,8 @@ int main(int argc, char **argv) {
         rc = print_sim(&ctl, xtb_req_sim_next_day());
     else if (strcmp(cmd, "sim-account-status") == 0)
         rc = cmd_sim_account_status(&ctl, cargc, cargv);
+    else if (strcmp(cmd, "kill-switch") == 0)
+        rc = cmd_kill_switch(&ctl, cargc, cargv);
     else
         rc = usage_error("unknown command or wrong arguments: %s", cmd);
 

@@ -3,6 +3,8 @@
 
 #include <czmq.h>
 #include <dirent.h>
+
+#include "brg_log.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -177,8 +179,15 @@ static zhash_t *load_dir(const char *dir, char *err, size_t errlen) {
     struct dirent *entry;
     bool ok = true;
     while (ok && (entry = readdir(d))) {
-        if (entry->d_name[0] == '.' || ends_with(entry->d_name, "_secret"))
+        if (entry->d_name[0] == '.')
             continue;
+        if (ends_with(entry->d_name, "_secret")) {
+            /* skipped for rights (zauth still reads it): a secret belongs with its client */
+            brg_warn("client cert dir %s holds a secret key file, %s: skipped; only public "
+                     "certs belong there, keep secret keys with the clients",
+                     dir, entry->d_name);
+            continue;
+        }
         char path[4096];
         snprintf(path, sizeof path, "%s/%s", dir, entry->d_name);
         struct stat st;

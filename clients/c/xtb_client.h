@@ -4,7 +4,7 @@
     once something is subscribed, one SUB socket connected to the PUB endpoint(s) the bridge
     announced in `hello`. The DEALER carries an explicit routing id that stays the same for
     the life of the client, because the bridge keys idempotent retries by
-    (routing id, request_id).
+    (routing id, request_id) (with CURVE: by (client key, request_id)).
 
     Calls are synchronous: xtb_client_call() sends one Request and waits for the Reply with
     the same request_id, dropping replies to earlier calls that timed out. Pushes are read

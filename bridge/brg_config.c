@@ -4,6 +4,7 @@
         bridge
             router = tcp://127.0.0.1:58610
             pub = tcp://127.0.0.1:58611
+            pub_advertise = tcp://bridge.example:58611
             heartbeat_ms = 1000
         sim
             account
@@ -19,6 +20,7 @@
 struct brg_config {
     char *router;
     char *pub;
+    char *pub_advertise; /* "" = announce what the PUB binds */
     char *data_dir;
     char *backend;
     brg_log_level_t log_level;
@@ -40,6 +42,7 @@ brg_config_t *brg_config_new(void) {
     brg_config_t *self = (brg_config_t *)zmalloc(sizeof(brg_config_t));
     set_str(&self->router, BRG_DEFAULT_ROUTER);
     set_str(&self->pub, BRG_DEFAULT_PUB);
+    set_str(&self->pub_advertise, "");
     set_str(&self->data_dir, BRG_DEFAULT_DATA);
     set_str(&self->backend, BRG_DEFAULT_BACKEND);
     self->log_level = BRG_LOG_INFO;
@@ -55,6 +58,7 @@ void brg_config_destroy(brg_config_t **self_p) {
     brg_config_t *self = *self_p;
     free(self->router);
     free(self->pub);
+    free(self->pub_advertise);
     free(self->data_dir);
     free(self->backend);
     free(self->curve_secret);
@@ -69,6 +73,8 @@ const char *brg_config_usage(void) {
            "  --backend NAME     session backend (default " BRG_DEFAULT_BACKEND ")\n"
            "  --router EP        request socket, czmq syntax (default " BRG_DEFAULT_ROUTER ")\n"
            "  --pub EP           push socket, czmq syntax (default " BRG_DEFAULT_PUB ")\n"
+           "  --pub-advertise EP[,EP]  announce these PUB endpoints in hello instead of what\n"
+           "                     --pub binds (NAT, containers; needed when --pub is '>')\n"
            "  --data DIR         durable state: book, journal, idempotency "
            "(default " BRG_DEFAULT_DATA ")\n"
            "  --config FILE      ZPL config file (sections: bridge, sim)\n"
@@ -86,6 +92,33 @@ const char *brg_config_usage(void) {
            "  --insecure         allow binding a non-loopback address without CURVE\n"
            "  --help, --version\n"
            "Endpoints bind by default; prefix '>' to connect out (e.g. to an XSUB proxy).\n";
+}
+
+/* --pub-advertise: endpoints clients connect to as written, so each must be one a SUB can
+   connect to (scheme://address, no '@'/'>'); hello carries at most 16. "" = none. */
+static int check_advertise(const char *value, char *err, size_t errlen) {
+    int count = 0;
+    for (const char *tok = value; *tok;) {
+        const char *end = strchr(tok, ',');
+        size_t len = end ? (size_t)(end - tok) : strlen(tok);
+        while (len && (*tok == ' ' || *tok == '\t'))
+            tok++, len--;
+        while (len && (tok[len - 1] == ' ' || tok[len - 1] == '\t'))
+            len--;
+        char ep[256];
+        snprintf(ep, sizeof ep, "%.*s", (int)(len < sizeof ep ? len : 0), tok);
+        const char *sep = strstr(ep, "://");
+        if (!len || len >= sizeof ep || *ep == '@' || *ep == '>' || !sep || sep == ep || !sep[3] ||
+            ++count > 16) {
+            snprintf(err, errlen,
+                     "bad pub_advertise '%s' (want up to 16 comma-separated endpoints a client "
+                     "connects to, e.g. tcp://bridge.example:58611)",
+                     value);
+            return -1;
+        }
+        tok = end ? end + 1 : tok + len;
+    }
+    return 0;
 }
 
 static int parse_int(const char *text, long min, long max, long *out) {
@@ -106,7 +139,11 @@ static int apply(brg_config_t *self, const char *name, const char *value, char *
         set_str(&self->router, value);
     else if (streq(name, "pub"))
         set_str(&self->pub, value);
-    else if (streq(name, "data"))
+    else if (streq(name, "pub-advertise") || streq(name, "pub_advertise")) {
+        if (check_advertise(value, err, errlen))
+            return -1;
+        set_str(&self->pub_advertise, value);
+    } else if (streq(name, "data"))
         set_str(&self->data_dir, value);
     else if (streq(name, "backend"))
         set_str(&self->backend, value);
@@ -191,6 +228,7 @@ int brg_config_parse_args(brg_config_t *self, int argc, char **argv, char *err, 
     static const struct option options[] = {{"backend", required_argument, 0, 'b'},
                                             {"router", required_argument, 0, 'r'},
                                             {"pub", required_argument, 0, 'p'},
+                                            {"pub-advertise", required_argument, 0, 'A'},
                                             {"data", required_argument, 0, 'd'},
                                             {"config", required_argument, 0, 'c'},
                                             {"log-level", required_argument, 0, 'l'},
@@ -200,7 +238,7 @@ int brg_config_parse_args(brg_config_t *self, int argc, char **argv, char *err, 
                                             {"store-max-mb", required_argument, 0, 'S'},
                                             {"retention-days", required_argument, 0, 'R'},
                                             {"curve-secret", required_argument, 0, 'C'},
-                                            {"clients", required_argument, 0, 'A'},
+                                            {"clients", required_argument, 0, 'K'},
                                             {"insecure", no_argument, 0, 'I'},
                                             {"help", no_argument, 0, 'h'},
                                             {"version", no_argument, 0, 'V'},
@@ -235,6 +273,9 @@ int brg_config_parse_args(brg_config_t *self, int argc, char **argv, char *err, 
         case 'p':
             name = "pub";
             break;
+        case 'A':
+            name = "pub-advertise";
+            break;
         case 'd':
             name = "data";
             break;
@@ -259,7 +300,7 @@ int brg_config_parse_args(brg_config_t *self, int argc, char **argv, char *err, 
         case 'C':
             name = "curve-secret";
             break;
-        case 'A':
+        case 'K':
             name = "clients";
             break;
         case 'I':
@@ -352,6 +393,9 @@ const char *brg_config_router(brg_config_t *self) {
 }
 const char *brg_config_pub(brg_config_t *self) {
     return self->pub;
+}
+const char *brg_config_pub_advertise(brg_config_t *self) {
+    return self->pub_advertise;
 }
 const char *brg_config_data_dir(brg_config_t *self) {
     return self->data_dir;

@@ -34,6 +34,9 @@ const char *brg_config_usage(void);
 /*  Getters: strings are owned by the config. */
 const char *brg_config_router(brg_config_t *self);
 const char *brg_config_pub(brg_config_t *self);
+/*  --pub-advertise / bridge.pub_advertise: PUB endpoints hello announces verbatim
+    (comma list); "" = announce what --pub binds (see brg_publisher_announce). */
+const char *brg_config_pub_advertise(brg_config_t *self);
 const char *brg_config_data_dir(brg_config_t *self);
 const char *brg_config_backend(brg_config_t *self);
 brg_log_level_t brg_config_log_level(brg_config_t *self);

@@ -12,7 +12,8 @@ struct brg_publisher {
     brg_auth_t *auth; /* CURVE: an XPUB that narrows subscriptions to the client's accounts */
     zloop_t *loop;
     brg_store_t *store;
-    char *endpoints;
+    char *configured; /* as given to brg_publisher_new, for brg_publisher_advertise */
+    char *endpoints;  /* what hello announces */
     uint64_t published;
     /* events journaled in the open batch, not yet sent: a flat array, no czmq objects,
        because this is on every push's path */
@@ -29,43 +30,73 @@ typedef struct held_event {
     size_t size;
 } held_event_t;
 
-/* Turn what we bound into what a client can connect to: drop the '@'/'>' prefix and
-   replace wildcard hosts, keep ipc:// and inproc:// as they are. */
-static char *connectable(zsock_t *sock, const char *endpoints) {
-    zlist_t *parts = zlist_new();
-    char *copy = strdup(endpoints);
-    for (char *save = NULL, *tok = strtok_r(copy, ",", &save); tok;
-         tok = strtok_r(NULL, ",", &save)) {
-        if (*tok == '@' || *tok == '>')
-            tok++;
-        /* an ephemeral port is known only to the socket (its last bound endpoint) */
-        const char *last = zsock_endpoint(sock);
-        if ((strstr(tok, ":*") || strstr(tok, ":!")) && last)
-            tok = (char *)last;
-        char buf[512];
-        const char *wild = strstr(tok, "://*:");
-        if (!wild)
-            wild = strstr(tok, "://0.0.0.0:");
-        if (wild)
-            snprintf(buf, sizeof buf, "%.*s://127.0.0.1:%s", (int)(wild - tok), tok,
-                     strchr(wild + 3, ':') + 1);
-        else
-            snprintf(buf, sizeof buf, "%s", tok);
-        zlist_append(parts, strdup(buf));
+/* Append `part` to the comma list in *out (malloc'd, grows). */
+static void list_append(char **out, const char *part, size_t partlen) {
+    size_t have = *out ? strlen(*out) : 0;
+    char *grown = (char *)realloc(*out, have + partlen + 2);
+    if (!grown)
+        return;
+    if (have)
+        grown[have++] = ',';
+    memcpy(grown + have, part, partlen);
+    grown[have + partlen] = '\0';
+    *out = grown;
+}
+
+static bool is_wildcard_host(const char *host, size_t len) {
+    return (len == 1 && *host == '*') || (len == 7 && !strncmp(host, "0.0.0.0", 7)) ||
+           (len == 4 && !strncmp(host, "[::]", 4)) || (len == 3 && !strncmp(host, "[*]", 3));
+}
+
+char *brg_publisher_announce(const char *configured, const char *bound, const char *advertise) {
+    char *out = NULL;
+    const char *list = advertise && *advertise ? advertise : configured ? configured : "";
+    for (const char *tok = list; *tok;) {
+        const char *end = strchr(tok, ',');
+        size_t len = end ? (size_t)(end - tok) : strlen(tok);
+        const char *next = end ? end + 1 : tok + len;
+        /* trim blanks: config files may write "a, b" */
+        while (len && (*tok == ' ' || *tok == '\t'))
+            tok++, len--;
+        while (len && (tok[len - 1] == ' ' || tok[len - 1] == '\t'))
+            len--;
+        if (advertise && *advertise) {
+            /* explicit endpoints for NAT and containers: what the operator wrote */
+            if (len)
+                list_append(&out, tok, len);
+            tok = next;
+            continue;
+        }
+        /* A PUB that connects out (to an XSUB proxy) is not where subscribers connect:
+           only the operator knows that place (--pub-advertise). */
+        if (!len || *tok == '>') {
+            tok = next;
+            continue;
+        }
+        if (*tok == '@')
+            tok++, len--;
+        char ep[512];
+        snprintf(ep, sizeof ep, "%.*s", (int)len, tok);
+        /* an ephemeral port (tcp :* / :!, ipc path "*") is known only to the socket: its last
+           bound endpoint */
+        const char *colon = strrchr(ep, ':');
+        bool ephemeral = streq(ep, "ipc://*") || (!strncmp(ep, "tcp://", 6) && colon &&
+                                                  (colon[1] == '*' || colon[1] == '!'));
+        if (ephemeral && bound && *bound)
+            snprintf(ep, sizeof ep, "%s", bound);
+        /* A wildcard host is announced as "*": each client puts in the host it used to
+           reach the ROUTER, which is the one address known to lead to this machine. */
+        colon = strrchr(ep, ':');
+        if (!strncmp(ep, "tcp://", 6) && colon && colon > ep + 6 &&
+            is_wildcard_host(ep + 6, (size_t)(colon - ep - 6))) {
+            char wild[512];
+            snprintf(wild, sizeof wild, "tcp://*%s", colon);
+            snprintf(ep, sizeof ep, "%s", wild);
+        }
+        list_append(&out, ep, strlen(ep));
+        tok = next;
     }
-    free(copy);
-    size_t len = 1;
-    for (char *p = (char *)zlist_first(parts); p; p = (char *)zlist_next(parts))
-        len += strlen(p) + 1;
-    char *out = (char *)zmalloc(len);
-    for (char *p = (char *)zlist_first(parts); p; p = (char *)zlist_next(parts)) {
-        if (*out)
-            strcat(out, ",");
-        strcat(out, p);
-        free(p);
-    }
-    zlist_destroy(&parts);
-    return out;
+    return out ? out : strdup("");
 }
 
 brg_publisher_t *brg_publisher_new(const char *endpoints, brg_store_t *store, char *err,
@@ -202,7 +233,8 @@ brg_publisher_t *brg_publisher_new_curve(const char *endpoints, brg_store_t *sto
     brg_publisher_t *self = (brg_publisher_t *)zmalloc(sizeof(brg_publisher_t));
     self->pub = pub;
     self->store = store;
-    self->endpoints = connectable(pub, endpoints);
+    self->configured = strdup(endpoints);
+    self->endpoints = brg_publisher_announce(endpoints, zsock_endpoint(pub), NULL);
     self->auth = auth;
     if (auth && loop) {
         self->loop = loop;
@@ -226,6 +258,7 @@ void brg_publisher_destroy(brg_publisher_t **self_p) {
     free(self->held);
     zsock_destroy(&self->pub);
     free(self->endpoints);
+    free(self->configured);
     free(self);
     *self_p = NULL;
 }
@@ -333,6 +366,18 @@ void brg_publisher_set_tap(brg_publisher_t *self, brg_publisher_tap_fn *tap, voi
 int brg_publisher_emit_fn(void *arg, const char *kind, const char *account_id,
                           Xtbridge__Event *event) {
     return brg_publisher_emit((brg_publisher_t *)arg, kind, account_id, event);
+}
+
+void brg_publisher_advertise(brg_publisher_t *self, const char *advertise) {
+    free(self->endpoints);
+    self->endpoints =
+        brg_publisher_announce(self->configured, zsock_endpoint(self->pub), advertise);
+    if (!*self->endpoints)
+        brg_warn("the PUB connects out (%s) and no --pub-advertise is set: hello announces no "
+                 "PUB endpoint, so each client must be given it (e.g. xtbctl --pub)",
+                 self->configured);
+    else if (advertise && *advertise)
+        brg_info("hello announces the PUB as %s (--pub-advertise)", self->endpoints);
 }
 
 const char *brg_publisher_endpoints(brg_publisher_t *self) {

@@ -64,8 +64,24 @@ typedef void(brg_narrow_fn)(void *arg, const char *topic, size_t len);
 size_t brg_publisher_narrow(const brg_principal_t *who, const char *want, size_t wlen,
                             brg_narrow_fn *fn, void *arg);
 
-/*  Endpoints clients should connect to, as given to hello (wildcard hosts become
-    127.0.0.1). Owned by the publisher. */
+/*  What hello announces as pub_endpoints, as a malloc'd comma list ("" = nothing), for a
+    PUB attached to `configured` whose last bound endpoint is `bound` (may be NULL):
+    - with `advertise` (--pub-advertise; NULL or "" = none): that list, verbatim;
+    - else each configured endpoint without its '@', an ephemeral port (tcp :*, :!,
+      ipc path "*") replaced by `bound`, and a wildcard host (*, 0.0.0.0, [::]) written as "*"
+      ("tcp://" "*:58611") so that each client puts in the host it used to reach the ROUTER;
+      endpoints the PUB connects out to ('>', an XSUB proxy) are left out: subscribers
+      connect elsewhere, and only the operator knows where.
+    Pure: unit-tested without binding anything. */
+char *brg_publisher_announce(const char *configured, const char *bound, const char *advertise);
+
+/*  Announce `advertise` (comma list of endpoints, NULL or "" = derive them from what the
+    PUB is attached to, see brg_publisher_announce). Logs a warning when that leaves
+    nothing to announce. */
+void brg_publisher_advertise(brg_publisher_t *self, const char *advertise);
+
+/*  Endpoints clients should connect to, as given to hello (see brg_publisher_announce).
+    Owned by the publisher. */
 const char *brg_publisher_endpoints(brg_publisher_t *self);
 uint64_t brg_publisher_count(brg_publisher_t *self);
 /*  The PUB (or XPUB) socket, for monitoring. Owned by the publisher. */

@@ -426,7 +426,8 @@ static void do_hello(brg_router_t *self, brg_call_t *call) {
     xtbridge__hello_reply__init(hello);
     hello->bridge_version = brg_call_strdup(call, XTB_VERSION);
     hello->protocol_version = XTB_PROTOCOL_VERSION;
-    /* comma list -> repeated */
+    /* comma list -> repeated; none when the PUB only connects out and nothing is
+       advertised (brg_publisher_announce) */
     char *endpoints = brg_call_strdup(call, brg_publisher_endpoints(self->args.publisher));
     hello->pub_endpoints = (char **)brg_call_alloc(call, sizeof(char *) * 16);
     for (char *save = NULL, *tok = strtok_r(endpoints, ",", &save);

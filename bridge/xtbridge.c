@@ -304,6 +304,7 @@ int main(int argc, char **argv) {
     if (publisher) {
         /* open orders are counted from the order pushes */
         brg_publisher_set_tap(publisher, brg_risk_tap_fn, risk);
+        brg_publisher_advertise(publisher, brg_config_pub_advertise(config));
         brg_backend_env_t env = {brg_config_tree(config),
                                  brg_config_data_dir(config),
                                  loop,

@@ -472,6 +472,43 @@ Test(client, subscribe_receives_own_topic_only) {
     xtb_client_destroy(&c);
 }
 
+/* A wildcard host in an announced endpoint becomes the host the ROUTER was reached at;
+   127.0.0.1 would be the client's own machine, not the bridge's. */
+Test(client, announced_wildcard_host_becomes_router_host) {
+    const char *cases[][3] = {
+        /* announced, router endpoint, connect to */
+        {"tcp://*:58611", "tcp://127.0.0.2:58610", "tcp://127.0.0.2:58611"},
+        {"tcp://0.0.0.0:58611", "tcp://10.1.2.3:58610", "tcp://10.1.2.3:58611"},
+        {"tcp://[::]:58611", "tcp://bridge.example:58610", "tcp://bridge.example:58611"},
+        {"tcp://*:58611", ">tcp://[fd00::5]:58610", "tcp://[fd00::5]:58611"},
+        {"tcp://*:58611", "tcp://127.0.0.9;127.0.0.2:58610", "tcp://127.0.0.2:58611"},
+        {"tcp://*:58611", "ipc:///tmp/r,tcp://127.0.0.3:58610", "tcp://127.0.0.3:58611"},
+        {"tcp://*:58611", "ipc:///run/xtbridge/req", "tcp://127.0.0.1:58611"},
+        {"tcp://127.0.0.5:58611", "tcp://127.0.0.2:58610", "tcp://127.0.0.5:58611"},
+        {"ipc:///run/xtbridge/pub", "tcp://127.0.0.2:58610", "ipc:///run/xtbridge/pub"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *ep = xtb_pub_endpoint_for(cases[i][0], cases[i][1]);
+        cr_assert_str_eq(ep, cases[i][2], "announced %s via %s", cases[i][0], cases[i][1]);
+        free(ep);
+    }
+    cr_assert_null(xtb_pub_endpoint_for(NULL, "tcp://127.0.0.2:1"));
+}
+
+/* An explicit pub_endpoint is kept: hello (explicit or the one subscribe does) does not
+   replace it by the announced one. */
+Test(client, explicit_pub_endpoint_survives_hello) {
+    char pub[256];
+    xtbt_endpoint(pub, sizeof pub, "explicit-pub");
+    xtb_client_options_t opts = {.pub_endpoint = pub};
+    xtb_client_t *c = xtb_client_new(s_args.router_ep, &opts);
+    cr_assert_eq(xtb_client_hello(c, 2000, NULL), 0, "%s", xtb_client_error(c));
+    cr_assert_str_eq(xtb_client_pub_endpoint(c), pub);
+    cr_assert_eq(xtb_client_subscribe(c, "order."), 0, "%s", xtb_client_error(c));
+    cr_assert_str_eq(xtb_client_pub_endpoint(c), pub);
+    xtb_client_destroy(&c);
+}
+
 Test(client, neighbour_subscription_gets_neighbour_only) {
     xtb_client_t *c = xtb_client_new(s_args.router_ep, NULL);
     cr_assert_eq(xtb_client_subscribe(c, "order.10000003650."), 0);

@@ -25,6 +25,7 @@ Test(config, defaults_from_protocol_page) {
     cr_assert_eq(parse(config, err, 1), 0);
     cr_assert_str_eq(brg_config_router(config), "tcp://127.0.0.1:58610");
     cr_assert_str_eq(brg_config_pub(config), "tcp://127.0.0.1:58611");
+    cr_assert_str_eq(brg_config_pub_advertise(config), "");
     cr_assert_str_eq(brg_config_backend(config), "sim");
     cr_assert_eq(brg_config_heartbeat_ms(config), 1000);
     cr_assert_eq(brg_config_max_msg_size(config), 1048576);
@@ -38,6 +39,7 @@ Test(config, file_then_flags) {
     snprintf(path, sizeof path, "/tmp/xtbt-config-%d.cfg", getpid());
     FILE *file = fopen(path, "w");
     fputs("bridge\n    router = ipc:///tmp/from-file\n    heartbeat_ms = 250\n"
+          "    pub_advertise = tcp://bridge.example:58611,tcp://203.0.113.7:1234\n"
           "sim\n    account\n        id = 42\n",
           file);
     fclose(file);
@@ -47,13 +49,18 @@ Test(config, file_then_flags) {
     cr_assert_str_eq(brg_config_router(config), "ipc:///tmp/from-file");
     cr_assert_str_eq(brg_config_pub(config), "ipc:///tmp/flag-pub");
     cr_assert_eq(brg_config_heartbeat_ms(config), 250);
+    cr_assert_str_eq(brg_config_pub_advertise(config),
+                     "tcp://bridge.example:58611,tcp://203.0.113.7:1234");
     cr_assert_str_eq(zconfig_get(brg_config_tree(config), "sim/account/id", ""), "42");
     brg_config_destroy(&config);
 
     /* a flag wins over the file even when it comes first */
     config = brg_config_new();
-    cr_assert_eq(parse(config, err, 5, "--router", "ipc:///tmp/flag", "--config", path), 0);
+    cr_assert_eq(parse(config, err, 7, "--router", "ipc:///tmp/flag", "--pub-advertise",
+                       "tcp://*:6000", "--config", path),
+                 0, "%s", err);
     cr_assert_str_eq(brg_config_router(config), "ipc:///tmp/flag");
+    cr_assert_str_eq(brg_config_pub_advertise(config), "tcp://*:6000");
     brg_config_destroy(&config);
     unlink(path);
 }
@@ -69,9 +76,16 @@ Test(config, help_and_version_exit_zero) {
 Test(config, bad_input_is_an_error_with_a_reason) {
     char err[256];
     const char *cases[][3] = {
-        {"--heartbeat-ms", "0", "heartbeat"},          {"--heartbeat-ms", "abc", "heartbeat"},
-        {"--log-level", "loud", "log level"},          {"--max-msg-size", "-1", "max message"},
-        {"--config", "/nonexistent.cfg", "not found"}, {"--bogus", "1", "unknown"},
+        {"--heartbeat-ms", "0", "heartbeat"},
+        {"--heartbeat-ms", "abc", "heartbeat"},
+        {"--log-level", "loud", "log level"},
+        {"--max-msg-size", "-1", "max message"},
+        {"--config", "/nonexistent.cfg", "not found"},
+        {"--bogus", "1", "unknown"},
+        {"--pub-advertise", "bridge.example:58611", "bad pub_advertise"},
+        {"--pub-advertise", ">tcp://proxy:5557", "bad pub_advertise"},
+        {"--pub-advertise", "tcp://a:1,,tcp://b:2", "bad pub_advertise"},
+        {"--pub-advertise", "tcp://", "bad pub_advertise"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         brg_config_t *config = brg_config_new();

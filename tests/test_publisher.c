@@ -1,7 +1,7 @@
 /*  test_publisher.c - unit tests of brg_publisher: topic syntax `<kind>.<account>.` and
     `<kind>.`, a subscriber to one account's prefix never sees its neighbour's events
     (1000000365 vs 10000003650), per-topic seq stamped and journaled, bad topics refused,
-    connectable endpoints for hello.
+    what hello announces (wildcard form, ephemeral port, connect-out, --pub-advertise).
 */
 #include <criterion/criterion.h>
 #include <czmq.h>
@@ -126,16 +126,61 @@ Test(publisher, bad_topic_is_refused_and_not_journaled) {
     env_close(&env);
 }
 
+/* What hello announces, from the pure function (a wildcard bind would listen on every
+   interface, so tests never bind one): the wildcard form for the client to fill in, an
+   ephemeral port from the socket, nothing for connect-out, an explicit advertise as is. */
+Test(publisher, announce_wildcard_ephemeral_connect_out_advertise) {
+    const char *cases[][4] = {
+        /* configured, last bound, advertise, announced */
+        {"tcp://*:58611", NULL, NULL, "tcp://*:58611"},
+        {"tcp://0.0.0.0:58611", NULL, NULL, "tcp://*:58611"},
+        {"@tcp://[::]:58611", NULL, NULL, "tcp://*:58611"},
+        {"tcp://*:*", "tcp://0.0.0.0:40123", NULL, "tcp://*:40123"},
+        {"tcp://127.0.0.2:*", "tcp://127.0.0.2:40124", NULL, "tcp://127.0.0.2:40124"},
+        {"tcp://127.0.0.2:58611", NULL, NULL, "tcp://127.0.0.2:58611"},
+        {"tcp://*:58611,ipc:///run/xtb/pub", "ipc:///run/xtb/pub", NULL,
+         "tcp://*:58611,ipc:///run/xtb/pub"},
+        {">tcp://proxy.example:5557", NULL, NULL, ""},
+        {">tcp://proxy.example:5557,tcp://*:58611", NULL, NULL, "tcp://*:58611"},
+        {">tcp://proxy.example:5557", NULL, "tcp://proxy.example:5558", "tcp://proxy.example:5558"},
+        {"tcp://*:58611", NULL, "tcp://203.0.113.7:1234, tcp://bridge.example:58611",
+         "tcp://203.0.113.7:1234,tcp://bridge.example:58611"},
+        {"tcp://*:58611", NULL, "", "tcp://*:58611"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *got = brg_publisher_announce(cases[i][0], cases[i][1], cases[i][2]);
+        cr_assert_str_eq(got, cases[i][3], "configured '%s' advertise '%s'", cases[i][0],
+                         cases[i][2] ? cases[i][2] : "(none)");
+        free(got);
+    }
+}
+
+/* The same through real sockets, loopback and ipc only: an ephemeral port, a PUB that
+   only connects out (announces nothing until told), an explicit advertise. */
 Test(publisher, connectable_endpoints) {
     env_t env = {0};
     env_open(&env);
     cr_assert_str_eq(brg_publisher_endpoints(env.pub), env.ep);
     char err[256];
-    brg_publisher_t *wild = brg_publisher_new("tcp://*:*", env.store, err, sizeof err);
-    cr_assert_not_null(wild, "%s", err);
-    cr_assert_eq(strncmp(brg_publisher_endpoints(wild), "tcp://", 6), 0);
-    cr_assert_null(strchr(brg_publisher_endpoints(wild), '*'));
-    brg_publisher_destroy(&wild);
+    brg_publisher_t *eph = brg_publisher_new("tcp://127.0.0.1:*", env.store, err, sizeof err);
+    cr_assert_not_null(eph, "%s", err);
+    const char *announced = brg_publisher_endpoints(eph);
+    cr_assert_eq(strncmp(announced, "tcp://127.0.0.1:", 16), 0, "%s", announced);
+    cr_assert_gt(atoi(announced + 16), 0, "%s", announced);
+    brg_publisher_destroy(&eph);
+
+    char proxy[320];
+    snprintf(proxy, sizeof proxy, ">ipc://%s/proxy", env.dir);
+    brg_publisher_t *out = brg_publisher_new(proxy, env.store, err, sizeof err);
+    cr_assert_not_null(out, "%s", err);
+    cr_assert_str_eq(brg_publisher_endpoints(out), "");
+    brg_publisher_advertise(out, NULL);
+    cr_assert_str_eq(brg_publisher_endpoints(out), "");
+    brg_publisher_advertise(out, "tcp://proxy.example:5558");
+    cr_assert_str_eq(brg_publisher_endpoints(out), "tcp://proxy.example:5558");
+    brg_publisher_advertise(out, "");
+    cr_assert_str_eq(brg_publisher_endpoints(out), "");
+    brg_publisher_destroy(&out);
     env_close(&env);
 }
 

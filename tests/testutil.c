@@ -126,12 +126,27 @@ void xtbt_bridge_dump_log(xtbt_bridge_t *self) {
     fclose(f);
 }
 
+static xtbt_bridge_t *start_bridge_impl(const char *router_ep, const char *pub_ep,
+                                        const char *config_text, const char *const *extra_args,
+                                        const char *client_cert, const char *server_cert);
+
 xtbt_bridge_t *xtbt_bridge_start(const char *config_text, const char *const *extra_args) {
-    return xtbt_bridge_start_curve(config_text, extra_args, NULL, NULL);
+    return xtbt_bridge_start_on(NULL, NULL, config_text, extra_args);
 }
 
 xtbt_bridge_t *xtbt_bridge_start_curve(const char *config_text, const char *const *extra_args,
                                        const char *client_cert, const char *server_cert) {
+    return start_bridge_impl(NULL, NULL, config_text, extra_args, client_cert, server_cert);
+}
+
+xtbt_bridge_t *xtbt_bridge_start_on(const char *router_ep, const char *pub_ep,
+                                    const char *config_text, const char *const *extra_args) {
+    return start_bridge_impl(router_ep, pub_ep, config_text, extra_args, NULL, NULL);
+}
+
+static xtbt_bridge_t *start_bridge_impl(const char *router_ep, const char *pub_ep,
+                                        const char *config_text, const char *const *extra_args,
+                                        const char *client_cert, const char *server_cert) {
     xtbt_bridge_t *self = (xtbt_bridge_t *)calloc(1, sizeof *self);
     if (client_cert && server_cert) {
         snprintf(self->curve_cert, sizeof self->curve_cert, "%s", client_cert);
@@ -142,8 +157,14 @@ xtbt_bridge_t *xtbt_bridge_start_curve(const char *config_text, const char *cons
         free(self);
         return NULL;
     }
-    xtbt_endpoint(self->router_ep, sizeof self->router_ep, "router");
-    xtbt_endpoint(self->pub_ep, sizeof self->pub_ep, "pub");
+    if (router_ep)
+        snprintf(self->router_ep, sizeof self->router_ep, "%s", router_ep);
+    else
+        xtbt_endpoint(self->router_ep, sizeof self->router_ep, "router");
+    if (pub_ep)
+        snprintf(self->pub_ep, sizeof self->pub_ep, "%s", pub_ep);
+    else
+        xtbt_endpoint(self->pub_ep, sizeof self->pub_ep, "pub");
     snprintf(self->log_path, sizeof self->log_path, "%s/bridge.log", self->data_dir);
     if (config_text) {
         snprintf(self->config_path, sizeof self->config_path, "%s/bridge.cfg", self->data_dir);

@@ -41,6 +41,10 @@ char *xtbt_endpoint(char *buf, size_t len, const char *what);
     appended. Waits up to 10 s for a ping reply. Returns NULL (and prints the bridge log)
     if it did not come up. Caller owns the result; free it with xtbt_bridge_stop. */
 xtbt_bridge_t *xtbt_bridge_start(const char *config_text, const char *const *extra_args);
+/*  The same on the given --router / --pub endpoints (NULL = a fresh ipc:// one), e.g.
+    tcp:// on a second loopback address for the remote-endpoint tests. */
+xtbt_bridge_t *xtbt_bridge_start_on(const char *router_ep, const char *pub_ep,
+                                    const char *config_text, const char *const *extra_args);
 /*  The same for a bridge run with CURVE (extra_args carry --curve-secret/--clients): the
     readiness ping, and xtbt_bridge_client, use `client_cert` (a cert allowed by the
     bridge, secret part) and `server_cert` (the bridge's public cert). */

@@ -4,7 +4,8 @@
     DEALER gets every reply addressed to its routing id, including late replies to calls
     that already timed out. Pushes come in on a SUB created lazily on the first subscribe,
     connected to the endpoint(s) the bridge announces in hello so that users only ever
-    configure the request endpoint.
+    configure the request endpoint. An announced wildcard host ("tcp://" "*:58611") becomes the
+    host this client reached the ROUTER at: the one address known to lead to the bridge.
 */
 #include "xtb_client.h"
 
@@ -32,6 +33,8 @@ struct _xtb_client_t {
     char *routing_id;
     char *client_name;
     char *pub_endpoint;
+    bool pub_override; /* pub_endpoint came from the options: hello does not replace it */
+    char *router_endpoint;
     int hello_timeout_ms;
     char id_prefix[24]; /* random per client: request ids never repeat across restarts */
     uint64_t next_id;
@@ -120,8 +123,11 @@ xtb_client_t *xtb_client_new(const char *router_endpoint, const xtb_client_optio
     }
     self->client_name =
         strdup(options && options->client_name ? options->client_name : "xtbclient");
-    if (options && options->pub_endpoint && *options->pub_endpoint)
+    if (options && options->pub_endpoint && *options->pub_endpoint) {
         self->pub_endpoint = strdup(options->pub_endpoint);
+        self->pub_override = true;
+    }
+    self->router_endpoint = strdup(router_endpoint);
     self->hello_timeout_ms =
         options && options->hello_timeout_ms > 0 ? options->hello_timeout_ms : 5000;
     self->subs = zlist_new();
@@ -180,6 +186,7 @@ void xtb_client_destroy(xtb_client_t **self_p) {
     free(self->routing_id);
     free(self->client_name);
     free(self->pub_endpoint);
+    free(self->router_endpoint);
     zcert_destroy(&self->curve_cert);
     free(self->curve_server);
     free(self);
@@ -317,12 +324,14 @@ int xtb_client_hello(xtb_client_t *self, int timeout_ms, Xtbridge__Reply **reply
         rc = -1;
     }
     if (rc == 0 && !self->sub) {
-        /* Remember the PUB endpoints unless the SUB is already connected. */
+        /* Remember the PUB endpoints unless the SUB is already connected or the user gave
+           them. */
         Xtbridge__HelloReply *hello = reply->hello;
         char *joined = NULL;
-        for (size_t i = 0; i < hello->n_pub_endpoints; i++) {
-            char *next = joined ? zsys_sprintf("%s,%s", joined, hello->pub_endpoints[i])
-                                : strdup(hello->pub_endpoints[i]);
+        for (size_t i = 0; i < hello->n_pub_endpoints && !self->pub_override; i++) {
+            char *ep = xtb_pub_endpoint_for(hello->pub_endpoints[i], self->router_endpoint);
+            char *next = joined ? zsys_sprintf("%s,%s", joined, ep) : strdup(ep);
+            free(ep);
             free(joined);
             joined = next;
         }
@@ -338,13 +347,63 @@ int xtb_client_hello(xtb_client_t *self, int timeout_ms, Xtbridge__Reply **reply
     return rc;
 }
 
+/* Host part of the first tcp:// endpoint in a czmq endpoint list ("tcp://10.0.0.5:58610"
+   -> "10.0.0.5", "tcp://[::1]:1" -> "[::1]", a "source;" prefix skipped), in buf; "" when
+   there is none. */
+static void router_host(const char *router_endpoint, char *buf, size_t len) {
+    buf[0] = '\0';
+    for (const char *tok = router_endpoint; tok && *tok;) {
+        const char *end = strchr(tok, ',');
+        size_t n = end ? (size_t)(end - tok) : strlen(tok);
+        while (n && (*tok == '@' || *tok == '>' || *tok == ' '))
+            tok++, n--;
+        if (n > 6 && strncmp(tok, "tcp://", 6) == 0) {
+            const char *host = tok + 6, *stop = tok + n;
+            for (const char *p = host; p < stop; p++)
+                if (*p == ';')
+                    host = p + 1;
+            const char *colon = NULL;
+            for (const char *p = host; p < stop; p++)
+                if (*p == ':' && (host[0] != '[' || (p > host && p[-1] == ']')))
+                    colon = p;
+            if (colon && colon > host) {
+                snprintf(buf, len, "%.*s", (int)(colon - host), host);
+                return;
+            }
+        }
+        tok = end ? end + 1 : NULL;
+    }
+}
+
+char *xtb_pub_endpoint_for(const char *announced, const char *router_endpoint) {
+    if (!announced)
+        return NULL;
+    const char *colon = strrchr(announced, ':');
+    const char *host = announced + 6;
+    if (strncmp(announced, "tcp://", 6) != 0 || !colon || colon < host)
+        return strdup(announced);
+    size_t hlen = (size_t)(colon - host);
+    bool wildcard = (hlen == 1 && *host == '*') || (hlen == 7 && !strncmp(host, "0.0.0.0", 7)) ||
+                    (hlen == 4 && !strncmp(host, "[::]", 4)) ||
+                    (hlen == 3 && !strncmp(host, "[*]", 3));
+    if (!wildcard)
+        return strdup(announced);
+    char rhost[256];
+    router_host(router_endpoint ? router_endpoint : "", rhost, sizeof rhost);
+    /* no tcp ROUTER endpoint (ipc://): the bridge runs on this machine */
+    return zsys_sprintf("tcp://%s%s", *rhost ? rhost : "127.0.0.1", colon);
+}
+
 static int ensure_sub(xtb_client_t *self) {
     if (self->sub)
         return 0;
     if (!self->pub_endpoint && xtb_client_hello(self, self->hello_timeout_ms, NULL) != 0)
         return -1;
     if (!self->pub_endpoint || !*self->pub_endpoint) {
-        set_error(self, XTB_CLIENT_INVALID, "the bridge announced no PUB endpoint");
+        set_error(self, XTB_CLIENT_INVALID,
+                  "the bridge announced no PUB endpoint (its PUB connects out to a proxy and "
+                  "no --pub-advertise is set): give the client the PUB endpoint "
+                  "(option pub_endpoint)");
         return -1;
     }
     self->sub = zsock_new(ZMQ_SUB);

@@ -44,8 +44,10 @@ typedef struct {
     const char *routing_id;
     /* Sent in hello; NULL = "xtbclient". Copied. */
     const char *client_name;
-    /* PUB endpoint(s) to use instead of asking hello (czmq syntax, comma list); NULL =
-       learn them with hello on the first subscribe. Copied. */
+    /* PUB endpoint(s) to use instead of what hello announces (czmq syntax, comma list),
+       e.g. a proxy's XPUB side; NULL = learn them with hello on the first subscribe (a
+       wildcard host there becomes the ROUTER endpoint's host, see
+       xtb_pub_endpoint_for). Copied. */
     const char *pub_endpoint;
     /* Timeout of the implicit hello done by the first subscribe; 0 = 5000 ms. */
     int hello_timeout_ms;
@@ -161,6 +163,13 @@ const char *xtb_client_error(xtb_client_t *self);
     client. */
 const char *xtb_client_routing_id(xtb_client_t *self);
 const char *xtb_client_last_request_id(xtb_client_t *self);
+/*  The endpoint to connect to for one endpoint announced in hello: a tcp:// endpoint with
+    a wildcard host (*, 0.0.0.0, [::]) gets the host of the first tcp:// endpoint in
+    `router_endpoint` (tcp://10.0.0.5:58610 + "tcp://" "*:58611" -> tcp://10.0.0.5:58611), or
+    127.0.0.1 when the ROUTER is reached otherwise (ipc://: same machine); anything else is
+    returned as it is. Malloc'd (free it); NULL if announced is NULL. */
+char *xtb_pub_endpoint_for(const char *announced, const char *router_endpoint);
+
 /*  PUB endpoint(s) in use (comma list) or NULL if not known yet. Owned by the client. */
 const char *xtb_client_pub_endpoint(xtb_client_t *self);
 /*  Number of stale replies (other request ids) dropped so far. */

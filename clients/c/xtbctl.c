@@ -1,6 +1,6 @@
 /*  xtbctl.c - command-line client of xtbridge, built on the C client library.
 
-    xtbctl [--router EP] [--json] [--timeout MS] [--account ID]
+    xtbctl [--router EP] [--pub EP] [--json] [--timeout MS] [--account ID]
            [--curve-cert FILE --curve-server FILE] CMD [ARGS]
     xtbctl keygen NAME --accounts LIST --role ROLE
 
@@ -24,6 +24,7 @@ enum { EXIT_OK = 0, EXIT_REFUSED = 1, EXIT_USAGE = 2, EXIT_TRANSPORT = 3 };
 
 typedef struct {
     const char *router;
+    const char *pub; /* NULL = the endpoint(s) hello announces */
     const char *account;
     bool json;
     int timeout_ms;
@@ -31,10 +32,13 @@ typedef struct {
 } ctl_t;
 
 static void usage(FILE *f) {
-    fputs("usage: xtbctl [--router EP] [--json] [--timeout MS] [--account ID]\n"
+    fputs("usage: xtbctl [--router EP] [--pub EP] [--json] [--timeout MS] [--account ID]\n"
           "              [--curve-cert FILE --curve-server FILE] CMD [ARGS]\n"
           "  defaults: --router $XTB_ROUTER or " XTB_DEFAULT_ROUTER
           ", --account $XTB_ACCOUNT or " XTB_DEFAULT_ACCOUNT ", --timeout 5000\n"
+          "  --pub EP (or $XTB_PUB): PUB endpoint for watch instead of the one hello announces\n"
+          "    (e.g. a proxy's XPUB side); an announced wildcard host (tcp://*:58611) becomes\n"
+          "    the --router host\n"
           "  CURVE (a bridge run with --curve-secret): --curve-cert $XTB_CURVE_CERT (this\n"
           "  client's secret cert), --curve-server $XTB_CURVE_SERVER (the bridge's public\n"
           "  cert or its z85 key)\n"
@@ -215,8 +219,17 @@ static int cmd_hello(ctl_t *c) {
             if (h->degraded)
                 printf("degraded:         %s\n", h->degraded_reason);
             printf("heartbeat_ms:     %u\n", h->heartbeat_ms);
-            for (size_t i = 0; i < h->n_pub_endpoints; i++)
-                printf("pub_endpoint:     %s\n", h->pub_endpoints[i]);
+            for (size_t i = 0; i < h->n_pub_endpoints; i++) {
+                /* a wildcard host means "the host you reached the ROUTER at": show it */
+                char *ep = xtb_pub_endpoint_for(h->pub_endpoints[i], c->router);
+                if (strcmp(ep, h->pub_endpoints[i]) != 0)
+                    printf("pub_endpoint:     %s (connect to %s)\n", h->pub_endpoints[i], ep);
+                else
+                    printf("pub_endpoint:     %s\n", h->pub_endpoints[i]);
+                free(ep);
+            }
+            if (h->n_pub_endpoints == 0)
+                printf("pub_endpoint:     (none announced: the PUB connects out; use --pub)\n");
             for (size_t i = 0; i < h->n_accounts; i++)
                 printf("account:          %s (type %d)\n", h->accounts[i]->account_id,
                        h->accounts[i]->account_type);
@@ -873,6 +886,7 @@ int main(int argc, char **argv) {
     ctl_t ctl = {0};
     ctl.router =
         getenv("XTB_ROUTER") && *getenv("XTB_ROUTER") ? getenv("XTB_ROUTER") : XTB_DEFAULT_ROUTER;
+    ctl.pub = getenv("XTB_PUB") && *getenv("XTB_PUB") ? getenv("XTB_PUB") : NULL;
     ctl.account = getenv("XTB_ACCOUNT") && *getenv("XTB_ACCOUNT") ? getenv("XTB_ACCOUNT")
                                                                   : XTB_DEFAULT_ACCOUNT;
     ctl.timeout_ms = 5000;
@@ -886,6 +900,8 @@ int main(int argc, char **argv) {
         const char *a = argv[i];
         if (strcmp(a, "--router") == 0 && i + 1 < argc)
             ctl.router = argv[++i];
+        else if (strcmp(a, "--pub") == 0 && i + 1 < argc)
+            ctl.pub = argv[++i];
         else if (strcmp(a, "--account") == 0 && i + 1 < argc)
             ctl.account = argv[++i];
         else if (strcmp(a, "--json") == 0)
@@ -931,8 +947,10 @@ int main(int argc, char **argv) {
     /* Let Ctrl-C interrupt blocking waits (czmq's handler sets zsys_interrupted). */
     zsys_init();
     zsys_set_logstream(NULL);
-    xtb_client_options_t opts = {
-        .client_name = "xtbctl", .curve_cert = curve_cert, .curve_server = curve_server};
+    xtb_client_options_t opts = {.client_name = "xtbctl",
+                                 .pub_endpoint = ctl.pub,
+                                 .curve_cert = curve_cert,
+                                 .curve_server = curve_server};
     ctl.client = xtb_client_new(ctl.router, &opts);
     if (!ctl.client) {
         if (curve_cert)

@@ -125,6 +125,37 @@ class XtQuantTraderCallback(object):
         pass
 
 
+_WILDCARD_HOSTS = ('*', '0.0.0.0', '[::]', '[*]')
+
+
+def _router_host(router_endpoint):
+    """Host of the first tcp:// endpoint of a (czmq, comma list) router endpoint, or None:
+    'tcp://10.0.0.5:58610' -> '10.0.0.5', 'tcp://[::1]:1' -> '[::1]', 'tcp://src;h:1' -> 'h'."""
+    for ep in (router_endpoint or '').split(','):
+        ep = ep.strip().lstrip('@>')
+        if ep.startswith('tcp://'):
+            hostport = ep[len('tcp://'):].rpartition(';')[2]
+            host = hostport.rpartition(':')[0]
+            if host:
+                return host
+    return None
+
+
+def pub_endpoint_for(announced, router_endpoint):
+    """The endpoint to connect to for one endpoint announced in hello.
+
+    The bridge announces a wildcard bind as 'tcp://*:58611' (docs/protocol.md section 2): the
+    host (*, 0.0.0.0, [::]) is replaced by the host this client reached the ROUTER at, the
+    one address known to lead to the bridge; 127.0.0.1 when the ROUTER is not reached over
+    tcp (ipc://: same machine). Anything else is returned unchanged."""
+    if not announced.startswith('tcp://'):
+        return announced
+    host, sep, port = announced[len('tcp://'):].rpartition(':')
+    if not sep or host not in _WILDCARD_HOSTS:
+        return announced
+    return 'tcp://%s:%s' % (_router_host(router_endpoint) or '127.0.0.1', port)
+
+
 def _is_zmq_endpoint(path):
     return isinstance(path, str) and path.split('://', 1)[0] in ('tcp', 'ipc', 'inproc', 'pgm',
                                                                  'epgm', 'ws', 'wss')
@@ -457,7 +488,9 @@ class XtQuantTrader(object):
     session_id: kept for compatibility and sent in hello as part of the client name.
     Keyword extensions: callback (like xtquant's third argument), timeout (seconds a call
     may take, retries included; default 10), retry_interval (default min(1, timeout/4)),
-    server_public_key / public_key / secret_key (CURVE, z85), client_name.
+    server_public_key / public_key / secret_key (CURVE, z85), client_name, pub_endpoint
+    (the PUB endpoint(s) to subscribe at instead of what hello announces, e.g. a proxy's
+    XPUB side; default $XTBRIDGE_PUB_ENDPOINT, a comma list).
     CURVE from czmq cert files instead (as `xtbctl keygen` writes them): curve_cert (this
     client's secret cert, NAME_secret) and curve_server (the bridge's public cert file, or
     its z85 key); default $XTBRIDGE_CURVE_CERT / $XTBRIDGE_CURVE_SERVER, so an unchanged
@@ -466,7 +499,7 @@ class XtQuantTrader(object):
 
     def __init__(self, path, session_id, callback=None, timeout=10.0, retry_interval=None,
                  server_public_key=None, public_key=None, secret_key=None, client_name=None,
-                 curve_cert=None, curve_server=None, **kwargs):
+                 pub_endpoint=None, curve_cert=None, curve_server=None, **kwargs):
         if kwargs:
             log.warning('xtbridge: ignoring unknown XtQuantTrader options %s', sorted(kwargs))
         self.path = path
@@ -475,6 +508,7 @@ class XtQuantTrader(object):
             self.endpoint = path
         else:
             self.endpoint = os.environ.get('XTBRIDGE_ENDPOINT') or DEFAULT_ENDPOINT
+        self.pub_endpoint = pub_endpoint or os.environ.get('XTBRIDGE_PUB_ENDPOINT') or None
         self.timeout = float(timeout)
         self.retry_interval = retry_interval
         self.curve = None
@@ -537,9 +571,14 @@ class XtQuantTrader(object):
         self.hello = hello
         if hello.protocol_version != 2:
             log.warning('xtbridge: bridge speaks protocol %d, this client 2', hello.protocol_version)
-        endpoints = self._pick_pub_endpoints(list(hello.pub_endpoints))
+        if self.pub_endpoint:
+            endpoints = [e.strip() for e in self.pub_endpoint.split(',') if e.strip()]
+        else:
+            endpoints = self._pick_pub_endpoints(list(hello.pub_endpoints))
         if not endpoints:
-            log.warning('xtbridge: bridge announced no PUB endpoint')
+            log.warning('xtbridge: the bridge announced no PUB endpoint (its PUB connects out '
+                        'to a proxy and no --pub-advertise is set): pass pub_endpoint= or set '
+                        'XTBRIDGE_PUB_ENDPOINT')
             return -1
         self._dispatcher = _Dispatcher(self, self._ctx, endpoints, hello.heartbeat_ms,
                                        hello.bridge_epoch, self.curve)
@@ -558,18 +597,12 @@ class XtQuantTrader(object):
 
     def _pick_pub_endpoints(self, announced):
         """Prefers the announced endpoint with the same transport as the router endpoint;
-        a wildcard host ('*', 0.0.0.0) is replaced with the router endpoint's host."""
+        a wildcard host (see pub_endpoint_for) becomes the router endpoint's host."""
         if not announced:
             return []
-        scheme, _, rest = self.endpoint.partition('://')
+        scheme = self.endpoint.partition('://')[0]
         same = [e for e in announced if e.startswith(scheme + '://')]
-        ep = (same or announced)[0].lstrip('@>')
-        if ep.startswith('tcp://'):
-            host, _, port = ep[len('tcp://'):].rpartition(':')
-            if host in ('*', '0.0.0.0', '') and scheme == 'tcp':
-                router_host = rest.rpartition(':')[0]
-                ep = 'tcp://%s:%s' % (router_host, port)
-        return [ep]
+        return [pub_endpoint_for((same or announced)[0].lstrip('@>'), self.endpoint)]
 
     def stop(self):
         if not self._started:

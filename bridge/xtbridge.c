@@ -193,7 +193,7 @@ static int on_refusal(zloop_t *loop, zsock_t *reader, void *arg) {
         r->quiet[kind]++;
     else {
         brg_warn("%s on %.*s refused a connection: %s (libzmq event 0x%x, value %u; %llu more "
-                 "like it in the last second not logged)",
+                 "like it since the last such line)",
                  r->what, addr ? (int)zframe_size(addr) : 0,
                  addr ? (const char *)zframe_data(addr) : "", why[kind], event, value,
                  (unsigned long long)r->quiet[kind]);

@@ -27,6 +27,9 @@ struct brg_config {
     int heartbeat_ms;
     int64_t max_msg_size;
     brg_store_opts_t store;
+    char *curve_secret; /* NULL: no CURVE */
+    char *clients;
+    bool insecure;
     zconfig_t *tree;
 };
 
@@ -58,6 +61,8 @@ void brg_config_destroy(brg_config_t **self_p) {
     free(self->pub_advertise);
     free(self->data_dir);
     free(self->backend);
+    free(self->curve_secret);
+    free(self->clients);
     zconfig_destroy(&self->tree);
     free(self);
     *self_p = NULL;
@@ -80,6 +85,11 @@ const char *brg_config_usage(void) {
            "                     dies; power: acknowledged only once on disk (a sync per batch)\n"
            "  --store-max-mb N   size limit of the store in MiB (default 4096)\n"
            "  --retention-days N journal events kept N days (default 7; heartbeats 1 hour)\n"
+           "  --curve-secret F   the bridge's czmq cert (F or F_secret holds the secret key):\n"
+           "                     ROUTER and PUB become CURVE servers (needs --clients)\n"
+           "  --clients DIR      allowed client certs (czmq format, metadata accounts + role);\n"
+           "                     reloaded on SIGHUP\n"
+           "  --insecure         allow binding a non-loopback address without CURVE\n"
            "  --help, --version\n"
            "Endpoints bind by default; prefix '>' to connect out (e.g. to an XSUB proxy).\n";
 }
@@ -175,6 +185,17 @@ static int apply(brg_config_t *self, const char *name, const char *value, char *
             return -1;
         }
         self->store.retention_s = number * 24 * 3600;
+    } else if (streq(name, "curve-secret") || streq(name, "curve_secret"))
+        set_str(&self->curve_secret, value);
+    else if (streq(name, "clients"))
+        set_str(&self->clients, value);
+    else if (streq(name, "insecure")) {
+        if (!streq(value, "true") && !streq(value, "false") && !streq(value, "1") &&
+            !streq(value, "0")) {
+            snprintf(err, errlen, "bad insecure '%s' (true|false)", value);
+            return -1;
+        }
+        self->insecure = streq(value, "true") || streq(value, "1");
     } else {
         snprintf(err, errlen, "unknown setting '%s'", name);
         return -1;
@@ -216,6 +237,9 @@ int brg_config_parse_args(brg_config_t *self, int argc, char **argv, char *err, 
                                             {"durability", required_argument, 0, 'D'},
                                             {"store-max-mb", required_argument, 0, 'S'},
                                             {"retention-days", required_argument, 0, 'R'},
+                                            {"curve-secret", required_argument, 0, 'C'},
+                                            {"clients", required_argument, 0, 'K'},
+                                            {"insecure", no_argument, 0, 'I'},
                                             {"help", no_argument, 0, 'h'},
                                             {"version", no_argument, 0, 'V'},
                                             {0, 0, 0, 0}};
@@ -273,6 +297,15 @@ int brg_config_parse_args(brg_config_t *self, int argc, char **argv, char *err, 
         case 'R':
             name = "retention-days";
             break;
+        case 'C':
+            name = "curve-secret";
+            break;
+        case 'K':
+            name = "clients";
+            break;
+        case 'I':
+            self->insecure = true;
+            continue;
         default:
             snprintf(err, errlen, "unknown or incomplete option '%s' (see --help)",
                      argv[optind - 1]);
@@ -285,7 +318,74 @@ int brg_config_parse_args(brg_config_t *self, int argc, char **argv, char *err, 
         snprintf(err, errlen, "unexpected argument '%s' (see --help)", argv[optind]);
         return -1;
     }
+    if (!self->curve_secret != !self->clients) {
+        snprintf(err, errlen,
+                 "--curve-secret and --clients go together (the bridge's cert and "
+                 "the allowed client certs)");
+        return -1;
+    }
     return 0;
+}
+
+/* Host part of one endpoint (after "tcp://", before the port), without brackets. */
+static bool host_is_loopback(const char *host, size_t len) {
+    if (len >= 2 && host[0] == '[' && host[len - 1] == ']') {
+        host++;
+        len -= 2;
+    }
+    if ((len == 3 && memcmp(host, "::1", 3) == 0) ||
+        (len == 9 && memcmp(host, "localhost", 9) == 0))
+        return true;
+    /* 127.0.0.0/8: four dotted decimal octets, the first 127 */
+    if (len < 7 || len > 15 || memcmp(host, "127.", 4) != 0)
+        return false;
+    int dots = 0, digits = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (host[i] == '.') {
+            if (!digits)
+                return false;
+            dots++;
+            digits = 0;
+        } else if (host[i] >= '0' && host[i] <= '9') {
+            if (++digits > 3)
+                return false;
+        } else
+            return false;
+    }
+    return dots == 3 && digits > 0;
+}
+
+bool brg_endpoint_is_loopback(const char *endpoints) {
+    char *copy = strdup(endpoints);
+    bool all = true;
+    for (char *save = NULL, *tok = strtok_r(copy, ",", &save); tok && all;
+         tok = strtok_r(NULL, ",", &save)) {
+        while (*tok == ' ')
+            tok++;
+        if (*tok == '@' || *tok == '>')
+            tok++;
+        if (strncmp(tok, "ipc://", 6) == 0 || strncmp(tok, "inproc://", 9) == 0)
+            continue;
+        if (strncmp(tok, "tcp://", 6) != 0) {
+            all = false;
+            break;
+        }
+        const char *host = tok + 6;
+        const char *colon = strrchr(host, ':');
+        all = colon && host_is_loopback(host, (size_t)(colon - host));
+    }
+    free(copy);
+    return all;
+}
+
+const char *brg_config_curve_secret(brg_config_t *self) {
+    return self->curve_secret;
+}
+const char *brg_config_clients(brg_config_t *self) {
+    return self->clients;
+}
+bool brg_config_insecure(brg_config_t *self) {
+    return self->insecure;
 }
 
 const char *brg_config_router(brg_config_t *self) {

@@ -7,6 +7,7 @@
 #define BRG_CONFIG_H_INCLUDED
 
 #include <czmq.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "brg_log.h"
@@ -43,6 +44,17 @@ int brg_config_heartbeat_ms(brg_config_t *self);
 int64_t brg_config_max_msg_size(brg_config_t *self);
 /*  Store settings: durability, size limit, retention. Owned by the config. */
 const brg_store_opts_t *brg_config_store(brg_config_t *self);
+/*  CURVE: the bridge's cert file and the allowed client certs dir; both NULL without
+    CURVE (parse_args refuses one without the other). */
+const char *brg_config_curve_secret(brg_config_t *self);
+const char *brg_config_clients(brg_config_t *self);
+/*  --insecure: bind non-loopback addresses without CURVE (with a warning). */
+bool brg_config_insecure(brg_config_t *self);
+/*  Whether every endpoint of a czmq endpoint list stays on this host: ipc://, inproc://,
+    tcp:// on 127.0.0.0/8, ::1 or localhost. Anything else (a wildcard, another address,
+    an interface name, another transport) is reachable from elsewhere. */
+bool brg_endpoint_is_loopback(const char *endpoints);
+
 /*  The parsed config file, or NULL if none was given. Owned by the config. */
 zconfig_t *brg_config_tree(brg_config_t *self);
 

@@ -9,6 +9,8 @@
 
 struct brg_publisher {
     zsock_t *pub;
+    brg_auth_t *auth; /* CURVE: an XPUB that narrows subscriptions to the client's accounts */
+    zloop_t *loop;
     brg_store_t *store;
     char *configured; /* as given to brg_publisher_new, for brg_publisher_advertise */
     char *endpoints;  /* what hello announces */
@@ -99,7 +101,114 @@ char *brg_publisher_announce(const char *configured, const char *bound, const ch
 
 brg_publisher_t *brg_publisher_new(const char *endpoints, brg_store_t *store, char *err,
                                    size_t errlen) {
-    zsock_t *pub = zsock_new(ZMQ_PUB);
+    return brg_publisher_new_curve(endpoints, store, NULL, NULL, NULL, err, errlen);
+}
+
+/* Account-less push kinds: open to every authenticated client. */
+static bool kind_is_accountless(const char *kind, size_t len) {
+    static const char *const open_kinds[] = {"heartbeat", "connected", "disconnected"};
+    for (size_t i = 0; i < sizeof open_kinds / sizeof *open_kinds; i++)
+        if (strlen(open_kinds[i]) == len && memcmp(open_kinds[i], kind, len) == 0)
+            return true;
+    return false;
+}
+
+static bool starts_with(const char *s, size_t slen, const char *prefix, size_t plen) {
+    return slen >= plen && memcmp(s, prefix, plen) == 0;
+}
+/* One candidate topic prefix T (an account-less kind, or kind+account) against the
+   requested filter P: P covers T -> T is installed; T covers P -> P itself is (it is
+   narrower). Returns whether one was. */
+static bool narrow_one(const char *want, size_t wlen, const char *topic, size_t tlen,
+                       brg_narrow_fn *fn, void *arg) {
+    if (starts_with(topic, tlen, want, wlen))
+        fn(arg, topic, tlen);
+    else if (starts_with(want, wlen, topic, tlen))
+        fn(arg, want, wlen);
+    else
+        return false;
+    return true;
+}
+
+size_t brg_publisher_narrow(const brg_principal_t *who, const char *want, size_t wlen,
+                            brg_narrow_fn *fn, void *arg) {
+    if (brg_principal_all_accounts(who)) {
+        fn(arg, want, wlen);
+        return 1;
+    }
+    size_t count = 0;
+    /* Topic kinds are the Event body names: the oneof's members. */
+    const ProtobufCMessageDescriptor *desc = &xtbridge__event__descriptor;
+    for (unsigned i = 0; i < desc->n_fields; i++) {
+        const ProtobufCFieldDescriptor *field = &desc->fields[i];
+        if (!(field->flags & PROTOBUF_C_FIELD_FLAG_ONEOF))
+            continue; /* topic, seq, ...: not a body */
+        char topic[256];
+        size_t klen = strlen(field->name);
+        if (kind_is_accountless(field->name, klen)) {
+            int n = snprintf(topic, sizeof topic, "%s.", field->name);
+            count += narrow_one(want, wlen, topic, (size_t)n, fn, arg);
+            continue;
+        }
+        for (size_t a = 0; a < brg_principal_naccounts(who); a++) {
+            int n =
+                snprintf(topic, sizeof topic, "%s.%s.", field->name, brg_principal_account(who, a));
+            if (n > 0 && (size_t)n < sizeof topic)
+                count += narrow_one(want, wlen, topic, (size_t)n, fn, arg);
+        }
+    }
+    return count;
+}
+
+/* A subscription message from a SUB (first byte 1 = subscribe, 0 = cancel, then the
+   filter). Only what the sender's key may see is installed, on the sender's own pipe:
+   in ZMQ_XPUB_MANUAL, ZMQ_SUBSCRIBE applies to the pipe of the last message received. */
+typedef struct {
+    void *handle;
+    bool subscribe;
+} filter_arg_t;
+
+static void install(void *arg, const char *topic, size_t len) {
+    filter_arg_t *f = (filter_arg_t *)arg;
+    zmq_setsockopt(f->handle, f->subscribe ? ZMQ_SUBSCRIBE : ZMQ_UNSUBSCRIBE, topic, len);
+}
+
+static int on_subscription(zloop_t *loop, zsock_t *reader, void *arg) {
+    (void)loop;
+    (void)reader;
+    brg_publisher_t *self = (brg_publisher_t *)arg;
+    void *handle = zsock_resolve(self->pub);
+    for (int n = 0; n < 1000; n++) {
+        zmq_msg_t msg;
+        zmq_msg_init(&msg);
+        if (zmq_msg_recv(&msg, handle, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&msg);
+            break;
+        }
+        const char *data = (const char *)zmq_msg_data(&msg);
+        size_t size = zmq_msg_size(&msg);
+        const char *key = zmq_msg_gets(&msg, "User-Id");
+        const brg_principal_t *who = brg_auth_lookup(self->auth, key);
+        if (size >= 1 && (data[0] == 0 || data[0] == 1)) {
+            filter_arg_t f = {handle, data[0] == 1};
+            if (!who)
+                brg_warn("subscription from key %s ignored: not in the allowed client certs",
+                         key ? key : "(none)");
+            else {
+                size_t count = brg_publisher_narrow(who, data + 1, size - 1, install, &f);
+                brg_debug("%s '%.*s' from %s: %zu filters", f.subscribe ? "subscribe" : "cancel",
+                          (int)(size - 1), data + 1, key, count);
+            }
+        }
+        zmq_msg_close(&msg);
+    }
+    return 0;
+}
+
+brg_publisher_t *brg_publisher_new_curve(const char *endpoints, brg_store_t *store, zcert_t *cert,
+                                         brg_auth_t *auth, zloop_t *loop, char *err,
+                                         size_t errlen) {
+    zsock_t *pub = zsock_new(auth ? ZMQ_XPUB : ZMQ_PUB);
     if (!pub) {
         snprintf(err, errlen, "cannot create PUB socket");
         return NULL;
@@ -107,6 +216,14 @@ brg_publisher_t *brg_publisher_new(const char *endpoints, brg_store_t *store, ch
     /* Slow subscribers lose pushes past this mark; replay fills the gap. */
     zsock_set_sndhwm(pub, 100000);
     zsock_set_linger(pub, 200);
+    if (auth) {
+        /* Every connection must pass zauth (the allowed client certs) before it gets a
+           byte, heartbeats included; every filter is ours, never the client's. */
+        zcert_apply(cert, pub);
+        zsock_set_curve_server(pub, 1);
+        zsock_set_zap_domain(pub, "xtbridge");
+        zsock_set_xpub_manual(pub, 1);
+    }
     if (zsock_attach(pub, endpoints, true)) {
         snprintf(err, errlen, "cannot bind/connect PUB to '%s': %s", endpoints,
                  zmq_strerror(zmq_errno()));
@@ -118,6 +235,16 @@ brg_publisher_t *brg_publisher_new(const char *endpoints, brg_store_t *store, ch
     self->store = store;
     self->configured = strdup(endpoints);
     self->endpoints = brg_publisher_announce(endpoints, zsock_endpoint(pub), NULL);
+    self->auth = auth;
+    if (auth && loop) {
+        self->loop = loop;
+        if (zloop_reader(loop, pub, on_subscription, self)) {
+            snprintf(err, errlen, "cannot register XPUB on the loop");
+            brg_publisher_destroy(&self);
+            return NULL;
+        }
+        zloop_reader_set_tolerant(loop, pub);
+    }
     return self;
 }
 
@@ -126,6 +253,8 @@ void brg_publisher_destroy(brg_publisher_t **self_p) {
         return;
     brg_publisher_t *self = *self_p;
     brg_publisher_flush(self, false);
+    if (self->loop)
+        zloop_reader_end(self->loop, self->pub);
     free(self->held);
     zsock_destroy(&self->pub);
     free(self->endpoints);
@@ -253,6 +382,10 @@ void brg_publisher_advertise(brg_publisher_t *self, const char *advertise) {
 
 const char *brg_publisher_endpoints(brg_publisher_t *self) {
     return self->endpoints;
+}
+
+zsock_t *brg_publisher_socket(brg_publisher_t *self) {
+    return self->pub;
 }
 
 uint64_t brg_publisher_count(brg_publisher_t *self) {

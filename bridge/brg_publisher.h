@@ -8,6 +8,7 @@
 
 #include <czmq.h>
 
+#include "brg_auth.h"
 #include "brg_store.h"
 #include "xtbridge.pb-c.h"
 
@@ -17,6 +18,13 @@ typedef struct brg_publisher brg_publisher_t;
     and must outlive the publisher. NULL + err on failure. */
 brg_publisher_t *brg_publisher_new(const char *endpoints, brg_store_t *store, char *err,
                                    size_t errlen);
+/*  The same with CURVE when auth is set: `cert` (the bridge's, with its secret key) makes
+    the socket a CURVE server in ZAP domain "xtbridge" (zauth must be running), and the
+    socket is an XPUB in manual mode whose subscriptions (read on `loop`) are narrowed to
+    what the subscriber's key may see (brg_publisher_narrow). cert and auth are borrowed.
+    Without auth it is the plain PUB of brg_publisher_new. */
+brg_publisher_t *brg_publisher_new_curve(const char *endpoints, brg_store_t *store, zcert_t *cert,
+                                         brg_auth_t *auth, zloop_t *loop, char *err, size_t errlen);
 void brg_publisher_destroy(brg_publisher_t **self_p);
 
 /*  Publish `event` (one body set; topic/seq/epoch/time are overwritten) under
@@ -46,6 +54,16 @@ int brg_publisher_emit_fn(void *arg, const char *kind, const char *account_id,
     part contains '.', or the result does not fit. */
 int brg_publisher_topic(const char *kind, const char *account_id, char *buf, size_t buflen);
 
+/*  Topic authorization: the filters a subscription `want` (a topic prefix, may be empty)
+    becomes for `who`, each passed to fn. A key with accounts "*" gets `want` itself.
+    Otherwise each account kind (the Event body names) is crossed with the key's accounts
+    ("<kind>.<account>.") and the account-less kinds (heartbeat, connected, disconnected)
+    stay as "<kind>."; a candidate that `want` covers is installed whole, and `want` itself
+    when it is narrower than a candidate. Returns how many filters were passed. */
+typedef void(brg_narrow_fn)(void *arg, const char *topic, size_t len);
+size_t brg_publisher_narrow(const brg_principal_t *who, const char *want, size_t wlen,
+                            brg_narrow_fn *fn, void *arg);
+
 /*  What hello announces as pub_endpoints, as a malloc'd comma list ("" = nothing), for a
     PUB attached to `configured` whose last bound endpoint is `bound` (may be NULL):
     - with `advertise` (--pub-advertise; NULL or "" = none): that list, verbatim;
@@ -66,6 +84,8 @@ void brg_publisher_advertise(brg_publisher_t *self, const char *advertise);
     Owned by the publisher. */
 const char *brg_publisher_endpoints(brg_publisher_t *self);
 uint64_t brg_publisher_count(brg_publisher_t *self);
+/*  The PUB (or XPUB) socket, for monitoring. Owned by the publisher. */
+zsock_t *brg_publisher_socket(brg_publisher_t *self);
 /*  Events journaled in the open batch and not yet sent. */
 size_t brg_publisher_held(brg_publisher_t *self);
 

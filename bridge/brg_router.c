@@ -12,6 +12,7 @@
 */
 #include "brg_router.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -58,11 +59,13 @@ typedef struct {
     envelope_t env;
     bool state_changing; /* its reply is an idempotency row */
     char *idem_key;      /* set while the backend holds the call (in_flight's key) */
+    char *curve_key;     /* the client's CURVE key (z85), NULL without CURVE */
 } route_t;
 
 static void route_free(void **p) {
     route_t *route = (route_t *)*p;
     free(route->idem_key);
+    free(route->curve_key);
     free(route);
     *p = NULL;
 }
@@ -195,12 +198,209 @@ static void add_subscribe_baseline(brg_router_t *self, brg_call_t *call) {
         brg_warn("subscribe: no seq baseline: %s", brg_store_error(self->args.store));
 }
 
+/* ---------------------------------------------------------------------------------- */
+/* Authorization (CURVE only): the key the connection authenticated decides, never the
+   payload. */
+
+/* Keep only the elements whose account_id the key may see (an array of pointers to
+   messages with an `account_id` field at `offset`). */
+static size_t keep_allowed(const brg_principal_t *who, void **items, size_t n, size_t offset) {
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *account = *(const char **)((const char *)items[i] + offset);
+        if (who && brg_principal_may_account(who, account))
+            items[kept++] = items[i];
+    }
+    return kept;
+}
+
+static bool needs_admin(Xtbridge__Request__BodyCase body);
+static bool needs_trader(Xtbridge__Request__BodyCase body);
+
+/* Whether a role allows a call at all (accounts aside). */
+static bool role_may_call(brg_role_t role, Xtbridge__Request__BodyCase body) {
+    if (needs_admin(body))
+        return role == BRG_ROLE_ADMIN;
+    if (needs_trader(body))
+        return role != BRG_ROLE_READER;
+    return true;
+}
+
+/* Replies that list accounts list only the key's own (the arena frees what is dropped). */
+static void filter_reply(brg_router_t *self, route_t *route, Xtbridge__Reply *reply) {
+    /* looked up again: a SIGHUP reload may have come while the backend held the call */
+    const brg_principal_t *who = brg_auth_lookup(self->args.auth, route->curve_key);
+    if (reply->result_case == XTBRIDGE__REPLY__RESULT_STATS &&
+        (!who || brg_principal_role(who) != BRG_ROLE_ADMIN)) {
+        /* The bridge's health for everyone; its traffic (all accounts' activity) for
+           admins only. */
+        Xtbridge__StatsReply *stats = reply->stats;
+        Xtbridge__StatsReply health = XTBRIDGE__STATS_REPLY__INIT;
+        health.uptime_ms = stats->uptime_ms;
+        health.degraded = stats->degraded;
+        health.degraded_reason = stats->degraded_reason;
+        health.durability = stats->durability;
+        *stats = health;
+    }
+    if (reply->result_case == XTBRIDGE__REPLY__RESULT_HELLO && who) {
+        /* hello.calls: only what this key may call */
+        size_t kept = 0;
+        for (size_t i = 0; i < reply->hello->n_calls; i++) {
+            const ProtobufCFieldDescriptor *field = protobuf_c_message_descriptor_get_field_by_name(
+                &xtbridge__request__descriptor, reply->hello->calls[i]);
+            if (field &&
+                role_may_call(brg_principal_role(who), (Xtbridge__Request__BodyCase)field->id))
+                reply->hello->calls[kept++] = reply->hello->calls[i];
+        }
+        reply->hello->n_calls = kept;
+    }
+    if (who && brg_principal_all_accounts(who))
+        return;
+    switch (reply->result_case) {
+    case XTBRIDGE__REPLY__RESULT_HELLO:
+        reply->hello->n_accounts =
+            keep_allowed(who, (void **)reply->hello->accounts, reply->hello->n_accounts,
+                         offsetof(Xtbridge__Account, account_id));
+        break;
+    case XTBRIDGE__REPLY__RESULT_QUERY_ACCOUNT_INFOS:
+        reply->query_account_infos->n_accounts = keep_allowed(
+            who, (void **)reply->query_account_infos->accounts,
+            reply->query_account_infos->n_accounts, offsetof(Xtbridge__XtAccountInfo, account_id));
+        break;
+    case XTBRIDGE__REPLY__RESULT_QUERY_ACCOUNT_STATUS:
+        reply->query_account_status->n_statuses =
+            keep_allowed(who, (void **)reply->query_account_status->statuses,
+                         reply->query_account_status->n_statuses,
+                         offsetof(Xtbridge__XtAccountStatus, account_id));
+        break;
+    default:
+        break;
+    }
+}
+
+/* The Account a request body names, if its message has one (found by type, so every call
+   with an account is covered, today's and tomorrow's). *has says whether the body has an
+   Account field at all. */
+static const Xtbridge__Account *named_account(const Xtbridge__Request *req, bool *has) {
+    *has = false;
+    const ProtobufCFieldDescriptor *body =
+        protobuf_c_message_descriptor_get_field(&xtbridge__request__descriptor, req->body_case);
+    if (!body || body->type != PROTOBUF_C_TYPE_MESSAGE)
+        return NULL;
+    const ProtobufCMessage *msg = *(const ProtobufCMessage **)((const char *)req + body->offset);
+    if (!msg)
+        return NULL;
+    const ProtobufCMessageDescriptor *desc = msg->descriptor;
+    for (unsigned i = 0; i < desc->n_fields; i++) {
+        const ProtobufCFieldDescriptor *field = &desc->fields[i];
+        if (field->type == PROTOBUF_C_TYPE_MESSAGE &&
+            field->descriptor == &xtbridge__account__descriptor &&
+            field->label != PROTOBUF_C_LABEL_REPEATED) {
+            *has = true;
+            return *(const Xtbridge__Account **)((const char *)msg + field->offset);
+        }
+    }
+    return NULL;
+}
+
+/* Admin calls: the sim's controls and the risk kill switch. */
+static bool needs_admin(Xtbridge__Request__BodyCase body) {
+    const char *name = brg_call_body_name(body);
+    return (name && strncmp(name, "sim_", 4) == 0) ||
+           body == XTBRIDGE__REQUEST__BODY_RISK_KILL_SWITCH;
+}
+
+/* Calls a reader may not make: everything that changes state at the broker or in the
+   session. */
+static bool needs_trader(Xtbridge__Request__BodyCase body) {
+    return is_state_changing(body) ||
+           body == XTBRIDGE__REQUEST__BODY_SET_RELAXED_RESPONSE_ORDER_ENABLED;
+}
+
+/* Replay of an account's topics only: "<kind>.<account>." with an allowed account, or an
+   account-less kind. A wider prefix would hand over other accounts' events. */
+static bool replay_allowed(const brg_principal_t *who, const char *prefix) {
+    if (brg_principal_all_accounts(who))
+        return true;
+    if (!prefix)
+        return false;
+    static const char *const open_prefixes[] = {"heartbeat.", "connected.", "disconnected."};
+    for (size_t i = 0; i < sizeof open_prefixes / sizeof *open_prefixes; i++)
+        if (strncmp(prefix, open_prefixes[i], strlen(open_prefixes[i])) == 0)
+            return true;
+    const char *dot = strchr(prefix, '.');
+    if (!dot || dot == prefix)
+        return false;
+    const char *account = dot + 1;
+    const char *end = strchr(account, '.');
+    if (!end || end == account)
+        return false;
+    char id[128];
+    if ((size_t)(end - account) >= sizeof id)
+        return false;
+    memcpy(id, account, (size_t)(end - account));
+    id[end - account] = 0;
+    return brg_principal_may_account(who, id);
+}
+
+/* The single authorization point. Returns true when the call may go on; otherwise the
+   call's reply is FORBIDDEN saying what was refused. */
+static bool authorize(brg_router_t *self, brg_call_t *call, const char *curve_key) {
+    if (!self->args.auth)
+        return true; /* plain: loopback only, everything allowed */
+    const Xtbridge__Request *req = brg_call_request(call);
+    const brg_principal_t *who = brg_auth_lookup(self->args.auth, curve_key);
+    if (!who) {
+        brg_warn("request from key %s refused: not in the allowed client certs",
+                 curve_key ? curve_key : "(none)");
+        brg_call_fail(call, XTBRIDGE__ERROR_CODE__FORBIDDEN,
+                      "this client key is not in the bridge's allowed client certs");
+        return false;
+    }
+    brg_role_t role = brg_principal_role(who);
+    if (needs_admin(req->body_case) && role != BRG_ROLE_ADMIN) {
+        brg_call_fail(call, XTBRIDGE__ERROR_CODE__FORBIDDEN,
+                      "'%s' needs role admin; this key's role is %s", brg_call_name(call),
+                      brg_role_name(role));
+        return false;
+    }
+    if (needs_trader(req->body_case) && role == BRG_ROLE_READER) {
+        brg_call_fail(call, XTBRIDGE__ERROR_CODE__FORBIDDEN,
+                      "'%s' needs role trader or admin; this key's role is reader",
+                      brg_call_name(call));
+        return false;
+    }
+    if (req->body_case == XTBRIDGE__REQUEST__BODY_REPLAY &&
+        !replay_allowed(who, req->replay->topic_prefix)) {
+        brg_call_fail(call, XTBRIDGE__ERROR_CODE__FORBIDDEN,
+                      "replay of '%s' would include accounts this key may not see: replay "
+                      "'<kind>.<account>.' for each of its accounts",
+                      req->replay->topic_prefix ? req->replay->topic_prefix : "");
+        return false;
+    }
+    bool has = false;
+    const Xtbridge__Account *account = named_account(req, &has);
+    if (has && !brg_principal_may_account(who, account ? account->account_id : NULL)) {
+        if (!account || !account->account_id || !*account->account_id)
+            brg_call_fail(call, XTBRIDGE__ERROR_CODE__FORBIDDEN,
+                          "'%s' names no account; this key may use only its own",
+                          brg_call_name(call));
+        else
+            brg_call_fail(call, XTBRIDGE__ERROR_CODE__FORBIDDEN,
+                          "account '%s' is not among this key's accounts", account->account_id);
+        return false;
+    }
+    return true;
+}
+
 /* Finish a call: remember the reply if the call changes state, send it, free the call. */
 static void finish_call(brg_call_t *call, void *arg) {
     brg_router_t *self = (brg_router_t *)arg;
     route_t *route = (route_t *)brg_call_user(call);
     Xtbridge__Reply *reply = brg_call_reply(call);
     add_subscribe_baseline(self, call);
+    if (self->args.auth)
+        filter_reply(self, route, reply);
     size_t size = xtbridge__reply__get_packed_size(reply);
     uint8_t *data = (uint8_t *)malloc(size ? size : 1);
     if (!data)
@@ -386,8 +586,14 @@ static bool do_replay(brg_router_t *self, brg_call_t *call) {
 /* Stable key of the client for idempotency: an explicit routing id is the client's own
    name and survives reconnects (ROUTER_HANDOVER); libzmq's generated ids (first byte 0)
    are only valid for this connection of this instance, so they are scoped to it. */
-static char *client_key(brg_router_t *self, const envelope_t *env, char *buf, size_t len) {
+static char *client_key(brg_router_t *self, const envelope_t *env, const char *curve_key, char *buf,
+                        size_t len) {
     static const char hex[] = "0123456789abcdef";
+    /* With CURVE the key is the client: idempotency is per key, whatever its routing id. */
+    if (curve_key) {
+        snprintf(buf, len, "curve:%s", curve_key);
+        return buf;
+    }
     size_t at = 0;
     if (env->id_size && env->id[0] == 0)
         at = (size_t)snprintf(buf, len, "auto:%s:", self->args.instance_id);
@@ -499,7 +705,8 @@ static void dispatch(brg_router_t *self, brg_call_t *call) {
    routing id and the last was an empty delimiter, the frame count after the routing id,
    and the last frame. */
 static void handle_request(brg_router_t *self, const envelope_t *env, bool delimiters_ok,
-                           size_t frames, const uint8_t *payload, size_t size) {
+                           size_t frames, const uint8_t *payload, size_t size,
+                           const char *curve_key) {
     char text[160];
     Xtbridge__Request *req = NULL;
     if (!delimiters_ok) {
@@ -518,9 +725,12 @@ static void handle_request(brg_router_t *self, const envelope_t *env, bool delim
         return;
     }
     char client[600];
-    brg_call_t *call = brg_call_new(req, client_key(self, env, client, sizeof client));
+    if (!self->args.auth)
+        curve_key = NULL;
+    brg_call_t *call = brg_call_new(req, client_key(self, env, curve_key, client, sizeof client));
     route_t *route = (route_t *)zmalloc(sizeof(route_t));
     route->env = *env;
+    route->curve_key = curve_key ? strdup(curve_key) : NULL;
     brg_call_set_user(call, route, route_free);
     brg_debug("request %s '%s' from %s", brg_call_name(call), request_id_of(call),
               brg_call_client(call));
@@ -548,6 +758,10 @@ static void handle_request(brg_router_t *self, const envelope_t *env, bool delim
                           req->base.unknown_fields[0].tag, XTB_PROTOCOL_VERSION);
         else
             brg_call_fail(call, XTBRIDGE__ERROR_CODE__UNKNOWN_CALL, "request has no call body");
+        finish_call(call, self);
+        return;
+    }
+    if (!authorize(self, call, curve_key)) {
         finish_call(call, self);
         return;
     }
@@ -586,7 +800,9 @@ void brg_router_handle(brg_router_t *self, zmsg_t **msg_p) {
     }
     zframe_t *payload = zmsg_pop(msg);
     zmsg_destroy(&msg);
-    handle_request(self, &env, delimiters_ok, frames, zframe_data(payload), zframe_size(payload));
+    /* czmq gives frames' metadata by name: the key the connection authenticated */
+    handle_request(self, &env, delimiters_ok, frames, zframe_data(payload), zframe_size(payload),
+                   zframe_meta(payload, "User-Id"));
     zframe_destroy(&payload);
 }
 
@@ -603,6 +819,10 @@ static bool receive_one(brg_router_t *self) {
     self->requests++;
     envelope_t env;
     envelope_set_id(&env, zmq_msg_data(&part), zmq_msg_size(&part));
+    /* The CURVE key the connection authenticated (ZAP User-Id): the only identity we
+       trust. libzmq puts it on the frames that came off the wire (the routing-id frame
+       has it only for some peers), so it is read from the request frame below. */
+    char curve_key[64] = "";
     bool more = zmq_msg_more(&part);
     size_t frames = 0;
     bool delimiters_ok = true;
@@ -620,11 +840,14 @@ static bool receive_one(brg_router_t *self) {
         else
             delimiters_ok = false;
     }
+    const char *user_id = self->args.auth && frames ? zmq_msg_gets(&part, "User-Id") : NULL;
+    if (user_id)
+        snprintf(curve_key, sizeof curve_key, "%s", user_id);
     if (frames == 0)
         self->dropped++; /* a routing id alone: nothing to answer */
     else
         handle_request(self, &env, delimiters_ok, frames, (const uint8_t *)zmq_msg_data(&part),
-                       zmq_msg_size(&part));
+                       zmq_msg_size(&part), *curve_key ? curve_key : NULL);
     zmq_msg_close(&part);
     return true;
 }
@@ -762,6 +985,13 @@ brg_router_t *brg_router_new(zloop_t *loop, const brg_router_args_t *args, char 
     zsock_set_sndhwm(sock, 100000);
     zsock_set_rcvhwm(sock, 100000);
     zsock_set_linger(sock, 200);
+    if (args->auth) {
+        /* zauth admits only the allowed client certs' keys; a refused peer never gets a
+           frame through. */
+        zcert_apply(args->cert, sock);
+        zsock_set_curve_server(sock, 1);
+        zsock_set_zap_domain(sock, "xtbridge");
+    }
     if (zsock_attach(sock, args->endpoints, true)) {
         snprintf(err, errlen, "cannot bind/connect ROUTER to '%s': %s", args->endpoints,
                  zmq_strerror(zmq_errno()));

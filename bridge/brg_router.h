@@ -9,6 +9,7 @@
 
 #include <czmq.h>
 
+#include "brg_auth.h"
 #include "brg_backend.h"
 #include "brg_publisher.h"
 #include "brg_risk.h"
@@ -26,6 +27,11 @@ typedef struct {
     brg_publisher_t *publisher;   /* borrowed */
     brg_store_t *store;           /* borrowed */
     brg_risk_t *risk;             /* borrowed; NULL = no pre-trade checks */
+    /* CURVE (both NULL: plain, everything allowed, loopback only): the bridge's cert makes
+       the ROUTER a CURVE server in ZAP domain "xtbridge" (zauth must be running); auth says
+       what each client key may do. Borrowed. */
+    zcert_t *cert;
+    brg_auth_t *auth;
 } brg_router_args_t;
 
 /*  Bind the ROUTER and register it on `loop`. Everything in args is borrowed and must

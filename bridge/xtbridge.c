@@ -5,10 +5,15 @@
     2 start-up failure.
 */
 #include <czmq.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "brg_auth.h"
 #include "brg_backend.h"
 #include "brg_config.h"
 #include "brg_log.h"
@@ -73,6 +78,154 @@ static void emit_connection(brg_publisher_t *publisher, bool connected, const ch
     brg_publisher_emit(publisher, connected ? "connected" : "disconnected", NULL, &event);
 }
 
+/* CURVE state: the bridge's cert, the zauth actor (ZAP handler for both sockets) and the
+   client table. */
+typedef struct {
+    zcert_t *cert;
+    zactor_t *zauth;
+    brg_auth_t *auth;
+    int sighup_fd;
+} security_t;
+
+/* Load the bridge's cert (czmq's zcert_load reads FILE_secret when it exists, else FILE),
+   the client certs and start zauth. -1 + err on any failure: a bridge asked for CURVE
+   never starts without it. */
+static int security_start(security_t *sec, const char *cert_file, const char *clients, char *err,
+                          size_t errlen) {
+    sec->cert = zcert_load(cert_file);
+    if (!sec->cert) {
+        snprintf(err, errlen, "cannot load the bridge's cert '%s' (czmq cert format)", cert_file);
+        return -1;
+    }
+    if (streq(zcert_secret_txt(sec->cert), "0000000000000000000000000000000000000000")) {
+        snprintf(err, errlen,
+                 "cert '%s' has no secret key: give the secret cert (FILE_secret) or keep it "
+                 "beside FILE",
+                 cert_file);
+        return -1;
+    }
+    sec->auth = brg_auth_new(clients, err, errlen);
+    if (!sec->auth)
+        return -1;
+    sec->zauth = zactor_new(zauth, NULL);
+    if (!sec->zauth) {
+        snprintf(err, errlen, "cannot start zauth");
+        return -1;
+    }
+    /* verbose: every refused key is logged ("denied (CURVE) client_key=...") */
+    zstr_sendx(sec->zauth, "VERBOSE", NULL);
+    zsock_wait(sec->zauth);
+    zstr_sendx(sec->zauth, "CURVE", clients, NULL);
+    zsock_wait(sec->zauth);
+    brg_info("CURVE on: server key %s, %zu client keys from %s", zcert_public_txt(sec->cert),
+             brg_auth_size(sec->auth), clients);
+    return 0;
+}
+
+static void security_stop(security_t *sec) {
+    zactor_destroy(&sec->zauth);
+    brg_auth_destroy(&sec->auth);
+    zcert_destroy(&sec->cert);
+    if (sec->sighup_fd >= 0)
+        close(sec->sighup_fd);
+}
+
+/* SIGHUP: reload the client certs (ours and zauth's). Read through a signalfd so the
+   signal never interrupts zloop's poll (which would end the loop). */
+static int on_sighup(zloop_t *loop, zmq_pollitem_t *item, void *arg) {
+    (void)loop;
+    security_t *sec = (security_t *)arg;
+    struct signalfd_siginfo info;
+    if (read(item->fd, &info, sizeof info) != (ssize_t)sizeof info)
+        return 0;
+    if (!sec->auth) {
+        brg_info("SIGHUP: no CURVE, nothing to reload");
+        return 0;
+    }
+    char err[512];
+    if (brg_auth_reload(sec->auth, err, sizeof err)) {
+        brg_error("SIGHUP: client certs not reloaded, the old ones stay in force: %s", err);
+        return 0;
+    }
+    zstr_sendx(sec->zauth, "CURVE", brg_auth_dir(sec->auth), NULL);
+    zsock_wait(sec->zauth);
+    brg_info("SIGHUP: %zu client keys reloaded from %s", brg_auth_size(sec->auth),
+             brg_auth_dir(sec->auth));
+    return 0;
+}
+
+/* Refused handshakes (a client without CURVE, a wrong server key, a key zauth denied) are
+   logged from each socket's monitor: zauth sees only the clients that got as far as a ZAP
+   request. */
+typedef struct {
+    void *watched; /* the monitored socket's handle */
+    zsock_t *pair; /* the monitor's events */
+    const char *what;
+    /* a plaintext client retries every 100 ms: at most one line a second per socket and
+       reason, with the count of those not logged */
+    int64_t logged_ms[3];
+    uint64_t quiet[3];
+} refusals_t;
+
+static int on_refusal(zloop_t *loop, zsock_t *reader, void *arg) {
+    (void)loop;
+    refusals_t *r = (refusals_t *)arg;
+    zmsg_t *msg = zmsg_recv(reader);
+    zframe_t *head = msg ? zmsg_first(msg) : NULL;
+    zframe_t *addr = msg ? zmsg_next(msg) : NULL;
+    if (!head || zframe_size(head) < 6) {
+        zmsg_destroy(&msg);
+        return 0;
+    }
+    uint16_t event;
+    uint32_t value;
+    memcpy(&event, zframe_data(head), 2);
+    memcpy(&value, zframe_data(head) + 2, 4);
+    int kind = event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH       ? 0
+               : event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL ? 1
+                                                              : 2;
+    static const char *const why[] = {
+        "its key is not in the allowed client certs",
+        "it does not speak CURVE to this bridge (no CURVE, or a wrong server key)",
+        "the security handshake failed"};
+    int64_t now = zclock_mono();
+    if (r->logged_ms[kind] && now - r->logged_ms[kind] < 1000)
+        r->quiet[kind]++;
+    else {
+        brg_warn("%s on %.*s refused a connection: %s (libzmq event 0x%x, value %u; %llu more "
+                 "like it since the last such line)",
+                 r->what, addr ? (int)zframe_size(addr) : 0,
+                 addr ? (const char *)zframe_data(addr) : "", why[kind], event, value,
+                 (unsigned long long)r->quiet[kind]);
+        r->logged_ms[kind] = now;
+        r->quiet[kind] = 0;
+    }
+    zmsg_destroy(&msg);
+    return 0;
+}
+
+static int refusals_start(refusals_t *r, zloop_t *loop, zsock_t *sock, const char *what) {
+    char endpoint[64];
+    snprintf(endpoint, sizeof endpoint, "inproc://xtbridge-refusals-%s", what);
+    r->watched = zsock_resolve(sock);
+    r->what = what;
+    if (zmq_socket_monitor(r->watched, endpoint,
+                           ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_AUTH))
+        return -1;
+    r->pair = zsock_new_pair(endpoint); /* a PAIR connects by default */
+    return r->pair ? zloop_reader(loop, r->pair, on_refusal, r) : -1;
+}
+
+static void refusals_stop(refusals_t *r, zloop_t *loop) {
+    if (!r->pair)
+        return;
+    zloop_reader_end(loop, r->pair);
+    zmq_socket_monitor(r->watched, NULL, 0);
+    zsock_destroy(&r->pair);
+}
+
 int main(int argc, char **argv) {
     char err[512] = "";
     brg_config_t *config = brg_config_new();
@@ -91,6 +244,30 @@ int main(int argc, char **argv) {
         brg_config_destroy(&config);
         return 1;
     }
+    const char *curve_secret = brg_config_curve_secret(config);
+    if (!curve_secret) {
+        bool local = brg_endpoint_is_loopback(brg_config_router(config)) &&
+                     brg_endpoint_is_loopback(brg_config_pub(config));
+        if (!local && !brg_config_insecure(config)) {
+            fprintf(stderr,
+                    "xtbridge: refusing to bind '%s' / '%s' without CURVE: anyone who reaches "
+                    "them could trade every account. Use --curve-secret FILE --clients DIR "
+                    "(see README, Secure deployment), or --insecure on a trusted network\n",
+                    brg_config_router(config), brg_config_pub(config));
+            brg_config_destroy(&config);
+            return 1;
+        }
+        if (!local)
+            brg_warn("--insecure: '%s' / '%s' are reachable from other hosts with no "
+                     "authentication; anyone who reaches them can trade every account",
+                     brg_config_router(config), brg_config_pub(config));
+    }
+    /* SIGHUP is taken by a signalfd on the loop; blocked before any thread starts so
+       every thread inherits the mask. */
+    sigset_t hup;
+    sigemptyset(&hup);
+    sigaddset(&hup, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &hup, NULL);
     /* Risk limits are part of the configuration: a bad one is a usage error, before
        anything is opened. */
     brg_risk_t *risk = brg_risk_new(brg_config_tree(config), err, sizeof err);
@@ -111,10 +288,19 @@ int main(int argc, char **argv) {
     brg_router_t *router = NULL;
     void *backend = NULL;
     brg_publisher_t *publisher = NULL;
-    brg_store_t *store =
-        brg_store_new(brg_config_data_dir(config), brg_config_store(config), err, sizeof err);
+    brg_store_t *store = NULL;
+    security_t sec = {NULL, NULL, NULL, signalfd(-1, &hup, SFD_CLOEXEC | SFD_NONBLOCK)};
+    if (sec.sighup_fd >= 0) {
+        zmq_pollitem_t item = {NULL, sec.sighup_fd, ZMQ_POLLIN, 0};
+        zloop_poller(loop, &item, on_sighup, &sec);
+    }
+    if (!curve_secret ||
+        security_start(&sec, curve_secret, brg_config_clients(config), err, sizeof err) == 0)
+        store =
+            brg_store_new(brg_config_data_dir(config), brg_config_store(config), err, sizeof err);
     if (store)
-        publisher = brg_publisher_new(brg_config_pub(config), store, err, sizeof err);
+        publisher = brg_publisher_new_curve(brg_config_pub(config), store, sec.cert, sec.auth, loop,
+                                            err, sizeof err);
     if (publisher) {
         /* open orders are counted from the order pushes */
         brg_publisher_set_tap(publisher, brg_risk_tap_fn, risk);
@@ -138,10 +324,17 @@ int main(int argc, char **argv) {
                                   backend,
                                   publisher,
                                   store,
-                                  risk};
+                                  risk,
+                                  sec.cert,
+                                  sec.auth};
         brg_risk_attach(risk, ops, backend, store);
         router = brg_router_new(loop, &args, err, sizeof err);
     }
+    refusals_t router_refusals = {0}, pub_refusals = {0};
+    if (router && sec.auth &&
+        (refusals_start(&router_refusals, loop, brg_router_socket(router), "ROUTER") ||
+         refusals_start(&pub_refusals, loop, brg_publisher_socket(publisher), "PUB")))
+        brg_warn("cannot monitor refused handshakes: %s", zmq_strerror(zmq_errno()));
     if (router) {
         heartbeat_t hb = {publisher, instance_id, brg_config_heartbeat_ms(config), zclock_mono()};
         zloop_timer(loop, (size_t)hb.heartbeat_ms, 0, on_heartbeat, &hb);
@@ -176,6 +369,8 @@ int main(int argc, char **argv) {
     } else
         fprintf(stderr, "xtbridge: %s\n", err);
 out:
+    refusals_stop(&router_refusals, loop);
+    refusals_stop(&pub_refusals, loop);
     brg_router_destroy(&router);
     if (backend)
         ops->destroy(&backend);
@@ -183,6 +378,7 @@ out:
     brg_store_destroy(&store);
     brg_risk_destroy(&risk);
     zloop_destroy(&loop);
+    security_stop(&sec);
     brg_config_destroy(&config);
     return exit_code;
 }

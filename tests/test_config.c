@@ -101,3 +101,69 @@ Test(config, bad_input_is_an_error_with_a_reason) {
     cr_assert_eq(parse(config, err, 2, "--router"), -1);
     brg_config_destroy(&config);
 }
+
+Test(config, loopback_endpoints) {
+    cr_assert(brg_endpoint_is_loopback("tcp://127.0.0.1:58610"));
+    cr_assert(brg_endpoint_is_loopback("tcp://127.0.0.2:1"));
+    cr_assert(brg_endpoint_is_loopback("tcp://127.255.255.254:*"));
+    cr_assert(brg_endpoint_is_loopback("tcp://[::1]:58610"));
+    cr_assert(brg_endpoint_is_loopback("tcp://localhost:58610"));
+    cr_assert(brg_endpoint_is_loopback("ipc:///tmp/x,inproc://y"));
+    cr_assert(brg_endpoint_is_loopback("@tcp://127.0.0.1:1,>ipc:///tmp/z"));
+    cr_assert_not(brg_endpoint_is_loopback("tcp://*:58610"));
+    cr_assert_not(brg_endpoint_is_loopback("tcp://0.0.0.0:58610"));
+    cr_assert_not(brg_endpoint_is_loopback("tcp://192.168.1.5:58610"));
+    cr_assert_not(brg_endpoint_is_loopback("tcp://eth0:58610"));
+    cr_assert_not(brg_endpoint_is_loopback("tcp://127.0.0.1.evil:1"));
+    cr_assert_not(brg_endpoint_is_loopback("tcp://1270.0.0.1:1"));
+    cr_assert_not(brg_endpoint_is_loopback("tcp://127.0.0.1;10.0.0.1:1"));
+    cr_assert_not(brg_endpoint_is_loopback("ipc:///tmp/x,tcp://*:1"));
+    cr_assert_not(brg_endpoint_is_loopback("ws://127.0.0.1:1"));
+    cr_assert_not(brg_endpoint_is_loopback("tcp://[::]:1"));
+}
+
+Test(config, curve_flags) {
+    brg_config_t *config = brg_config_new();
+    char err[256];
+    cr_assert_null(brg_config_curve_secret(config));
+    cr_assert_not(brg_config_insecure(config));
+    cr_assert_eq(parse(config, err, 5, "--curve-secret", "/k/server.cert", "--clients", "/k/c"), 0,
+                 "%s", err);
+    cr_assert_str_eq(brg_config_curve_secret(config), "/k/server.cert");
+    cr_assert_str_eq(brg_config_clients(config), "/k/c");
+    brg_config_destroy(&config);
+
+    config = brg_config_new();
+    cr_assert_eq(parse(config, err, 2, "--insecure"), 0, "%s", err);
+    cr_assert(brg_config_insecure(config));
+    brg_config_destroy(&config);
+
+    /* the same from the config file's bridge section */
+    char path[256];
+    snprintf(path, sizeof path, "/tmp/xtbt-config-curve-%d.cfg", getpid());
+    FILE *file = fopen(path, "w");
+    fputs("bridge\n    curve_secret = /f/server.cert\n    clients = /f/clients\n"
+          "    insecure = true\n",
+          file);
+    fclose(file);
+    config = brg_config_new();
+    cr_assert_eq(parse(config, err, 3, "--config", path), 0, "%s", err);
+    cr_assert_str_eq(brg_config_curve_secret(config), "/f/server.cert");
+    cr_assert_str_eq(brg_config_clients(config), "/f/clients");
+    cr_assert(brg_config_insecure(config));
+    brg_config_destroy(&config);
+    file = fopen(path, "w");
+    fputs("bridge\n    insecure = yes\n", file);
+    fclose(file);
+    config = brg_config_new();
+    cr_assert_eq(parse(config, err, 3, "--config", path), -1);
+    cr_assert_str_eq(err, "bad insecure 'yes' (true|false)");
+    brg_config_destroy(&config);
+    unlink(path);
+
+    config = brg_config_new();
+    cr_assert_eq(parse(config, err, 3, "--clients", "/k/c"), -1);
+    cr_assert_str_eq(err, "--curve-secret and --clients go together (the bridge's cert and the "
+                          "allowed client certs)");
+    brg_config_destroy(&config);
+}

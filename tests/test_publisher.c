@@ -223,3 +223,77 @@ Test(publisher, batch_holds_events_until_commit_and_drops_them_on_rollback) {
     zsock_destroy(&sub);
     env_close(&env);
 }
+
+/* ---- topic authorization (brg_publisher_narrow) ------------------------------------- */
+
+typedef struct {
+    char topics[64][64];
+    size_t n;
+} collected_t;
+
+static void collect(void *arg, const char *topic, size_t len) {
+    collected_t *c = (collected_t *)arg;
+    cr_assert_lt(c->n, 64);
+    snprintf(c->topics[c->n++], 64, "%.*s", (int)len, topic);
+}
+
+static bool has_topic(collected_t *c, const char *topic) {
+    for (size_t i = 0; i < c->n; i++)
+        if (streq(c->topics[i], topic))
+            return true;
+    return false;
+}
+
+static const char *KEY = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7";
+
+Test(publisher, narrow_to_the_keys_accounts) {
+    char err[256];
+    brg_principal_t *who = brg_principal_new(KEY, "1000000365,7", "reader", err, sizeof err);
+    cr_assert_not_null(who, "%s", err);
+
+    collected_t c = {0};
+    cr_assert_eq(brg_publisher_narrow(who, "trade.", 6, collect, &c), 2);
+    cr_assert_str_eq(c.topics[0], "trade.1000000365.");
+    cr_assert_str_eq(c.topics[1], "trade.7.");
+
+    /* "" = every account kind for each account + the account-less kinds */
+    memset(&c, 0, sizeof c);
+    size_t kinds = 0, open = 3;
+    for (unsigned i = 0; i < xtbridge__event__descriptor.n_fields; i++)
+        if (xtbridge__event__descriptor.fields[i].flags & PROTOBUF_C_FIELD_FLAG_ONEOF)
+            kinds++;
+    cr_assert_eq(brg_publisher_narrow(who, "", 0, collect, &c), (kinds - open) * 2 + open);
+    cr_assert(has_topic(&c, "order.1000000365."));
+    cr_assert(has_topic(&c, "order.7."));
+    cr_assert(has_topic(&c, "account_status.7."));
+    cr_assert(has_topic(&c, "heartbeat."));
+    cr_assert(has_topic(&c, "connected."));
+    cr_assert(has_topic(&c, "disconnected."));
+    cr_assert_not(has_topic(&c, "heartbeat.1000000365."));
+
+    /* a partial account id only widens to the key's own accounts */
+    memset(&c, 0, sizeof c);
+    cr_assert_eq(brg_publisher_narrow(who, "trade.10000", 11, collect, &c), 1);
+    cr_assert_str_eq(c.topics[0], "trade.1000000365.");
+    /* narrower than an allowed topic: installed as asked */
+    memset(&c, 0, sizeof c);
+    cr_assert_eq(brg_publisher_narrow(who, "trade.7.x", 9, collect, &c), 1);
+    cr_assert_str_eq(c.topics[0], "trade.7.x");
+    /* someone else's account, a neighbour id, an unknown kind: nothing */
+    memset(&c, 0, sizeof c);
+    cr_assert_eq(brg_publisher_narrow(who, "trade.1000000366.", 17, collect, &c), 0);
+    cr_assert_eq(brg_publisher_narrow(who, "trade.10000003650.", 18, collect, &c), 0);
+    cr_assert_eq(brg_publisher_narrow(who, "bogus.", 6, collect, &c), 0);
+    cr_assert_eq(c.n, 0);
+    /* account-less */
+    cr_assert_eq(brg_publisher_narrow(who, "heartbeat.", 10, collect, &c), 1);
+    cr_assert_str_eq(c.topics[0], "heartbeat.");
+    brg_principal_destroy(&who);
+
+    /* "*" keeps the filter as it is */
+    who = brg_principal_new(KEY, "*", "admin", err, sizeof err);
+    memset(&c, 0, sizeof c);
+    cr_assert_eq(brg_publisher_narrow(who, "", 0, collect, &c), 1);
+    cr_assert_str_eq(c.topics[0], "");
+    brg_principal_destroy(&who);
+}

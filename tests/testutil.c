@@ -76,8 +76,18 @@ static pid_t spawn_bridge(xtbt_bridge_t *self, const char *const *extra_args) {
 }
 
 /* Ping until answered (each attempt 250 ms), up to 10 s, noticing a dead child. */
+static xtb_client_options_t client_options(xtbt_bridge_t *self) {
+    xtb_client_options_t opts = {0};
+    if (self->curve_cert[0]) {
+        opts.curve_cert = self->curve_cert;
+        opts.curve_server = self->curve_server;
+    }
+    return opts;
+}
+
 static int wait_ready(xtbt_bridge_t *self) {
-    xtb_client_t *client = xtb_client_new(self->router_ep, NULL);
+    xtb_client_options_t opts = client_options(self);
+    xtb_client_t *client = xtb_client_new(self->router_ep, &opts);
     if (!client)
         return -1;
     int64_t deadline = zclock_mono() + 10000;
@@ -116,13 +126,32 @@ void xtbt_bridge_dump_log(xtbt_bridge_t *self) {
     fclose(f);
 }
 
+static xtbt_bridge_t *start_bridge_impl(const char *router_ep, const char *pub_ep,
+                                        const char *config_text, const char *const *extra_args,
+                                        const char *client_cert, const char *server_cert);
+
 xtbt_bridge_t *xtbt_bridge_start(const char *config_text, const char *const *extra_args) {
     return xtbt_bridge_start_on(NULL, NULL, config_text, extra_args);
 }
 
+xtbt_bridge_t *xtbt_bridge_start_curve(const char *config_text, const char *const *extra_args,
+                                       const char *client_cert, const char *server_cert) {
+    return start_bridge_impl(NULL, NULL, config_text, extra_args, client_cert, server_cert);
+}
+
 xtbt_bridge_t *xtbt_bridge_start_on(const char *router_ep, const char *pub_ep,
                                     const char *config_text, const char *const *extra_args) {
+    return start_bridge_impl(router_ep, pub_ep, config_text, extra_args, NULL, NULL);
+}
+
+static xtbt_bridge_t *start_bridge_impl(const char *router_ep, const char *pub_ep,
+                                        const char *config_text, const char *const *extra_args,
+                                        const char *client_cert, const char *server_cert) {
     xtbt_bridge_t *self = (xtbt_bridge_t *)calloc(1, sizeof *self);
+    if (client_cert && server_cert) {
+        snprintf(self->curve_cert, sizeof self->curve_cert, "%s", client_cert);
+        snprintf(self->curve_server, sizeof self->curve_server, "%s", server_cert);
+    }
     snprintf(self->data_dir, sizeof self->data_dir, "/tmp/xtbt-data-XXXXXX");
     if (!mkdtemp(self->data_dir)) {
         free(self);
@@ -219,7 +248,8 @@ int xtbt_bridge_stop(xtbt_bridge_t **self_p) {
 }
 
 xtb_client_t *xtbt_bridge_client(xtbt_bridge_t *self) {
-    xtb_client_t *client = xtb_client_new(self->router_ep, NULL);
+    xtb_client_options_t opts = client_options(self);
+    xtb_client_t *client = xtb_client_new(self->router_ep, &opts);
     cr_assert_not_null(client, "client on %s", self->router_ep);
     return client;
 }

@@ -26,9 +26,11 @@ typedef struct {
     pid_t pid;
     char router_ep[256]; /* ipc:///tmp/xtbt-<pid>-<n>-router */
     char pub_ep[256];
-    char data_dir[256];    /* fresh temp dir, removed by stop */
-    char config_path[300]; /* "" when started without config */
-    char log_path[300];    /* bridge stdout+stderr */
+    char data_dir[256];     /* fresh temp dir, removed by stop */
+    char config_path[300];  /* "" when started without config */
+    char log_path[300];     /* bridge stdout+stderr */
+    char curve_cert[300];   /* CURVE bridges: the client cert used to wait for it ("" = plain) */
+    char curve_server[300]; /* and the bridge's public cert */
 } xtbt_bridge_t;
 
 /*  A unique endpoint "ipc:///tmp/xtbt-<pid>-<n>-<what>" in buf. Returns buf. */
@@ -43,6 +45,11 @@ xtbt_bridge_t *xtbt_bridge_start(const char *config_text, const char *const *ext
     tcp:// on a second loopback address for the remote-endpoint tests. */
 xtbt_bridge_t *xtbt_bridge_start_on(const char *router_ep, const char *pub_ep,
                                     const char *config_text, const char *const *extra_args);
+/*  The same for a bridge run with CURVE (extra_args carry --curve-secret/--clients): the
+    readiness ping, and xtbt_bridge_client, use `client_cert` (a cert allowed by the
+    bridge, secret part) and `server_cert` (the bridge's public cert). */
+xtbt_bridge_t *xtbt_bridge_start_curve(const char *config_text, const char *const *extra_args,
+                                       const char *client_cert, const char *server_cert);
 /*  Restart a stopped bridge's process on the same endpoints and data dir (for durability
     tests). Returns 0 when it answers ping. */
 int xtbt_bridge_restart(xtbt_bridge_t *self, const char *const *extra_args);

@@ -45,7 +45,37 @@ struct _xtb_client_t {
     size_t replay_requests; /* pages asked for by the last replay */
     zlist_t *subs;          /* user subscription prefixes (char *, duplicates kept) */
     zlist_t *pending;       /* pending_event_t * kept by sync_subscriptions */
+    zcert_t *curve_cert;    /* CURVE: ours (with secret key), NULL = plain */
+    char *curve_server;     /* the bridge's public key, z85 */
 };
+
+/* Make a socket a CURVE client of the bridge (before it connects). */
+static void apply_curve(xtb_client_t *self, zsock_t *sock) {
+    if (!self->curve_cert)
+        return;
+    zcert_apply(self->curve_cert, sock);
+    zsock_set_curve_serverkey(sock, self->curve_server);
+}
+
+/* Load our cert and the bridge's key. -1 when either is missing or unreadable. */
+static int load_curve(xtb_client_t *self, const char *cert_file, const char *server) {
+    if (!cert_file || !*cert_file || !server || !*server)
+        return -1;
+    self->curve_cert = zcert_load(cert_file);
+    if (!self->curve_cert ||
+        streq(zcert_secret_txt(self->curve_cert), "0000000000000000000000000000000000000000"))
+        return -1;
+    if (strlen(server) == 40 && !zsys_file_exists(server)) {
+        self->curve_server = strdup(server);
+        return 0;
+    }
+    zcert_t *cert = zcert_load(server);
+    if (!cert)
+        return -1;
+    self->curve_server = strdup(zcert_public_txt(cert));
+    zcert_destroy(&cert);
+    return 0;
+}
 
 static void set_error(xtb_client_t *self, xtb_client_errkind_t kind, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -102,10 +132,14 @@ xtb_client_t *xtb_client_new(const char *router_endpoint, const xtb_client_optio
         options && options->hello_timeout_ms > 0 ? options->hello_timeout_ms : 5000;
     self->subs = zlist_new();
     self->pending = zlist_new();
+    if (options && (options->curve_cert || options->curve_server) &&
+        load_curve(self, options->curve_cert, options->curve_server))
+        goto fail;
 
     self->dealer = zsock_new(ZMQ_DEALER);
     if (!self->dealer)
         goto fail;
+    apply_curve(self, self->dealer);
     zsock_set_linger(self->dealer, 0);
     /* Stable routing id: the bridge keys idempotent retries by it. */
     zsock_set_identity(self->dealer, self->routing_id);
@@ -153,6 +187,8 @@ void xtb_client_destroy(xtb_client_t **self_p) {
     free(self->client_name);
     free(self->pub_endpoint);
     free(self->router_endpoint);
+    zcert_destroy(&self->curve_cert);
+    free(self->curve_server);
     free(self);
     *self_p = NULL;
 }
@@ -376,6 +412,7 @@ static int ensure_sub(xtb_client_t *self) {
         return -1;
     }
     zsock_set_linger(self->sub, 0);
+    apply_curve(self, self->sub);
     if (zsock_attach(self->sub, self->pub_endpoint, false) != 0) {
         set_error(self, XTB_CLIENT_INVALID, "cannot connect SUB to %s", self->pub_endpoint);
         zsock_destroy(&self->sub);

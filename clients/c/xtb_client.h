@@ -4,7 +4,7 @@
     once something is subscribed, one SUB socket connected to the PUB endpoint(s) the bridge
     announced in `hello`. The DEALER carries an explicit routing id that stays the same for
     the life of the client, because the bridge keys idempotent retries by
-    (routing id, request_id).
+    (routing id, request_id) (with CURVE: by (client key, request_id)).
 
     Calls are synchronous: xtb_client_call() sends one Request and waits for the Reply with
     the same request_id, dropping replies to earlier calls that timed out. Pushes are read
@@ -51,6 +51,13 @@ typedef struct {
     const char *pub_endpoint;
     /* Timeout of the implicit hello done by the first subscribe; 0 = 5000 ms. */
     int hello_timeout_ms;
+    /* CURVE, for a bridge run with --curve-secret/--clients: this client's czmq cert file
+       (the secret one, FILE_secret, or FILE with FILE_secret beside it) and the bridge's
+       public key: its public cert file, or the 40-character z85 key itself. Both or
+       neither; xtb_client_new fails (NULL) if a file is unreadable or has no key. The
+       dealer and the SUB both use them. Copied. */
+    const char *curve_cert;
+    const char *curve_server;
 } xtb_client_options_t;
 
 typedef struct _xtb_client_t xtb_client_t;

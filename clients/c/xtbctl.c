@@ -1,6 +1,8 @@
 /*  xtbctl.c - command-line client of xtbridge, built on the C client library.
 
-    xtbctl [--router EP] [--pub EP] [--json] [--timeout MS] [--account ID] CMD [ARGS]
+    xtbctl [--router EP] [--pub EP] [--json] [--timeout MS] [--account ID]
+           [--curve-cert FILE --curve-server FILE] CMD [ARGS]
+    xtbctl keygen NAME --accounts LIST --role ROLE
 
     One request per invocation (watch streams pushes until Ctrl-C; replay asks page after
     page until the bridge has no more). Human-readable tables by default; with --json every
@@ -30,13 +32,16 @@ typedef struct {
 } ctl_t;
 
 static void usage(FILE *f) {
-    fputs("usage: xtbctl [--router EP] [--pub EP] [--json] [--timeout MS] [--account ID] CMD "
-          "[ARGS]\n"
+    fputs("usage: xtbctl [--router EP] [--pub EP] [--json] [--timeout MS] [--account ID]\n"
+          "              [--curve-cert FILE --curve-server FILE] CMD [ARGS]\n"
           "  defaults: --router $XTB_ROUTER or " XTB_DEFAULT_ROUTER
           ", --account $XTB_ACCOUNT or " XTB_DEFAULT_ACCOUNT ", --timeout 5000\n"
           "  --pub EP (or $XTB_PUB): PUB endpoint for watch instead of the one hello announces\n"
           "    (e.g. a proxy's XPUB side); an announced wildcard host (tcp://*:58611) becomes\n"
           "    the --router host\n"
+          "  CURVE (a bridge run with --curve-secret): --curve-cert $XTB_CURVE_CERT (this\n"
+          "  client's secret cert), --curve-server $XTB_CURVE_SERVER (the bridge's public\n"
+          "  cert or its z85 key)\n"
           "commands:\n"
           "  hello                           bridge version, PUB endpoints, accounts, calls\n"
           "  ping [--count N]                round-trip time\n"
@@ -59,7 +64,11 @@ static void usage(FILE *f) {
           "  kill-switch on|off [--cancel-open] [--all]\n"
           "                                  reject every new order of the account (--all:\n"
           "                                  of every account); --cancel-open also cancels\n"
-          "                                  its open orders; off lifts it\n",
+          "                                  its open orders; off lifts it\n"
+          "  keygen NAME --accounts LIST --role reader|trader|admin\n"
+          "                                  write a client cert: NAME (public, goes into the\n"
+          "                                  bridge's --clients DIR) and NAME_secret (keep it);\n"
+          "                                  LIST is \"1000000365, 1000000366\" or \"*\"\n",
           f);
 }
 
@@ -827,6 +836,52 @@ static int cmd_kill_switch(ctl_t *c, int argc, char **argv) {
     return rc;
 }
 
+/* keygen NAME --accounts LIST --role ROLE: a czmq cert pair whose metadata the bridge
+   reads (see brg_auth.h). Never overwrites: a lost secret must not be replaced silently. */
+static int cmd_keygen(int argc, char **argv) {
+    const char *name = NULL, *accounts = NULL, *role = NULL;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--accounts") == 0 && i + 1 < argc)
+            accounts = argv[++i];
+        else if (strcmp(argv[i], "--role") == 0 && i + 1 < argc)
+            role = argv[++i];
+        else if (!name && argv[i][0] != '-')
+            name = argv[i];
+        else
+            return usage_error("keygen: unexpected argument %s", argv[i]);
+    }
+    if (!name || !accounts || !role)
+        return usage_error("usage: keygen NAME --accounts LIST --role reader|trader|admin%s", "");
+    if (strcmp(role, "reader") && strcmp(role, "trader") && strcmp(role, "admin"))
+        return usage_error("keygen: role must be reader, trader or admin, not '%s'", role);
+    if (!*accounts || strspn(accounts, " ,") == strlen(accounts))
+        return usage_error("keygen: --accounts needs account ids (a comma list) or '*'%s", "");
+    char secret[4096];
+    snprintf(secret, sizeof secret, "%s_secret", name);
+    if (zsys_file_exists(name) || zsys_file_exists(secret)) {
+        fprintf(stderr, "xtbctl: keygen: %s or %s exists; not overwriting a key\n", name, secret);
+        return EXIT_USAGE;
+    }
+    zcert_t *cert = zcert_new();
+    zcert_set_meta(cert, "accounts", "%s", accounts);
+    zcert_set_meta(cert, "role", "%s", role);
+    zcert_set_meta(cert, "created-by", "xtbctl keygen");
+    int rc = zcert_save(cert, name);
+    if (rc == 0)
+        printf("public key %s\nwrote %s (copy it into the bridge's --clients dir, then SIGHUP the "
+               "bridge)\nwrote %s (the client's: keep it private)\n",
+               zcert_public_txt(cert), name, secret);
+    else
+        fprintf(stderr, "xtbctl: keygen: cannot write %s: %s\n", name, strerror(errno));
+    zcert_destroy(&cert);
+    return rc == 0 ? EXIT_OK : EXIT_TRANSPORT;
+}
+
+static const char *env_or(const char *name, const char *fallback) {
+    const char *v = getenv(name);
+    return v && *v ? v : fallback;
+}
+
 int main(int argc, char **argv) {
     ctl_t ctl = {0};
     ctl.router =
@@ -835,6 +890,8 @@ int main(int argc, char **argv) {
     ctl.account = getenv("XTB_ACCOUNT") && *getenv("XTB_ACCOUNT") ? getenv("XTB_ACCOUNT")
                                                                   : XTB_DEFAULT_ACCOUNT;
     ctl.timeout_ms = 5000;
+    const char *curve_cert = env_or("XTB_CURVE_CERT", NULL);
+    const char *curve_server = env_or("XTB_CURVE_SERVER", NULL);
 
     /* Global options may come before or after the command; the rest is the command line. */
     char **rest = (char **)calloc((size_t)argc + 1, sizeof *rest);
@@ -849,6 +906,10 @@ int main(int argc, char **argv) {
             ctl.account = argv[++i];
         else if (strcmp(a, "--json") == 0)
             ctl.json = true;
+        else if (strcmp(a, "--curve-cert") == 0 && i + 1 < argc)
+            curve_cert = argv[++i];
+        else if (strcmp(a, "--curve-server") == 0 && i + 1 < argc)
+            curve_server = argv[++i];
         else if (strcmp(a, "--timeout") == 0 && i + 1 < argc) {
             int64_t t;
             if (!parse_i64(argv[++i], &t) || t < 0 || t > INT32_MAX) {
@@ -871,14 +932,34 @@ int main(int argc, char **argv) {
     const char *cmd = rest[0];
     int cargc = nrest - 1;
     char **cargv = rest + 1;
+    if (strcmp(cmd, "keygen") == 0) {
+        int krc = cmd_keygen(cargc, cargv);
+        free(rest);
+        return krc;
+    }
+    if (!curve_cert != !curve_server) {
+        free(rest);
+        return usage_error("--curve-cert and --curve-server go together (this client's secret "
+                           "cert and the bridge's public cert)%s",
+                           "");
+    }
 
     /* Let Ctrl-C interrupt blocking waits (czmq's handler sets zsys_interrupted). */
     zsys_init();
     zsys_set_logstream(NULL);
-    xtb_client_options_t opts = {.client_name = "xtbctl", .pub_endpoint = ctl.pub};
+    xtb_client_options_t opts = {.client_name = "xtbctl",
+                                 .pub_endpoint = ctl.pub,
+                                 .curve_cert = curve_cert,
+                                 .curve_server = curve_server};
     ctl.client = xtb_client_new(ctl.router, &opts);
     if (!ctl.client) {
-        fprintf(stderr, "xtbctl: cannot use router endpoint %s\n", ctl.router);
+        if (curve_cert)
+            fprintf(stderr,
+                    "xtbctl: cannot use router endpoint %s with CURVE cert %s and server key %s "
+                    "(unreadable, or no secret key in the cert)\n",
+                    ctl.router, curve_cert, curve_server);
+        else
+            fprintf(stderr, "xtbctl: cannot use router endpoint %s\n", ctl.router);
         free(rest);
         return EXIT_TRANSPORT;
     }

@@ -156,11 +156,14 @@ def wait_post_subscribe_replays(trader, count=1, timeout=5.0):
     return True
 
 
-def raw_call(endpoint, pb, name, body=None, timeout=5.0):
-    """One request on a fresh DEALER, outside any trader; returns the Reply or None."""
+def raw_call(endpoint, pb, name, body=None, timeout=5.0, curve=None):
+    """One request on a fresh DEALER, outside any trader; returns the Reply or None.
+    curve: {'server_public_key', 'public_key', 'secret_key'} for a CURVE bridge."""
+    from xtbridge._channel import apply_curve
     ctx = zmq.Context.instance()
     s = ctx.socket(zmq.DEALER)
     s.setsockopt(zmq.LINGER, 0)
+    apply_curve(s, curve)
     s.connect(endpoint)
     try:
         req = pb.Request(request_id='raw-%d' % next(_counter))
@@ -201,7 +204,8 @@ class Bridge(object):
         return self.proc.returncode
 
 
-def start_bridge(router, pub, data_dir, pb, config=None, heartbeat_ms=200):
+def start_bridge(router, pub, data_dir, pb, config=None, heartbeat_ms=200, extra_args=(),
+                 curve=None):
     if not os.access(BRIDGE_BIN, os.X_OK):
         pytest.fail('bridge binary %s not built (run scripts/bootstrap.sh or set '
                     'XTB_BRIDGE_BIN)' % BRIDGE_BIN)
@@ -210,6 +214,7 @@ def start_bridge(router, pub, data_dir, pb, config=None, heartbeat_ms=200):
             '--data', os.path.join(str(data_dir), 'data'), '--heartbeat-ms', str(heartbeat_ms)]
     if config:
         args += ['--config', config]
+    args += list(extra_args)
     logf = open(log_path, 'w')
     proc = subprocess.Popen(args, stdout=logf, stderr=subprocess.STDOUT)
     logf.close()
@@ -218,7 +223,8 @@ def start_bridge(router, pub, data_dir, pb, config=None, heartbeat_ms=200):
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             pytest.fail('bridge exited with %s at start:\n%s' % (proc.returncode, b.log()))
-        rep = raw_call(router, pb, 'hello', pb.HelloRequest(client_name='conftest'), timeout=0.5)
+        rep = raw_call(router, pb, 'hello', pb.HelloRequest(client_name='conftest'), timeout=0.5,
+                       curve=curve)
         if rep is not None:
             return b
     b.terminate()

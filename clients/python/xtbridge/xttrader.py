@@ -459,6 +459,26 @@ class _Dispatcher(threading.Thread):
             log.exception('xtbridge: exception in %s', name)
 
 
+def load_curve_files(cert, server):
+    """(server_public_key, public_key, secret_key) from czmq cert files: `cert` is the
+    client's secret cert (NAME_secret, or NAME with NAME_secret beside it, as czmq's
+    zcert_load reads it), `server` the bridge's public cert file or its 40-character z85
+    key. Raises ValueError naming what is missing."""
+    import zmq.auth
+    if not cert or not server:
+        raise ValueError('CURVE needs both curve_cert (this client\'s secret cert) and '
+                         'curve_server (the bridge\'s public cert or key)')
+    path = cert + '_secret' if os.path.exists(cert + '_secret') else cert
+    public, secret = zmq.auth.load_certificate(path)
+    if not secret:
+        raise ValueError('curve_cert %s has no secret key (give NAME_secret)' % cert)
+    if len(server) == 40 and not os.path.exists(server):
+        server_key = server.encode()
+    else:
+        server_key = zmq.auth.load_certificate(server)[0]
+    return server_key, public, secret
+
+
 class XtQuantTrader(object):
     """The trading API object (see the vendor doc); `path` picks the bridge.
 
@@ -471,11 +491,15 @@ class XtQuantTrader(object):
     server_public_key / public_key / secret_key (CURVE, z85), client_name, pub_endpoint
     (the PUB endpoint(s) to subscribe at instead of what hello announces, e.g. a proxy's
     XPUB side; default $XTBRIDGE_PUB_ENDPOINT, a comma list).
+    CURVE from czmq cert files instead (as `xtbctl keygen` writes them): curve_cert (this
+    client's secret cert, NAME_secret) and curve_server (the bridge's public cert file, or
+    its z85 key); default $XTBRIDGE_CURVE_CERT / $XTBRIDGE_CURVE_SERVER, so an unchanged
+    xtquant strategy can use a CURVE bridge.
     """
 
     def __init__(self, path, session_id, callback=None, timeout=10.0, retry_interval=None,
                  server_public_key=None, public_key=None, secret_key=None, client_name=None,
-                 pub_endpoint=None, **kwargs):
+                 pub_endpoint=None, curve_cert=None, curve_server=None, **kwargs):
         if kwargs:
             log.warning('xtbridge: ignoring unknown XtQuantTrader options %s', sorted(kwargs))
         self.path = path
@@ -488,6 +512,11 @@ class XtQuantTrader(object):
         self.timeout = float(timeout)
         self.retry_interval = retry_interval
         self.curve = None
+        curve_cert = curve_cert or os.environ.get('XTBRIDGE_CURVE_CERT') or None
+        curve_server = curve_server or os.environ.get('XTBRIDGE_CURVE_SERVER') or None
+        if not server_public_key and (curve_cert or curve_server):
+            server_public_key, public_key, secret_key = load_curve_files(curve_cert,
+                                                                         curve_server)
         if server_public_key:
             self.curve = {'server_public_key': server_public_key, 'public_key': public_key,
                           'secret_key': secret_key}

@@ -991,6 +991,13 @@ brg_router_t *brg_router_new(zloop_t *loop, const brg_router_args_t *args, char 
         zcert_apply(args->cert, sock);
         zsock_set_curve_server(sock, 1);
         zsock_set_zap_domain(sock, "xtbridge");
+        /* With keys, a routing id must not be taken over by another connection: an allowed
+           key that learnt a neighbour's routing id would receive its replies. A client's
+           own reconnect waits until its old connection is gone, which ZMTP heartbeats
+           notice within seconds. */
+        zsock_set_router_handover(sock, 0);
+        zsock_set_heartbeat_ivl(sock, 1000);
+        zsock_set_heartbeat_timeout(sock, 3000);
     }
     if (zsock_attach(sock, args->endpoints, true)) {
         snprintf(err, errlen, "cannot bind/connect ROUTER to '%s': %s", args->endpoints,

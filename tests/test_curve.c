@@ -560,3 +560,34 @@ Test(plain, insecure_warns_and_runs, .timeout = 30) {
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", data);
     cr_assert_eq(system(cmd), 0);
 }
+
+/* With keys, a routing id belongs to the connection that has it: another allowed key that
+   reconnects with a neighbour's routing id is not handed the neighbour's replies (it is
+   refused instead), and the owner goes on being served. */
+Test(curve, a_routing_id_is_not_taken_over_by_another_key) {
+    xtb_client_options_t opts = {0};
+    opts.routing_id = "owner-routing-id";
+    opts.curve_cert = s_trader_a;
+    opts.curve_server = s_server;
+    opts.pub_endpoint = s_bridge->pub_ep;
+    xtb_client_t *owner = xtb_client_new(s_bridge->router_ep, &opts);
+    cr_assert_not_null(owner);
+    Xtbridge__Reply *r = call(owner, xtb_req_ping(1));
+    cr_assert_eq(r->error->code, XTBRIDGE__ERROR_CODE__OK);
+    xtb_reply_destroy(&r);
+
+    opts.curve_cert = s_trader_b;
+    xtb_client_t *thief = xtb_client_new(s_bridge->router_ep, &opts);
+    cr_assert_not_null(thief);
+    Xtbridge__Request *req = xtb_req_ping(2);
+    Xtbridge__Reply *stolen = NULL;
+    cr_assert_eq(xtb_client_call(thief, req, 700, &stolen), -1, "the second key got a reply");
+    xtb_request_destroy(&req);
+    cr_assert_eq(xtb_client_errkind(thief), XTB_CLIENT_TIMEOUT);
+
+    r = call(owner, xtb_req_ping(3));
+    cr_assert_eq(r->error->code, XTBRIDGE__ERROR_CODE__OK, "the owner lost its connection");
+    xtb_reply_destroy(&r);
+    xtb_client_destroy(&thief);
+    xtb_client_destroy(&owner);
+}

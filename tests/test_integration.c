@@ -832,7 +832,19 @@ Test(integration, xtbctl_smoke, .init = start_default, .fini = stop_bridge, .tim
     cr_assert(strncmp(out, "ORDER_ID", 8) == 0, "%s", out);
     const char *row = strchr(out, '\n');
     cr_assert_not_null(row);
-    cr_assert_eq(sscanf(row + 1, "%*s %*s %*s %*s"), 0);
+    /* the row's columns, in order: ORDER_ID SYSID CODE SIDE VOLUME PRICE ... */
+    long long oid = 0, vol = 0;
+    char sysid[32], code[32], side[16];
+    double price = 0;
+    cr_assert_eq(
+        sscanf(row + 1, "%lld %31s %31s %15s %lld %lf", &oid, sysid, code, side, &vol, &price), 6,
+        "%s", out);
+    cr_assert_eq(oid, 1);
+    cr_assert_str_eq(sysid, "20000001");
+    cr_assert_str_eq(code, "600000.SH");
+    cr_assert_str_eq(side, "BUY");
+    cr_assert_eq(vol, 1000);
+    cr_assert_float_eq(price, 10.5, 1e-9);
     cr_assert(strstr(row, "600000.SH") && strstr(row, "BUY") && strstr(row, "1000") &&
                   strstr(row, "10.500") && strstr(row, "ORDER_REPORTED"),
               "%s", out);

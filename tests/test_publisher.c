@@ -184,6 +184,23 @@ Test(publisher, connectable_endpoints) {
     env_close(&env);
 }
 
+/* The seq and traded_volume of a trade push; the message is destroyed. */
+static void event_of(zmsg_t **msg_p, uint64_t *seq, int64_t *volume) {
+    cr_assert_not_null(*msg_p);
+    cr_assert_eq(zmsg_size(*msg_p), 2);
+    zframe_t *topic = zmsg_pop(*msg_p);
+    zframe_t *body = zmsg_pop(*msg_p);
+    Xtbridge__Event *event = xtbridge__event__unpack(NULL, zframe_size(body), zframe_data(body));
+    cr_assert_not_null(event);
+    cr_assert_eq(event->body_case, XTBRIDGE__EVENT__BODY_TRADE);
+    *seq = event->seq;
+    *volume = event->trade->traded_volume;
+    xtbridge__event__free_unpacked(event, NULL);
+    zframe_destroy(&body);
+    zframe_destroy(&topic);
+    zmsg_destroy(msg_p);
+}
+
 Test(publisher, batch_holds_events_until_commit_and_drops_them_on_rollback) {
     env_t env = {0};
     env_open(&env);
@@ -209,17 +226,37 @@ Test(publisher, batch_holds_events_until_commit_and_drops_them_on_rollback) {
     brg_publisher_flush(env.pub, true);
     zsock_set_rcvtimeo(sub, 1000);
     msg = zmsg_recv(sub);
-    cr_assert_not_null(msg);
-    zmsg_destroy(&msg);
+    uint64_t seq777 = 0;
+    int64_t volume = 0;
+    event_of(&msg, &seq777, &volume);
+    cr_assert_eq(volume, 777);
+    cr_assert_eq(seq777, before + 1, "every event so far was on topic trade.1.");
     cr_assert_eq(brg_publisher_count(env.pub), before + 1);
 
-    /* what the router does when a commit fails: the held events are dropped, not sent */
+    /* what the router does when a commit fails: the batch rolls back and its held events
+       are dropped, not sent, and their seqs are not taken */
     cr_assert_eq(brg_store_begin(env.store), 0);
     cr_assert_eq(emit_trade(&env, "1", 888), 0);
+    brg_store_fail_batch(env.store, "test: a write failed");
+    cr_assert_eq(brg_store_commit(env.store), -1);
+    cr_assert_not(brg_store_in_batch(env.store));
     brg_publisher_flush(env.pub, false);
-    cr_assert_eq(brg_store_commit(env.store), 0);
-    cr_assert_null(zmsg_recv(sub));
+    zsock_set_rcvtimeo(sub, 200);
+    cr_assert_null(zmsg_recv(sub), "a rolled back event was sent");
     cr_assert_eq(brg_publisher_count(env.pub), before + 1);
+
+    /* the next event takes the seq the rolled back one would have had */
+    cr_assert_eq(brg_store_begin(env.store), 0);
+    cr_assert_eq(emit_trade(&env, "1", 999), 0);
+    cr_assert_eq(brg_store_commit(env.store), 0);
+    brg_publisher_flush(env.pub, true);
+    zsock_set_rcvtimeo(sub, 1000);
+    msg = zmsg_recv(sub);
+    uint64_t seq999 = 0;
+    event_of(&msg, &seq999, &volume);
+    cr_assert_eq(volume, 999, "the 888 event must not arrive");
+    cr_assert_eq(seq999, seq777 + 1);
+    cr_assert_eq(brg_publisher_count(env.pub), before + 2);
     zsock_destroy(&sub);
     env_close(&env);
 }

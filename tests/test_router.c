@@ -10,6 +10,7 @@
 */
 #include <criterion/criterion.h>
 #include <czmq.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,6 +61,17 @@ static void fake_burst(fake_t *self) {
     self->commits_mid_call = brg_store_commits(self->store);
 }
 
+/* An order on account "pushes" makes one trade push whose volume is the order id. */
+static void fake_push(fake_t *self, int64_t order_id) {
+    Xtbridge__Event event = XTBRIDGE__EVENT__INIT;
+    Xtbridge__XtTrade trade = XTBRIDGE__XT_TRADE__INIT;
+    trade.account_id = (char *)"pushes";
+    trade.traded_volume = order_id;
+    event.body_case = XTBRIDGE__EVENT__BODY_TRADE;
+    event.trade = &trade;
+    brg_publisher_emit(self->publisher, "trade", "pushes", &event);
+}
+
 /* The fake's book is its order counter, kept in the store like the sim's. */
 static int fake_persist(void *handle) {
     fake_t *self = (fake_t *)handle;
@@ -100,6 +112,9 @@ static int fake_handle(void *handle, brg_call_t *call) {
         if (req->order_stock->account &&
             strcmp(req->order_stock->account->account_id, "burst") == 0)
             fake_burst(self);
+        if (req->order_stock->account &&
+            strcmp(req->order_stock->account->account_id, "pushes") == 0)
+            fake_push(self, r->order_id);
         reply->result_case = XTBRIDGE__REPLY__RESULT_ORDER_STOCK;
         reply->order_stock = r;
         if (req->order_stock->account &&
@@ -700,8 +715,22 @@ Test(router, seeded_random_frames_never_kill_the_router) {
 Test(router, drain_sends_replies_and_pushes_after_one_commit) {
     env_t env = {0};
     env_open(&env, NULL);
-    zsock_t *sub = zsock_new_sub(env.pub_ep, "trade.");
+    zsock_t *sub = zsock_new_sub(env.pub_ep, "trade.pushes.");
+    /* the subscription travels asynchronously: wait until an event gets through */
     zsock_set_rcvtimeo(sub, 100);
+    zmsg_t *msg = NULL;
+    for (int tries = 0; tries < 50 && !msg; tries++) {
+        Xtbridge__Event ping = XTBRIDGE__EVENT__INIT;
+        Xtbridge__XtTrade trade = XTBRIDGE__XT_TRADE__INIT;
+        ping.body_case = XTBRIDGE__EVENT__BODY_TRADE;
+        ping.trade = &trade;
+        cr_assert_eq(brg_publisher_emit(env.publisher, "trade", "pushes", &ping), 0);
+        msg = zmsg_recv(sub);
+    }
+    cr_assert_not_null(msg);
+    zmsg_destroy(&msg);
+    while ((msg = zmsg_recv(sub)))
+        zmsg_destroy(&msg);
     zsock_t *a = dealer(&env, "client-batch");
     /* three orders and a retry of the first, queued before the router looks */
     const char *ids[] = {"b-1", "b-2", "b-3", "b-1"};
@@ -709,7 +738,7 @@ Test(router, drain_sends_replies_and_pushes_after_one_commit) {
         Xtbridge__Request req = XTBRIDGE__REQUEST__INIT;
         Xtbridge__OrderStockRequest body = XTBRIDGE__ORDER_STOCK_REQUEST__INIT;
         Xtbridge__Account acc = XTBRIDGE__ACCOUNT__INIT;
-        acc.account_id = (char *)"1000000365";
+        acc.account_id = (char *)"pushes";
         body.account = &acc;
         req.request_id = (char *)ids[i];
         req.body_case = XTBRIDGE__REQUEST__BODY_ORDER_STOCK;
@@ -732,6 +761,25 @@ Test(router, drain_sends_replies_and_pushes_after_one_commit) {
         xtbridge__reply__free_unpacked(reply, NULL);
     }
     cr_assert_eq(env.fake.orders, 3, "the retry in the same batch was answered from the store");
+    /* the three orders' pushes, in order, after the commit; none for the retry */
+    zsock_set_rcvtimeo(sub, 1000);
+    for (int64_t i = 1; i <= 3; i++) {
+        msg = zmsg_recv(sub);
+        cr_assert_not_null(msg, "push %" PRId64 " missing", i);
+        cr_assert_eq(zmsg_size(msg), 2);
+        char *topic = zmsg_popstr(msg);
+        cr_assert_str_eq(topic, "trade.pushes.");
+        free(topic);
+        zframe_t *body = zmsg_pop(msg);
+        Xtbridge__Event *ev = xtbridge__event__unpack(NULL, zframe_size(body), zframe_data(body));
+        cr_assert_not_null(ev);
+        cr_assert_eq(ev->trade->traded_volume, i);
+        xtbridge__event__free_unpacked(ev, NULL);
+        zframe_destroy(&body);
+        zmsg_destroy(&msg);
+    }
+    zsock_set_rcvtimeo(sub, 200);
+    cr_assert_null(zmsg_recv(sub), "the retry made a push");
     /* the committed rows survive a restart */
     char dir[256];
     snprintf(dir, sizeof dir, "%s", env.dir);

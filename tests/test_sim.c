@@ -1048,13 +1048,13 @@ Test(sim, partial_fills_with_liquidity_cap) {
     cr_assert_money(pushes[mark + 2].event->asset->frozen_cash, 10605.11);
     cr_assert_eq(pushes[mark + 3].event->trade->traded_volume, 300);
     cr_assert_money(pushes[mark + 3].event->trade->commission, 5.03);
-    cr_assert_money(pushes[mark + 6].event->asset->frozen_cash, 10605.11 - 3181.53);
+    cr_assert_money(pushes[mark + 6].event->asset->frozen_cash, 10605.11 - 3185.03);
     double cash, frozen;
     asset(&cash, &frozen, NULL, NULL);
-    /* freeze 10600 + 5.00 + 0.11 = 10605.11; 30% of it (3181.53) released for a cost of
-       3180 + 5.00 + 0.03 */
-    cr_assert_money(frozen, 10605.11 - 3181.53);
-    cr_assert_money(cash, 1000000 - 10605.11 + 3181.53 - 3185.03);
+    /* freeze 10600 + 5.00 + 0.11 = 10605.11; the fill's cost 3180 + 5.00 + 0.03 is paid
+       out of it, available cash does not move */
+    cr_assert_money(frozen, 10605.11 - 3185.03);
+    cr_assert_money(cash, 1000000 - 10605.11);
 
     mark = npushes;
     tick("600000.SH", 0);
@@ -1064,8 +1064,9 @@ Test(sim, partial_fills_with_liquidity_cap) {
     cr_assert_eq(pushes[mark + 1].event->order->order_status, 55);
     cr_assert_eq(pushes[mark + 1].event->order->traded_volume, 600);
     asset(&cash, &frozen, NULL, NULL);
-    cr_assert_money(frozen, 4242.05);
-    cr_assert_money(cash, 989387.89);
+    /* the second fill pays no minimum again (commission is per order): 3180 + 0.03 */
+    cr_assert_money(frozen, 10605.11 - 3185.03 - 3180.03);
+    cr_assert_money(cash, 1000000 - 10605.11);
 
     /* cancel the rest: 52 then 53, the remaining freeze is released */
     mark = npushes;
@@ -1074,15 +1075,15 @@ Test(sim, partial_fills_with_liquidity_cap) {
     expect_order_statuses(mark, "52,53");
     cr_assert_eq(pushes[mark + 1].event->order->traded_volume, 600);
     cr_assert_money(pushes[mark + 2].event->asset->frozen_cash, 0);
-    cr_assert_money(pushes[mark + 2].event->asset->cash, 1000000 - 6360 - 2 * 5.03);
+    cr_assert_money(pushes[mark + 2].event->asset->cash, 1000000 - 6360 - 5.06);
     asset(&cash, &frozen, NULL, NULL);
     cr_assert_money(frozen, 0);
-    cr_assert_money(cash, 1000000 - 6360 - 2 * 5.03);
+    cr_assert_money(cash, 1000000 - 6360 - 5.06);
 
     Xtbridge__XtPosition *p;
     brg_call_t *call = position("600000.SH", &p);
     cr_assert_eq(p->volume, 600);
-    cr_assert_float_eq(p->avg_price, (6360 + 10.06) / 600.0, 1e-9);
+    cr_assert_float_eq(p->avg_price, (6360 + 5.06) / 600.0, 1e-9);
     brg_call_destroy(&call);
 }
 
@@ -1106,8 +1107,8 @@ Test(sim, liquidity_is_shared_and_fills_complete) {
     double cash, frozen;
     asset(&cash, &frozen, NULL, NULL);
     cr_assert_money(frozen, 0);
-    /* a: 4200 + 5 + 0.04; b: 1050 + 5 + 0.01, 3150 + 5 + 0.03 */
-    cr_assert_money(cash, 1000000 - 4205.04 - 1055.01 - 3155.03);
+    /* a: 4200 + 5 + 0.04; b: 1050 + 5 + 0.01, 3150 + 0.03 (the minimum once per order) */
+    cr_assert_money(cash, 1000000 - 4205.04 - 1055.01 - 3150.03);
 }
 
 Test(sim, resting_sell_fills_at_limit) {
@@ -1660,13 +1661,13 @@ Test(sim, market_order_types_with_liquidity) {
     /* 48 (SZSE fill or kill): all or nothing */
     set_price("000001.SZ", 11.00, 0, 300);
     asset(&cash, &frozen, NULL, NULL); /* order 43's rest is still frozen */
-    cr_assert_money(frozen, 7423.58);
+    cr_assert_money(frozen, 7420.08);
     mark = npushes;
     order("000001.SZ", 23, 1000, 48, 0);
     /* freeze on entry (11000 + 5.00 + 0.11), released when it is killed */
     expect_kinds(mark, "order,order,asset,order,asset");
-    cr_assert_money(pushes[mark + 2].event->asset->frozen_cash, 7423.58 + 11005.11);
-    cr_assert_money(pushes[mark + 4].event->asset->frozen_cash, 7423.58);
+    cr_assert_money(pushes[mark + 2].event->asset->frozen_cash, 7420.08 + 11005.11);
+    cr_assert_money(pushes[mark + 4].event->asset->frozen_cash, 7420.08);
     cr_assert_money(pushes[mark + 4].event->asset->cash, cash);
     expect_order_statuses(mark, "48,50,54");
     mark = npushes;
@@ -1878,10 +1879,10 @@ Test(sim, durable_book_survives_restart) {
     /* exact values, not only "the same as before" */
     double cash, frozen, mv, total;
     asset(&cash, &frozen, &mv, &total);
-    /* freezes: 10505.11 (order 1) + 11005.11 (order 2) - 3301.53 released by its 300 fill;
-       paid 3300 + 5.00 + 0.03 */
-    cr_assert_money(frozen, 10505.11 + 11005.11 - 3301.53);
-    cr_assert_money(cash, 1000000 - 10505.11 - 11005.11 + 3301.53 - 3305.03);
+    /* freezes: 10505.11 (order 1) + 11005.11 (order 2), of which its 300 fill paid
+       3300 + 5.00 + 0.03 */
+    cr_assert_money(frozen, 10505.11 + 11005.11 - 3305.03);
+    cr_assert_money(cash, 1000000 - 10505.11 - 11005.11);
     Xtbridge__OrdersReply *orders;
     brg_call_t *call = query_orders(false, &orders);
     cr_assert_eq(orders->n_orders, 5);
@@ -1918,7 +1919,7 @@ Test(sim, durable_book_survives_restart) {
     expect_kinds(mark, "trade,order,position,asset");
     cr_assert_str_eq(pushes[mark].event->trade->traded_id, "50000002");
     cr_assert_eq(pushes[mark].event->trade->order_id, buy);
-    cr_assert_money(pushes[mark + 3].event->asset->frozen_cash, 11005.11 - 3301.53);
+    cr_assert_money(pushes[mark + 3].event->asset->frozen_cash, 11005.11 - 3305.03);
     cr_assert_eq(order("600000.SH", 23, 100, 11, 10.00), 6);
     cr_assert_eq(order_async("600000.SH", 23, 100, 11, 10.00), 3);
     mark = npushes;

@@ -110,8 +110,9 @@ Test(sim_stock, books_share_ids_and_liquidity) {
     brg_sim_stock_asset(a, &asset);
     cr_assert_float_eq(asset.frozen_cash, 0, 1e-9);
     cr_assert_float_eq(asset.market_value, 10400.00, 1e-9);
-    /* 5250 + 5.05, 2100 + 5.02, 3150 + 5.03 */
-    cr_assert_float_eq(asset.cash, 100000 - 10515.10, 1e-6);
+    /* 5250 + 5.05 for each order: commission is per order, so order 3's two fills
+       (2100 + 5.00 + 0.02, then 3150 + 0.03) pay the 5 CNY minimum once */
+    cr_assert_float_eq(asset.cash, 100000 - 10510.10, 1e-6);
 
     /* the day close drops nothing held, resets T+1 */
     brg_sim_stock_next_day(a);
@@ -122,6 +123,46 @@ Test(sim_stock, books_share_ids_and_liquidity) {
     cr_assert_eq(p.can_use_volume, 1000);
     brg_sim_stock_destroy(&a);
     brg_sim_stock_destroy(&b);
+}
+
+/* Found in review: the freeze held the 5 CNY minimum once but every fill paid it, so
+   four fills took cash to -15.00. */
+Test(sim_stock, cash_never_negative_min_commission_per_order) {
+    /* 1000 @ 10.00 = 10000 + commission 5.00 (2.50 < the minimum) + transfer fee 0.10 */
+    brg_sim_stock_t *a = brg_sim_stock_new(&ctx, "A", 10005.10);
+    brg_sim_quote_t *q = brg_sim_market_set(ctx.market, "600000.SH", NULL, 10.00, 10.00, 300);
+    cr_assert_not_null(q);
+    brg_sim_order_args_t o = args("600000.SH", BRG_SIM_STOCK_BUY, 1000, 10.00);
+    int64_t id = brg_sim_stock_order(a, &o);
+    Xtbridge__XtAsset asset;
+    Xtbridge__XtOrder order;
+    brg_sim_stock_asset(a, &asset);
+    cr_assert_float_eq(asset.cash, 0, 1e-9);
+    cr_assert_float_eq(asset.frozen_cash, 7000.07, 1e-9, "%.2f",
+                       asset.frozen_cash); /* 300 filled at entry */
+    for (int pass = 0; pass < 3; pass++) {
+        int64_t left = q->liquidity;
+        cr_assert_eq(brg_sim_stock_match(a, q, &left), 1);
+        brg_sim_stock_asset(a, &asset);
+        cr_assert_geq(asset.cash, 0, "pass %d: cash %.2f", pass, asset.cash);
+    }
+    cr_assert(brg_sim_stock_order_get(a, id, &order));
+    cr_assert_eq(order.order_status, 56);
+    cr_assert_eq(order.traded_volume, 1000);
+    brg_sim_stock_asset(a, &asset);
+    cr_assert_float_eq(asset.cash, 0, 1e-9, "%.2f", asset.cash);
+    cr_assert_float_eq(asset.frozen_cash, 0, 1e-9);
+    cr_assert_eq(brg_sim_stock_trade_count(a), 4);
+    Xtbridge__XtTrade t;
+    double fees[4] = {5.03, 0.03, 0.03, 0.01}; /* 5 once; transfer 0.03 0.03 0.03 0.01 */
+    double total = 0;
+    for (size_t i = 0; i < 4; i++) {
+        brg_sim_stock_trade_at(a, i, &t);
+        cr_assert_float_eq(t.commission, fees[i], 1e-9, "fill %zu: %.2f", i, t.commission);
+        total += t.traded_amount + t.commission;
+    }
+    cr_assert_float_eq(total, 10005.10, 1e-6);
+    brg_sim_stock_destroy(&a);
 }
 
 Test(sim_stock, match_ignores_other_codes_and_finished_orders) {

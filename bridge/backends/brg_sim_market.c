@@ -281,3 +281,17 @@ brg_sim_fee_t brg_sim_fees_compute(const brg_sim_fees_t *fees, double amount, bo
     fee.total = brg_sim_round2(fee.commission + fee.transfer_fee + fee.stamp_duty);
     return fee;
 }
+
+brg_sim_fee_t brg_sim_fees_fill(const brg_sim_fees_t *fees, double before, double amount,
+                                bool sell) {
+    brg_sim_fee_t after = brg_sim_fees_compute(fees, brg_sim_round2(before + amount), sell);
+    if (before <= 0)
+        return after;
+    brg_sim_fee_t prior = brg_sim_fees_compute(fees, before, sell);
+    brg_sim_fee_t fee;
+    fee.commission = brg_sim_round2(after.commission - prior.commission);
+    fee.transfer_fee = brg_sim_round2(after.transfer_fee - prior.transfer_fee);
+    fee.stamp_duty = brg_sim_round2(after.stamp_duty - prior.stamp_duty);
+    fee.total = brg_sim_round2(fee.commission + fee.transfer_fee + fee.stamp_duty);
+    return fee;
+}

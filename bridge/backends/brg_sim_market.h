@@ -104,6 +104,14 @@ bool brg_sim_on_tick(double price);
 /*  Fees of one fill of `amount` yuan: commission max(amount*rate, min), transfer fee on
     both sides, stamp duty on sells only; each rounded to the cent. */
 brg_sim_fee_t brg_sim_fees_compute(const brg_sim_fees_t *fees, double amount, bool sell);
+/*  Fees of one fill of `amount` yuan of an order that has already traded `before` yuan.
+    A Chinese broker charges commission per order (委托), not per fill: the order's
+    commission is max(total*rate, min) on its whole traded amount, so a fill pays what
+    that grows by (the first fill pays at least the minimum, later ones only the rate);
+    the transfer fee and stamp duty likewise, so an order's fees are those of
+    brg_sim_fees_compute on its total however it fills, and a buy's freeze covers them. */
+brg_sim_fee_t brg_sim_fees_fill(const brg_sim_fees_t *fees, double before, double amount,
+                                bool sell);
 
 #ifdef __cplusplus
 }

@@ -4,8 +4,9 @@
 
     Money is kept in yuan as doubles but re-rounded to the cent after every change, so
     float noise never accumulates into a visible cent. A buy freezes volume*price plus the
-    estimated commission and transfer fee; each fill takes the actual cost and releases
-    the freeze pro rata (all of what is left when the order finishes).
+    order's commission and transfer fee (commission is per order, minimum included once:
+    brg_sim_fees_fill); each fill is paid out of the freeze and the last one gives back
+    what is left, so cash never goes negative.
 
     Durability: every mutation marks what it changed (the account's cash/frozen, an order,
     a position; trades never change, so the ones not yet stored are simply the tail of the
@@ -588,7 +589,8 @@ static void push_holdings(brg_sim_stock_t *self, const order_t *o) {
 static void fill(brg_sim_stock_t *self, order_t *o, int64_t qty, double price) {
     bool sell = o->order_type == BRG_SIM_STOCK_SELL;
     double amount = brg_sim_round2((double)qty * price);
-    brg_sim_fee_t fee = brg_sim_fees_compute(brg_sim_market_fees(self->ctx->market), amount, sell);
+    brg_sim_fee_t fee =
+        brg_sim_fees_fill(brg_sim_market_fees(self->ctx->market), o->traded_amount, amount, sell);
     position_t *p = position_get(self, o->code, o->name);
     if (sell) {
         self->cash = brg_sim_round2(self->cash + amount - fee.total);
@@ -596,15 +598,16 @@ static void fill(brg_sim_stock_t *self, order_t *o, int64_t qty, double price) {
         p->volume -= qty;
         p->frozen -= qty;
     } else {
+        /* The fill is paid from the freeze (which covers the whole order's worst case:
+           every fill is at or below the limit and the order's fees are those of its
+           total), so available cash never dips; the last fill gives back the rest. */
         bool last_fill = o->traded + qty == o->volume;
-        double release = last_fill ? o->freeze_left
-                                   : brg_sim_round2(o->freeze * (double)qty / (double)o->volume);
-        if (release > o->freeze_left)
-            release = o->freeze_left;
+        double cost = brg_sim_round2(amount + fee.total);
+        double release = last_fill || cost > o->freeze_left ? o->freeze_left : cost;
         o->freeze_left = brg_sim_round2(o->freeze_left - release);
         self->frozen = brg_sim_round2(self->frozen - release);
         self->cash = brg_sim_round2(self->cash + release - amount - fee.total);
-        double cost = p->avg_price * (double)p->volume + amount + fee.total;
+        cost = p->avg_price * (double)p->volume + amount + fee.total;
         double paid = p->open_price * (double)p->volume + amount;
         p->volume += qty; /* T+1: not sellable before the next day */
         p->avg_price = cost / (double)p->volume;

@@ -256,13 +256,13 @@ Test(integration, worked_example_buy_fill_t1_cancel_next_day, .init = start_defa
     cr_assert_gt(sell, 0);
     r = get_order(c, sell, &o);
     cr_assert_eq(o->order_status, 57);
-    cr_assert_str_eq(o->status_msg, "insufficient shares");
+    cr_assert_str_eq(o->status_msg, "insufficient shares: sell 1000, sellable 0");
     xtb_reply_destroy(&r);
     ev = xtbt_wait_event(c, "order_error." ACC ".", XTBRIDGE__EVENT__BODY_ORDER_ERROR, 3000);
     cr_assert_not_null(ev, "no order_error push for the T+1 sell");
     cr_assert_eq(ev->order_error->order_id, sell);
     cr_assert_eq(ev->order_error->error_id, -61);
-    cr_assert_str_eq(ev->order_error->error_msg, "insufficient shares");
+    cr_assert_str_eq(ev->order_error->error_msg, "insufficient shares: sell 1000, sellable 0");
     xtb_event_destroy(&ev);
     expect_asset(c, 989494.89, 0, 10400.00, 999894.89);
 
@@ -419,17 +419,23 @@ Test(integration, every_rejection_reason, .init = start_reject, .fini = stop_bri
     cr_assert_eq(xtb_client_subscribe(c, "order_error."), 0);
     cr_assert_eq(xtb_client_sync_subscriptions(c, 5000), 0);
 
-    expect_junk(c, "600000.SH", BUY, 150, 10.60, "lot");
-    expect_junk(c, "600000.SH", SELL, 600, 10.60, "insufficient shares");
-    expect_junk(c, "000001.SZ", SELL, 100, 11.00, "insufficient shares");
-    expect_junk(c, "600000.SH", SELL, 50, 10.60, "odd lot"); /* text: the sim's */
-    expect_junk(c, "600519.SH", BUY, 700, 1500.00, "insufficient cash");
-    expect_junk(c, "600000.SH", BUY, 100, 11.67, "outside price limits");
-    expect_junk(c, "600000.SH", BUY, 100, 9.53, "outside price limits");
-    expect_junk(c, "300750.SZ", BUY, 100, 240.01, "outside price limits");
-    expect_junk(c, "688981.SH", BUY, 100, 60.01, "outside price limits");
-    expect_junk(c, "430047.BJ", BUY, 100, 13.01, "outside price limits");
-    expect_junk(c, "999999.SH", BUY, 100, 10.00, "unknown code");
+    /* texts: the sim's, with the values that broke the rule */
+    expect_junk(c, "600000.SH", BUY, 150, 10.60, "volume 150 is not a multiple of 100");
+    expect_junk(c, "600000.SH", SELL, 600, 10.60, "insufficient shares: sell 600, sellable 550");
+    expect_junk(c, "000001.SZ", SELL, 100, 11.00, "insufficient shares: sell 100, sellable 0");
+    /* of 550 the odd 50 must go in one order (selling it alone is legal) */
+    expect_junk(c, "600000.SH", SELL, 30, 10.60,
+                "odd lot: sell 30 of sellable 550 must be lots of 100, plus the odd 50 in one "
+                "order");
+    expect_junk(c, "600519.SH", BUY, 700, 1500.00,
+                "insufficient cash: need 1050273.00, available 1000000.00");
+    expect_junk(c, "600000.SH", BUY, 100, 11.67, "price 11.67 outside price limits 9.54 - 11.66");
+    expect_junk(c, "600000.SH", BUY, 100, 9.53, "price 9.53 outside price limits 9.54 - 11.66");
+    expect_junk(c, "300750.SZ", BUY, 100, 240.01,
+                "price 240.01 outside price limits 160.00 - 240.00");
+    expect_junk(c, "688981.SH", BUY, 200, 60.01, "price 60.01 outside price limits 40.00 - 60.00");
+    expect_junk(c, "430047.BJ", BUY, 100, 13.01, "price 13.01 outside price limits 7.00 - 13.00");
+    expect_junk(c, "999999.SH", BUY, 100, 10.00, "unknown code 999999.SH");
     /* A credit order type (27 CREDIT_FIN_BUY) on a STOCK account; text: the sim's. */
     int64_t credit = place(c, ACC, "600000.SH", 27, 100, 10.60);
     cr_assert_gt(credit, 0);
@@ -864,7 +870,7 @@ Test(integration, xtbctl_smoke, .init = start_default, .fini = stop_bridge, .tim
 
     /* A junk order still exits 0 and shows the reason. */
     cr_assert_eq(run_ctl("order 600000.SH buy 150 10.50", out, sizeof out), 0, "%s", out);
-    cr_assert_str_eq(out, "order_id 2 ORDER_JUNK: lot\n");
+    cr_assert_str_eq(out, "order_id 2 ORDER_JUNK: volume 150 is not a multiple of 100\n");
 
     /* Bridge errors: exit 1 with the code name and message. */
     cr_assert_eq(run_ctl("order 600000.SH buy 0 10.50", out, sizeof out), 1, "%s", out);
@@ -943,7 +949,7 @@ Test(integration, async_responses_precede_errors, .init = start_default, .fini =
     cr_assert_not_null(ev);
     cr_assert_eq(ev->order_error->order_id, order_id);
     cr_assert_eq(ev->order_error->seq, seq);
-    cr_assert_str_eq(ev->order_error->error_msg, "lot");
+    cr_assert_str_eq(ev->order_error->error_msg, "volume 150 is not a multiple of 100");
     xtb_event_destroy(&ev);
 
     /* A failing async cancel: cancel_async(cancel_result -1, seq), then cancel_error. */

@@ -531,9 +531,11 @@ Test(sim, worked_example_exact_values) {
     cr_assert_eq(junk, 2);
     expect_kinds(mark, "order,order_error");
     cr_assert_eq(pushes[mark].event->order->order_status, 57);
-    cr_assert_str_eq(pushes[mark].event->order->status_msg, "insufficient shares");
+    cr_assert_str_eq(pushes[mark].event->order->status_msg,
+                     "insufficient shares: sell 1000, sellable 0");
     cr_assert_eq(pushes[mark + 1].event->order_error->error_id, -61);
-    cr_assert_str_eq(pushes[mark + 1].event->order_error->error_msg, "insufficient shares");
+    cr_assert_str_eq(pushes[mark + 1].event->order_error->error_msg,
+                     "insufficient shares: sell 1000, sellable 0");
     cr_assert_eq(pushes[mark + 1].event->order_error->order_id, 2);
 
     mark = npushes;
@@ -611,8 +613,10 @@ static void expect_junk(const char *code, int type, int64_t volume, int price_ty
 }
 
 Test(sim, reject_lot) {
-    expect_junk("600000.SH", 23, 150, 11, 10.60, "lot");
-    expect_junk("600000.SH", 23, 99, 11, 10.60, "lot");
+    expect_junk("600000.SH", 23, 150, 11, 10.60, "volume 150 is not a multiple of 100");
+    expect_junk("600000.SH", 23, 99, 11, 10.60, "volume 99 is not a multiple of 100");
+    expect_junk("000001.SZ", 23, 1, 11, 11.00, "volume 1 is not a multiple of 100");
+    expect_junk("300750.SZ", 23, 250, 11, 200.00, "volume 250 is not a multiple of 100");
     double cash, frozen;
     asset(&cash, &frozen, NULL, NULL);
     cr_assert_money(cash, 1000000.00);
@@ -621,18 +625,20 @@ Test(sim, reject_lot) {
 
 Test(sim, reject_insufficient_cash) {
     /* 1000 * 1500 = 1.5M > 1M */
-    expect_junk("600519.SH", 23, 1000, 11, 1500.00, "insufficient cash");
+    expect_junk("600519.SH", 23, 1000, 11, 1500.00,
+                "insufficient cash: need 1500390.00, available 1000000.00");
     /* 600 shares: 894000 + 223.50 + 8.94 fits; then 100 more does not */
     order("600519.SH", 23, 600, 11, 1490.00);
-    expect_junk("600519.SH", 23, 100, 11, 1490.00, "insufficient cash");
+    expect_junk("600519.SH", 23, 100, 11, 1490.00,
+                "insufficient cash: need 149038.74, available 105767.56");
 }
 
 Test(sim, reject_insufficient_shares_and_t1) {
-    expect_junk("000001.SZ", 24, 100, 11, 11.00, "insufficient shares");
+    expect_junk("000001.SZ", 24, 100, 11, 11.00, "insufficient shares: sell 100, sellable 0");
     /* bought today (filled): still not sellable */
     order("000001.SZ", 23, 100, 11, 11.00);
     cr_assert_eq(last_push("trade")->trade->traded_volume, 100);
-    expect_junk("000001.SZ", 24, 100, 11, 11.00, "insufficient shares");
+    expect_junk("000001.SZ", 24, 100, 11, 11.00, "insufficient shares: sell 100, sellable 0");
 }
 
 Test(sim, reject_odd_lot_unless_clearing) {
@@ -645,16 +651,25 @@ Test(sim, reject_odd_lot_unless_clearing) {
               "            code = 600000.SH\n"
               "            volume = 550\n"
               "            avg_price = 10.00\n");
-    expect_junk("600000.SH", 24, 50, 11, 10.60, "odd lot");
-    expect_junk("600000.SH", 24, 600, 11, 10.60, "insufficient shares");
-    /* 500 in lots is fine, then the remaining 50 clears the balance */
+    /* Of 550 sellable only the odd 50 must go in one order: 30 or 120 split it */
+    expect_junk("600000.SH", 24, 30, 11, 10.60,
+                "odd lot: sell 30 of sellable 550 must be lots of 100, plus the odd 50 in one "
+                "order");
+    expect_junk("600000.SH", 24, 120, 11, 10.60,
+                "odd lot: sell 120 of sellable 550 must be lots of 100, plus the odd 50 in one "
+                "order");
+    expect_junk("600000.SH", 24, 600, 11, 10.60, "insufficient shares: sell 600, sellable 550");
+    /* selling the odd 50 alone is legal (found in review: it was refused) */
     size_t mark = npushes;
-    order("600000.SH", 24, 500, 11, 10.70); /* rests above last */
-    expect_order_statuses(mark, "48,50");
-    expect_junk("600000.SH", 24, 100, 11, 10.60, "insufficient shares");
-    mark = npushes;
     order("600000.SH", 24, 50, 11, 10.60);
     expect_order_statuses(mark, "48,50,56");
+    /* 500 in lots is fine; 150 would be too (a lot plus the odd part) but nothing is odd now */
+    expect_junk("600000.SH", 24, 150, 11, 10.70,
+                "odd lot: sell 150 of sellable 500 must be lots of 100");
+    mark = npushes;
+    order("600000.SH", 24, 500, 11, 10.70); /* rests above last */
+    expect_order_statuses(mark, "48,50");
+    expect_junk("600000.SH", 24, 100, 11, 10.60, "insufficient shares: sell 100, sellable 0");
     Xtbridge__XtPosition *p;
     brg_call_t *call = position("600000.SH", &p);
     cr_assert_eq(p->volume, 500);
@@ -671,47 +686,187 @@ Test(sim, reject_odd_lot_unless_clearing) {
 
 Test(sim, reject_outside_price_limits_by_board) {
     /* main board 600000.SH pre 10.60: 9.54 .. 11.66 */
-    expect_junk("600000.SH", 23, 100, 11, 11.67, "outside price limits");
-    expect_junk("600000.SH", 23, 100, 11, 9.53, "outside price limits");
+    expect_junk("600000.SH", 23, 100, 11, 11.67, "price 11.67 outside price limits 9.54 - 11.66");
+    expect_junk("600000.SH", 23, 100, 11, 9.53, "price 9.53 outside price limits 9.54 - 11.66");
     order("600000.SH", 23, 100, 11, 9.54);
     cr_assert_eq(last_push("order")->order->order_status, 50);
     order("600000.SH", 23, 100, 11, 11.66);
     cr_assert_eq(last_push("order")->order->order_status, 56);
     /* ChiNext 300750.SZ pre 200: 160 .. 240 */
-    expect_junk("300750.SZ", 23, 100, 11, 240.01, "outside price limits");
-    expect_junk("300750.SZ", 23, 100, 11, 159.99, "outside price limits");
+    expect_junk("300750.SZ", 23, 100, 11, 240.01,
+                "price 240.01 outside price limits 160.00 - 240.00");
+    expect_junk("300750.SZ", 23, 100, 11, 159.99,
+                "price 159.99 outside price limits 160.00 - 240.00");
     order("300750.SZ", 23, 100, 11, 240.00);
     cr_assert_eq(last_push("order")->order->order_status, 56);
     /* STAR 688981.SH pre 50: 40 .. 60 */
-    expect_junk("688981.SH", 23, 100, 11, 60.01, "outside price limits");
-    order("688981.SH", 23, 100, 11, 40.00);
+    expect_junk("688981.SH", 23, 200, 11, 60.01, "price 60.01 outside price limits 40.00 - 60.00");
+    order("688981.SH", 23, 200, 11, 40.00);
     cr_assert_eq(last_push("order")->order->order_status, 50);
     /* Beijing 430047.BJ pre 10: 7 .. 13 */
-    expect_junk("430047.BJ", 23, 100, 11, 13.01, "outside price limits");
-    expect_junk("430047.BJ", 23, 100, 11, 6.99, "outside price limits");
+    expect_junk("430047.BJ", 23, 100, 11, 13.01, "price 13.01 outside price limits 7.00 - 13.00");
+    expect_junk("430047.BJ", 23, 100, 11, 6.99, "price 6.99 outside price limits 7.00 - 13.00");
     order("430047.BJ", 23, 100, 11, 13.00);
     cr_assert_eq(last_push("order")->order->order_status, 56);
     /* a main-board SZ code at +20% is out */
-    expect_junk("000001.SZ", 23, 100, 11, 13.20, "outside price limits");
+    expect_junk("000001.SZ", 23, 100, 11, 13.20, "price 13.20 outside price limits 9.90 - 12.10");
 }
 
 Test(sim, reject_unknown_code) {
-    expect_junk("600001.SH", 23, 100, 11, 10.00, "unknown code");
-    expect_junk("999999.SZ", 24, 100, 5, 0, "unknown code");
+    expect_junk("600001.SH", 23, 100, 11, 10.00, "unknown code 600001.SH");
+    expect_junk("999999.SZ", 24, 100, 5, 0, "unknown code 999999.SZ");
 }
 
 Test(sim, reject_non_stock_order_type) {
-    expect_junk("600000.SH", 27, 100, 11, 10.60, "order type not supported on a STOCK account");
-    expect_junk("600000.SH", 0, 100, 11, 10.60, "order type not supported on a STOCK account");
-    expect_junk("600000.SH", 48, 100, 11, 10.60, "order type not supported on a STOCK account");
+    expect_junk("600000.SH", 27, 100, 11, 10.60, "order type 27 not supported on a STOCK account");
+    expect_junk("600000.SH", 0, 100, 11, 10.60, "order type 0 not supported on a STOCK account");
+    expect_junk("600000.SH", 48, 100, 11, 10.60, "order type 48 not supported on a STOCK account");
 }
 
 Test(sim, reject_price_tick_and_futures_price_type) {
-    expect_junk("600000.SH", 23, 100, 11, 10.555, "price tick");
-    expect_junk("600000.SH", 23, 100, 18, 10.60, "price type not supported for stocks");
-    /* SSE-only market order type on an SZ code */
-    expect_junk("000001.SZ", 23, 100, 42, 0, "price type not supported on this market");
-    expect_junk("600000.SH", 23, 100, 48, 0, "price type not supported on this market");
+    expect_junk("600000.SH", 23, 100, 11, 10.555, "price 10.555 is off the 0.01 tick");
+    expect_junk("600000.SH", 23, 100, 18, 10.60, "price type 18 not supported for stocks");
+    /* SSE/BSE market order types on an SZ code, SZSE ones on SH and BJ */
+    expect_junk("000001.SZ", 23, 100, 42, 0, "price type 42 not supported on SZ");
+    expect_junk("000001.SZ", 23, 100, 43, 0, "price type 43 not supported on SZ");
+    expect_junk("600000.SH", 23, 100, 48, 0, "price type 48 not supported on SH");
+    expect_junk("430047.BJ", 23, 100, 46, 0, "price type 46 not supported on BJ");
+}
+
+/* STAR buys: at least 200, then any number; Beijing at least 100, then any number. */
+Test(sim, star_and_beijing_volume_rules) {
+    expect_junk("688981.SH", 23, 100, 11, 50.00, "volume 100 is below the STAR minimum of 200");
+    expect_junk("688981.SH", 23, 199, 11, 50.00, "volume 199 is below the STAR minimum of 200");
+    size_t mark = npushes;
+    order("688981.SH", 23, 201, 11, 50.00);
+    expect_order_statuses(mark, "48,50,56");
+    cr_assert_eq(last_push("trade")->trade->traded_volume, 201);
+    expect_junk("430047.BJ", 23, 99, 11, 10.00, "volume 99 is below the Beijing minimum of 100");
+    mark = npushes;
+    order("430047.BJ", 23, 101, 11, 10.00);
+    expect_order_statuses(mark, "48,50,56");
+    cr_assert_eq(last_push("trade")->trade->traded_volume, 101);
+    /* market price types 42/43 are valid on the BSE */
+    mark = npushes;
+    order("430047.BJ", 23, 100, 42, 0);
+    expect_order_statuses(mark, "48,50,56");
+    mark = npushes;
+    order("430047.BJ", 23, 150, 43, 0);
+    expect_order_statuses(mark, "48,50,56");
+}
+
+Test(sim, star_and_beijing_sells) {
+    teardown();
+    start_sim("sim\n"
+              "    account\n"
+              "        id = 1000000365\n"
+              "        position\n"
+              "            code = 688981.SH\n"
+              "            volume = 250\n"
+              "        position\n"
+              "            code = 430047.BJ\n"
+              "            volume = 150\n");
+    expect_junk("688981.SH", 24, 100, 11, 50.00, "volume 100 is below the STAR minimum of 200");
+    size_t mark = npushes;
+    order("688981.SH", 24, 200, 11, 50.00);
+    expect_order_statuses(mark, "48,50,56");
+    /* 50 left, below the minimum: only the whole balance may go */
+    expect_junk("688981.SH", 24, 20, 11, 50.00,
+                "odd lot: sell 20 of sellable 50; a balance below 200 is sold whole");
+    mark = npushes;
+    order("688981.SH", 24, 50, 11, 50.00);
+    expect_order_statuses(mark, "48,50,56");
+    mark = npushes;
+    order("430047.BJ", 24, 101, 11, 10.00);
+    expect_order_statuses(mark, "48,50,56");
+    expect_junk("430047.BJ", 24, 48, 11, 10.00,
+                "odd lot: sell 48 of sellable 49; a balance below 100 is sold whole");
+    mark = npushes;
+    order("430047.BJ", 24, 49, 11, 10.00);
+    expect_order_statuses(mark, "48,50,56");
+}
+
+/* A main-board ST stock (`st = 1` in the price table) moves ±5%; a ChiNext one keeps 20%. */
+Test(sim, st_stocks_limit_5_percent) {
+    teardown();
+    start_sim("sim\n"
+              "    price\n"
+              "        code = 600002.SH\n"
+              "        pre_close = 10.00\n"
+              "        st = 1\n"
+              "    price\n"
+              "        code = 300001.SZ\n"
+              "        pre_close = 10.00\n"
+              "        st = 1\n");
+    expect_junk("600002.SH", 23, 100, 11, 10.51, "price 10.51 outside price limits 9.50 - 10.50");
+    expect_junk("600002.SH", 23, 100, 11, 9.49, "price 9.49 outside price limits 9.50 - 10.50");
+    size_t mark = npushes;
+    order("600002.SH", 23, 100, 11, 10.50);
+    expect_order_statuses(mark, "48,50,56");
+    mark = npushes;
+    order("300001.SZ", 23, 100, 11, 12.00);
+    expect_order_statuses(mark, "48,50,56");
+    char err[256] = "";
+    teardown();
+    cr_assert_null(make_sim("sim\n    price\n        code = 600002.SH\n        pre_close = 10\n"
+                            "        st = yes\n",
+                            err, sizeof err));
+    cr_assert_str_eq(err, "sim/price 600002.SH: st must be 0 or 1, not 'yes'");
+    start_sim(NULL);
+}
+
+/* An account whose status is not OK (0) refuses orders, like a broker's counter. */
+Test(sim, account_not_ok_refuses_orders) {
+    Xtbridge__Request req = XTBRIDGE__REQUEST__INIT;
+    Xtbridge__SimSetAccountStatusRequest ss = XTBRIDGE__SIM_SET_ACCOUNT_STATUS_REQUEST__INIT;
+    Xtbridge__Account account = account_of(ACCT);
+    ss.account = &account;
+    ss.status = 6;
+    req.body_case = XTBRIDGE__REQUEST__BODY_SIM_SET_ACCOUNT_STATUS;
+    req.sim_set_account_status = &ss;
+    brg_call_t *call = run(&req);
+    cr_assert_eq(brg_call_reply(call)->error->code, XTBRIDGE__ERROR_CODE__OK);
+    brg_call_destroy(&call);
+    expect_junk("600000.SH", 23, 100, 11, 10.60, "account status 6 (CLOSED) is not OK: no orders");
+    double cash, frozen;
+    asset(&cash, &frozen, NULL, NULL);
+    cr_assert_money(cash, 1000000.00);
+    cr_assert_money(frozen, 0);
+    ss.status = 0;
+    call = run(&req);
+    brg_call_destroy(&call);
+    size_t mark = npushes;
+    order("600000.SH", 23, 100, 11, 10.60);
+    expect_order_statuses(mark, "48,50,56");
+}
+
+/* A typo in a `sim` key stops the start, naming the key. */
+Test(sim, config_typo_names_the_key) {
+    const struct {
+        const char *text, *err;
+    } bad[] = {
+        {"sim\n    acount\n        id = A1\n",
+         "sim: unknown key 'acount' (known: account, price, fees)"},
+        {"sim\n    account\n        id = A1\n        csh = 5\n",
+         "sim/account A1: unknown key 'csh' (known: id, type, cash, position)"},
+        {"sim\n    account\n        id = A1\n        position\n            code = 600000.SH\n"
+         "            volume = 100\n            avgprice = 5\n",
+         "sim/account A1/position: unknown key 'avgprice' (known: code, volume, avg_price)"},
+        {"sim\n    price\n        code = 600000.SH\n        preclose = 5\n",
+         "sim/price 600000.SH: unknown key 'preclose' (code, name, pre_close, last, liquidity, "
+         "st)"},
+        {"sim\n    fees\n        min_comission = 1\n",
+         "sim/fees: unknown key 'min_comission' (commission_rate, min_commission, "
+         "stamp_duty_rate, transfer_fee_rate)"},
+    };
+    teardown();
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char err[256] = "";
+        void *s = make_sim(bad[i].text, err, sizeof err);
+        cr_assert_null(s, "config %zu accepted", i);
+        cr_assert_str_eq(err, bad[i].err);
+    }
+    start_sim(NULL);
 }
 
 /* ---- INVALID_ARGUMENT -------------------------------------------------------------- */
@@ -1024,7 +1179,8 @@ Test(sim, order_async_push_ordering) {
     cr_assert_eq(pushes[mark + 1].event->order->order_status, 57);
     cr_assert_eq(pushes[mark + 2].event->order_error->seq, 2);
     cr_assert_eq(pushes[mark + 2].event->order_error->order_id, 2);
-    cr_assert_str_eq(pushes[mark + 2].event->order_error->error_msg, "lot");
+    cr_assert_str_eq(pushes[mark + 2].event->order_error->error_msg,
+                     "volume 150 is not a multiple of 100");
 
     /* a marketable async order: order_async first, then the whole walk */
     mark = npushes;
@@ -1604,7 +1760,8 @@ Test(sim, config_accounts_prices_and_fees) {
     /* limits from the configured pre_close: 5.50 is the cap */
     mark = npushes;
     order_on("A2", "601398.SH", 23, 100, 11, 5.51);
-    cr_assert_str_eq(pushes[mark].event->order->status_msg, "outside price limits");
+    cr_assert_str_eq(pushes[mark].event->order->status_msg,
+                     "price 5.51 outside price limits 4.50 - 5.50");
 }
 
 Test(sim, bad_config_fails_create) {
@@ -1895,7 +2052,7 @@ Test(sim, durable_book_survives_restart) {
         cr_assert_str_eq(orders->orders[i]->strategy_name, "strat");
         cr_assert_str_eq(orders->orders[i]->order_remark, "remark");
     }
-    cr_assert_str_eq(orders->orders[4]->status_msg, "lot");
+    cr_assert_str_eq(orders->orders[4]->status_msg, "volume 150 is not a multiple of 100");
     cr_assert_float_eq(orders->orders[1]->traded_price, 11.00, 1e-9);
     brg_call_destroy(&call);
     Xtbridge__XtPosition *p;

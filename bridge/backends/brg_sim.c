@@ -158,6 +158,55 @@ static sim_account_t *find_account_id(brg_sim_t *self, const char *id) {
     return NULL;
 }
 
+/*  Whether every child of `node` is named in `keys` (NULL-terminated); otherwise an error
+    naming the first unknown key, its place and the keys that are allowed. A typo must stop
+    the start, not silently fall back to a default. */
+static int known_keys(zconfig_t *node, const char *where, const char *const *keys, char *err,
+                      size_t errlen) {
+    for (zconfig_t *child = zconfig_child(node); child; child = zconfig_next(child)) {
+        const char *name = zconfig_name(child);
+        bool found = false;
+        for (size_t i = 0; keys[i] && !found; i++)
+            found = streq(name, keys[i]);
+        if (found)
+            continue;
+        char list[200] = "";
+        for (size_t i = 0; keys[i]; i++) {
+            size_t used = strlen(list);
+            snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "", keys[i]);
+        }
+        snprintf(err, errlen, "%s: unknown key '%s' (known: %s)", where, name, list);
+        return -1;
+    }
+    return 0;
+}
+
+static int check_config_keys(zconfig_t *section, char *err, size_t errlen) {
+    static const char *const top[] = {"account", "price", "fees", NULL};
+    static const char *const account[] = {"id", "type", "cash", "position", NULL};
+    static const char *const position[] = {"code", "volume", "avg_price", NULL};
+    if (!section)
+        return 0;
+    if (known_keys(section, "sim", top, err, errlen))
+        return -1;
+    for (zconfig_t *a = zconfig_child(section); a; a = zconfig_next(a)) {
+        if (!streq(zconfig_name(a), "account"))
+            continue;
+        char where[96];
+        snprintf(where, sizeof where, "sim/account %.40s", zconfig_get(a, "id", ""));
+        if (known_keys(a, where, account, err, errlen))
+            return -1;
+        for (zconfig_t *p = zconfig_child(a); p; p = zconfig_next(p))
+            if (streq(zconfig_name(p), "position")) {
+                char pwhere[160];
+                snprintf(pwhere, sizeof pwhere, "%s/position", where);
+                if (known_keys(p, pwhere, position, err, errlen))
+                    return -1;
+            }
+    }
+    return 0;
+}
+
 /*  One `account` entry of the config. `nstored` is the number of accounts loaded from
     the store: an entry for one of those is checked but not applied (the stored book wins:
     its cash and positions moved on since the config was written). */
@@ -300,6 +349,7 @@ static int load_quotes(brg_sim_t *self, brg_store_t *store, load_t *l) {
             snprintf(l->err, l->errlen, "store: stored quote with bad code '%.40s'", q->code);
             return -1;
         }
+        quote->st = q->st;
         brg_sim_market_clean(self->ctx.market, quote);
     }
     return 0;
@@ -416,6 +466,8 @@ static brg_sim_t *book_build(sim_backend_t *backend, char *err, size_t errlen) {
     load_t l = {.err = err, .errlen = errlen};
     size_t nstored = 0;
     zconfig_t *section = backend->config;
+    if (check_config_keys(section, err, errlen))
+        goto fail;
     if (backend->store) {
         int rc = read_counters(backend->store, &self->stored, err, errlen);
         if (rc < 0)
@@ -511,6 +563,7 @@ static int put_quote(brg_store_t *store, const brg_sim_quote_t *quote, size_t or
     m.pre_close = quote->pre_close;
     m.last = quote->last;
     m.liquidity = quote->liquidity;
+    m.st = quote->st;
     m.ord = (int64_t)ord;
     uint8_t key[BRG_SIM_KEY_MAX];
     size_t klen = brg_sim_key_str(key, BRG_SIM_KEY_QUOTE, quote->code, NULL);
@@ -745,6 +798,7 @@ static void handle_order(brg_sim_t *self, brg_call_t *call, const Xtbridge__Orde
             .strategy_name = req->strategy_name,
             .order_remark = req->order_remark,
             .seq = seq,
+            .account_status = account->status,
         };
         order_id = brg_sim_stock_order(account->stock, &args);
     } else {

@@ -176,10 +176,29 @@ static int load_price(brg_sim_market_t *self, zconfig_t *price, brg_sim_skip_fn 
         snprintf(err, errlen, "sim/price %s: bad liquidity", code);
         return -1;
     }
+    const char *st = zconfig_get(price, "st", NULL);
+    if (st && !streq(st, "0") && !streq(st, "1")) {
+        snprintf(err, errlen, "sim/price %s: st must be 0 or 1, not '%s'", code, st);
+        return -1;
+    }
+    for (zconfig_t *key = zconfig_child(price); key; key = zconfig_next(key)) {
+        const char *k = zconfig_name(key);
+        if (!streq(k, "code") && !streq(k, "name") && !streq(k, "pre_close") && !streq(k, "last") &&
+            !streq(k, "liquidity") && !streq(k, "st")) {
+            snprintf(err, errlen,
+                     "sim/price %s: unknown key '%s' (code, name, pre_close, last, "
+                     "liquidity, st)",
+                     code, k);
+            return -1;
+        }
+    }
     if (skip && skip(arg, code))
         return 0;
     const char *name = zconfig_get(price, "name", known ? known->name : code);
-    brg_sim_market_set(self, code, name, pre_close, last, (int64_t)liquidity);
+    brg_sim_quote_t *quote =
+        brg_sim_market_set(self, code, name, pre_close, last, (int64_t)liquidity);
+    if (st)
+        quote->st = streq(st, "1");
     return 0;
 }
 
@@ -193,6 +212,19 @@ int brg_sim_market_load_skip(brg_sim_market_t *self, zconfig_t *sim, brg_sim_ski
         return 0;
     for (zconfig_t *child = zconfig_child(sim); child; child = zconfig_next(child)) {
         const char *name = zconfig_name(child);
+        if (streq(name, "fees")) {
+            for (zconfig_t *key = zconfig_child(child); key; key = zconfig_next(key)) {
+                const char *k = zconfig_name(key);
+                if (!streq(k, "commission_rate") && !streq(k, "min_commission") &&
+                    !streq(k, "stamp_duty_rate") && !streq(k, "transfer_fee_rate")) {
+                    snprintf(err, errlen,
+                             "sim/fees: unknown key '%s' (commission_rate, min_commission, "
+                             "stamp_duty_rate, transfer_fee_rate)",
+                             k);
+                    return -1;
+                }
+            }
+        }
         if (streq(name, "price")) {
             if (load_price(self, child, skip, arg, err, errlen) != 0)
                 return -1;
@@ -250,6 +282,19 @@ double brg_sim_limit_up(const char *code, double pre_close) {
 
 double brg_sim_limit_down(const char *code, double pre_close) {
     return brg_sim_round2(pre_close * (1.0 - brg_sim_limit_pct(code)));
+}
+
+double brg_sim_quote_limit_pct(const brg_sim_quote_t *quote) {
+    double pct = brg_sim_limit_pct(quote->code);
+    return quote->st && pct == 0.10 ? 0.05 : pct;
+}
+
+double brg_sim_quote_limit_up(const brg_sim_quote_t *quote) {
+    return brg_sim_round2(quote->pre_close * (1.0 + brg_sim_quote_limit_pct(quote)));
+}
+
+double brg_sim_quote_limit_down(const brg_sim_quote_t *quote) {
+    return brg_sim_round2(quote->pre_close * (1.0 - brg_sim_quote_limit_pct(quote)));
 }
 
 double brg_sim_round2(double value) {

@@ -31,6 +31,7 @@ typedef struct {
     double pre_close;
     double last;
     int64_t liquidity; /* per matching pass fill cap in shares; 0 = unlimited */
+    bool st;           /* ST / *ST: main-board limit ±5% (config `st = 1`) */
     bool dirty;        /* changed since the backend last stored it */
 } brg_sim_quote_t;
 
@@ -95,6 +96,13 @@ int brg_sim_code_market(const char *code);
 double brg_sim_limit_pct(const char *code);
 double brg_sim_limit_up(const char *code, double pre_close);
 double brg_sim_limit_down(const char *code, double pre_close);
+
+/*  The quote's limit percentage and prices: brg_sim_limit_pct of its code, but ±5% for an
+    ST stock of the main board (ChiNext, STAR and Beijing ST stocks keep their board's
+    limit). */
+double brg_sim_quote_limit_pct(const brg_sim_quote_t *quote);
+double brg_sim_quote_limit_up(const brg_sim_quote_t *quote);
+double brg_sim_quote_limit_down(const brg_sim_quote_t *quote);
 
 /*  Round half-up to 0.01, treating values within float noise of a half cent as the half
     cent (so 0.105 -> 0.11, 2.675 -> 2.68). Symmetric for negatives. */

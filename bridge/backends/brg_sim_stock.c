@@ -16,6 +16,8 @@
 */
 #include "brg_sim_stock.h"
 
+#include <inttypes.h>
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -513,43 +515,125 @@ static bool is_market_price_type(int32_t price_type) {
     return price_type >= PT_SH_CONVERT_5_CANCEL && price_type <= PT_SZ_FULL_OR_CANCEL;
 }
 
-/*  The broker's verdict on a well-formed order: NULL to accept, or the rejection reason.
-    Sets o->price for price types that take the last price. */
-static const char *check_order(brg_sim_stock_t *self, order_t *o, const brg_sim_quote_t *quote) {
-    if (!quote)
-        return "unknown code";
-    if (o->order_type != BRG_SIM_STOCK_BUY && o->order_type != BRG_SIM_STOCK_SELL)
-        return "order type not supported on a STOCK account";
+static const char *market_name(int market) {
+    return market == BRG_SIM_MARKET_SH ? "SH" : market == BRG_SIM_MARKET_SZ ? "SZ" : "BJ";
+}
+
+static const char *account_status_name(int32_t status) {
+    static const char *names[] = {"INVALID",    "OK",           "WAITING_LOGIN", "LOGINING",
+                                  "FAIL",       "INITING",      "CORRECTING",    "CLOSED",
+                                  "ASSIS_FAIL", "DISABLEBYSYS", "DISABLEBYUSER"};
+    return status >= -1 && status <= 9 ? names[status + 1] : "unknown";
+}
+
+/*  Volume rules of one order (SSE/SZSE/BSE trading rules), NULL or the reason in buf.
+    Buys: main board and ChiNext in lots of 100; STAR (688/689.SH) at least 200, then any
+    number of shares; Beijing at least 100, then any number.
+    Sells, main board and ChiNext: "余额不足100股部分，应当一次性申报卖出" - only the odd
+    remainder of the sellable balance (balance mod 100) must go in one order, so a sell is
+    whole lots, optionally plus exactly that remainder: of 550 sellable, 500, 100, 50 and
+    150 are legal, 30 and 120 are not. STAR and Beijing sells follow their buy minimum
+    (200 / 100, then any number) unless the order sells the whole balance when it is below
+    that minimum ("余额不足200股的，应当一次性申报卖出"). */
+static const char *check_volume(const order_t *o, int64_t can_use, char *buf, size_t len) {
+    bool star = o->market == BRG_SIM_MARKET_SH &&
+                (strncmp(o->code, "688", 3) == 0 || strncmp(o->code, "689", 3) == 0);
+    bool bj = o->market == BRG_SIM_MARKET_BJ;
+    bool buy = o->order_type == BRG_SIM_STOCK_BUY;
+    if (star || bj) {
+        int64_t min = star ? 200 : 100;
+        if (o->volume >= min || (!buy && o->volume == can_use))
+            return NULL;
+        if (!buy && can_use < min)
+            snprintf(buf, len,
+                     "odd lot: sell %" PRId64 " of sellable %" PRId64 "; a balance below %" PRId64
+                     " is sold whole",
+                     o->volume, can_use, min);
+        else
+            snprintf(buf, len, "volume %" PRId64 " is below the %s minimum of %" PRId64, o->volume,
+                     star ? "STAR" : "Beijing", min);
+        return buf;
+    }
+    if (buy) {
+        if (o->volume % 100 == 0)
+            return NULL;
+        snprintf(buf, len, "volume %" PRId64 " is not a multiple of 100", o->volume);
+        return buf;
+    }
+    int64_t odd = can_use % 100;
+    if (o->volume % 100 == 0 || o->volume % 100 == odd)
+        return NULL;
+    if (odd)
+        snprintf(buf, len,
+                 "odd lot: sell %" PRId64 " of sellable %" PRId64
+                 " must be lots of 100, plus the odd %" PRId64 " in one order",
+                 o->volume, can_use, odd);
+    else
+        snprintf(buf, len, "odd lot: sell %" PRId64 " of sellable %" PRId64 " must be lots of 100",
+                 o->volume, can_use);
+    return buf;
+}
+
+/*  The broker's verdict on a well-formed order: NULL to accept, or the rejection reason
+    (with the values that broke the rule, written into buf). Sets o->price for price types
+    that take the last price. */
+static const char *check_order(brg_sim_stock_t *self, order_t *o, const brg_sim_quote_t *quote,
+                               int32_t account_status, char *buf, size_t len) {
+    if (account_status != 0) {
+        snprintf(buf, len, "account status %d (%s) is not OK: no orders", account_status,
+                 account_status_name(account_status));
+        return buf;
+    }
+    if (!quote) {
+        snprintf(buf, len, "unknown code %s", o->code);
+        return buf;
+    }
+    if (o->order_type != BRG_SIM_STOCK_BUY && o->order_type != BRG_SIM_STOCK_SELL) {
+        snprintf(buf, len, "order type %d not supported on a STOCK account", o->order_type);
+        return buf;
+    }
     if (o->price_type == BRG_SIM_LATEST_PRICE || is_market_price_type(o->price_type)) {
-        /* 42/43 are SSE-only, 46/47/48 SZSE-only order types */
-        if ((o->price_type == PT_SH_CONVERT_5_CANCEL || o->price_type == PT_SH_CONVERT_5_LIMIT) &&
-            o->market != BRG_SIM_MARKET_SH)
-            return "price type not supported on this market";
-        if (o->price_type >= PT_SZ_INSTBUSI_RESTCANCEL && o->market != BRG_SIM_MARKET_SZ)
-            return "price type not supported on this market";
+        /* 42/43 are SSE and BSE order types, 46/47/48 SZSE-only */
+        bool bad_market =
+            ((o->price_type == PT_SH_CONVERT_5_CANCEL || o->price_type == PT_SH_CONVERT_5_LIMIT) &&
+             o->market == BRG_SIM_MARKET_SZ) ||
+            (o->price_type >= PT_SZ_INSTBUSI_RESTCANCEL && o->market != BRG_SIM_MARKET_SZ);
+        if (bad_market) {
+            snprintf(buf, len, "price type %d not supported on %s", o->price_type,
+                     market_name(o->market));
+            return buf;
+        }
         o->price = quote->last;
     } else if (o->price_type != BRG_SIM_FIX_PRICE) {
-        return "price type not supported for stocks";
+        snprintf(buf, len, "price type %d not supported for stocks", o->price_type);
+        return buf;
     }
-    if (!brg_sim_on_tick(o->price))
-        return "price tick";
-    double up = brg_sim_limit_up(quote->code, quote->pre_close);
-    double down = brg_sim_limit_down(quote->code, quote->pre_close);
-    if (o->price > up + 1e-9 || o->price < down - 1e-9)
-        return "outside price limits";
+    if (!brg_sim_on_tick(o->price)) {
+        snprintf(buf, len, "price %.10g is off the 0.01 tick", o->price);
+        return buf;
+    }
+    double up = brg_sim_quote_limit_up(quote);
+    double down = brg_sim_quote_limit_down(quote);
+    if (o->price > up + 1e-9 || o->price < down - 1e-9) {
+        snprintf(buf, len, "price %.2f outside price limits %.2f - %.2f", o->price, down, up);
+        return buf;
+    }
+    position_t *p = position_find(self, o->code);
+    int64_t can_use = p ? p->can_use : 0;
+    if (o->order_type == BRG_SIM_STOCK_SELL && o->volume > can_use) {
+        snprintf(buf, len, "insufficient shares: sell %" PRId64 ", sellable %" PRId64, o->volume,
+                 can_use);
+        return buf;
+    }
+    const char *volume_rule = check_volume(o, can_use, buf, len);
+    if (volume_rule)
+        return volume_rule;
     if (o->order_type == BRG_SIM_STOCK_BUY) {
-        if (o->volume % 100 != 0)
-            return "lot";
-        if (buy_freeze(self, o->volume, o->price) > self->cash + 1e-9)
-            return "insufficient cash";
-    } else {
-        position_t *p = position_find(self, o->code);
-        int64_t can_use = p ? p->can_use : 0;
-        if (o->volume > can_use)
-            return "insufficient shares";
-        /* an odd lot may only be sold as the whole sellable balance */
-        if (o->volume % 100 != 0 && o->volume != can_use)
-            return "odd lot";
+        double need = buy_freeze(self, o->volume, o->price);
+        if (need > self->cash + 1e-9) {
+            snprintf(buf, len, "insufficient cash: need %.2f, available %.2f", need, self->cash);
+            return buf;
+        }
     }
     return NULL;
 }
@@ -695,7 +779,8 @@ int64_t brg_sim_stock_order(brg_sim_stock_t *self, const brg_sim_order_args_t *a
 
     if (args->seq > 0)
         push_order_async(self, o, args->seq);
-    const char *reason = check_order(self, o, quote);
+    char why[200];
+    const char *reason = check_order(self, o, quote, args->account_status, why, sizeof why);
     if (reason) {
         o->status = ST_JUNK;
         o->status_msg = dup_or_empty(reason);

@@ -52,6 +52,7 @@ typedef struct {
     const char *strategy_name;
     const char *order_remark;
     int64_t seq; /* > 0 for order_stock_async: pushes order_async first, tags order_error */
+    int32_t account_status; /* xtquant account status; anything but 0 (OK) is refused */
 } brg_sim_order_args_t;
 
 typedef struct brg_sim_stock brg_sim_stock_t;

@@ -719,10 +719,31 @@ static bool bad_price(double price) {
 
 /* --- order and cancel -------------------------------------------------------------- */
 
+/*  "unknown account 42; have 1000000365, 1000000366": the reason a broker would give,
+    with the accounts this counter has (at most a few, then "..."). */
+static const char *unknown_account_text(brg_sim_t *self, const Xtbridge__Account *account,
+                                        char *buf, size_t len) {
+    const char *id = account->account_id ? account->account_id : "";
+    /* a known id asked with another account type is another account: say which type */
+    int n = find_account_id(self, id)
+                ? snprintf(buf, len, "unknown account %.40s of type %d; have ", id,
+                           request_account_type(account))
+                : snprintf(buf, len, "unknown account %.40s; have ", id);
+    for (size_t i = 0; i < self->naccounts && n > 0 && (size_t)n < len; i++) {
+        if (i == 4) {
+            snprintf(buf + n, len - (size_t)n, ", ...");
+            break;
+        }
+        n += snprintf(buf + n, len - (size_t)n, "%s%.40s", i ? ", " : "", self->accounts[i].id);
+    }
+    return buf;
+}
+
 /* Unknown account: xtquant answers -1 and an order_error on that account's topic. */
 static void push_unknown_account_order(brg_sim_t *self, const Xtbridge__OrderStockRequest *req,
                                        int64_t seq) {
-    const char *msg_text = "unknown account";
+    char buf[300];
+    const char *msg_text = unknown_account_text(self, req->account, buf, sizeof buf);
     if (seq > 0) {
         Xtbridge__XtOrderResponse msg = XTBRIDGE__XT_ORDER_RESPONSE__INIT;
         msg.account_type = request_account_type(req->account);
@@ -824,7 +845,8 @@ static void handle_order(brg_sim_t *self, brg_call_t *call, const Xtbridge__Orde
 static void push_unknown_account_cancel(brg_sim_t *self, const Xtbridge__Account *account,
                                         int64_t order_id, int market, const char *sysid,
                                         int64_t seq) {
-    const char *text = "unknown account";
+    char buf[300];
+    const char *text = unknown_account_text(self, account, buf, sizeof buf);
     if (seq > 0) {
         Xtbridge__XtCancelOrderResponse msg = XTBRIDGE__XT_CANCEL_ORDER_RESPONSE__INIT;
         msg.account_type = request_account_type(account);

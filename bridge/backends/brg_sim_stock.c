@@ -823,8 +823,17 @@ int64_t brg_sim_stock_order(brg_sim_stock_t *self, const brg_sim_order_args_t *a
 static int cancel(brg_sim_stock_t *self, order_t *o, int64_t order_id, int market,
                   const char *sysid, int64_t seq) {
     if (!o || !brg_sim_order_status_open(o->status)) {
+        char why[160];
+        if (o)
+            snprintf(why, sizeof why, "cancel %" PRId64 ": order already finished (status %d)",
+                     o->id, o->status);
+        else if (order_id < 0)
+            snprintf(why, sizeof why, "cancel sysid %.40s on %s: no such order", sysid,
+                     market_name(market));
+        else
+            snprintf(why, sizeof why, "cancel %" PRId64 ": no such order", order_id);
         push_cancel_result(self, o ? o->id : order_id, o ? o->market : market, o ? o->sysid : sysid,
-                           o ? "order already finished" : "order not found", seq);
+                           why, seq);
         return -1;
     }
     push_cancel_result(self, o->id, o->market, o->sysid, NULL, seq);

@@ -764,6 +764,24 @@ Test(builders, json_and_text) {
                      "account_type=2 account_id=1000000365 cash=989494.89 frozen_cash=10505.11");
     free(tx);
 
+    /* people read xtconstant names in the text form; JSON keeps the numbers */
+    Xtbridge__XtOrder o = XTBRIDGE__XT_ORDER__INIT;
+    o.order_type = 23;
+    o.order_status = 56;
+    o.price_type = 11;
+    o.order_volume = 100;
+    tx = xtb_message_to_text(&o.base);
+    cr_assert_str_eq(tx, "order_type=STOCK_BUY order_volume=100 price_type=FIX_PRICE "
+                         "order_status=ORDER_SUCCEEDED");
+    free(tx);
+    o.order_status = 99; /* no name: the number */
+    tx = xtb_message_to_text(&o.base);
+    cr_assert(strstr(tx, "order_status=99") != NULL, "%s", tx);
+    free(tx);
+    js = xtb_message_to_json(&o.base, true);
+    cr_assert(strstr(js, "\"order_type\":23") != NULL, "%s", js);
+    free(js);
+
     /* Maps, oneofs, enums, escapes. */
     Xtbridge__StatsReply s = XTBRIDGE__STATS_REPLY__INIT;
     Xtbridge__StatsReply__CallsEntry e1 = XTBRIDGE__STATS_REPLY__CALLS_ENTRY__INIT;

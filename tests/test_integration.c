@@ -868,15 +868,24 @@ Test(integration, xtbctl_smoke, .init = start_default, .fini = stop_bridge, .tim
     cr_assert_str_eq(out, "{\"account_type\":2,\"account_id\":\"1000000365\",\"cash\":989494.89,"
                           "\"frozen_cash\":10505.11,\"market_value\":0,\"total_asset\":1000000}\n");
 
-    /* A junk order still exits 0 and shows the reason. */
-    cr_assert_eq(run_ctl("order 600000.SH buy 150 10.50", out, sizeof out), 0, "%s", out);
+    /* A junk order: the broker rejected it, exit 4 with the reason. */
+    cr_assert_eq(run_ctl("order 600000.SH buy 150 10.50", out, sizeof out), 4, "%s", out);
     cr_assert_str_eq(out, "order_id 2 ORDER_JUNK: volume 150 is not a multiple of 100\n");
 
     /* Bridge errors: exit 1 with the code name and message. */
     cr_assert_eq(run_ctl("order 600000.SH buy 0 10.50", out, sizeof out), 1, "%s", out);
     cr_assert(strstr(out, "INVALID_ARGUMENT") != NULL, "%s", out);
-    cr_assert_eq(run_ctl("cancel 99", out, sizeof out), 1, "%s", out);
+    /* a failed cancel is the broker's rejection: exit 4 */
+    cr_assert_eq(run_ctl("cancel 99", out, sizeof out), 4, "%s", out);
     cr_assert(strstr(out, "cancel result -1") != NULL, "%s", out);
+
+    /* human text names xtconstant codes; JSON keeps the numbers */
+    cr_assert_eq(run_ctl("replay order." ACC ".", out, sizeof out), 0, "%s", out);
+    cr_assert(strstr(out, "order_type=STOCK_BUY") && strstr(out, "order_status=ORDER_REPORTED") &&
+                  strstr(out, "price_type=FIX_PRICE") && strstr(out, "order_status=ORDER_JUNK"),
+              "%s", out);
+    cr_assert_eq(run_ctl("--version", out, sizeof out), 0, "%s", out);
+    cr_assert_str_eq(out, "xtbctl " XTB_VERSION " (protocol 2)\n");
     cr_assert_eq(run_ctl("cancel 1", out, sizeof out), 0, "%s", out);
     cr_assert_eq(run_ctl("show-order 1", out, sizeof out), 0, "%s", out);
     cr_assert(strstr(out, "ORDER_CANCELED") != NULL, "%s", out);
@@ -897,6 +906,21 @@ Test(integration, xtbctl_smoke, .init = start_default, .fini = stop_bridge, .tim
              xtbt_endpoint(ep, sizeof ep, "nobody"));
     int st = system(cmd);
     cr_assert_eq(WEXITSTATUS(st), 3);
+
+    /* watch hides heartbeats (one a second here) unless --heartbeats */
+    for (int with = 0; with < 2; with++) {
+        snprintf(cmd, sizeof cmd, "timeout 2.5 %s --router %s watch heartbeat. %s 2>/dev/null",
+                 XTB_XTBCTL_BIN, s_bridge->router_ep, with ? "--heartbeats" : "");
+        FILE *p = popen(cmd, "r");
+        cr_assert_not_null(p);
+        size_t n = fread(out, 1, sizeof out - 1, p);
+        out[n] = '\0';
+        pclose(p);
+        if (with)
+            cr_assert(strstr(out, " heartbeat. seq=") != NULL, "%s", out);
+        else
+            cr_assert_str_eq(out, "", "heartbeats shown without --heartbeats");
+    }
 }
 
 /* ---- (9) SIGTERM exits 0, and round-trip times ------------------------------------------ */

@@ -1221,14 +1221,32 @@ static bool value_is_default(const ProtobufCFieldDescriptor *fd, const void *p) 
     return true;
 }
 
+/*  The xtconstant name of an int32 field that holds one (order_type, order_status,
+    price_type), for people reading the text form; NULL to print the number. The codes
+    stay plain int32 on the wire and in JSON (protocol.md, "Numeric codes"). */
+static const char *xtconstant_name(const char *field, int32_t value) {
+    if (strcmp(field, "order_type") == 0)
+        return xtb_order_type_name(value);
+    if (strcmp(field, "order_status") == 0)
+        return xtb_order_status_name(value);
+    if (strcmp(field, "price_type") == 0)
+        return xtb_price_type_name(value);
+    return NULL;
+}
+
 static void print_value(FILE *f, const ProtobufCFieldDescriptor *fd, const void *p, fmt_t fmt,
                         bool skip_defaults) {
     switch (fd->type) {
     case PROTOBUF_C_TYPE_INT32:
     case PROTOBUF_C_TYPE_SINT32:
-    case PROTOBUF_C_TYPE_SFIXED32:
-        fprintf(f, "%" PRId32, *(const int32_t *)p);
+    case PROTOBUF_C_TYPE_SFIXED32: {
+        const char *name = fmt == FMT_TEXT ? xtconstant_name(fd->name, *(const int32_t *)p) : NULL;
+        if (name)
+            fputs(name, f);
+        else
+            fprintf(f, "%" PRId32, *(const int32_t *)p);
         break;
+    }
     case PROTOBUF_C_TYPE_UINT32:
     case PROTOBUF_C_TYPE_FIXED32:
         fprintf(f, "%" PRIu32, *(const uint32_t *)p);

@@ -239,7 +239,8 @@ const char *xtb_price_type_name(int32_t price_type);
     numbers, NaN/inf as null. Returns a heap string owned by the caller (free()). */
 char *xtb_message_to_json(const ProtobufCMessage *msg, bool skip_defaults);
 /*  One-line "k=v k=v" text of a message, skipping default values; nested messages as
-    k={...}. Heap string owned by the caller (free()). */
+    k={...}; order_type, order_status and price_type by their xtconstant name
+    (order_type=STOCK_BUY) when they have one. Heap string owned by the caller (free()). */
 char *xtb_message_to_text(const ProtobufCMessage *msg);
 
 #ifdef __cplusplus

@@ -6,9 +6,12 @@
 
     One request per invocation (watch streams pushes until Ctrl-C; replay asks page after
     page until the bridge has no more). Human-readable tables by default; with --json every
-    result object is printed as one JSON line, so scripts can pipe it into jq. Exit codes: 0 OK, 1
-   the bridge refused the call or the broker rejected it (-1), 2 usage error, 3 timeout / transport
-   failure.
+    result object is printed as one JSON line, so scripts can pipe it into jq.
+
+    Exit status: 0 the call succeeded (for an order or a cancel: the broker accepted it),
+    1 the bridge refused the call (an error reply: INVALID_ARGUMENT, RISK_REJECTED ...),
+    2 usage error, 3 timeout / transport failure, 4 the broker rejected it (a junk order,
+    order_stock -1, a failed cancel); the reason is printed.
 */
 #include <czmq.h>
 #include <errno.h>
@@ -20,13 +23,18 @@
 
 #include "xtb_client.h"
 
-enum { EXIT_OK = 0, EXIT_REFUSED = 1, EXIT_USAGE = 2, EXIT_TRANSPORT = 3 };
+enum { EXIT_OK = 0, EXIT_REFUSED = 1, EXIT_USAGE = 2, EXIT_TRANSPORT = 3, EXIT_REJECTED = 4 };
+
+#ifndef XTB_VERSION
+#define XTB_VERSION "unknown"
+#endif
 
 typedef struct {
     const char *router;
     const char *pub; /* NULL = the endpoint(s) hello announces */
     const char *account;
     bool json;
+    bool heartbeats; /* watch: show heartbeat pushes too */
     int timeout_ms;
     xtb_client_t *client;
 } ctl_t;
@@ -53,7 +61,9 @@ static void usage(FILE *f) {
           "  show-order ORDER_ID             one order\n"
           "  trades | positions | position CODE | asset\n"
           "  accounts | status               query_account_infos / query_account_status\n"
-          "  watch [TOPIC_PREFIX]            print pushes until Ctrl-C\n"
+          "  watch [TOPIC_PREFIX] [--heartbeats]\n"
+          "                                  print pushes until Ctrl-C (heartbeats only\n"
+          "                                  with --heartbeats)\n"
           "  replay [TOPIC_PREFIX] [--after TOPIC=SEQ]... [--max-events N]\n"
           "                                  journaled pushes after the given seqs, in order\n"
           "  stats                           bridge counters\n"
@@ -68,7 +78,11 @@ static void usage(FILE *f) {
           "  keygen NAME --accounts LIST --role reader|trader|admin\n"
           "                                  write a client cert: NAME (public, goes into the\n"
           "                                  bridge's --clients DIR) and NAME_secret (keep it);\n"
-          "                                  LIST is \"1000000365, 1000000366\" or \"*\"\n",
+          "                                  LIST is \"1000000365, 1000000366\" or \"*\"\n"
+          "  --version | --help\n"
+          "exit status: 0 done (an order or cancel the broker accepted), 1 the bridge refused\n"
+          "  the call, 2 usage error, 3 timeout / transport, 4 the broker rejected it (junk\n"
+          "  order, order_stock -1, failed cancel)\n",
           f);
 }
 
@@ -349,7 +363,7 @@ static int cmd_order(ctl_t *c, int argc, char **argv) {
         else
             printf("order_id %" PRId64 "\n", order_id);
         fprintf(stderr, "xtbctl: order rejected: order_stock returned %" PRId64 "\n", order_id);
-        return EXIT_REFUSED;
+        return EXIT_REJECTED;
     }
     /* Show the order's state: a junk order still has an id, the reason is its status_msg. */
     Xtbridge__Reply *q = NULL;
@@ -368,8 +382,10 @@ static int cmd_order(ctl_t *c, int argc, char **argv) {
                *o->status_msg ? ": " : "", o->status_msg);
     } else
         printf("order_id %" PRId64 "\n", order_id);
+    /* a junk order has an id, but the broker did not take it */
+    int result = o && o->order_status == 57 ? EXIT_REJECTED : EXIT_OK;
     xtb_reply_destroy(&q);
-    return EXIT_OK;
+    return result;
 }
 
 static int print_cancel(ctl_t *c, Xtbridge__Reply *reply, bool async) {
@@ -386,8 +402,10 @@ static int print_cancel(ctl_t *c, Xtbridge__Reply *reply, bool async) {
     int result = r ? r->result : -1;
     printf(c->json ? "{\"result\":%d}\n" : "cancel result %d\n", result);
     if (result != 0) {
-        fprintf(stderr, "xtbctl: cancel failed (%d)\n", result);
-        return EXIT_REFUSED;
+        fprintf(stderr,
+                "xtbctl: cancel rejected by the broker (%d; the cancel_error push says why)\n",
+                result);
+        return EXIT_REJECTED;
     }
     return EXIT_OK;
 }
@@ -664,9 +682,16 @@ static void print_event(ctl_t *c, const char *topic, const Xtbridge__Event *ev) 
 }
 
 static int cmd_watch(ctl_t *c, int argc, char **argv) {
-    if (argc > 1)
-        return usage_error("usage: watch [TOPIC_PREFIX]%s", "");
-    const char *prefix = argc == 1 ? argv[0] : "";
+    const char *prefix = "";
+    int npos = 0;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--heartbeats") == 0)
+            c->heartbeats = true;
+        else if (npos++ == 0)
+            prefix = argv[i];
+        else
+            return usage_error("usage: watch [TOPIC_PREFIX] [--heartbeats]%s", "");
+    }
     if (xtb_client_subscribe(c->client, prefix) != 0) {
         fprintf(stderr, "xtbctl: subscribe: %s\n", xtb_client_error(c->client));
         return xtb_client_errkind(c->client) == XTB_CLIENT_OK ? EXIT_REFUSED : EXIT_TRANSPORT;
@@ -679,7 +704,8 @@ static int cmd_watch(ctl_t *c, int argc, char **argv) {
         Xtbridge__Event *ev = NULL;
         if (xtb_client_recv_event(c->client, -1, &topic, &ev) != 0)
             break; /* Ctrl-C */
-        print_event(c, topic, ev);
+        if (c->heartbeats || ev->body_case != XTBRIDGE__EVENT__BODY_HEARTBEAT)
+            print_event(c, topic, ev);
         free(topic);
         xtb_event_destroy(&ev);
     }
@@ -917,6 +943,10 @@ int main(int argc, char **argv) {
                 return usage_error("bad --timeout %s", argv[i]);
             }
             ctl.timeout_ms = (int)t;
+        } else if (strcmp(a, "--version") == 0) {
+            printf("xtbctl %s (protocol %d)\n", XTB_VERSION, XTB_PROTOCOL_VERSION);
+            free(rest);
+            return EXIT_OK;
         } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             usage(stdout);
             free(rest);

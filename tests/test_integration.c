@@ -884,6 +884,30 @@ Test(integration, xtbctl_smoke, .init = start_default, .fini = stop_bridge, .tim
     cr_assert(strstr(out, "order_type=STOCK_BUY") && strstr(out, "order_status=ORDER_REPORTED") &&
                   strstr(out, "price_type=FIX_PRICE") && strstr(out, "order_status=ORDER_JUNK"),
               "%s", out);
+    /* call NAME --arg k=v: any request, fields by dotted path */
+    cr_assert_eq(run_ctl("call query_stock_asset", out, sizeof out), 0, "%s", out);
+    cr_assert_str_eq(out, "query_stock_asset found=true asset={account_type=2 "
+                          "account_id=1000000365 cash=989494.89 frozen_cash=10505.11 "
+                          "total_asset=1000000}\n");
+    cr_assert_eq(run_ctl("--json call query_stock_orders --arg account.account_id=" ACC
+                         " --arg cancelable_only=true",
+                         out, sizeof out),
+                 0, "%s", out);
+    cr_assert(strstr(out, "\"order_id\":1,") && strstr(out, "\"order_status\":50,") &&
+                  !strstr(out, "\"order_id\":2,"),
+              "only the open order: %s", out);
+    cr_assert_eq(run_ctl("call order_stock --arg stock_code=600000.SH --arg order_type=23 "
+                         "--arg order_volume=0 --arg price_type=11 --arg price=10",
+                         out, sizeof out),
+                 1, "%s", out);
+    cr_assert(strstr(out, "INVALID_ARGUMENT") != NULL, "%s", out);
+    cr_assert_eq(run_ctl("call frobnicate", out, sizeof out), 2, "%s", out);
+    cr_assert(strstr(out, "'frobnicate' is not a request name") != NULL, "%s", out);
+    cr_assert_eq(run_ctl("call query_stock_orders --arg cancelable=1", out, sizeof out), 2, "%s",
+                 out);
+    cr_assert(strstr(out, "has no field 'cancelable'") != NULL, "%s", out);
+    cr_assert_eq(run_ctl("call sim_set_price --arg liquidity=lots", out, sizeof out), 2, "%s", out);
+    cr_assert(strstr(out, "bad value 'lots' for") != NULL, "%s", out);
     cr_assert_eq(run_ctl("--version", out, sizeof out), 0, "%s", out);
     cr_assert_str_eq(out, "xtbctl " XTB_VERSION " (protocol 2)\n");
     cr_assert_eq(run_ctl("cancel 1", out, sizeof out), 0, "%s", out);

@@ -79,6 +79,10 @@ static void usage(FILE *f) {
           "                                  write a client cert: NAME (public, goes into the\n"
           "                                  bridge's --clients DIR) and NAME_secret (keep it);\n"
           "                                  LIST is \"1000000365, 1000000366\" or \"*\"\n"
+          "  call NAME [--arg FIELD=VALUE]... any request by its name in proto/xtbridge.proto\n"
+          "                                  (Request.body), fields by dotted path, e.g.\n"
+          "                                  call query_stock_orders --arg cancelable_only=true\n"
+          "                                  (an unset account is --account)\n"
           "  --version | --help\n"
           "exit status: 0 done (an order or cancel the broker accepted), 1 the bridge refused\n"
           "  the call, 2 usage error, 3 timeout / transport, 4 the broker rejected it (junk\n"
@@ -822,6 +826,245 @@ static int cmd_sim_account_status(ctl_t *c, int argc, char **argv) {
     return print_sim(c, xtb_req_sim_set_account_status(c->account, (int32_t)status));
 }
 
+/* ---- call NAME --arg k=v: any request, built by reflection ------------------------ */
+
+/* A zeroed, initialised message of `d` on the heap (freed with the request tree). */
+static ProtobufCMessage *new_message(const ProtobufCMessageDescriptor *d) {
+    ProtobufCMessage *m = (ProtobufCMessage *)calloc(1, d->sizeof_message);
+    if (m)
+        d->message_init(m);
+    return m;
+}
+
+/* Mark a field as set: the oneof case or the proto3 `optional` has_ flag. */
+static void mark_set(ProtobufCMessage *m, const ProtobufCFieldDescriptor *fd) {
+    if (fd->flags & PROTOBUF_C_FIELD_FLAG_ONEOF)
+        *(uint32_t *)((char *)m + fd->quantifier_offset) = fd->id;
+    else if (fd->label == PROTOBUF_C_LABEL_OPTIONAL && fd->type != PROTOBUF_C_TYPE_MESSAGE &&
+             fd->type != PROTOBUF_C_TYPE_STRING && fd->type != PROTOBUF_C_TYPE_BYTES)
+        *(protobuf_c_boolean *)((char *)m + fd->quantifier_offset) = 1;
+}
+
+/* Parse `text` as a scalar of fd's type into `out` (at most 8 bytes, or a char *). */
+static int parse_scalar(const ProtobufCFieldDescriptor *fd, const char *text, void *out) {
+    int64_t i;
+    double d;
+    switch (fd->type) {
+    case PROTOBUF_C_TYPE_INT32:
+    case PROTOBUF_C_TYPE_SINT32:
+    case PROTOBUF_C_TYPE_SFIXED32:
+        if (!parse_i64(text, &i) || i < INT32_MIN || i > INT32_MAX)
+            return -1;
+        *(int32_t *)out = (int32_t)i;
+        return 0;
+    case PROTOBUF_C_TYPE_UINT32:
+    case PROTOBUF_C_TYPE_FIXED32:
+        if (!parse_i64(text, &i) || i < 0 || i > UINT32_MAX)
+            return -1;
+        *(uint32_t *)out = (uint32_t)i;
+        return 0;
+    case PROTOBUF_C_TYPE_INT64:
+    case PROTOBUF_C_TYPE_SINT64:
+    case PROTOBUF_C_TYPE_SFIXED64:
+        if (!parse_i64(text, &i))
+            return -1;
+        *(int64_t *)out = i;
+        return 0;
+    case PROTOBUF_C_TYPE_UINT64:
+    case PROTOBUF_C_TYPE_FIXED64:
+        if (!parse_i64(text, &i) || i < 0)
+            return -1;
+        *(uint64_t *)out = (uint64_t)i;
+        return 0;
+    case PROTOBUF_C_TYPE_DOUBLE:
+        if (!parse_double(text, &d))
+            return -1;
+        *(double *)out = d;
+        return 0;
+    case PROTOBUF_C_TYPE_FLOAT:
+        if (!parse_double(text, &d))
+            return -1;
+        *(float *)out = (float)d;
+        return 0;
+    case PROTOBUF_C_TYPE_BOOL:
+        if (strcmp(text, "true") == 0 || strcmp(text, "1") == 0)
+            *(protobuf_c_boolean *)out = 1;
+        else if (strcmp(text, "false") == 0 || strcmp(text, "0") == 0)
+            *(protobuf_c_boolean *)out = 0;
+        else
+            return -1;
+        return 0;
+    case PROTOBUF_C_TYPE_ENUM: {
+        const ProtobufCEnumDescriptor *ed = (const ProtobufCEnumDescriptor *)fd->descriptor;
+        const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value_by_name(ed, text);
+        if (v) {
+            *(int *)out = v->value;
+            return 0;
+        }
+        if (!parse_i64(text, &i) || i < INT32_MIN || i > INT32_MAX)
+            return -1;
+        *(int *)out = (int)i;
+        return 0;
+    }
+    case PROTOBUF_C_TYPE_STRING:
+        *(char **)out = strdup(text);
+        return 0;
+    default:
+        return -1; /* bytes, messages: not from the command line */
+    }
+}
+
+static size_t scalar_size(const ProtobufCFieldDescriptor *fd) {
+    switch (fd->type) {
+    case PROTOBUF_C_TYPE_INT64:
+    case PROTOBUF_C_TYPE_SINT64:
+    case PROTOBUF_C_TYPE_SFIXED64:
+    case PROTOBUF_C_TYPE_UINT64:
+    case PROTOBUF_C_TYPE_FIXED64:
+    case PROTOBUF_C_TYPE_DOUBLE:
+        return 8;
+    case PROTOBUF_C_TYPE_STRING:
+        return sizeof(char *);
+    case PROTOBUF_C_TYPE_BOOL:
+        return sizeof(protobuf_c_boolean);
+    case PROTOBUF_C_TYPE_ENUM:
+        return sizeof(int);
+    default:
+        return 4;
+    }
+}
+
+/*  Set `path` (dotted field names, e.g. account.account_id) of `m` to `value`. A repeated
+    scalar gets one more element per --arg. 0, or -1 with a message on stderr. */
+static int set_path(ProtobufCMessage *m, const char *path, const char *value) {
+    char name[128];
+    const char *dot = strchr(path, '.');
+    size_t len = dot ? (size_t)(dot - path) : strlen(path);
+    if (len == 0 || len >= sizeof name) {
+        fprintf(stderr, "xtbctl: call: bad field path '%s'\n", path);
+        return -1;
+    }
+    memcpy(name, path, len);
+    name[len] = '\0';
+    const ProtobufCFieldDescriptor *fd =
+        protobuf_c_message_descriptor_get_field_by_name(m->descriptor, name);
+    if (!fd) {
+        fprintf(stderr, "xtbctl: call: %s has no field '%s' (fields:", m->descriptor->name, name);
+        for (unsigned i = 0; i < m->descriptor->n_fields; i++)
+            fprintf(stderr, " %s", m->descriptor->fields[i].name);
+        fputs(")\n", stderr);
+        return -1;
+    }
+    char *slot = (char *)m + fd->offset;
+    if (dot) {
+        if (fd->type != PROTOBUF_C_TYPE_MESSAGE || fd->label == PROTOBUF_C_LABEL_REPEATED) {
+            fprintf(stderr, "xtbctl: call: %s.%s is not a single message\n", m->descriptor->name,
+                    name);
+            return -1;
+        }
+        ProtobufCMessage **sub = (ProtobufCMessage **)slot;
+        if (!*sub) {
+            *sub = new_message((const ProtobufCMessageDescriptor *)fd->descriptor);
+            mark_set(m, fd);
+        }
+        return set_path(*sub, dot + 1, value);
+    }
+    if (fd->type == PROTOBUF_C_TYPE_MESSAGE || fd->type == PROTOBUF_C_TYPE_BYTES) {
+        fprintf(stderr, "xtbctl: call: %s.%s is a %s; set its fields (%s.FIELD=...)\n",
+                m->descriptor->name, name, fd->type == PROTOBUF_C_TYPE_BYTES ? "bytes" : "message",
+                name);
+        return -1;
+    }
+    unsigned char buf[16] = {0};
+    if (parse_scalar(fd, value, buf) != 0) {
+        fprintf(stderr, "xtbctl: call: bad value '%s' for %s.%s\n", value, m->descriptor->name,
+                name);
+        return -1;
+    }
+    size_t size = scalar_size(fd);
+    if (fd->label == PROTOBUF_C_LABEL_REPEATED) {
+        size_t *n = (size_t *)((char *)m + fd->quantifier_offset);
+        void **arr = (void **)slot;
+        void *grown = realloc(*arr, (*n + 1) * size);
+        if (!grown)
+            return -1;
+        *arr = grown;
+        memcpy((char *)grown + *n * size, buf, size);
+        (*n)++;
+        return 0;
+    }
+    if (fd->type == PROTOBUF_C_TYPE_STRING) {
+        char *old = *(char **)slot;
+        if (old && old != (const char *)fd->default_value && old != protobuf_c_empty_string)
+            free(old);
+    }
+    memcpy(slot, buf, size);
+    mark_set(m, fd);
+    return 0;
+}
+
+/*  xtbctl call NAME [--arg k=v]...: a Request whose body is NAME (the oneof member's name in
+    proto/xtbridge.proto), fields set by dotted path; a body with an unset `account` gets
+    --account. Prints the reply's result. */
+static int cmd_call(ctl_t *c, int argc, char **argv) {
+    if (argc < 1)
+        return usage_error("usage: call NAME [--arg FIELD=VALUE]...%s", "");
+    const ProtobufCFieldDescriptor *body =
+        protobuf_c_message_descriptor_get_field_by_name(&xtbridge__request__descriptor, argv[0]);
+    if (!body || !(body->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) ||
+        body->type != PROTOBUF_C_TYPE_MESSAGE)
+        return usage_error("call: '%s' is not a request name (see proto/xtbridge.proto, "
+                           "Request.body)",
+                           argv[0]);
+    Xtbridge__Request *req = (Xtbridge__Request *)new_message(&xtbridge__request__descriptor);
+    ProtobufCMessage *msg = new_message((const ProtobufCMessageDescriptor *)body->descriptor);
+    *(ProtobufCMessage **)((char *)req + body->offset) = msg;
+    mark_set(&req->base, body);
+    for (int i = 1; i < argc; i++) {
+        const char *kv = NULL;
+        if (strcmp(argv[i], "--arg") == 0 && i + 1 < argc)
+            kv = argv[++i];
+        else if (strncmp(argv[i], "--arg=", 6) == 0)
+            kv = argv[i] + 6;
+        const char *eq = kv ? strchr(kv, '=') : NULL;
+        if (!eq) {
+            xtb_request_destroy(&req);
+            return usage_error("call: want --arg FIELD=VALUE, not '%s'", argv[i]);
+        }
+        char path[256];
+        snprintf(path, sizeof path, "%.*s", (int)(eq - kv), kv);
+        if (set_path(msg, path, eq + 1) != 0) {
+            xtb_request_destroy(&req);
+            return EXIT_USAGE;
+        }
+    }
+    const ProtobufCFieldDescriptor *acc =
+        protobuf_c_message_descriptor_get_field_by_name(msg->descriptor, "account");
+    if (acc && acc->type == PROTOBUF_C_TYPE_MESSAGE && acc->label != PROTOBUF_C_LABEL_REPEATED &&
+        !*(ProtobufCMessage **)((char *)msg + acc->offset))
+        set_path(msg, "account.account_id", c->account);
+
+    Xtbridge__Reply *reply = NULL;
+    int rc = call(c, req, &reply);
+    if (rc == EXIT_OK) {
+        const ProtobufCFieldDescriptor *fd = protobuf_c_message_descriptor_get_field(
+            &xtbridge__reply__descriptor, (unsigned)reply->result_case);
+        const ProtobufCMessage *result =
+            fd && fd->type == PROTOBUF_C_TYPE_MESSAGE
+                ? *(const ProtobufCMessage *const *)((const char *)reply + fd->offset)
+                : NULL;
+        if (c->json)
+            print_json_line(result ? result : &reply->base);
+        else {
+            char *text = xtb_message_to_text(result ? result : &reply->base);
+            printf("%s%s%s\n", fd ? fd->name : "reply", text && *text ? " " : "", text ? text : "");
+            free(text);
+        }
+    }
+    xtb_reply_destroy(&reply);
+    return rc;
+}
+
 static int cmd_kill_switch(ctl_t *c, int argc, char **argv) {
     bool cancel_open = false, all = false;
     int engaged = -1;
@@ -1037,6 +1280,8 @@ int main(int argc, char **argv) {
         rc = cmd_sim_account_status(&ctl, cargc, cargv);
     else if (strcmp(cmd, "kill-switch") == 0)
         rc = cmd_kill_switch(&ctl, cargc, cargv);
+    else if (strcmp(cmd, "call") == 0)
+        rc = cmd_call(&ctl, cargc, cargv);
     else
         rc = usage_error("unknown command or wrong arguments: %s", cmd);
 

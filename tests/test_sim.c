@@ -2312,3 +2312,17 @@ Test(sim, restore_after_store_full_returns_to_last_commit) {
     free(text);
     free(committed);
 }
+
+/* The ST mark is part of a stored quote: after a restart whose config no longer marks the
+   stock (the stored quote wins over the config's), the ±5% limit holds. */
+Test(sim, st_mark_survives_restart) {
+    teardown();
+    start_stored("sim\n    price\n        code = 600002.SH\n        pre_close = 10.00\n"
+                 "        st = 1\n",
+                 0);
+    cr_assert_eq(brg_store_begin(store), 0);
+    order("600002.SH", 23, 100, 11, 10.50); /* a change, so the batch writes the book */
+    cr_assert_eq(commit(), 0);
+    restart("sim\n    price\n        code = 600002.SH\n        pre_close = 10.00\n");
+    expect_junk("600002.SH", 23, 100, 11, 10.51, "price 10.51 outside price limits 9.50 - 10.50");
+}

@@ -24,7 +24,9 @@
 
 #include "brg_backend.h"
 #include "brg_call.h"
+#include "brg_sim.h"
 #include "brg_store.h"
+#include "xtbridge_state.pb-c.h"
 
 extern const brg_backend_ops_t brg_sim_ops;
 
@@ -2325,4 +2327,94 @@ Test(sim, st_mark_survives_restart) {
     cr_assert_eq(commit(), 0);
     restart("sim\n    price\n        code = 600002.SH\n        pre_close = 10.00\n");
     expect_junk("600002.SH", 23, 100, 11, 10.51, "price 10.51 outside price limits 9.50 - 10.50");
+}
+
+/* Re-encode a stored record in place. */
+static ProtobufCMessage *stored_get(const ProtobufCMessageDescriptor *d, const uint8_t *key,
+                                    size_t klen) {
+    uint8_t *val = NULL;
+    size_t len = 0;
+    cr_assert_eq(brg_store_state_get(store, key, klen, &val, &len), 1);
+    ProtobufCMessage *m = protobuf_c_message_unpack(d, NULL, len, val);
+    free(val);
+    cr_assert_not_null(m);
+    return m;
+}
+
+static void stored_put(ProtobufCMessage *m, const uint8_t *key, size_t klen) {
+    size_t len = protobuf_c_message_get_packed_size(m);
+    uint8_t *buf = (uint8_t *)malloc(len + 1);
+    protobuf_c_message_pack(m, buf);
+    cr_assert_eq(brg_store_state_put(store, key, klen, buf, len), 0);
+    free(buf);
+    protobuf_c_message_free_unpacked(m, NULL);
+}
+
+/* Format 1 kept money in yuan doubles: such a book is read (each record converted to fen
+   as it loads) and rewritten in fen as it changes; an unknown format is refused. */
+Test(sim, format_1_book_in_yuan_is_converted) {
+    teardown();
+    start_stored(DURABLE_CONFIG, 0);
+    cr_assert_eq(brg_store_begin(store), 0);
+    cr_assert_eq(order("600000.SH", 23, 1000, 11, 10.50), 1); /* rests: 10505.11 frozen */
+    cr_assert_eq(commit(), 0);
+
+    /* turn the stored book into what a format-1 bridge wrote */
+    cr_assert_eq(brg_store_begin(store), 0);
+    uint8_t key[BRG_SIM_KEY_MAX];
+    size_t klen = brg_sim_key_str(key, BRG_SIM_KEY_ACCOUNT, ACCT, NULL);
+    Xtbridge__State__SimAccount *a = (Xtbridge__State__SimAccount *)stored_get(
+        &xtbridge__state__sim_account__descriptor, key, klen);
+    cr_assert_eq(a->cash_fen, 100000000 - 1050511);
+    cr_assert_eq(a->frozen_fen, 1050511);
+    a->cash = 1000000 - 10505.11;
+    a->frozen = 10505.11;
+    a->cash_fen = a->frozen_fen = 0;
+    stored_put(&a->base, key, klen);
+    klen = brg_sim_key_id(key, BRG_SIM_KEY_ORDER, 1);
+    Xtbridge__State__SimOrder *o =
+        (Xtbridge__State__SimOrder *)stored_get(&xtbridge__state__sim_order__descriptor, key, klen);
+    o->freeze = o->freeze_left = 10505.11;
+    o->freeze_fen = o->freeze_left_fen = 0;
+    stored_put(&o->base, key, klen);
+    Xtbridge__State__SimCounters *c = (Xtbridge__State__SimCounters *)stored_get(
+        &xtbridge__state__sim_counters__descriptor, (const uint8_t *)BRG_SIM_KEY_COUNTERS, 1);
+    cr_assert_eq(c->format, 2);
+    c->format = 1;
+    stored_put(&c->base, (const uint8_t *)BRG_SIM_KEY_COUNTERS, 1);
+    cr_assert_eq(brg_store_commit(store), 0);
+
+    restart(DURABLE_CONFIG);
+    double cash, frozen;
+    asset(&cash, &frozen, NULL, NULL);
+    cr_assert_money(cash, 1000000 - 10505.11);
+    cr_assert_money(frozen, 10505.11);
+    /* the freeze came back from yuan to the fen: a cancel returns exactly all of it */
+    cr_assert_eq(brg_store_begin(store), 0);
+    cr_assert_eq(cancel(1, false), 0);
+    cr_assert_eq(commit(), 0);
+    asset(&cash, &frozen, NULL, NULL);
+    cr_assert_money(cash, 1000000);
+    cr_assert_money(frozen, 0);
+    klen = brg_sim_key_str(key, BRG_SIM_KEY_ACCOUNT, ACCT, NULL);
+    a = (Xtbridge__State__SimAccount *)stored_get(&xtbridge__state__sim_account__descriptor, key,
+                                                  klen);
+    cr_assert_eq(a->cash_fen, 100000000, "rewritten in fen");
+    protobuf_c_message_free_unpacked(&a->base, NULL);
+
+    /* a format this bridge does not know is refused, naming it */
+    cr_assert_eq(brg_store_begin(store), 0);
+    c = (Xtbridge__State__SimCounters *)stored_get(&xtbridge__state__sim_counters__descriptor,
+                                                   (const uint8_t *)BRG_SIM_KEY_COUNTERS, 1);
+    c->format = 3;
+    stored_put(&c->base, (const uint8_t *)BRG_SIM_KEY_COUNTERS, 1);
+    cr_assert_eq(brg_store_commit(store), 0);
+    brg_sim_ops.destroy(&sim);
+    brg_store_destroy(&store);
+    open_store(0);
+    char err[256] = "";
+    cr_assert_null(make_sim(DURABLE_CONFIG, err, sizeof err));
+    cr_assert_str_eq(err, "store: the stored sim book has format 3, this bridge reads formats 1 "
+                          "and 2 (a newer bridge wrote it: run that one, or start on an empty "
+                          "--data)");
 }

@@ -100,6 +100,37 @@ Test(sim_market, fees) {
     cr_assert_null(m);
 }
 
+/* The book's money is in fen: the same schedule on integers, and per-order commission. */
+Test(sim_market, fees_in_fen_per_order) {
+    brg_sim_market_t *m = brg_sim_market_new();
+    const brg_sim_fees_t *f = brg_sim_market_fees(m);
+    brg_sim_fee_fen_t fee = brg_sim_fees_compute_fen(f, 1050000, false);
+    cr_assert_eq(fee.commission, 500);
+    cr_assert_eq(fee.transfer_fee, 11);
+    cr_assert_eq(fee.total, 511);
+    fee = brg_sim_fees_compute_fen(f, 3004200, true); /* 7.5105 -> 7.51; stamp 15.021 */
+    cr_assert_eq(fee.commission, 751);
+    cr_assert_eq(fee.stamp_duty, 1502);
+    cr_assert_eq(fee.transfer_fee, 30);
+    /* an order of 1000 @ 10.00 in fills of 300, 300, 300, 100: the minimum once */
+    int64_t fills[] = {300000, 300000, 300000, 100000}, before = 0, total = 0;
+    int64_t want[] = {503, 3, 3, 1};
+    for (int i = 0; i < 4; i++) {
+        fee = brg_sim_fees_fill_fen(f, before, fills[i], false);
+        cr_assert_eq(fee.total, want[i], "fill %d: %lld", i, (long long)fee.total);
+        before += fills[i];
+        total += fee.total;
+    }
+    cr_assert_eq(total, brg_sim_fees_compute_fen(f, 1000000, false).total);
+    /* past the minimum, later fills pay the rate's growth: 30000 then 10000 yuan */
+    fee = brg_sim_fees_fill_fen(f, 3000000, 1000000, false);
+    cr_assert_eq(fee.commission, 1000 - 750);
+    cr_assert_eq(brg_sim_to_fen(10505.11), 1050511);
+    cr_assert_eq(brg_sim_to_fen(0.105), 11);
+    cr_assert_float_eq(brg_sim_yuan(1050511), 10505.11, 1e-9);
+    brg_sim_market_destroy(&m);
+}
+
 Test(sim_market, builtins_set_and_load) {
     brg_sim_market_t *m = brg_sim_market_new();
     cr_assert_eq(brg_sim_market_size(m), 7);

@@ -254,7 +254,8 @@ Test(sim_stock, persist_writes_only_what_changed) {
     cr_assert_eq(o->traded, 200);
     cr_assert_str_eq(o->account_id, "A");
     cr_assert_str_eq(o->strategy, "");
-    cr_assert_float_eq(o->freeze_left, 0, 1e-9);
+    cr_assert_eq(o->freeze_left_fen, 0);
+    cr_assert_eq(o->traded_amount_fen, 220000); /* money is stored in fen */
     xtbridge__state__sim_order__free_unpacked(o, NULL);
 
     /* tamper with order 1's and the 600000.SH position's records: a persist that rewrote
@@ -277,7 +278,9 @@ Test(sim_stock, persist_writes_only_what_changed) {
     free(val);
     o = stored_order(store, 4);
     cr_assert_eq(o->status, 50);
-    cr_assert_float_eq(o->freeze, 695.01, 1e-9); /* 690 + 5.00 + 0.01 */
+    cr_assert_eq(o->freeze_fen, 69501); /* 690 + 5.00 + 0.01 */
+    cr_assert_eq(o->freeze_left_fen, 69501);
+    cr_assert_float_eq(o->freeze, 0, 0, "format 2 writes no yuan doubles");
     xtbridge__state__sim_order__free_unpacked(o, NULL);
 
     /* a cancel of the sell rewrites that order and the position it releases */

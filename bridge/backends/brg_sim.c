@@ -369,7 +369,8 @@ static int load_accounts(brg_sim_t *self, brg_store_t *store, load_t *l) {
         sim_account_t *account = add_account(self, a->id, 0);
         account->status = a->status;
         account->dirty = false;
-        brg_sim_stock_load_cash(account->stock, a->cash, a->frozen);
+        brg_sim_stock_load_cash(account->stock, brg_sim_stored_fen(a->cash_fen, a->cash),
+                                brg_sim_stored_fen(a->frozen_fen, a->frozen));
     }
     return 0;
 }
@@ -436,8 +437,12 @@ static int read_counters(brg_store_t *store, Xtbridge__State__SimCounters *out, 
             xtbridge__state__sim_counters__free_unpacked(c, NULL);
         return -1;
     }
-    if (c->format != BRG_SIM_STATE_FORMAT) {
-        snprintf(err, errlen, "store: the stored sim book has format %d, this bridge reads %d",
+    /* Format 1 kept money in yuan doubles; its records are read field by field
+       (brg_sim_stored_fen) and rewritten in fen as they change. */
+    if (c->format != BRG_SIM_STATE_FORMAT && c->format != 1) {
+        snprintf(err, errlen,
+                 "store: the stored sim book has format %d, this bridge reads formats 1 and %d "
+                 "(a newer bridge wrote it: run that one, or start on an empty --data)",
                  c->format, BRG_SIM_STATE_FORMAT);
         xtbridge__state__sim_counters__free_unpacked(c, NULL);
         return -1;
@@ -548,7 +553,7 @@ static int put_account(brg_store_t *store, sim_account_t *account, size_t ord) {
     Xtbridge__State__SimAccount m = XTBRIDGE__STATE__SIM_ACCOUNT__INIT;
     m.id = account->id;
     m.type = account->type;
-    brg_sim_stock_cash(account->stock, &m.cash, &m.frozen);
+    brg_sim_stock_cash(account->stock, &m.cash_fen, &m.frozen_fen);
     m.status = account->status;
     m.ord = (int64_t)ord;
     uint8_t key[BRG_SIM_KEY_MAX];

@@ -44,7 +44,7 @@ typedef struct {
 extern const brg_backend_ops_t brg_sim_ops;
 
 /*  Version of the stored book's layout (SimCounters.format). */
-#define BRG_SIM_STATE_FORMAT 1
+#define BRG_SIM_STATE_FORMAT 2 /* 2: money in fen (int64); 1: yuan doubles, still read */
 
 /*  Key prefixes in the store's backend keyspace (see xtbridge_state.proto). */
 #define BRG_SIM_KEY_COUNTERS "c"

@@ -340,3 +340,43 @@ brg_sim_fee_t brg_sim_fees_fill(const brg_sim_fees_t *fees, double before, doubl
     fee.total = brg_sim_round2(fee.commission + fee.transfer_fee + fee.stamp_duty);
     return fee;
 }
+
+int64_t brg_sim_to_fen(double yuan) {
+    return (int64_t)llround(brg_sim_round2(yuan) * 100.0);
+}
+
+double brg_sim_yuan(int64_t fen) {
+    return (double)fen / 100.0;
+}
+
+/* x fen (a rate times an amount, not whole) rounded half-up, robust to float noise. */
+static int64_t round_fen(double x) {
+    return (int64_t)floor(x + 0.5 + 1e-9 + x * 1e-13);
+}
+
+brg_sim_fee_fen_t brg_sim_fees_compute_fen(const brg_sim_fees_t *fees, int64_t amount, bool sell) {
+    brg_sim_fee_fen_t fee;
+    double a = (double)amount;
+    int64_t min = brg_sim_to_fen(fees->min_commission);
+    fee.commission = round_fen(a * fees->commission_rate);
+    if (fee.commission < min)
+        fee.commission = min;
+    fee.transfer_fee = round_fen(a * fees->transfer_fee_rate);
+    fee.stamp_duty = sell ? round_fen(a * fees->stamp_duty_rate) : 0;
+    fee.total = fee.commission + fee.transfer_fee + fee.stamp_duty;
+    return fee;
+}
+
+brg_sim_fee_fen_t brg_sim_fees_fill_fen(const brg_sim_fees_t *fees, int64_t before, int64_t amount,
+                                        bool sell) {
+    brg_sim_fee_fen_t after = brg_sim_fees_compute_fen(fees, before + amount, sell);
+    if (before <= 0)
+        return after;
+    brg_sim_fee_fen_t prior = brg_sim_fees_compute_fen(fees, before, sell);
+    brg_sim_fee_fen_t fee;
+    fee.commission = after.commission - prior.commission;
+    fee.transfer_fee = after.transfer_fee - prior.transfer_fee;
+    fee.stamp_duty = after.stamp_duty - prior.stamp_duty;
+    fee.total = fee.commission + fee.transfer_fee + fee.stamp_duty;
+    return fee;
+}

@@ -112,6 +112,23 @@ bool brg_sim_on_tick(double price);
 /*  Fees of one fill of `amount` yuan: commission max(amount*rate, min), transfer fee on
     both sides, stamp duty on sells only; each rounded to the cent. */
 brg_sim_fee_t brg_sim_fees_compute(const brg_sim_fees_t *fees, double amount, bool sell);
+/*  The same in fen (the sim's money unit: integers, so sums are exact): fees of an order
+    whose traded amount is `amount` fen; each part rounded half-up to the fen. */
+typedef struct {
+    int64_t commission;
+    int64_t transfer_fee;
+    int64_t stamp_duty;
+    int64_t total;
+} brg_sim_fee_fen_t;
+brg_sim_fee_fen_t brg_sim_fees_compute_fen(const brg_sim_fees_t *fees, int64_t amount, bool sell);
+/*  Fees of one fill of `amount` fen of an order that had traded `before` fen: what the
+    order's fees (brg_sim_fees_compute_fen of its running total) grow by, see below. */
+brg_sim_fee_fen_t brg_sim_fees_fill_fen(const brg_sim_fees_t *fees, int64_t before, int64_t amount,
+                                        bool sell);
+/*  Yuan <-> fen at the wire edge: a yuan value rounded half-up to the fen, and back. */
+int64_t brg_sim_to_fen(double yuan);
+double brg_sim_yuan(int64_t fen);
+
 /*  Fees of one fill of `amount` yuan of an order that has already traded `before` yuan.
     A Chinese broker charges commission per order (委托), not per fill: the order's
     commission is max(total*rate, min) on its whole traded amount, so a fill pays what

@@ -2,11 +2,11 @@
     orders, fills, cancels and the day close, with every change pushed in xtquant's
     order. See brg_sim_stock.h.
 
-    Money is kept in yuan as doubles but re-rounded to the cent after every change, so
-    float noise never accumulates into a visible cent. A buy freezes volume*price plus the
-    order's commission and transfer fee (commission is per order, minimum included once:
-    brg_sim_fees_fill); each fill is paid out of the freeze and the last one gives back
-    what is left, so cash never goes negative.
+    Money (cash, freezes, amounts, fees) is kept in integer fen, so every sum is exact;
+    yuan doubles exist only at the edge (snapshots, config, the request's price). A buy freezes
+   volume*price plus the order's commission and transfer fee (commission is per order, minimum
+   included once: brg_sim_fees_fill); each fill is paid out of the freeze and the last one gives
+   back what is left, so cash never goes negative.
 
     Durability: every mutation marks what it changed (the account's cash/frozen, an order,
     a position; trades never change, so the ones not yet stored are simply the tail of the
@@ -60,16 +60,16 @@ typedef struct {
     double price; /* the limit price (last price for LATEST_PRICE and market orders) */
     int64_t volume;
     int64_t traded;
-    double traded_amount;
+    int64_t traded_amount; /* fen */
     int32_t status;
     char *status_msg;
     char *strategy;
     char *remark;
     int64_t time;
-    double freeze;      /* buy: cash frozen at entry */
-    double freeze_left; /* buy: part of it not yet released */
-    bool dirty;         /* in the book's dirty_orders list */
-    bool stored;        /* has a record in the store (so the day close deletes it) */
+    int64_t freeze;      /* buy: cash frozen at entry, fen */
+    int64_t freeze_left; /* buy: part of it not yet released, fen */
+    bool dirty;          /* in the book's dirty_orders list */
+    bool stored;         /* has a record in the store (so the day close deletes it) */
 } order_t;
 
 typedef struct {
@@ -81,8 +81,8 @@ typedef struct {
     int64_t time;
     double price;
     int64_t volume;
-    double amount;
-    double commission;
+    int64_t amount;     /* fen */
+    int64_t commission; /* fen: all fees of the fill */
     int64_t order_id;
     char sysid[24];
     char *strategy;
@@ -113,8 +113,8 @@ typedef struct {
 struct brg_sim_stock {
     brg_sim_ctx_t *ctx;
     char *account_id;
-    double cash;
-    double frozen;
+    int64_t cash;   /* available, fen */
+    int64_t frozen; /* held by open buys, fen */
     order_t **orders;
     size_t norders, corders;
     trade_t **trades;
@@ -201,7 +201,7 @@ brg_sim_stock_t *brg_sim_stock_new(brg_sim_ctx_t *ctx, const char *account_id, d
     brg_sim_stock_t *self = (brg_sim_stock_t *)zmalloc(sizeof(brg_sim_stock_t));
     self->ctx = ctx;
     self->account_id = dup_or_empty(account_id);
-    self->cash = brg_sim_round2(cash);
+    self->cash = brg_sim_to_fen(cash);
     self->account_dirty = true; /* a new account is not in the store yet */
     return self;
 }
@@ -323,7 +323,7 @@ static void fill_order_msg(brg_sim_stock_t *self, const order_t *o, Xtbridge__Xt
     out->price_type = o->price_type;
     out->price = o->price;
     out->traded_volume = o->traded;
-    out->traded_price = o->traded ? o->traded_amount / (double)o->traded : 0.0;
+    out->traded_price = o->traded ? brg_sim_yuan(o->traded_amount) / (double)o->traded : 0.0;
     out->order_status = o->status;
     out->status_msg = o->status_msg ? o->status_msg : (char *)"";
     out->strategy_name = o->strategy;
@@ -344,14 +344,14 @@ static void fill_trade_msg(brg_sim_stock_t *self, const trade_t *t, Xtbridge__Xt
     out->traded_time = t->time;
     out->traded_price = t->price;
     out->traded_volume = t->volume;
-    out->traded_amount = t->amount;
+    out->traded_amount = brg_sim_yuan(t->amount);
     out->order_id = t->order_id;
     out->order_sysid = (char *)t->sysid;
     out->strategy_name = t->strategy;
     out->order_remark = t->remark;
     out->direction = DIRECTION_LONG;
     out->offset_flag = t->order_type == BRG_SIM_STOCK_SELL ? OFFSET_CLOSE : OFFSET_OPEN;
-    out->commission = t->commission;
+    out->commission = brg_sim_yuan(t->commission);
 }
 
 static double last_of(brg_sim_stock_t *self, const char *code) {
@@ -388,10 +388,10 @@ void brg_sim_stock_asset(brg_sim_stock_t *self, Xtbridge__XtAsset *out) {
     }
     out->account_type = BRG_SIM_ACCOUNT_STOCK;
     out->account_id = self->account_id;
-    out->cash = self->cash;
-    out->frozen_cash = self->frozen;
+    out->cash = brg_sim_yuan(self->cash);
+    out->frozen_cash = brg_sim_yuan(self->frozen);
     out->market_value = brg_sim_round2(market_value);
-    out->total_asset = brg_sim_round2(self->cash + self->frozen + market_value);
+    out->total_asset = brg_sim_yuan(self->cash + self->frozen + brg_sim_to_fen(market_value));
 }
 
 /* --- pushes ------------------------------------------------------------------------ */
@@ -504,11 +504,18 @@ static void push_cancel_result(brg_sim_stock_t *self, int64_t order_id, int mark
 
 /* --- order entry ------------------------------------------------------------------- */
 
-/* Cash frozen for a buy of volume at price: amount + estimated commission + transfer fee. */
-static double buy_freeze(brg_sim_stock_t *self, int64_t volume, double price) {
-    double amount = brg_sim_round2((double)volume * price);
-    brg_sim_fee_t fee = brg_sim_fees_compute(brg_sim_market_fees(self->ctx->market), amount, false);
-    return brg_sim_round2(amount + fee.total);
+/* Fen of volume shares at an on-tick price: exact (price in fen times volume). */
+static int64_t amount_fen(int64_t volume, double price) {
+    return volume * brg_sim_to_fen(price);
+}
+
+/* Cash frozen for a buy of volume at price, fen: amount + the order's commission and
+   transfer fee (the most its fills can cost: they fill at or below the limit). */
+static int64_t buy_freeze(brg_sim_stock_t *self, int64_t volume, double price) {
+    int64_t amount = amount_fen(volume, price);
+    brg_sim_fee_fen_t fee =
+        brg_sim_fees_compute_fen(brg_sim_market_fees(self->ctx->market), amount, false);
+    return amount + fee.total;
 }
 
 static bool is_market_price_type(int32_t price_type) {
@@ -629,9 +636,10 @@ static const char *check_order(brg_sim_stock_t *self, order_t *o, const brg_sim_
     if (volume_rule)
         return volume_rule;
     if (o->order_type == BRG_SIM_STOCK_BUY) {
-        double need = buy_freeze(self, o->volume, o->price);
-        if (need > self->cash + 1e-9) {
-            snprintf(buf, len, "insufficient cash: need %.2f, available %.2f", need, self->cash);
+        int64_t need = buy_freeze(self, o->volume, o->price);
+        if (need > self->cash) {
+            snprintf(buf, len, "insufficient cash: need %.2f, available %.2f", brg_sim_yuan(need),
+                     brg_sim_yuan(self->cash));
             return buf;
         }
     }
@@ -641,8 +649,8 @@ static const char *check_order(brg_sim_stock_t *self, order_t *o, const brg_sim_
 /* Give back what an open order still holds (cash for a buy, shares for a sell). */
 static void release_order(brg_sim_stock_t *self, order_t *o) {
     if (o->order_type == BRG_SIM_STOCK_BUY) {
-        self->cash = brg_sim_round2(self->cash + o->freeze_left);
-        self->frozen = brg_sim_round2(self->frozen - o->freeze_left);
+        self->cash += o->freeze_left;
+        self->frozen -= o->freeze_left;
         o->freeze_left = 0;
         self->account_dirty = true;
         order_touch(self, o);
@@ -672,12 +680,12 @@ static void push_holdings(brg_sim_stock_t *self, const order_t *o) {
 /* Fill qty of order o at price: trade, order, position and asset pushes. */
 static void fill(brg_sim_stock_t *self, order_t *o, int64_t qty, double price) {
     bool sell = o->order_type == BRG_SIM_STOCK_SELL;
-    double amount = brg_sim_round2((double)qty * price);
-    brg_sim_fee_t fee =
-        brg_sim_fees_fill(brg_sim_market_fees(self->ctx->market), o->traded_amount, amount, sell);
+    int64_t amount = amount_fen(qty, price);
+    brg_sim_fee_fen_t fee = brg_sim_fees_fill_fen(brg_sim_market_fees(self->ctx->market),
+                                                  o->traded_amount, amount, sell);
     position_t *p = position_get(self, o->code, o->name);
     if (sell) {
-        self->cash = brg_sim_round2(self->cash + amount - fee.total);
+        self->cash += amount - fee.total;
         /* average-cost method: selling keeps open_price / avg_price */
         p->volume -= qty;
         p->frozen -= qty;
@@ -686,19 +694,20 @@ static void fill(brg_sim_stock_t *self, order_t *o, int64_t qty, double price) {
            every fill is at or below the limit and the order's fees are those of its
            total), so available cash never dips; the last fill gives back the rest. */
         bool last_fill = o->traded + qty == o->volume;
-        double cost = brg_sim_round2(amount + fee.total);
-        double release = last_fill || cost > o->freeze_left ? o->freeze_left : cost;
-        o->freeze_left = brg_sim_round2(o->freeze_left - release);
-        self->frozen = brg_sim_round2(self->frozen - release);
-        self->cash = brg_sim_round2(self->cash + release - amount - fee.total);
-        cost = p->avg_price * (double)p->volume + amount + fee.total;
-        double paid = p->open_price * (double)p->volume + amount;
+        int64_t spent = amount + fee.total;
+        int64_t release = last_fill || spent > o->freeze_left ? o->freeze_left : spent;
+        o->freeze_left -= release;
+        self->frozen -= release;
+        self->cash += release - spent;
+        /* per-share prices stay doubles (they are averages, not amounts of money) */
+        double cost = p->avg_price * (double)p->volume + brg_sim_yuan(spent);
+        double paid = p->open_price * (double)p->volume + brg_sim_yuan(amount);
         p->volume += qty; /* T+1: not sellable before the next day */
         p->avg_price = cost / (double)p->volume;
         p->open_price = paid / (double)p->volume;
     }
     o->traded += qty;
-    o->traded_amount = brg_sim_round2(o->traded_amount + amount);
+    o->traded_amount += amount;
     o->status = o->traded == o->volume ? ST_SUCCEEDED : ST_PART_SUCC;
     self->account_dirty = true;
     order_touch(self, o);
@@ -790,8 +799,8 @@ int64_t brg_sim_stock_order(brg_sim_stock_t *self, const brg_sim_order_args_t *a
     }
     if (o->order_type == BRG_SIM_STOCK_BUY) {
         o->freeze = o->freeze_left = buy_freeze(self, o->volume, o->price);
-        self->cash = brg_sim_round2(self->cash - o->freeze);
-        self->frozen = brg_sim_round2(self->frozen + o->freeze);
+        self->cash -= o->freeze;
+        self->frozen += o->freeze;
         self->account_dirty = true;
     } else {
         position_t *p = position_find(self, o->code);
@@ -979,7 +988,7 @@ bool brg_sim_stock_take_account_dirty(brg_sim_stock_t *self) {
     return dirty;
 }
 
-void brg_sim_stock_cash(brg_sim_stock_t *self, double *cash, double *frozen) {
+void brg_sim_stock_cash(brg_sim_stock_t *self, int64_t *cash, int64_t *frozen) {
     *cash = self->cash;
     *frozen = self->frozen;
 }
@@ -997,14 +1006,14 @@ static int put_order(brg_sim_stock_t *self, brg_store_t *store, const order_t *o
     m.price = o->price;
     m.volume = o->volume;
     m.traded = o->traded;
-    m.traded_amount = o->traded_amount;
+    m.traded_amount_fen = o->traded_amount;
     m.status = o->status;
     m.status_msg = o->status_msg ? o->status_msg : (char *)"";
     m.strategy = o->strategy;
     m.remark = o->remark;
     m.time = o->time;
-    m.freeze = o->freeze;
-    m.freeze_left = o->freeze_left;
+    m.freeze_fen = o->freeze;
+    m.freeze_left_fen = o->freeze_left;
     uint8_t key[BRG_SIM_KEY_MAX];
     size_t klen = brg_sim_key_id(key, BRG_SIM_KEY_ORDER, o->id);
     return brg_sim_state_put(store, key, klen, &m.base);
@@ -1021,8 +1030,8 @@ static int put_trade(brg_sim_stock_t *self, brg_store_t *store, const trade_t *t
     m.time = t->time;
     m.price = t->price;
     m.volume = t->volume;
-    m.amount = t->amount;
-    m.commission = t->commission;
+    m.amount_fen = t->amount;
+    m.commission_fen = t->commission;
     m.order_id = t->order_id;
     m.sysid = (char *)t->sysid;
     m.strategy = t->strategy;
@@ -1094,7 +1103,11 @@ int brg_sim_stock_persist(brg_sim_stock_t *self, brg_store_t *store) {
     return 0;
 }
 
-void brg_sim_stock_load_cash(brg_sim_stock_t *self, double cash, double frozen) {
+int64_t brg_sim_stored_fen(int64_t fen, double yuan) {
+    return fen == 0 && yuan != 0 ? brg_sim_to_fen(yuan) : fen;
+}
+
+void brg_sim_stock_load_cash(brg_sim_stock_t *self, int64_t cash, int64_t frozen) {
     self->cash = cash;
     self->frozen = frozen;
 }
@@ -1114,14 +1127,14 @@ int brg_sim_stock_load_order(brg_sim_stock_t *self, const Xtbridge__State__SimOr
     o->price = m->price;
     o->volume = m->volume;
     o->traded = m->traded;
-    o->traded_amount = m->traded_amount;
+    o->traded_amount = brg_sim_stored_fen(m->traded_amount_fen, m->traded_amount);
     o->status = m->status;
     o->status_msg = m->status_msg && *m->status_msg ? strdup(m->status_msg) : NULL;
     o->strategy = dup_or_empty(m->strategy);
     o->remark = dup_or_empty(m->remark);
     o->time = m->time;
-    o->freeze = m->freeze;
-    o->freeze_left = m->freeze_left;
+    o->freeze = brg_sim_stored_fen(m->freeze_fen, m->freeze);
+    o->freeze_left = brg_sim_stored_fen(m->freeze_left_fen, m->freeze_left);
     o->stored = true;
     push_ptr((void ***)&self->orders, &self->norders, &self->corders, o);
     return 0;
@@ -1139,8 +1152,8 @@ int brg_sim_stock_load_trade(brg_sim_stock_t *self, const Xtbridge__State__SimTr
     t->time = m->time;
     t->price = m->price;
     t->volume = m->volume;
-    t->amount = m->amount;
-    t->commission = m->commission;
+    t->amount = brg_sim_stored_fen(m->amount_fen, m->amount);
+    t->commission = brg_sim_stored_fen(m->commission_fen, m->commission);
     t->order_id = m->order_id;
     snprintf(t->sysid, sizeof t->sysid, "%s", m->sysid);
     t->strategy = dup_or_empty(m->strategy);

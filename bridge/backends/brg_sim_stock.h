@@ -102,8 +102,9 @@ bool brg_sim_stock_position_get(brg_sim_stock_t *self, const char *code, Xtbridg
 /*  Whether an xtquant order status is still open (cancelable): 48, 49, 50, 55. */
 bool brg_sim_order_status_open(int32_t status);
 
-/*  Durability. Available and frozen cash (for the account record the backend writes). */
-void brg_sim_stock_cash(brg_sim_stock_t *self, double *cash, double *frozen);
+/*  Durability. Available and frozen cash in fen (for the account record the backend
+    writes). */
+void brg_sim_stock_cash(brg_sim_stock_t *self, int64_t *cash, int64_t *frozen);
 /*  Whether cash or frozen changed since the last call (clears the mark). */
 bool brg_sim_stock_take_account_dirty(brg_sim_stock_t *self);
 /*  Write the changed orders, new trades, changed positions and the day close's deletes
@@ -113,7 +114,10 @@ int brg_sim_stock_persist(brg_sim_stock_t *self, brg_store_t *store);
     and trades in increasing id, positions in any order), then load_done. Loaded records
     are clean. The loaders return -1 for a record that cannot belong (duplicate, id out of
     order). */
-void brg_sim_stock_load_cash(brg_sim_stock_t *self, double cash, double frozen);
+void brg_sim_stock_load_cash(brg_sim_stock_t *self, int64_t cash, int64_t frozen);
+/*  A stored money field: the format-2 fen value, or for a format-1 record (written before
+    money was kept in fen: the fen field is absent, 0) its yuan double converted. */
+int64_t brg_sim_stored_fen(int64_t fen, double yuan);
 int brg_sim_stock_load_order(brg_sim_stock_t *self, const Xtbridge__State__SimOrder *m);
 int brg_sim_stock_load_trade(brg_sim_stock_t *self, const Xtbridge__State__SimTrade *m);
 int brg_sim_stock_load_position(brg_sim_stock_t *self, const Xtbridge__State__SimPosition *m);

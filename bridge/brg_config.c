@@ -77,7 +77,7 @@ const char *brg_config_usage(void) {
            "                     --pub binds (NAT, containers; needed when --pub is '>')\n"
            "  --data DIR         durable state: book, journal, idempotency "
            "(default " BRG_DEFAULT_DATA ")\n"
-           "  --config FILE      ZPL config file (sections: bridge, sim)\n"
+           "  --config FILE      ZPL config file (sections: bridge, sim, xtquant)\n"
            "  --log-level L      error|warn|info|debug (default info)\n"
            "  --heartbeat-ms N   heartbeat. push interval (default 1000)\n"
            "  --max-msg-size N   request size limit in bytes (default 1048576)\n"

@@ -374,3 +374,18 @@ Test(xtquant, ten_thousand_pushes_in_order, .init = start_default, .fini = stop_
     fprintf(stderr, "xtquant: %d pushes from the stand-in's thread in %.3f s = %.0f pushes/s\n", N,
             secs, N / secs);
 }
+
+Test(xtquant, call_round_trip, .init = start_default, .fini = stop_bridge, .timeout = 60) {
+    enum { N = 500 };
+    xtb_client_t *c = s_client;
+    int64_t t0 = zclock_usecs();
+    for (int i = 0; i < N; i++) {
+        Xtbridge__Reply *r =
+            xtbt_call_ok(c, xtb_req_account(XTBRIDGE__REQUEST__BODY_QUERY_STOCK_ASSET, ACC),
+                         XTBRIDGE__REPLY__RESULT_QUERY_STOCK_ASSET);
+        cr_assert(r->query_stock_asset->found);
+        xtb_reply_destroy(&r);
+    }
+    fprintf(stderr, "xtquant: query_stock_asset round trip %.1f us (avg over %d)\n",
+            (double)(zclock_usecs() - t0) / N, N);
+}

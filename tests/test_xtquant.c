@@ -25,19 +25,23 @@
 static xtbt_bridge_t *s_bridge;
 static xtb_client_t *s_client;
 
-static void start_with(const char *timeout_ms) {
+static void start_with_backoff(const char *timeout_ms, const char *reconnect_ms) {
     /* ASan's leak check would count the interpreter's process-lifetime allocations */
     setenv("ASAN_OPTIONS", "detect_leaks=0", 1);
     setenv("PYTHONPATH", XTB_SOURCE_DIR "/tests/xtquant_standin", 1);
     char config[256];
     snprintf(config, sizeof config,
              "xtquant\n    qmt_path = \"/tmp/userdata_mini\"\n    session_id = 100\n"
-             "    call_timeout_ms = %s\n    reconnect_ms = 200\n",
-             timeout_ms);
+             "    call_timeout_ms = %s\n    reconnect_ms = %s\n",
+             timeout_ms, reconnect_ms);
     const char *args[] = {"--backend", "xtquant", NULL};
     s_bridge = xtbt_bridge_start(config, args);
     cr_assert_not_null(s_bridge, "xtbridge --backend xtquant did not start");
     s_client = xtbt_bridge_client(s_bridge);
+}
+
+static void start_with(const char *timeout_ms) {
+    start_with_backoff(timeout_ms, "200");
 }
 
 static void start_default(void) {
@@ -344,6 +348,47 @@ Test(xtquant, session_drop_reconnects_with_new_session, .init = start_default, .
     ev = expect_push(c, "order." ACC ".", XTBRIDGE__EVENT__BODY_ORDER);
     cr_assert_eq(ev->order->order_id, id + 1);
     xtb_event_destroy(&ev);
+}
+
+static int count_event(const Xtbridge__Event *event, void *arg) {
+    cr_assert_eq(event->body_case, XTBRIDGE__EVENT__BODY_DISCONNECTED);
+    cr_assert_str_eq(event->disconnected->reason, "xtquant connect() failed at start");
+    (*(size_t *)arg)++;
+    return 0;
+}
+
+/* Sessions 100 and 101 are taken: the bridge starts down, and connects on 102. */
+static void start_sessions_taken(void) {
+    setenv("XTQ_STANDIN_USED_SESSIONS", "100,101", 1);
+    start_with_backoff("3000", "1500");
+}
+
+Test(xtquant, failed_connect_at_start, .init = start_sessions_taken, .fini = stop_bridge,
+     .timeout = 60) {
+    xtb_client_t *c = s_client;
+    Xtbridge__Reply *h = NULL;
+    cr_assert_not(hello(c, &h)->backend_connected);
+    xtb_reply_destroy(&h);
+    Xtbridge__Reply *r = xtbt_call(c, xtb_req_query_orders(ACC, false));
+    cr_assert_eq(r->error->code, XTBRIDGE__ERROR_CODE__NOT_CONNECTED);
+    xtb_reply_destroy(&r);
+    const char *topics[] = {"connected.", NULL};
+    listen_to(c, topics);
+    /* 101 fails after 1.5 s, 102 works after 3 s more */
+    Xtbridge__Event *ev = xtbt_wait_event(c, "connected.", XTBRIDGE__EVENT__BODY_CONNECTED, 15000);
+    cr_assert_not_null(ev, "no connected. after the failed connect at start");
+    xtb_event_destroy(&ev);
+    cr_assert(log_has("xtquant: connect() on session 100 returned -1"));
+    cr_assert(log_has("xtquant: connect() on session 101 returned -1"));
+    cr_assert(log_has("xtquant: connected, session 102, accounts 1000000365"));
+    cr_assert(hello(c, &h)->backend_connected);
+    xtb_reply_destroy(&h);
+    cr_assert_eq(order_count(c), 0);
+    /* the disconnected. of the start is in the journal for late subscribers */
+    size_t seen = 0;
+    int n = xtb_client_replay(c, "disconnected.", NULL, NULL, 0, 5000, count_event, &seen);
+    cr_assert_eq(n, 1, "replay of disconnected.: %d (%s)", n, xtb_client_error(c));
+    cr_assert_eq(seen, 1);
 }
 
 Test(xtquant, ten_thousand_pushes_in_order, .init = start_default, .fini = stop_bridge,

@@ -15,7 +15,8 @@ Test hooks, chosen by the order's strategy_name (so a test can drive them over t
   hook:hang:MS     the call sleeps MS milliseconds before answering
   hook:missing     the pushed and queried order lacks order_status and has price 'n/a'
   hook:burst:N     N on_stock_order pushes as fast as possible (order_volume 1..N)
-A session id can be used once (as the terminal: a new session needs a new id).
+A session id can be used once (as the terminal: a new session needs a new id); env
+XTQ_STANDIN_USED_SESSIONS lists ids already taken, so connect() fails on them.
 """
 import os
 import queue
@@ -30,7 +31,9 @@ from .xttype import (XtAccountInfo, XtAccountStatus, XtAsset, XtCancelError,
 ACCOUNTS = os.environ.get('XTQ_STANDIN_ACCOUNTS', '1000000365').split(',')
 FILL_PRICE = float(os.environ.get('XTQ_STANDIN_FILL_PRICE', '10.0'))
 ORDER_ID_BASE = 1082130432  # the terminal's order ids are of this size
-_used_sessions = set()
+# XTQ_STANDIN_USED_SESSIONS="100,101": ids taken by an earlier run (their connect() fails)
+_used_sessions = set(int(x) for x in os.environ.get('XTQ_STANDIN_USED_SESSIONS', '').split(',')
+                     if x)
 _lock = threading.Lock()
 _book = {'orders': {}, 'trades': [], 'next_order': 0, 'next_seq': 0}
 

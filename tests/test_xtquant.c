@@ -24,6 +24,7 @@
 
 static xtbt_bridge_t *s_bridge;
 static xtb_client_t *s_client;
+static bool s_stopped;
 
 static void start_with_backoff(const char *timeout_ms, const char *reconnect_ms) {
     /* ASan's leak check would count the interpreter's process-lifetime allocations */
@@ -56,7 +57,8 @@ static void stop_bridge(void) {
     xtb_client_destroy(&s_client);
     if (s_bridge) {
         int status = xtbt_bridge_stop(&s_bridge);
-        cr_expect_eq(status, 0, "xtbridge exit status %d after SIGTERM", status);
+        if (!s_stopped) /* a test that stopped it checked the status itself */
+            cr_expect_eq(status, 0, "xtbridge exit status %d after SIGTERM", status);
     }
 }
 
@@ -98,6 +100,17 @@ static size_t order_count(xtb_client_t *c) {
     size_t n = r->query_stock_orders->n_orders;
     xtb_reply_destroy(&r);
     return n;
+}
+
+static bool log_has(const char *text) {
+    FILE *f = fopen(s_bridge->log_path, "r");
+    cr_assert_not_null(f);
+    char line[1024];
+    bool found = false;
+    while (!found && fgets(line, sizeof line, f))
+        found = strstr(line, text) != NULL;
+    fclose(f);
+    return found;
 }
 
 Test(xtquant, quick_start_flow, .init = start_default, .fini = stop_bridge, .timeout = 60) {
@@ -283,6 +296,7 @@ Test(xtquant, hung_call_times_out, .init = start_short_timeout, .fini = stop_bri
     /* the hung order was placed by the terminal after all: the late result was dropped */
     cr_assert_eq(r->query_stock_orders->n_orders, 1);
     xtb_reply_destroy(&r);
+    cr_assert(log_has("(answered TIMEOUT) dropped"));
 }
 
 Test(xtquant, missing_attribute_left_unset, .init = start_default, .fini = stop_bridge,
@@ -304,17 +318,13 @@ Test(xtquant, missing_attribute_left_unset, .init = start_default, .fini = stop_
     cr_assert_str_eq(r->query_stock_order->order->stock_code, "600000.SH");
     xtb_reply_destroy(&r);
     cr_assert_eq(place(c, 100, 9.0, "after"), id + 1);
-}
-
-static bool log_has(const char *text) {
-    FILE *f = fopen(s_bridge->log_path, "r");
-    cr_assert_not_null(f);
-    char line[1024];
-    bool found = false;
-    while (!found && fgets(line, sizeof line, f))
-        found = strstr(line, text) != NULL;
-    fclose(f);
-    return found;
+    /* counted: order_status missing and price ill-typed, in the push and in the query;
+       the stand-in's XtOrder also lacks the later additions stock_code1, secu_account and
+       instrument_name (3 more missing per order: the push, the query, the "after" push) */
+    s_stopped = true;
+    cr_assert_eq(xtbt_bridge_kill(s_bridge), 0);
+    cr_assert(log_has("xtquant: stopped; Xt* attributes left unset: 11 missing, 2 ill-typed; "
+                      "0 late replies dropped"));
 }
 
 Test(xtquant, session_drop_reconnects_with_new_session, .init = start_default, .fini = stop_bridge,

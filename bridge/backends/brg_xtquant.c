@@ -79,6 +79,10 @@ static void xtq_destroy(void **self_p) {
     if (self->actor) {
         zloop_reader_end(self->loop, (zsock_t *)zactor_sock(self->actor));
         zactor_destroy(&self->actor);
+        brg_info("xtquant: stopped; Xt* attributes left unset: %lu missing, %lu ill-typed; "
+                 "%llu late replies dropped",
+                 brg_xtquant_actor_missing_attributes(), brg_xtquant_actor_ill_typed_attributes(),
+                 (unsigned long long)self->late_replies);
     }
     /* calls still pending belong to a router that is gone by now */
     for (pending_t *p = (pending_t *)zhashx_first(self->pending); p;

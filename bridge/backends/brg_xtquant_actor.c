@@ -33,10 +33,14 @@ typedef struct {
 } actor_t;
 
 static actor_t *s_actor; /* for the _xtbridge module (one xtquant backend per process) */
-static atomic_ulong s_bad_attributes;
+static atomic_ulong s_missing, s_ill_typed;
 
-unsigned long brg_xtquant_actor_bad_attributes(void) {
-    return atomic_load(&s_bad_attributes);
+unsigned long brg_xtquant_actor_missing_attributes(void) {
+    return atomic_load(&s_missing);
+}
+
+unsigned long brg_xtquant_actor_ill_typed_attributes(void) {
+    return atomic_load(&s_ill_typed);
 }
 
 /* --- Python -> protobuf -------------------------------------------------------------- */
@@ -45,7 +49,7 @@ unsigned long brg_xtquant_actor_bad_attributes(void) {
    message is freed with protobuf_c_message_free_unpacked(msg, NULL). */
 static void fill_message(ProtobufCMessage *msg, PyObject *obj) {
     const ProtobufCMessageDescriptor *d = msg->descriptor;
-    unsigned bad = 0;
+    unsigned bad = 0, missing = 0;
     for (unsigned i = 0; i < d->n_fields; i++) {
         const ProtobufCFieldDescriptor *f = &d->fields[i];
         if (f->label == PROTOBUF_C_LABEL_REPEATED || f->type == PROTOBUF_C_TYPE_MESSAGE)
@@ -53,7 +57,7 @@ static void fill_message(ProtobufCMessage *msg, PyObject *obj) {
         PyObject *v = PyObject_GetAttrString(obj, f->name);
         if (!v) {
             PyErr_Clear();
-            bad++;
+            missing++;
             continue;
         }
         void *at = (char *)msg + f->offset;
@@ -97,10 +101,16 @@ static void fill_message(ProtobufCMessage *msg, PyObject *obj) {
         }
         Py_DECREF(v);
     }
+    /* An older terminal lacks the later additions (stock_code1, secu_account, ...) on
+       every object: missing ones are only counted (and logged at debug), a wrong type is
+       a surprise worth a warning. */
+    if (missing) {
+        atomic_fetch_add(&s_missing, missing);
+        brg_debug("xtquant: %u attribute(s) of a %s missing: left unset", missing, d->short_name);
+    }
     if (bad) {
-        atomic_fetch_add(&s_bad_attributes, bad);
-        brg_warn("xtquant: %u attribute(s) of a %s missing or ill-typed: left unset", bad,
-                 d->short_name);
+        atomic_fetch_add(&s_ill_typed, bad);
+        brg_warn("xtquant: %u attribute(s) of a %s ill-typed: left unset", bad, d->short_name);
     }
 }
 
@@ -594,8 +604,8 @@ static int reconnect(actor_t *self) {
         }
         if (zpoller_terminated(poller))
             break;
-        self->session_id++;
         PyEval_RestoreThread(self->tstate);
+        self->session_id++; /* under the GIL: the callback thread reads it */
         self->connected = session_connect(self) == 0;
         if (self->connected)
             push_connected(self);

@@ -33,7 +33,8 @@ typedef struct {
     whole life. */
 void brg_xtquant_actor(zsock_t *pipe, void *args);
 
-/*  Conversions that failed since start (a missing or ill-typed Xt* attribute). */
-unsigned long brg_xtquant_actor_bad_attributes(void);
+/*  Xt* attributes left unset since start: missing, and present with a wrong type. */
+unsigned long brg_xtquant_actor_missing_attributes(void);
+unsigned long brg_xtquant_actor_ill_typed_attributes(void);
 
 #endif

@@ -347,6 +347,9 @@ Test(xtquant, session_drop_reconnects_with_new_session, .init = start_default, .
     cr_assert_str_eq(r->error->message,
                      "xtquant session is down (reconnecting); order_stock was not sent");
     xtb_reply_destroy(&r);
+    r = xtbt_call_ok(c, xtb_req_stats(), XTBRIDGE__REPLY__RESULT_STATS);
+    cr_assert_not(r->stats->backend_connected);
+    xtb_reply_destroy(&r);
     ev = expect_push(c, "connected.", XTBRIDGE__EVENT__BODY_CONNECTED);
     cr_assert_str_eq(ev->connected->backend, "xtquant");
     xtb_event_destroy(&ev);
@@ -355,6 +358,9 @@ Test(xtquant, session_drop_reconnects_with_new_session, .init = start_default, .
     cr_assert(hello(c, &h)->backend_connected);
     xtb_reply_destroy(&h);
     cr_assert_eq(place(c, 100, 9.0, "again"), id + 1);
+    r = xtbt_call_ok(c, xtb_req_stats(), XTBRIDGE__REPLY__RESULT_STATS);
+    cr_assert(r->stats->backend_connected);
+    xtb_reply_destroy(&r);
     ev = expect_push(c, "order." ACC ".", XTBRIDGE__EVENT__BODY_ORDER);
     cr_assert_eq(ev->order->order_id, id + 1);
     xtb_event_destroy(&ev);

@@ -26,7 +26,8 @@ static xtbt_bridge_t *s_bridge;
 static xtb_client_t *s_client;
 static bool s_stopped;
 
-static void start_with_backoff(const char *timeout_ms, const char *reconnect_ms) {
+static void start_with_args(const char *timeout_ms, const char *reconnect_ms,
+                            const char *const *extra) {
     /* ASan's leak check would count the interpreter's process-lifetime allocations */
     setenv("ASAN_OPTIONS", "detect_leaks=0", 1);
     setenv("PYTHONPATH", XTB_SOURCE_DIR "/tests/xtquant_standin", 1);
@@ -35,10 +36,22 @@ static void start_with_backoff(const char *timeout_ms, const char *reconnect_ms)
              "xtquant\n    qmt_path = \"/tmp/userdata_mini\"\n    session_id = 100\n"
              "    call_timeout_ms = %s\n    reconnect_ms = %s\n",
              timeout_ms, reconnect_ms);
-    const char *args[] = {"--backend", "xtquant", NULL};
+    const char *args[8] = {"--backend", "xtquant"};
+    for (size_t i = 0; extra && extra[i] && i < 5; i++)
+        args[2 + i] = extra[i];
     s_bridge = xtbt_bridge_start(config, args);
     cr_assert_not_null(s_bridge, "xtbridge --backend xtquant did not start");
     s_client = xtbt_bridge_client(s_bridge);
+}
+
+static void start_with_backoff(const char *timeout_ms, const char *reconnect_ms) {
+    start_with_args(timeout_ms, reconnect_ms, NULL);
+}
+
+/* --qmt-path/--session-id override the config file's keys */
+static void start_flags(void) {
+    const char *extra[] = {"--qmt-path", "/tmp/other", "--session-id", "300", NULL};
+    start_with_args("3000", "200", extra);
 }
 
 static void start_with(const char *timeout_ms) {
@@ -113,7 +126,7 @@ static bool log_has(const char *text) {
     return found;
 }
 
-Test(xtquant, quick_start_flow, .init = start_default, .fini = stop_bridge, .timeout = 60) {
+Test(xtquant, quick_start_flow, .init = start_flags, .fini = stop_bridge, .timeout = 60) {
     xtb_client_t *c = s_client;
     Xtbridge__Reply *h = NULL;
     Xtbridge__HelloReply *hr = hello(c, &h);
@@ -122,6 +135,7 @@ Test(xtquant, quick_start_flow, .init = start_default, .fini = stop_bridge, .tim
     cr_assert_eq(hr->n_accounts, 1);
     cr_assert_str_eq(hr->accounts[0]->account_id, ACC);
     xtb_reply_destroy(&h);
+    cr_assert(log_has("xtquant: connected, session 300, accounts 1000000365"));
 
     Xtbridge__Reply *r = xtbt_call_ok(c, xtb_req_account(XTBRIDGE__REQUEST__BODY_SUBSCRIBE, ACC),
                                       XTBRIDGE__REPLY__RESULT_SUBSCRIBE);

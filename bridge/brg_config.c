@@ -77,7 +77,9 @@ const char *brg_config_usage(void) {
            "                     --pub binds (NAT, containers; needed when --pub is '>')\n"
            "  --data DIR         durable state: book, journal, idempotency "
            "(default " BRG_DEFAULT_DATA ")\n"
-           "  --config FILE      ZPL config file (sections: bridge, sim)\n"
+           "  --config FILE      ZPL config file (sections: bridge, sim, xtquant)\n"
+           "  --qmt-path DIR     xtquant backend: the terminal's userdata_mini dir\n"
+           "  --session-id N     xtquant backend: first session id (+1 per reconnect)\n"
            "  --log-level L      error|warn|info|debug (default info)\n"
            "  --heartbeat-ms N   heartbeat. push interval (default 1000)\n"
            "  --max-msg-size N   request size limit in bytes (default 1048576)\n"
@@ -240,6 +242,8 @@ int brg_config_parse_args(brg_config_t *self, int argc, char **argv, char *err, 
                                             {"curve-secret", required_argument, 0, 'C'},
                                             {"clients", required_argument, 0, 'K'},
                                             {"insecure", no_argument, 0, 'I'},
+                                            {"qmt-path", required_argument, 0, 'Q'},
+                                            {"session-id", required_argument, 0, 'N'},
                                             {"help", no_argument, 0, 'h'},
                                             {"version", no_argument, 0, 'V'},
                                             {0, 0, 0, 0}};
@@ -305,6 +309,14 @@ int brg_config_parse_args(brg_config_t *self, int argc, char **argv, char *err, 
             break;
         case 'I':
             self->insecure = true;
+            continue;
+        case 'Q':
+        case 'N':
+            /* backend settings: they go into the tree's `xtquant` section, where the
+               backend reads them (and checks them) like the config file's keys */
+            if (!self->tree)
+                self->tree = zconfig_new("root", NULL);
+            zconfig_put(self->tree, c == 'Q' ? "xtquant/qmt_path" : "xtquant/session_id", optarg);
             continue;
         default:
             snprintf(err, errlen, "unknown or incomplete option '%s' (see --help)",

@@ -240,6 +240,7 @@ static void filter_reply(brg_router_t *self, route_t *route, Xtbridge__Reply *re
         health.degraded = stats->degraded;
         health.degraded_reason = stats->degraded_reason;
         health.durability = stats->durability;
+        health.backend_connected = stats->backend_connected;
         *stats = health;
     }
     if (reply->result_case == XTBRIDGE__REPLY__RESULT_HELLO && who) {
@@ -493,6 +494,12 @@ static void do_stats(brg_router_t *self, brg_call_t *call) {
     stats->pruned_events = brg_store_pruned(self->args.store);
     stats->durability =
         brg_call_strdup(call, brg_store_durability_name(brg_store_durability(self->args.store)));
+    /* the backend's session state is what its describe() says in hello */
+    if (self->args.ops->describe) {
+        Xtbridge__HelloReply probe = XTBRIDGE__HELLO_REPLY__INIT;
+        self->args.ops->describe(self->args.backend, call, &probe);
+        stats->backend_connected = probe.backend_connected;
+    }
     stats->calls =
         (Xtbridge__StatsReply__CallsEntry **)brg_call_alloc(call, sizeof(void *) * MAX_BODY_CASE);
     for (int body = 0; body < MAX_BODY_CASE; body++) {

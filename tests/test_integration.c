@@ -168,6 +168,7 @@ Test(integration, worked_example_buy_fill_t1_cancel_next_day, .init = start_defa
     cr_assert_eq(xtb_client_hello(c, 5000, &hello), 0, "%s", xtb_client_error(c));
     uint64_t epoch = hello->hello->bridge_epoch;
     cr_assert_str_eq(hello->hello->backend, "sim");
+    cr_assert(hello->hello->backend_connected); /* the sim's session never drops */
     cr_assert_eq(hello->hello->protocol_version, 2);
     cr_assert_eq(hello->hello->n_pub_endpoints, 1);
     cr_assert_str_eq(hello->hello->pub_endpoints[0], s_bridge->pub_ep);

@@ -6,8 +6,16 @@
 #include <string.h>
 
 extern const brg_backend_ops_t brg_sim_ops;
+#ifdef XTB_HAVE_XTQUANT
+extern const brg_backend_ops_t brg_xtquant_ops;
+#endif
 
-static const brg_backend_ops_t *const backends[] = {&brg_sim_ops};
+/* xtquant is listed only when built (CMake XTB_XTQUANT: libpython3-dev found) */
+static const brg_backend_ops_t *const backends[] = {&brg_sim_ops,
+#ifdef XTB_HAVE_XTQUANT
+                                                    &brg_xtquant_ops
+#endif
+};
 
 const brg_backend_ops_t *brg_backend_find(const char *name) {
     for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++)
@@ -17,5 +25,9 @@ const brg_backend_ops_t *brg_backend_find(const char *name) {
 }
 
 const char *brg_backend_names(void) {
+#ifdef XTB_HAVE_XTQUANT
+    return "sim, xtquant";
+#else
     return "sim";
+#endif
 }

@@ -1404,6 +1404,7 @@ static int sim_handle(void *handle, brg_call_t *call) {
 
 static void sim_describe(void *handle, brg_call_t *call, Xtbridge__HelloReply *hello) {
     brg_sim_t *self = ((sim_backend_t *)handle)->book;
+    hello->backend_connected = true; /* the sim's session never drops */
     hello->accounts =
         (Xtbridge__Account **)brg_call_alloc(call, (self->naccounts + 1) * sizeof(void *));
     hello->n_accounts = 0;

@@ -636,8 +636,7 @@ static void dispatch(brg_router_t *self, brg_call_t *call) {
         }
         break;
     case XTBRIDGE__REQUEST__BODY_RISK_KILL_SWITCH:
-        /* TODO(issue 8, CURVE roles): admin only; check the client's role here once the
-           connection carries an identity. */
+        /* admin only under CURVE: authorize() (needs_admin) refused anyone else already */
         if (!self->args.risk) {
             brg_call_fail(call, XTBRIDGE__ERROR_CODE__UNKNOWN_CALL,
                           "call 'risk_kill_switch' needs the risk module");

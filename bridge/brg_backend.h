@@ -48,6 +48,13 @@ typedef struct {
         the backend may stop early (it is restored to the last commit after the call). */
     int (*checkpoint)(void *arg);
     void *checkpoint_arg;
+    /*  May be NULL. For events a backend emits outside a request (a terminal's callbacks
+        read by a loop reader): everything emitted between group_begin and group_end is
+        one store commit and is published at group_end, instead of one commit per event.
+        group_end returns 0, or -1 if the commit failed (those events were not published). */
+    void (*group_begin)(void *arg);
+    int (*group_end)(void *arg);
+    void *group_arg;
 } brg_backend_env_t;
 
 enum { BRG_CALL_DONE = 0, BRG_CALL_PENDING = 1 };

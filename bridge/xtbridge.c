@@ -60,6 +60,26 @@ static int on_prune(zloop_t *loop, int timer_id, void *arg) {
     return 0;
 }
 
+/* Event groups for backends (brg_backend_env_t.group_begin/end): one commit, then publish. */
+typedef struct {
+    brg_store_t *store;
+    brg_publisher_t *publisher;
+} group_t;
+
+static void group_begin(void *arg) {
+    brg_store_begin(((group_t *)arg)->store);
+}
+
+static int group_end(void *arg) {
+    group_t *group = (group_t *)arg;
+    bool committed = brg_store_commit(group->store) == 0;
+    if (!committed)
+        brg_error("events of a backend could not be stored, not published: %s",
+                  brg_store_error(group->store));
+    brg_publisher_flush(group->publisher, committed);
+    return committed ? 0 : -1;
+}
+
 static void emit_connection(brg_publisher_t *publisher, bool connected, const char *instance_id,
                             const char *backend) {
     Xtbridge__Event event = XTBRIDGE__EVENT__INIT;
@@ -301,6 +321,7 @@ int main(int argc, char **argv) {
     if (store)
         publisher = brg_publisher_new_curve(brg_config_pub(config), store, sec.cert, sec.auth, loop,
                                             err, sizeof err);
+    group_t group = {store, publisher};
     if (publisher) {
         /* open orders are counted from the order pushes */
         brg_publisher_set_tap(publisher, brg_risk_tap_fn, risk);
@@ -312,7 +333,10 @@ int main(int argc, char **argv) {
                                  publisher,
                                  store,
                                  brg_router_checkpoint_fn,
-                                 &router};
+                                 &router,
+                                 group_begin,
+                                 group_end,
+                                 &group};
         backend = ops->create(&env, err, sizeof err);
     }
     if (backend) {

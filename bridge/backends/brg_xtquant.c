@@ -38,6 +38,9 @@ typedef struct xtquant {
     zloop_t *loop;
     brg_emit_fn *emit;
     void *emit_arg;
+    void (*group_begin)(void *arg); /* one commit for a run of pushes (may be NULL) */
+    int (*group_end)(void *arg);
+    void *group_arg;
     brg_xtquant_actor_args_t args;
     zactor_t *actor;
     zsock_t *pull;
@@ -179,10 +182,8 @@ static int on_pipe(zloop_t *loop, zsock_t *pipe, void *arg) {
 
 /* --- pushes -------------------------------------------------------------------------- */
 
-static int on_push(zloop_t *loop, zsock_t *pull, void *arg) {
-    (void)loop;
-    xtquant_t *self = (xtquant_t *)arg;
-    zmsg_t *msg = zmsg_recv(pull);
+/* One push from the terminal's callback thread, in arrival order. */
+static void push_one(xtquant_t *self, zmsg_t *msg) {
     char *kind = msg ? zmsg_popstr(msg) : NULL;
     char *account = msg ? zmsg_popstr(msg) : NULL;
     zframe_t *body = msg ? zmsg_pop(msg) : NULL;
@@ -210,6 +211,24 @@ static int on_push(zloop_t *loop, zsock_t *pull, void *arg) {
     free(kind);
     free(account);
     zmsg_destroy(&msg);
+}
+
+/* The pushes queued now are one store commit (a burst of fills from the terminal costs one
+   commit, not one per push), published in arrival order when it commits. */
+#define PUSH_GROUP_MAX 1024
+
+static int on_push(zloop_t *loop, zsock_t *pull, void *arg) {
+    (void)loop;
+    xtquant_t *self = (xtquant_t *)arg;
+    if (self->group_begin)
+        self->group_begin(self->group_arg);
+    zmsg_t *msg = zmsg_recv(pull);
+    for (int n = 0; msg && n < PUSH_GROUP_MAX; n++) {
+        push_one(self, msg);
+        msg = n + 1 < PUSH_GROUP_MAX ? zmsg_recv_nowait(pull) : NULL;
+    }
+    if (self->group_end)
+        self->group_end(self->group_arg);
     return 0;
 }
 
@@ -248,6 +267,9 @@ static void *xtq_create(const brg_backend_env_t *env, char *err, size_t errlen) 
     xtquant_t *self = (xtquant_t *)zmalloc(sizeof *self);
     self->loop = env->loop;
     self->emit = env->emit;
+    self->group_begin = env->group_begin;
+    self->group_end = env->group_end;
+    self->group_arg = env->group_arg;
     self->emit_arg = env->emit_arg;
     self->call_timeout_ms = (int)timeout;
     self->args.qmt_path = strdup(setting(config, "qmt_path", ""));

@@ -109,7 +109,10 @@ static void env_open(env_t *env) {
                               env->publisher,
                               env->store,
                               brg_router_checkpoint_fn,
-                              &env->router};
+                              &env->router,
+                              NULL, /* the sim emits only inside requests: no event groups */
+                              NULL,
+                              NULL};
     env->backend = env->ops->create(&benv, err, sizeof err);
     if (!env->backend)
         die("sim", err);

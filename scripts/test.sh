@@ -2,7 +2,8 @@
 # One command on a fresh Debian 12 machine: install dependencies, build under
 # AddressSanitizer + UndefinedBehaviorSanitizer, and run every test: the Criterion unit and
 # integration tests (one binary per module, tests/test_*.c, the integration ones start the
-# real xtbridge) and the Python client's pytest suite against the same bridge binary.
+# real xtbridge), the Python client's pytest suite against the same bridge binary, and the
+# libFuzzer target of the request decoder for a bounded run.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 build=build-test
@@ -38,6 +39,16 @@ if [ -d tests/python ]; then
     failed=$((failed + 1))
     failures+=("pytest")
   fi
+fi
+
+# The decoder fuzzer (libFuzzer, its own clang build in build-fuzz), bounded in inputs and
+# time: one more suite. FUZZ_RUNS / FUZZ_MAX_TIME change the bounds.
+echo "=== fuzz/run.sh"
+if ./fuzz/run.sh "${FUZZ_RUNS:-1000000}" "${FUZZ_MAX_TIME:-300}"; then
+  passed=$((passed + 1))
+else
+  failed=$((failed + 1))
+  failures+=("fuzz")
 fi
 
 echo

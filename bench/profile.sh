@@ -32,7 +32,7 @@ fi
 case $part in ping | resting | filling) ;; *) echo "profile.sh: unknown kind $kind" >&2; exit 2 ;; esac
 bench="$build/bin/xtb_bench"
 [ -x "$bench" ] || { echo "profile.sh: no $bench (run bench/run.sh $build first)" >&2; exit 2; }
-out=$(mktemp -d /tmp/xtb-profile.XXXXXX)
+out=$(mktemp -d "$build/profile.XXXXXX")
 probes=""
 cleanup() {
   [ -z "$probes" ] || perf probe -q -d 'xtbbench:*' 2>/dev/null || true

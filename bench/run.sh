@@ -13,4 +13,6 @@ if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then
   shift
 fi
 ./scripts/bootstrap.sh "$build" -DCMAKE_BUILD_TYPE=Release -DXTB_TESTS=OFF
+export XTB_TMPDIR=${XTB_TMPDIR:-$build/tmp}
+mkdir -p "$XTB_TMPDIR"
 exec "$build/bin/xtb_bench" "$@"

@@ -1100,7 +1100,11 @@ int main(int argc, char **argv) {
     opts_t o;
     if (parse_args(argc, argv, &o))
         return 2;
-    char tmp[] = "/tmp/xtb-bench.XXXXXX";
+    /* $XTB_TMPDIR (bench/run.sh: the build dir's tmp/) or the current directory: relative
+       paths keep ipc:// endpoints short */
+    const char *base = getenv("XTB_TMPDIR");
+    char tmp[512];
+    snprintf(tmp, sizeof tmp, "%s/xtb-bench.XXXXXX", base && *base ? base : ".");
     bool own_dir = !o.dir;
     if (own_dir && !(o.dir = mkdtemp(tmp))) {
         fprintf(stderr, "xtb_bench: mkdtemp: %s\n", strerror(errno));

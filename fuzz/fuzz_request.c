@@ -73,7 +73,9 @@ static void die(const char *what, const char *err) {
 
 static void env_open(env_t *env) {
     char err[512] = "";
-    snprintf(env->dir, sizeof env->dir, "/tmp/xtb-fuzz-XXXXXX");
+    /* $XTB_TMPDIR (fuzz/run.sh: build-fuzz/tmp) or the current directory */
+    const char *base = getenv("XTB_TMPDIR");
+    snprintf(env->dir, sizeof env->dir, "%s/xtb-fuzz-XXXXXX", base && *base ? base : ".");
     if (!mkdtemp(env->dir))
         die("mkdtemp", strerror(errno));
     s_generation++;

@@ -87,7 +87,7 @@ seed('query_orders', query_stock_orders=pb.QueryStockOrdersRequest(account=accou
 seed('query_position', query_stock_position=pb.QueryStockPositionRequest(account=account(),
                                                                           stock_code='600000.SH'))
 seed('export_data', export_data=pb.ExportDataRequest(
-    account=account(), result_path='/tmp/x.csv', data_type='deal', start_time='20240101',
+    account=account(), result_path='x.csv', data_type='deal', start_time='20240101',
     end_time='20240102', user_param_json='{}'))
 seed('query_data', query_data=pb.ExportDataRequest(account=account(), data_type='deal'))
 seed('smt_negotiate', smt_negotiate_order_async=pb.SmtNegotiateOrderAsyncRequest(

@@ -15,7 +15,8 @@ build=build-fuzz
 ./scripts/bootstrap.sh "$build" -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DXTB_FUZZ=ON -DXTB_TESTS=OFF
 
-mkdir -p "$build/corpus" "$build/artifacts"
+mkdir -p "$build/corpus" "$build/artifacts" "$build/tmp"
+export XTB_TMPDIR="$build/tmp"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 echo "fuzz: fuzz_request, at most $runs inputs and $max_time s"

@@ -12,6 +12,9 @@ build=build-test
 # czmq's "dangling socket" notes on a failed test are noise next to the real failure, and
 # LeakSanitizer reports leaks inside forked Criterion workers as failures, as we want.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
+# test data, sockets and logs under the build tree, relative (short ipc:// paths)
+export XTB_TMPDIR=${XTB_TMPDIR:-$build/tmp}
+mkdir -p "$XTB_TMPDIR"
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
 passed=0

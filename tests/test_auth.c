@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "brg_auth.h"
+#include "testutil.h"
 
 static const char *KEY = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7";
 
@@ -81,7 +82,7 @@ Test(auth, bad_metadata_refused) {
 static char s_dir[64];
 
 static void make_dir(void) {
-    snprintf(s_dir, sizeof s_dir, "/tmp/xtbt-auth-XXXXXX");
+    snprintf(s_dir, sizeof s_dir, "%s/xtbt-auth-XXXXXX", xtbt_tmpdir());
     cr_assert_not_null(mkdtemp(s_dir));
 }
 

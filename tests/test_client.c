@@ -482,7 +482,7 @@ Test(client, announced_wildcard_host_becomes_router_host) {
         {"tcp://[::]:58611", "tcp://bridge.example:58610", "tcp://bridge.example:58611"},
         {"tcp://*:58611", ">tcp://[fd00::5]:58610", "tcp://[fd00::5]:58611"},
         {"tcp://*:58611", "tcp://127.0.0.9;127.0.0.2:58610", "tcp://127.0.0.2:58611"},
-        {"tcp://*:58611", "ipc:///tmp/r,tcp://127.0.0.3:58610", "tcp://127.0.0.3:58611"},
+        {"tcp://*:58611", "ipc://r,tcp://127.0.0.3:58610", "tcp://127.0.0.3:58611"},
         {"tcp://*:58611", "ipc:///run/xtbridge/req", "tcp://127.0.0.1:58611"},
         {"tcp://127.0.0.5:58611", "tcp://127.0.0.2:58610", "tcp://127.0.0.5:58611"},
         {"ipc:///run/xtbridge/pub", "tcp://127.0.0.2:58610", "ipc:///run/xtbridge/pub"},

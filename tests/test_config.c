@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "brg_config.h"
+#include "testutil.h"
 
 static int parse(brg_config_t *config, char *err, int argc, ...) {
     char *argv[16] = {(char *)"xtbridge"};
@@ -36,18 +37,18 @@ Test(config, defaults_from_protocol_page) {
 
 Test(config, file_then_flags) {
     char path[256], err[256];
-    snprintf(path, sizeof path, "/tmp/xtbt-config-%d.cfg", getpid());
+    snprintf(path, sizeof path, "%s/xtbt-config-%d.cfg", xtbt_tmpdir(), getpid());
     FILE *file = fopen(path, "w");
-    fputs("bridge\n    router = ipc:///tmp/from-file\n    heartbeat_ms = 250\n"
+    fputs("bridge\n    router = ipc://xtbt-from-file\n    heartbeat_ms = 250\n"
           "    pub_advertise = tcp://bridge.example:58611,tcp://203.0.113.7:1234\n"
           "sim\n    account\n        id = 42\n",
           file);
     fclose(file);
     brg_config_t *config = brg_config_new();
-    cr_assert_eq(parse(config, err, 5, "--pub", "ipc:///tmp/flag-pub", "--config", path), 0, "%s",
+    cr_assert_eq(parse(config, err, 5, "--pub", "ipc://xtbt-flag-pub", "--config", path), 0, "%s",
                  err);
-    cr_assert_str_eq(brg_config_router(config), "ipc:///tmp/from-file");
-    cr_assert_str_eq(brg_config_pub(config), "ipc:///tmp/flag-pub");
+    cr_assert_str_eq(brg_config_router(config), "ipc://xtbt-from-file");
+    cr_assert_str_eq(brg_config_pub(config), "ipc://xtbt-flag-pub");
     cr_assert_eq(brg_config_heartbeat_ms(config), 250);
     cr_assert_str_eq(brg_config_pub_advertise(config),
                      "tcp://bridge.example:58611,tcp://203.0.113.7:1234");
@@ -56,10 +57,10 @@ Test(config, file_then_flags) {
 
     /* a flag wins over the file even when it comes first */
     config = brg_config_new();
-    cr_assert_eq(parse(config, err, 7, "--router", "ipc:///tmp/flag", "--pub-advertise",
+    cr_assert_eq(parse(config, err, 7, "--router", "ipc://xtbt-flag", "--pub-advertise",
                        "tcp://*:6000", "--config", path),
                  0, "%s", err);
-    cr_assert_str_eq(brg_config_router(config), "ipc:///tmp/flag");
+    cr_assert_str_eq(brg_config_router(config), "ipc://xtbt-flag");
     cr_assert_str_eq(brg_config_pub_advertise(config), "tcp://*:6000");
     brg_config_destroy(&config);
     unlink(path);
@@ -108,8 +109,8 @@ Test(config, loopback_endpoints) {
     cr_assert(brg_endpoint_is_loopback("tcp://127.255.255.254:*"));
     cr_assert(brg_endpoint_is_loopback("tcp://[::1]:58610"));
     cr_assert(brg_endpoint_is_loopback("tcp://localhost:58610"));
-    cr_assert(brg_endpoint_is_loopback("ipc:///tmp/x,inproc://y"));
-    cr_assert(brg_endpoint_is_loopback("@tcp://127.0.0.1:1,>ipc:///tmp/z"));
+    cr_assert(brg_endpoint_is_loopback("ipc://xtbt-x,inproc://y"));
+    cr_assert(brg_endpoint_is_loopback("@tcp://127.0.0.1:1,>ipc://xtbt-z"));
     cr_assert_not(brg_endpoint_is_loopback("tcp://*:58610"));
     cr_assert_not(brg_endpoint_is_loopback("tcp://0.0.0.0:58610"));
     cr_assert_not(brg_endpoint_is_loopback("tcp://192.168.1.5:58610"));
@@ -117,7 +118,7 @@ Test(config, loopback_endpoints) {
     cr_assert_not(brg_endpoint_is_loopback("tcp://127.0.0.1.evil:1"));
     cr_assert_not(brg_endpoint_is_loopback("tcp://1270.0.0.1:1"));
     cr_assert_not(brg_endpoint_is_loopback("tcp://127.0.0.1;10.0.0.1:1"));
-    cr_assert_not(brg_endpoint_is_loopback("ipc:///tmp/x,tcp://*:1"));
+    cr_assert_not(brg_endpoint_is_loopback("ipc://xtbt-x,tcp://*:1"));
     cr_assert_not(brg_endpoint_is_loopback("ws://127.0.0.1:1"));
     cr_assert_not(brg_endpoint_is_loopback("tcp://[::]:1"));
 }
@@ -140,7 +141,7 @@ Test(config, curve_flags) {
 
     /* the same from the config file's bridge section */
     char path[256];
-    snprintf(path, sizeof path, "/tmp/xtbt-config-curve-%d.cfg", getpid());
+    snprintf(path, sizeof path, "%s/xtbt-config-curve-%d.cfg", xtbt_tmpdir(), getpid());
     FILE *file = fopen(path, "w");
     fputs("bridge\n    curve_secret = /f/server.cert\n    clients = /f/clients\n"
           "    insecure = true\n",

@@ -64,7 +64,7 @@ static char *make_key(const char *name, const char *accounts, const char *role, 
 static char s_trader_a[400], s_trader_b[400], s_reader_a[400], s_admin[400], s_stranger[400];
 
 static void make_keys(void) {
-    snprintf(s_dir, sizeof s_dir, "/tmp/xtbt-curve-XXXXXX");
+    snprintf(s_dir, sizeof s_dir, "%s/xtbt-curve-XXXXXX", xtbt_tmpdir());
     cr_assert_not_null(mkdtemp(s_dir));
     snprintf(s_clients, sizeof s_clients, "%s/clients", s_dir);
     cr_assert_eq(zsys_dir_create("%s", s_clients), 0);
@@ -403,7 +403,8 @@ Test(curve, reader_receives_exactly_its_accounts_pushes) {
 /* Run a program with args until it exits (it must, soon); returns its exit status and its
    stdout+stderr in buf. */
 static int run_prog(const char *bin, const char *const *args, char *buf, size_t len) {
-    char out[] = "/tmp/xtbt-curve-out-XXXXXX";
+    char out[512];
+    snprintf(out, sizeof out, "%s/xtbt-curve-out-XXXXXX", xtbt_tmpdir());
     int fd = mkstemp(out);
     cr_assert_geq(fd, 0);
     pid_t pid = fork();
@@ -502,9 +503,9 @@ Test(curve, sighup_reload_adds_a_newly_allowed_key) {
 
 Test(plain, non_loopback_bind_needs_insecure, .timeout = 30) {
     char buf[4096];
-    const char *args[] = {"--router", "tcp://*:0", "--pub", "ipc:///tmp/xtbt-never", NULL};
+    const char *args[] = {"--router", "tcp://*:0", "--pub", "ipc://xtbt-never", NULL};
     cr_assert_eq(run_bridge(args, buf, sizeof buf), 1, "%s", buf);
-    cr_assert(strstr(buf, "xtbridge: refusing to bind 'tcp://*:0' / 'ipc:///tmp/xtbt-never' "
+    cr_assert(strstr(buf, "xtbridge: refusing to bind 'tcp://*:0' / 'ipc://xtbt-never' "
                           "without CURVE"),
               "%s", buf);
     const char *half[] = {"--curve-secret", "/nonexistent", NULL};
@@ -514,7 +515,8 @@ Test(plain, non_loopback_bind_needs_insecure, .timeout = 30) {
 
 Test(plain, insecure_warns_and_runs, .timeout = 30) {
     /* the PUB on every interface (an ephemeral port), requests on ipc */
-    char data[] = "/tmp/xtbt-insecure-XXXXXX";
+    char data[200];
+    snprintf(data, sizeof data, "%s/xtbt-insecure-XXXXXX", xtbt_tmpdir());
     cr_assert_not_null(mkdtemp(data));
     char router[128], ep[128];
     xtbt_endpoint(router, sizeof router, "insecure-router");
@@ -556,7 +558,7 @@ Test(plain, insecure_warns_and_runs, .timeout = 30) {
     snprintf(want, sizeof want, "--insecure: '%s' / 'tcp://*:*' are reachable from other hosts",
              router);
     cr_assert(strstr(text, want), "%s", text);
-    char cmd[128];
+    char cmd[256];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", data);
     cr_assert_eq(system(cmd), 0);
 }

@@ -1436,7 +1436,7 @@ Test(durability, second_bridge_same_data_dir_exits_2, .fini = cleanup, .timeout 
     char router[256], pub[256], log_path[320];
     xtbt_endpoint(router, sizeof router, "second-router");
     xtbt_endpoint(pub, sizeof pub, "second-pub");
-    snprintf(log_path, sizeof log_path, "/tmp/xtbt-second-%d.log", (int)getpid());
+    snprintf(log_path, sizeof log_path, "%s/xtbt-second-%d.log", xtbt_tmpdir(), (int)getpid());
     fflush(stdout);
     fflush(stderr);
     pid_t pid = fork();

@@ -10,12 +10,13 @@
 
 #include "brg_publisher.h"
 #include "brg_store.h"
+#include "testutil.h"
 
 /* Each test runs in its own worker process: remove that process's data dirs (the store
    reserves its file, so leftovers would cost real disk). */
 static void remove_dirs(void) {
     char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf /tmp/xtbt-pub-%d-*", getpid());
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'/xtbt-pub-%d-*", xtbt_tmpdir(), getpid());
     if (system(cmd) != 0)
         fprintf(stderr, "cannot remove test dirs\n");
 }
@@ -32,7 +33,7 @@ typedef struct {
 
 static void env_open(env_t *env) {
     char err[256];
-    snprintf(env->dir, sizeof env->dir, "/tmp/xtbt-pub-%d-%d", getpid(), ++s_dirs);
+    snprintf(env->dir, sizeof env->dir, "%s/xtbt-pub-%d-%d", xtbt_tmpdir(), getpid(), ++s_dirs);
     zsys_dir_create("%s", env->dir);
     snprintf(env->ep, sizeof env->ep, "ipc://%s/pub", env->dir);
     env->store = brg_store_new(env->dir, NULL, err, sizeof err);

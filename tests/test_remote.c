@@ -296,8 +296,8 @@ typedef struct {
 /* Start `xtbctl --router R --json [--pub PUB] watch order.ACC.` (env XTB_PUB = env_pub). */
 static void watch_start(watch_t *w, const char *pub, const char *env_pub) {
     memset(w, 0, sizeof *w);
-    snprintf(w->err_path, sizeof w->err_path, "/tmp/xtbt-%d-watch-%d.err", (int)getpid(),
-             s_pub_port);
+    snprintf(w->err_path, sizeof w->err_path, "%s/xtbt-%d-watch-%d.err", xtbt_tmpdir(),
+             (int)getpid(), s_pub_port);
     int fds[2];
     cr_assert_eq(pipe(fds), 0);
     w->pid = fork();

@@ -678,9 +678,10 @@ Test(risk_wire, xtbctl_kill_switch, .fini = stop_bridge, .timeout = 60) {
 }
 
 Test(risk_wire, bad_risk_config_exits_1_with_a_message, .timeout = 30) {
-    char dir[] = "/tmp/xtbt-risk-XXXXXX";
+    char dir[200];
+    snprintf(dir, sizeof dir, "%s/xtbt-risk-XXXXXX", xtbt_tmpdir());
     cr_assert_not_null(mkdtemp(dir));
-    char path[300], cmd[1200];
+    char path[300], cmd[2000];
     snprintf(path, sizeof path, "%s/bad.zpl", dir);
     FILE *f = fopen(path, "w");
     fputs("risk\n    account\n        id = " ACC "\n        max_notional = 5e\n", f);

@@ -21,12 +21,13 @@
 #include "brg_publisher.h"
 #include "brg_router.h"
 #include "brg_store.h"
+#include "testutil.h"
 
 /* Each test runs in its own worker process: remove that process's data dirs (the store
    reserves its file, so leftovers would cost real disk). */
 static void remove_dirs(void) {
     char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf /tmp/xtbt-router-%d-*", getpid());
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'/xtbt-router-%d-*", xtbt_tmpdir(), getpid());
     if (system(cmd) != 0)
         fprintf(stderr, "cannot remove test dirs\n");
 }
@@ -168,7 +169,8 @@ static void env_open(env_t *env, const char *dir) {
     if (dir)
         snprintf(env->dir, sizeof env->dir, "%s", dir);
     else {
-        snprintf(env->dir, sizeof env->dir, "/tmp/xtbt-router-%d-%d", getpid(), ++s_counter);
+        snprintf(env->dir, sizeof env->dir, "%s/xtbt-router-%d-%d", xtbt_tmpdir(), getpid(),
+                 ++s_counter);
         zsys_dir_create("%s", env->dir);
     }
     snprintf(env->router_ep, sizeof env->router_ep, "ipc://%s/router", env->dir);

@@ -27,6 +27,7 @@
 #include "brg_sim.h"
 #include "brg_store.h"
 #include "xtbridge_state.pb-c.h"
+#include "testutil.h"
 
 extern const brg_backend_ops_t brg_sim_ops;
 
@@ -79,7 +80,7 @@ static void *make_sim(const char *config_text, char *err, size_t errlen) {
         cr_assert_not_null(config, "config text does not parse");
     brg_backend_env_t env = {
         .config = config,
-        .data_dir = "/tmp",
+        .data_dir = ".", /* the sim keeps nothing in files: its book is in env.store */
         .loop = NULL,
         .emit = record_emit,
         .emit_arg = NULL,
@@ -1882,7 +1883,7 @@ Test(sim, works_without_emit) {
 static void open_store(int64_t max_mb) {
     static int dirs;
     if (!*store_dir) {
-        snprintf(store_dir, sizeof store_dir, "/tmp/xtbt-sim-%d-%d", getpid(), ++dirs);
+        snprintf(store_dir, sizeof store_dir, "%s/xtbt-sim-%d-%d", xtbt_tmpdir(), getpid(), ++dirs);
         cr_assert_eq(zsys_dir_create("%s", store_dir), 0);
     }
     brg_store_opts_t opts;

@@ -14,6 +14,7 @@
 
 #include "brg_sim_stock.h"
 #include "brg_store.h"
+#include "testutil.h"
 
 static int emitted;
 
@@ -229,7 +230,7 @@ static void persist_commit(brg_store_t *store, brg_sim_stock_t *book) {
 
 Test(sim_stock, persist_writes_only_what_changed) {
     char dir[128], err[256] = "";
-    snprintf(dir, sizeof dir, "/tmp/xtbt-simstock-%d", getpid());
+    snprintf(dir, sizeof dir, "%s/xtbt-simstock-%d", xtbt_tmpdir(), getpid());
     cr_assert_eq(zsys_dir_create("%s", dir), 0);
     brg_store_t *store = brg_store_new(dir, NULL, err, sizeof err);
     cr_assert_not_null(store, "%s", err);

@@ -15,12 +15,13 @@
 #include <unistd.h>
 
 #include "brg_store.h"
+#include "testutil.h"
 
 /* Each test runs in its own worker process: remove that process's data dirs (the store
    reserves its file, so leftovers would cost real disk). */
 static void remove_dirs(void) {
     char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf /tmp/xtbt-store-%d-*", getpid());
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'/xtbt-store-%d-*", xtbt_tmpdir(), getpid());
     if (system(cmd) != 0)
         fprintf(stderr, "cannot remove test dirs\n");
 }
@@ -29,7 +30,7 @@ TestSuite(store, .fini = remove_dirs);
 static int s_dirs;
 
 static void fresh_dir(char *dir, size_t len) {
-    snprintf(dir, len, "/tmp/xtbt-store-%d-%d", getpid(), ++s_dirs);
+    snprintf(dir, len, "%s/xtbt-store-%d-%d", xtbt_tmpdir(), getpid(), ++s_dirs);
     zsys_dir_create("%s", dir);
 }
 

@@ -33,7 +33,7 @@ static void start_with_args(const char *timeout_ms, const char *reconnect_ms,
     setenv("PYTHONPATH", XTB_SOURCE_DIR "/tests/xtquant_standin", 1);
     char config[256];
     snprintf(config, sizeof config,
-             "xtquant\n    qmt_path = \"/tmp/userdata_mini\"\n    session_id = 100\n"
+             "xtquant\n    qmt_path = \"userdata_mini\"\n    session_id = 100\n"
              "    call_timeout_ms = %s\n    reconnect_ms = %s\n",
              timeout_ms, reconnect_ms);
     const char *args[8] = {"--backend", "xtquant"};
@@ -50,7 +50,7 @@ static void start_with_backoff(const char *timeout_ms, const char *reconnect_ms)
 
 /* --qmt-path/--session-id override the config file's keys */
 static void start_flags(void) {
-    const char *extra[] = {"--qmt-path", "/tmp/other", "--session-id", "300", NULL};
+    const char *extra[] = {"--qmt-path", "other_userdata_mini", "--session-id", "300", NULL};
     start_with_args("3000", "200", extra);
 }
 

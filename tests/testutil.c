@@ -29,8 +29,20 @@
 
 static int s_endpoint_counter = 0;
 
+const char *xtbt_tmpdir(void) {
+    /* short: ipc:// paths built on it must fit a unix socket path (108 bytes) */
+    static char dir[160];
+    if (!*dir) {
+        const char *env = getenv("XTB_TMPDIR");
+        snprintf(dir, sizeof dir, "%s", env && *env ? env : XTB_TEST_TMPDIR);
+        zsys_dir_create("%s", dir);
+    }
+    return dir;
+}
+
 char *xtbt_endpoint(char *buf, size_t len, const char *what) {
-    snprintf(buf, len, "ipc:///tmp/xtbt-%d-%d-%s", (int)getpid(), ++s_endpoint_counter, what);
+    snprintf(buf, len, "ipc://%s/xtbt-%d-%d-%s", xtbt_tmpdir(), (int)getpid(), ++s_endpoint_counter,
+             what);
     return buf;
 }
 
@@ -152,7 +164,7 @@ static xtbt_bridge_t *start_bridge_impl(const char *router_ep, const char *pub_e
         snprintf(self->curve_cert, sizeof self->curve_cert, "%s", client_cert);
         snprintf(self->curve_server, sizeof self->curve_server, "%s", server_cert);
     }
-    snprintf(self->data_dir, sizeof self->data_dir, "/tmp/xtbt-data-XXXXXX");
+    snprintf(self->data_dir, sizeof self->data_dir, "%s/xtbt-data-XXXXXX", xtbt_tmpdir());
     if (!mkdtemp(self->data_dir)) {
         free(self);
         return NULL;

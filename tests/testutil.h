@@ -24,7 +24,7 @@ extern "C" {
 
 typedef struct {
     pid_t pid;
-    char router_ep[256]; /* ipc:///tmp/xtbt-<pid>-<n>-router */
+    char router_ep[256]; /* ipc://<tmpdir>/xtbt-<pid>-<n>-router */
     char pub_ep[256];
     char data_dir[256];     /* fresh temp dir, removed by stop */
     char config_path[300];  /* "" when started without config */
@@ -33,7 +33,12 @@ typedef struct {
     char curve_server[300]; /* and the bridge's public cert */
 } xtbt_bridge_t;
 
-/*  A unique endpoint "ipc:///tmp/xtbt-<pid>-<n>-<what>" in buf. Returns buf. */
+/*  Where tests put data dirs, sockets and logs: $XTB_TMPDIR when set (scripts/test.sh sets
+    it to build-test/tmp, relative to the repository, which keeps ipc:// paths short), else
+    <build dir>/tmp. Created on first use. Static string. */
+const char *xtbt_tmpdir(void);
+
+/*  A unique endpoint "ipc://<tmpdir>/xtbt-<pid>-<n>-<what>" in buf. Returns buf. */
 char *xtbt_endpoint(char *buf, size_t len, const char *what);
 
 /*  Start xtbridge --backend sim on fresh endpoints and data dir, heartbeat 50 ms, with

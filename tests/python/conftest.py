@@ -10,6 +10,7 @@ Every test gets its own ipc:// endpoints and, for the real bridge, its own --dat
 
 import itertools
 import os
+import tempfile
 import signal
 import subprocess
 import sys
@@ -43,7 +44,11 @@ def pb():
 @pytest.fixture
 def endpoints():
     n = next(_counter)
-    base = '/tmp/xtbt-py-%d-%d' % (os.getpid(), n)
+    # $XTB_TMPDIR (scripts/test.sh: build-test/tmp, relative to the repository) or the
+    # system's temporary directory
+    tmp = os.environ.get('XTB_TMPDIR') or tempfile.gettempdir()
+    os.makedirs(tmp, exist_ok=True)
+    base = os.path.join(tmp, 'xtbt-py-%d-%d' % (os.getpid(), n))
     yield 'ipc://%s-router' % base, 'ipc://%s-pub' % base
     for suffix in ('-router', '-pub'):
         try:

@@ -125,8 +125,8 @@ def test_signatures_and_defaults():
 def test_endpoint_selection(monkeypatch):
     T = xttrader.XtQuantTrader
     assert T('tcp://10.0.0.5:7000', 1).endpoint == 'tcp://10.0.0.5:7000'
-    assert T('ipc:///tmp/x', 1).endpoint == 'ipc:///tmp/x'
+    assert T('ipc://xtbridge-req', 1).endpoint == 'ipc://xtbridge-req'
     monkeypatch.delenv('XTBRIDGE_ENDPOINT', raising=False)
     assert T('D:\\迅投极速交易终端 睿智融科版\\userdata_mini', 1).endpoint == 'tcp://127.0.0.1:58610'
     monkeypatch.setenv('XTBRIDGE_ENDPOINT', 'tcp://192.168.1.2:58610')
-    assert T('/home/me/userdata_mini', 1).endpoint == 'tcp://192.168.1.2:58610'
+    assert T('userdata_mini', 1).endpoint == 'tcp://192.168.1.2:58610'

@@ -1,7 +1,7 @@
 #coding=utf-8
 """The vendor doc's quick-start strategy, unchanged in shape, against the real bridge (sim).
 
-Values are the spec's worked example (/tmp/xtb-spec.md, README "sim rules"): account
+Values are the README's worked example (the tour and "sim rules"): account
 1000000365 with 1,000,000.00 cash, 600000.SH last 10.60. Prices are moved with the sim_*
 admin calls, sent through the trader's own request helper (_bridge_call).
 """

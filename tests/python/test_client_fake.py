@@ -109,7 +109,7 @@ def test_dead_bridge_calls_fail_within_timeout_and_on_disconnected(fake, make_tr
     assert trader.query_stock_asset(ACC) is None
     assert trader.query_stock_positions(ACC) is None
     assert trader.fund_transfer(ACC, 510, 1.0)[0] is False
-    assert 'error' in trader.export_data(ACC, '/tmp/x.csv', 'deal')
+    assert 'error' in trader.export_data(ACC, 'x.csv', 'deal')
     assert time.monotonic() - t0 < 7 * 1.5
     # 3 heartbeat intervals (3 x 100 ms) without heartbeats -> on_disconnected, once
     assert rec.wait_for(lambda ev: ('on_disconnected', None) in ev, timeout=3)
@@ -207,7 +207,7 @@ def test_results_map_to_xtquant_shapes(fake, make_trader, endpoints, pb):
         'name': '中亦科技', 'type': 'STOCK', 'minPurchaseNum': 500, 'maxPurchaseNum': 16500,
         'purchaseDate': '20220627', 'issuePrice': 46.06}}
     assert trader.fund_transfer(ACC, xtconstant.FUNDS_TRANSFER_NORMAL_TO_SPEED, 100) == (True, 'ok')
-    assert trader.export_data(ACC, '/tmp/deal.csv', 'deal') == {'msg': 'export success'}
+    assert trader.export_data(ACC, 'deal.csv', 'deal') == {'msg': 'export success'}
     fund = trader.query_com_fund(ACC)
     assert fund['success'] is True and fund['debt'] == 1.0 and 'currentBalance' in fund
     assert trader.query_stock_orders(ACC) == []

@@ -34,10 +34,10 @@ DECOY_ORDER_ID = 424242
     ('tcp://[::]:58611', 'tcp://bridge.example:58610', 'tcp://bridge.example:58611'),
     ('tcp://*:58611', '>tcp://[fd00::5]:58610', 'tcp://[fd00::5]:58611'),
     ('tcp://*:58611', 'tcp://127.0.0.9;127.0.0.2:58610', 'tcp://127.0.0.2:58611'),
-    ('tcp://*:58611', 'ipc:///tmp/r,tcp://127.0.0.3:58610', 'tcp://127.0.0.3:58611'),
-    ('tcp://*:58611', 'ipc:///run/xtbridge/req', 'tcp://127.0.0.1:58611'),
+    ('tcp://*:58611', 'ipc://r,tcp://127.0.0.3:58610', 'tcp://127.0.0.3:58611'),
+    ('tcp://*:58611', 'ipc://xtbridge/req', 'tcp://127.0.0.1:58611'),
     ('tcp://127.0.0.5:58611', 'tcp://127.0.0.2:58610', 'tcp://127.0.0.5:58611'),
-    ('ipc:///run/xtbridge/pub', 'tcp://127.0.0.2:58610', 'ipc:///run/xtbridge/pub'),
+    ('ipc://xtbridge/pub', 'tcp://127.0.0.2:58610', 'ipc://xtbridge/pub'),
 ])
 def test_pub_endpoint_for(announced, router, expect):
     assert pub_endpoint_for(announced, router) == expect

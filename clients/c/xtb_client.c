@@ -1159,7 +1159,7 @@ static void print_double(FILE *f, double d, fmt_t fmt) {
         fprintf(f, "%.15g", d);
 }
 
-static size_t element_size(ProtobufCType type) {
+size_t xtb_field_element_size(ProtobufCType type) {
     switch (type) {
     case PROTOBUF_C_TYPE_INT32:
     case PROTOBUF_C_TYPE_SINT32:
@@ -1374,7 +1374,7 @@ static void print_message(FILE *f, const ProtobufCMessage *msg, fmt_t fmt, bool 
                 print_map(f, fd, n, (const ProtobufCMessage *const *)arr, fmt, skip_defaults);
                 continue;
             }
-            size_t es = element_size(fd->type);
+            size_t es = xtb_field_element_size(fd->type);
             fputc('[', f);
             for (size_t k = 0; k < n; k++) {
                 if (k)

@@ -229,6 +229,9 @@ const char *xtb_error_code_name(int code);
 const char *xtb_request_body_name(Xtbridge__Request__BodyCase body);
 /*  Event body name ("trade") or NULL. */
 const char *xtb_event_body_name(Xtbridge__Event__BodyCase body);
+/*  Bytes one element of a field of protobuf-c type `type` takes in a message struct (a
+    repeated field's array stride), for code that fills messages by reflection. */
+size_t xtb_field_element_size(ProtobufCType type);
 /*  xtconstant names: "ORDER_SUCCEEDED", "STOCK_BUY", "FIX_PRICE"; NULL if unknown. */
 const char *xtb_order_status_name(int32_t status);
 const char *xtb_order_type_name(int32_t order_type);

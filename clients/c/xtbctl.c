@@ -914,26 +914,6 @@ static int parse_scalar(const ProtobufCFieldDescriptor *fd, const char *text, vo
     }
 }
 
-static size_t scalar_size(const ProtobufCFieldDescriptor *fd) {
-    switch (fd->type) {
-    case PROTOBUF_C_TYPE_INT64:
-    case PROTOBUF_C_TYPE_SINT64:
-    case PROTOBUF_C_TYPE_SFIXED64:
-    case PROTOBUF_C_TYPE_UINT64:
-    case PROTOBUF_C_TYPE_FIXED64:
-    case PROTOBUF_C_TYPE_DOUBLE:
-        return 8;
-    case PROTOBUF_C_TYPE_STRING:
-        return sizeof(char *);
-    case PROTOBUF_C_TYPE_BOOL:
-        return sizeof(protobuf_c_boolean);
-    case PROTOBUF_C_TYPE_ENUM:
-        return sizeof(int);
-    default:
-        return 4;
-    }
-}
-
 /*  Set `path` (dotted field names, e.g. account.account_id) of `m` to `value`. A repeated
     scalar gets one more element per --arg. 0, or -1 with a message on stderr. */
 static int set_path(ProtobufCMessage *m, const char *path, const char *value) {
@@ -981,7 +961,7 @@ static int set_path(ProtobufCMessage *m, const char *path, const char *value) {
                 name);
         return -1;
     }
-    size_t size = scalar_size(fd);
+    size_t size = xtb_field_element_size(fd->type);
     if (fd->label == PROTOBUF_C_LABEL_REPEATED) {
         size_t *n = (size_t *)((char *)m + fd->quantifier_offset);
         void **arr = (void **)slot;

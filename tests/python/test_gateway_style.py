@@ -308,3 +308,38 @@ def test_gateway_filter_ignores_what_a_terminal_would_not_report():
     o.price_type = 50
     gw.on_stock_order(o)
     assert gw.status('1113020455000001') == xtconstant.ORDER_REPORTED
+
+
+def test_callbacks_of_one_order_arrive_as_from_a_terminal(bridge, make_trader):
+    """Through the bus, in the client's callbacks: the async response first, then the order
+    at 48 and 50 with the counter's price_type 50, then the freeze; a cancel by sysid: its
+    response, 51, 54, the released cash (docs/protocol.md §6.5)."""
+    trader, rec = make_trader(bridge.router, timeout=5.0)
+    acc = StockAccount(ACCOUNT_ID)
+    assert trader.subscribe(acc) == 0
+    seq = trader.order_stock_async(
+        account=acc, stock_code='600000.SH', order_type=xtconstant.STOCK_BUY, order_volume=100,
+        price_type=xtconstant.FIX_PRICE, price=10.00, strategy_name='gw',
+        order_remark='1113020455000001')
+    assert seq > 0
+    assert rec.wait_for(lambda ev: len(ev) >= 4)
+    names = [n for n, _ in rec.events[:4]]
+    assert names == ['on_order_stock_async_response', 'on_stock_order', 'on_stock_order',
+                     'on_stock_asset']
+    response = rec.events[0][1]
+    assert response.seq == seq and response.order_remark == '1113020455000001'
+    o48, o50 = rec.events[1][1], rec.events[2][1]
+    assert (o48.order_status, o50.order_status) == (48, 50)
+    assert (o50.price_type, o50.requested_price_type) == (50, xtconstant.FIX_PRICE)
+    assert o50.order_remark == '1113020455000001' and o50.order_id == response.order_id
+    assert o50.order_sysid.isdigit() and o50.order_sysid != str(o50.order_id)
+    assert abs(o50.order_time - time.time()) < 60                 # epoch seconds
+    cseq = trader.cancel_order_stock_sysid_async(acc, xtconstant.SH_MARKET, o50.order_sysid)
+    assert cseq > 0
+    assert rec.wait_for(lambda ev: len(ev) >= 8)
+    names = [n for n, _ in rec.events[4:8]]
+    assert names == ['on_cancel_order_stock_async_response', 'on_stock_order', 'on_stock_order',
+                     'on_stock_asset']
+    assert rec.events[4][1].seq == cseq and rec.events[4][1].cancel_result == 0
+    assert [rec.events[i][1].order_status for i in (5, 6)] == [51, 54]
+    assert rec.events[7][1].frozen_cash == 0.0

@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "brg_log.h"
+#include "brg_stall.h"
 #include "brg_validate.h"
 
 #define MAX_BODY_CASE 128
@@ -501,6 +502,8 @@ static void do_stats(brg_router_t *self, brg_call_t *call) {
     stats->pruned_events = brg_store_pruned(self->args.store);
     stats->durability =
         brg_call_strdup(call, brg_store_durability_name(brg_store_durability(self->args.store)));
+    stats->loop_max_busy_us = brg_stall_max_us();
+    stats->loop_recent_max_busy_us = brg_stall_take_recent_us();
     /* the backend's session state is what its describe() says in hello */
     if (self->args.ops->describe) {
         Xtbridge__HelloReply probe = XTBRIDGE__HELLO_REPLY__INIT;
@@ -1033,7 +1036,9 @@ static int on_readable(zloop_t *loop, zsock_t *reader, void *arg) {
     (void)reader;
     /* One group commit for what is queued, but yield to the loop now and then so timers
        run. */
+    int64_t start = brg_stall_now_us();
     brg_router_drain((brg_router_t *)arg, 256);
+    brg_stall_note(start);
     return 0;
 }
 

@@ -16,11 +16,15 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "brg_log.h"
+#include "brg_stall.h"
 #include "brg_sim_market.h"
 #include "brg_sim_stock.h"
 
@@ -56,7 +60,23 @@ typedef struct {
     void *emit_arg;
     int (*checkpoint)(void *arg);
     void *checkpoint_arg;
+    zloop_t *loop; /* NULL in unit tests: the day close then runs at once */
+    void (*group_begin)(void *arg);
+    int (*group_end)(void *arg);
+    void *group_arg;
+    /* a day close under way: its call, the timer that runs its slices, the account it is
+       at; calls that touch the book are answered BUSY until it ends */
+    brg_call_t *close_call;
+    int close_timer;
+    size_t close_account;
+    uint64_t close_slices;
 } sim_backend_t;
+
+/* Work budget of one day-close slice: a slice stops after this much time (checked every
+   CLOSE_CHUNK orders), then persists and commits what it did. Keeps the loop answering
+   within a few ms while 300k orders expire. */
+#define CLOSE_SLICE_US 2000
+#define CLOSE_CHUNK 256
 
 /* --- keys and records -------------------------------------------------------------- */
 
@@ -118,6 +138,13 @@ static void sim_destroy(void **self_p) {
     if (!self_p || !*self_p)
         return;
     sim_backend_t *self = (sim_backend_t *)*self_p;
+    if (self->close_call) {
+        /* a close cut short by shutdown: its call belongs to a router that is gone by now;
+           the stored book is as of the last slice and the client runs the close again */
+        if (self->loop)
+            zloop_timer_end(self->loop, self->close_timer);
+        brg_call_destroy(&self->close_call);
+    }
     book_destroy(&self->book);
     zconfig_destroy(&self->config);
     free(self);
@@ -534,6 +561,10 @@ static void *sim_create(const brg_backend_env_t *env, char *err, size_t errlen) 
     self->store = env ? env->store : NULL;
     self->checkpoint = env ? env->checkpoint : NULL;
     self->checkpoint_arg = env ? env->checkpoint_arg : NULL;
+    self->loop = env ? env->loop : NULL;
+    self->group_begin = env ? env->group_begin : NULL;
+    self->group_end = env ? env->group_end : NULL;
+    self->group_arg = env ? env->group_arg : NULL;
     /* restore rebuilds from the config too (accounts the store does not have yet), and
        the caller's tree need not outlive create: keep a copy */
     zconfig_t *section = env && env->config ? zconfig_locate(env->config, "sim") : NULL;
@@ -1246,9 +1277,8 @@ static void handle_tick(brg_sim_t *self, brg_call_t *call, const Xtbridge__SimTi
               quote->last, fills);
 }
 
-static void handle_next_day(brg_sim_t *self, brg_call_t *call) {
-    for (size_t i = 0; i < self->naccounts; i++)
-        brg_sim_stock_next_day(self->accounts[i].stock);
+/* The day is closed in every account: roll the pre-close, count the day. */
+static void finish_day(brg_sim_t *self) {
     for (size_t i = 0; i < brg_sim_market_size(self->ctx.market); i++) {
         brg_sim_quote_t *quote = brg_sim_market_at(self->ctx.market, i);
         if (quote->pre_close != quote->last) {
@@ -1257,7 +1287,113 @@ static void handle_next_day(brg_sim_t *self, brg_call_t *call) {
         }
     }
     self->trading_day++;
+}
+
+/* Run the close for at most `budget_us`; returns 1 while work is left, 0 when the day is
+   closed. */
+static int close_some(sim_backend_t *backend, int64_t budget_us) {
+    brg_sim_t *self = backend->book;
+    int64_t start = brg_stall_now_us();
+    while (backend->close_account < self->naccounts) {
+        brg_sim_stock_t *stock = self->accounts[backend->close_account].stock;
+        if (!brg_sim_stock_close_step(stock, CLOSE_CHUNK))
+            backend->close_account++;
+        if (brg_stall_now_us() - start >= budget_us)
+            return backend->close_account < self->naccounts ? 1 : (finish_day(self), 0);
+    }
+    finish_day(self);
+    return 0;
+}
+
+/* glibc keeps freed memory in its arenas; after a day close that freed hundreds of
+   thousands of orders, hand what it can back to the kernel (other allocators return it
+   on their own). */
+static void trim_heap(void) {
+#ifdef __GLIBC__
+    malloc_trim(0);
+#endif
+}
+
+static void close_done(sim_backend_t *backend) {
+    brg_call_t *call = backend->close_call;
+    backend->close_call = NULL;
+    backend->close_account = 0;
     sim_reply(call, XTBRIDGE__REPLY__RESULT_SIM_NEXT_DAY, "next day");
+    /* the day's orders were freed in id order: give the pages back to the system */
+    trim_heap();
+    brg_call_complete(call);
+}
+
+/* One slice of a day close, from the loop: its own store commit, its pushes published
+   when it commits. The reply goes after the last slice, so a client that sees it sees
+   the whole close. */
+static int on_close_slice(zloop_t *loop, int timer, void *arg) {
+    sim_backend_t *backend = (sim_backend_t *)arg;
+    int64_t start = brg_stall_now_us();
+    if (backend->group_begin)
+        backend->group_begin(backend->group_arg);
+    int more = close_some(backend, CLOSE_SLICE_US);
+    backend->close_slices++;
+    int failed = sim_persist(backend);
+    if (backend->group_end && backend->group_end(backend->group_arg))
+        failed = -1;
+    brg_stall_note(start);
+    if (failed) {
+        /* the slice is lost: back to the last commit (the days's orders partly expired,
+           the day not counted); the client may run the close again */
+        zloop_timer_end(loop, timer);
+        brg_call_t *call = backend->close_call;
+        backend->close_call = NULL;
+        backend->close_account = 0;
+        if (sim_restore(backend))
+            brg_error("sim: the book could not be reloaded after a failed day-close slice");
+        brg_call_fail(call, XTBRIDGE__ERROR_CODE__BACKEND_ERROR,
+                      "the day close could not be stored after %llu slice(s); the book is as "
+                      "of the last stored slice, run sim_next_day again",
+                      (unsigned long long)backend->close_slices);
+        brg_call_complete(call);
+        return 0;
+    }
+    if (!more) {
+        zloop_timer_end(loop, timer);
+        close_done(backend);
+    }
+    return 0;
+}
+
+/* Close the day: at once without a loop (unit tests); on the bridge in slices from a
+   loop timer, the call answered after the last one. */
+static int handle_next_day(sim_backend_t *backend, brg_call_t *call) {
+    brg_sim_t *self = backend->book;
+    if (!backend->loop) {
+        for (size_t i = 0; i < self->naccounts; i++)
+            brg_sim_stock_next_day(self->accounts[i].stock);
+        finish_day(self);
+        trim_heap();
+        sim_reply(call, XTBRIDGE__REPLY__RESULT_SIM_NEXT_DAY, "next day");
+        return BRG_CALL_DONE;
+    }
+    backend->close_call = call;
+    backend->close_account = 0;
+    backend->close_slices = 0;
+    backend->close_timer = zloop_timer(backend->loop, 1, 0, on_close_slice, backend);
+    if (backend->close_timer < 0) {
+        backend->close_call = NULL;
+        brg_call_fail(call, XTBRIDGE__ERROR_CODE__BACKEND_ERROR,
+                      "cannot schedule the day close on the loop");
+        return BRG_CALL_DONE;
+    }
+    return BRG_CALL_PENDING;
+}
+
+/* While a day close runs, the book is half-closed: only calls that do not read or change
+   it are served. */
+static bool served_while_closing(Xtbridge__Request__BodyCase body) {
+    return body == XTBRIDGE__REQUEST__BODY_SUBSCRIBE ||
+           body == XTBRIDGE__REQUEST__BODY_UNSUBSCRIBE ||
+           body == XTBRIDGE__REQUEST__BODY_SET_RELAXED_RESPONSE_ORDER_ENABLED ||
+           body == XTBRIDGE__REQUEST__BODY_QUERY_ACCOUNT_INFOS ||
+           body == XTBRIDGE__REQUEST__BODY_QUERY_ACCOUNT_STATUS;
 }
 
 static void handle_set_account_status(brg_sim_t *self, brg_call_t *call,
@@ -1315,10 +1451,23 @@ static bool sim_serves(void *handle, Xtbridge__Request__BodyCase body) {
 }
 
 static int sim_handle(void *handle, brg_call_t *call) {
-    brg_sim_t *self = ((sim_backend_t *)handle)->book;
+    sim_backend_t *backend = (sim_backend_t *)handle;
+    brg_sim_t *self = backend->book;
     const Xtbridge__Request *req = brg_call_request(call);
     if (!req) {
         brg_call_fail(call, XTBRIDGE__ERROR_CODE__MALFORMED, "no request");
+        return BRG_CALL_DONE;
+    }
+    if (backend->close_call && !served_while_closing(req->body_case)) {
+        size_t orders = 0, left = 0;
+        for (size_t i = 0; i < self->naccounts; i++) {
+            orders += brg_sim_stock_order_count(self->accounts[i].stock);
+            left += brg_sim_stock_close_left(self->accounts[i].stock);
+        }
+        brg_call_fail(call, XTBRIDGE__ERROR_CODE__BUSY,
+                      "%s: the day close (sim_next_day) is under way, %zu of %zu orders and "
+                      "trades still to close; retry when it has answered",
+                      brg_call_name(call), left, orders);
         return BRG_CALL_DONE;
     }
     switch (req->body_case) {
@@ -1388,8 +1537,7 @@ static int sim_handle(void *handle, brg_call_t *call) {
         handle_tick(self, call, req->sim_tick);
         break;
     case XTBRIDGE__REQUEST__BODY_SIM_NEXT_DAY:
-        handle_next_day(self, call);
-        break;
+        return handle_next_day(backend, call);
     case XTBRIDGE__REQUEST__BODY_SIM_SET_ACCOUNT_STATUS:
         handle_set_account_status(self, call, req->sim_set_account_status);
         break;

@@ -49,33 +49,40 @@ enum {
     PT_SZ_FULL_OR_CANCEL = 48,
 };
 
+/*  One order of the day. Sized for books of hundreds of thousands of open orders: the
+    numbers first, the small enums narrowed, code/name/strategy shared with every other
+    order that uses them (the book's intern pool), and the two strings that differ per
+    order (sysid, remark) in the same allocation. About 110 bytes with a typical remark,
+    one malloc chunk of 128. */
 typedef struct {
     int64_t id;
-    char sysid[24];
-    char *code;
-    char *name;
-    int market;
-    int32_t order_type;
-    int32_t price_type; /* as requested (xtconstant); reported as brg_sim_broker_price_type */
-    double price;       /* the limit price (last price for LATEST_PRICE and market orders) */
+    double price; /* the limit price (last price for LATEST_PRICE and market orders) */
     int64_t volume;
     int64_t traded;
     int64_t traded_amount; /* fen */
-    int32_t status;
-    char *status_msg;
-    char *strategy;
-    char *remark;
     int64_t time;
     int64_t freeze;      /* buy: cash frozen at entry, fen */
     int64_t freeze_left; /* buy: part of it not yet released, fen */
-    bool dirty;          /* in the book's dirty_orders list */
-    bool stored;         /* has a record in the store (so the day close deletes it) */
+    char *status_msg;    /* NULL until the order is rejected, cancelled or expired */
+    char *code;          /* interned (never freed by the order) */
+    char *name;          /* interned */
+    char *strategy;      /* interned */
+    int16_t order_type;  /* xtconstant 23/24 (validated before entry) */
+    int16_t price_type;  /* as requested (xtconstant); reported as brg_sim_broker_price_type */
+    int16_t status;
+    uint16_t remark_at; /* the remark starts at sysid + remark_at */
+    int8_t market;
+    bool dirty;   /* in the book's dirty_orders list */
+    bool stored;  /* has a record in the store (so the day close deletes it) */
+    char sysid[]; /* sysid, NUL, remark, NUL */
 } order_t;
+
+#define ORDER_REMARK(o) ((char *)(o)->sysid + (o)->remark_at)
 
 typedef struct {
     int64_t id; /* numeric trade id; traded_id is its text */
     char traded_id[24];
-    char *code;
+    char *code; /* interned, as name and strategy */
     char *name;
     int32_t order_type;
     int64_t time;
@@ -131,6 +138,15 @@ struct brg_sim_stock {
     VEC(int64_t) del_orders; /* stored records the day close dropped */
     VEC(int64_t) del_trades;
     VEC(char *) del_positions; /* codes */
+
+    /* a day close under way (brg_sim_stock_close_step): orders[0 .. close_orders) and
+       trades[0 .. close_trades) are already freed */
+    bool closing;
+    size_t close_orders, close_trades;
+
+    /* code, name and strategy strings of the day's orders and trades, one copy each;
+       emptied when a day close has freed them all */
+    zhashx_t *interned;
 };
 
 #define VEC_PUSH(vec, item)                                                                        \
@@ -174,19 +190,44 @@ static char *dup_or_empty(const char *s) {
     return strdup(s ? s : "");
 }
 
+/* The pooled copy of `s` (NULL = ""): one per distinct string. */
+static char *intern(brg_sim_stock_t *self, const char *s) {
+    if (!s)
+        s = "";
+    char *have = (char *)zhashx_lookup(self->interned, s);
+    if (have)
+        return have;
+    char *copy = strdup(s);
+    if (!copy)
+        abort();
+    zhashx_insert(self->interned, copy, copy);
+    return copy;
+}
+
+/* A new order with room for its sysid and remark. */
+static order_t *order_alloc(const char *sysid, const char *remark) {
+    size_t ls = strlen(sysid ? sysid : ""), lr = strlen(remark ? remark : "");
+    if (ls > 63)
+        ls = 63; /* a sysid is the sim's own number: 8 digits today */
+    if (lr > 65000)
+        lr = 65000; /* the bridge's string limit is far below */
+    order_t *o = (order_t *)zmalloc(sizeof(order_t) + ls + 1 + lr + 1);
+    memcpy(o->sysid, sysid ? sysid : "", ls);
+    o->remark_at = (uint16_t)(ls + 1);
+    memcpy(o->sysid + ls + 1, remark ? remark : "", lr);
+    return o;
+}
+
 static void order_free(order_t *o) {
-    free(o->code);
-    free(o->name);
+    if (!o) /* freed by a day close that was under way */
+        return;
     free(o->status_msg);
-    free(o->strategy);
-    free(o->remark);
     free(o);
 }
 
 static void trade_free(trade_t *t) {
-    free(t->code);
-    free(t->name);
-    free(t->strategy);
+    if (!t)
+        return;
     free(t->remark);
     free(t);
 }
@@ -197,12 +238,19 @@ static void position_free(position_t *p) {
     free(p);
 }
 
+static void intern_free(void **item) {
+    free(*item);
+    *item = NULL;
+}
+
 brg_sim_stock_t *brg_sim_stock_new(brg_sim_ctx_t *ctx, const char *account_id, double cash) {
     brg_sim_stock_t *self = (brg_sim_stock_t *)zmalloc(sizeof(brg_sim_stock_t));
     self->ctx = ctx;
     self->account_id = dup_or_empty(account_id);
     self->cash = brg_sim_to_fen(cash);
     self->account_dirty = true; /* a new account is not in the store yet */
+    self->interned = zhashx_new();
+    zhashx_set_destructor(self->interned, intern_free);
     return self;
 }
 
@@ -227,6 +275,7 @@ void brg_sim_stock_destroy(brg_sim_stock_t **self_p) {
     free(self->del_trades.items);
     free(self->del_positions.items);
     free(self->account_id);
+    zhashx_destroy(&self->interned);
     free(self);
     *self_p = NULL;
 }
@@ -354,7 +403,7 @@ static void fill_order_msg(brg_sim_stock_t *self, const order_t *o, Xtbridge__Xt
     out->order_status = o->status;
     out->status_msg = o->status_msg ? o->status_msg : (char *)"";
     out->strategy_name = o->strategy;
-    out->order_remark = o->remark;
+    out->order_remark = ORDER_REMARK(o);
     out->direction = DIRECTION_LONG;
     out->offset_flag = o->order_type == BRG_SIM_STOCK_SELL ? OFFSET_CLOSE : OFFSET_OPEN;
 }
@@ -470,7 +519,7 @@ static void push_order_async(brg_sim_stock_t *self, const order_t *o, int64_t se
     msg.account_id = self->account_id;
     msg.order_id = o->id;
     msg.strategy_name = o->strategy;
-    msg.order_remark = o->remark;
+    msg.order_remark = ORDER_REMARK(o);
     msg.seq = seq;
     Xtbridge__Event event = XTBRIDGE__EVENT__INIT;
     event.body_case = XTBRIDGE__EVENT__BODY_ORDER_ASYNC;
@@ -487,7 +536,7 @@ static void push_order_error(brg_sim_stock_t *self, const order_t *o, const char
     msg.error_id = BRG_SIM_ORDER_ERROR_ID;
     msg.error_msg = (char *)reason;
     msg.strategy_name = o->strategy;
-    msg.order_remark = o->remark;
+    msg.order_remark = ORDER_REMARK(o);
     msg.seq = seq > 0 ? seq : 0;
     Xtbridge__Event event = XTBRIDGE__EVENT__INIT;
     event.body_case = XTBRIDGE__EVENT__BODY_ORDER_ERROR;
@@ -743,8 +792,8 @@ static void fill(brg_sim_stock_t *self, order_t *o, int64_t qty, double price) {
     trade_t *t = (trade_t *)zmalloc(sizeof *t);
     t->id = self->ctx->next_trade_id++;
     format_id(t->traded_id, sizeof t->traded_id, 50000000 + t->id);
-    t->code = dup_or_empty(o->code);
-    t->name = dup_or_empty(o->name);
+    t->code = o->code; /* the pool's strings: they stay until the day close */
+    t->name = o->name;
     t->order_type = o->order_type;
     t->time = (int64_t)time(NULL);
     t->price = price;
@@ -752,9 +801,9 @@ static void fill(brg_sim_stock_t *self, order_t *o, int64_t qty, double price) {
     t->amount = amount;
     t->commission = fee.total;
     t->order_id = o->id;
-    memcpy(t->sysid, o->sysid, sizeof t->sysid);
-    t->strategy = dup_or_empty(o->strategy);
-    t->remark = dup_or_empty(o->remark);
+    snprintf(t->sysid, sizeof t->sysid, "%s", o->sysid);
+    t->strategy = o->strategy;
+    t->remark = dup_or_empty(ORDER_REMARK(o));
     push_ptr((void ***)&self->trades, &self->ntrades, &self->ctrades, t);
 
     push_trade(self, t);
@@ -796,19 +845,20 @@ static void expire_order(brg_sim_stock_t *self, order_t *o, const char *why) {
 
 int64_t brg_sim_stock_order(brg_sim_stock_t *self, const brg_sim_order_args_t *args) {
     brg_sim_quote_t *quote = brg_sim_market_quote(self->ctx->market, args->stock_code);
-    order_t *o = (order_t *)zmalloc(sizeof *o);
-    o->id = self->ctx->next_order_id++;
+    int64_t id = self->ctx->next_order_id++;
     /* a broker's contract number: a different number space from the order id */
-    format_id(o->sysid, sizeof o->sysid, SYSID_BASE + o->id);
-    o->code = dup_or_empty(args->stock_code);
-    o->name = dup_or_empty(quote ? quote->name : "");
-    o->market = brg_sim_code_market(o->code);
-    o->order_type = args->order_type;
-    o->price_type = args->price_type;
+    char sysid[24];
+    format_id(sysid, sizeof sysid, SYSID_BASE + id);
+    order_t *o = order_alloc(sysid, args->order_remark);
+    o->id = id;
+    o->code = intern(self, args->stock_code);
+    o->name = intern(self, quote ? quote->name : "");
+    o->market = (int8_t)brg_sim_code_market(o->code);
+    o->order_type = (int16_t)args->order_type;
+    o->price_type = (int16_t)args->price_type;
     o->price = args->price;
     o->volume = args->order_volume;
-    o->strategy = dup_or_empty(args->strategy_name);
-    o->remark = dup_or_empty(args->order_remark);
+    o->strategy = intern(self, args->strategy_name);
     o->time = (int64_t)time(NULL);
     push_ptr((void ***)&self->orders, &self->norders, &self->corders, o);
     order_touch(self, o);
@@ -919,25 +969,23 @@ int brg_sim_stock_match(brg_sim_stock_t *self, const brg_sim_quote_t *quote, int
     return fills;
 }
 
-void brg_sim_stock_next_day(brg_sim_stock_t *self) {
-    for (size_t i = 0; i < self->norders; i++)
-        if (brg_sim_order_status_open(self->orders[i]->status))
-            expire_order(self, self->orders[i], "expired at day close");
-    /* the day's orders and trades go: stored ones leave a delete for persist */
-    for (size_t i = 0; i < self->norders; i++) {
-        if (self->orders[i]->stored)
-            VEC_PUSH(self->del_orders, self->orders[i]->id);
-        order_free(self->orders[i]);
-    }
-    self->norders = 0;
-    self->dirty_orders.size = 0;
-    for (size_t i = 0; i < self->ntrades; i++) {
-        if (i < self->ntrades_stored)
-            VEC_PUSH(self->del_trades, self->trades[i]->id);
-        trade_free(self->trades[i]);
-    }
-    self->ntrades = 0;
+/* Give the day's arrays back to the allocator: after a big day they would otherwise
+   hold megabytes of pointers for the rest of the process. */
+static void release_day_arrays(brg_sim_stock_t *self) {
+    free(self->orders);
+    self->orders = NULL;
+    self->norders = self->corders = 0;
+    free(self->trades);
+    self->trades = NULL;
+    self->ntrades = self->ctrades = 0;
     self->ntrades_stored = 0;
+    free(self->dirty_orders.items);
+    self->dirty_orders.items = NULL;
+    self->dirty_orders.size = self->dirty_orders.capacity = 0;
+}
+
+/* The positions part of the close: T+1 settles, emptied positions go. Few entries. */
+static void close_positions(brg_sim_stock_t *self) {
     /* the dirty list is rebuilt from the survivors: emptied positions are freed */
     self->dirty_positions.size = 0;
     size_t kept = 0;
@@ -963,6 +1011,70 @@ void brg_sim_stock_next_day(brg_sim_stock_t *self) {
             push_position(self, p);
     }
     self->npositions = kept;
+}
+
+int brg_sim_stock_close_step(brg_sim_stock_t *self, size_t budget) {
+    self->closing = true;
+    if (budget == 0)
+        budget = 1;
+    /* orders first, in id order: expire the open ones (54/53 and the release pushed),
+       then the day's orders go; stored ones leave a delete for persist */
+    if (self->close_orders < self->norders) {
+        size_t from = self->close_orders;
+        size_t to = from + budget < self->norders ? from + budget : self->norders;
+        for (size_t i = from; i < to; i++)
+            if (brg_sim_order_status_open(self->orders[i]->status))
+                expire_order(self, self->orders[i], "expired at day close");
+        /* orders up to orders[to - 1] are freed below: none may stay on the dirty list
+           (the expiry just put them there; their record is deleted, not rewritten) */
+        int64_t last_id = self->orders[to - 1]->id;
+        size_t kept = 0;
+        for (size_t i = 0; i < self->dirty_orders.size; i++)
+            if (self->dirty_orders.items[i]->id > last_id)
+                self->dirty_orders.items[kept++] = self->dirty_orders.items[i];
+        self->dirty_orders.size = kept;
+        for (size_t i = from; i < to; i++) {
+            if (self->orders[i]->stored)
+                VEC_PUSH(self->del_orders, self->orders[i]->id);
+            order_free(self->orders[i]);
+            self->orders[i] = NULL;
+        }
+        self->close_orders = to;
+        return 1;
+    }
+    if (self->close_trades < self->ntrades) {
+        size_t from = self->close_trades;
+        size_t to = from + budget < self->ntrades ? from + budget : self->ntrades;
+        for (size_t i = from; i < to; i++) {
+            if (i < self->ntrades_stored)
+                VEC_PUSH(self->del_trades, self->trades[i]->id);
+            trade_free(self->trades[i]);
+            self->trades[i] = NULL;
+        }
+        self->close_trades = to;
+        return 1;
+    }
+    release_day_arrays(self);
+    zhashx_purge(self->interned); /* no order or trade is left to use its strings */
+    close_positions(self);
+    self->close_orders = self->close_trades = 0;
+    self->closing = false;
+    return 0;
+}
+
+bool brg_sim_stock_closing(brg_sim_stock_t *self) {
+    return self->closing;
+}
+
+size_t brg_sim_stock_close_left(brg_sim_stock_t *self) {
+    if (!self->closing)
+        return 0;
+    return self->norders - self->close_orders + self->ntrades - self->close_trades;
+}
+
+void brg_sim_stock_next_day(brg_sim_stock_t *self) {
+    while (brg_sim_stock_close_step(self, SIZE_MAX / 2))
+        ;
 }
 
 /* --- queries ----------------------------------------------------------------------- */
@@ -1037,7 +1149,7 @@ static int put_order(brg_sim_stock_t *self, brg_store_t *store, const order_t *o
     m.status = o->status;
     m.status_msg = o->status_msg ? o->status_msg : (char *)"";
     m.strategy = o->strategy;
-    m.remark = o->remark;
+    m.remark = ORDER_REMARK(o);
     m.time = o->time;
     m.freeze_fen = o->freeze;
     m.freeze_left_fen = o->freeze_left;
@@ -1143,22 +1255,20 @@ int brg_sim_stock_load_order(brg_sim_stock_t *self, const Xtbridge__State__SimOr
     /* the day's array is sorted by id (order_find relies on it) */
     if (m->id <= 0 || (self->norders && self->orders[self->norders - 1]->id >= m->id))
         return -1;
-    order_t *o = (order_t *)zmalloc(sizeof *o);
+    order_t *o = order_alloc(m->sysid, m->remark);
     o->id = m->id;
-    snprintf(o->sysid, sizeof o->sysid, "%s", m->sysid);
-    o->code = dup_or_empty(m->code);
-    o->name = dup_or_empty(m->name);
-    o->market = m->market;
-    o->order_type = m->order_type;
-    o->price_type = m->price_type;
+    o->code = intern(self, m->code);
+    o->name = intern(self, m->name);
+    o->market = (int8_t)m->market;
+    o->order_type = (int16_t)m->order_type;
+    o->price_type = (int16_t)m->price_type;
     o->price = m->price;
     o->volume = m->volume;
     o->traded = m->traded;
     o->traded_amount = brg_sim_stored_fen(m->traded_amount_fen, m->traded_amount);
-    o->status = m->status;
+    o->status = (int16_t)m->status;
     o->status_msg = m->status_msg && *m->status_msg ? strdup(m->status_msg) : NULL;
-    o->strategy = dup_or_empty(m->strategy);
-    o->remark = dup_or_empty(m->remark);
+    o->strategy = intern(self, m->strategy);
     o->time = m->time;
     o->freeze = brg_sim_stored_fen(m->freeze_fen, m->freeze);
     o->freeze_left = brg_sim_stored_fen(m->freeze_left_fen, m->freeze_left);
@@ -1173,8 +1283,8 @@ int brg_sim_stock_load_trade(brg_sim_stock_t *self, const Xtbridge__State__SimTr
     trade_t *t = (trade_t *)zmalloc(sizeof *t);
     t->id = m->id;
     snprintf(t->traded_id, sizeof t->traded_id, "%s", m->traded_id);
-    t->code = dup_or_empty(m->code);
-    t->name = dup_or_empty(m->name);
+    t->code = intern(self, m->code);
+    t->name = intern(self, m->name);
     t->order_type = m->order_type;
     t->time = m->time;
     t->price = m->price;
@@ -1183,7 +1293,7 @@ int brg_sim_stock_load_trade(brg_sim_stock_t *self, const Xtbridge__State__SimTr
     t->commission = brg_sim_stored_fen(m->commission_fen, m->commission);
     t->order_id = m->order_id;
     snprintf(t->sysid, sizeof t->sysid, "%s", m->sysid);
-    t->strategy = dup_or_empty(m->strategy);
+    t->strategy = intern(self, m->strategy);
     t->remark = dup_or_empty(m->remark);
     push_ptr((void ***)&self->trades, &self->ntrades, &self->ctrades, t);
     self->ntrades_stored = self->ntrades;

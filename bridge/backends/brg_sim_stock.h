@@ -83,8 +83,22 @@ int brg_sim_stock_cancel_sysid(brg_sim_stock_t *self, int market, const char *or
 int brg_sim_stock_match(brg_sim_stock_t *self, const brg_sim_quote_t *quote, int64_t *left);
 
 /*  Close the day: expire open orders (54/53 pushed, freeze released), settle T+1, drop
-    emptied positions, clear the day's orders and trades. */
+    emptied positions, clear the day's orders and trades. All at once: the same as
+    brg_sim_stock_close_step until it returns 0. */
 void brg_sim_stock_next_day(brg_sim_stock_t *self);
+
+/*  One slice of the day close, so that a bridge with hundreds of thousands of orders
+    keeps answering between slices: works on up to `budget` orders or trades (expire,
+    record the delete for persist, free), and once they are all gone settles the
+    positions and returns the day's arrays to the allocator. Returns 1 while work is
+    left, 0 when the day is closed. Between slices the book is half-closed: the caller
+    must not enter, match, cancel or query orders until 0 was returned (the sim answers
+    such calls BUSY); persisting between slices is fine. */
+int brg_sim_stock_close_step(brg_sim_stock_t *self, size_t budget);
+/*  Whether a close is under way (close_step ran and has not returned 0 yet). */
+bool brg_sim_stock_closing(brg_sim_stock_t *self);
+/*  Orders and trades the close under way has not freed yet (0 when none runs). */
+size_t brg_sim_stock_close_left(brg_sim_stock_t *self);
 
 /*  Snapshots. Strings in the filled messages are borrowed from the book and valid until
     the next call that changes it; copy them (brg_call_copy_message) to keep them. */

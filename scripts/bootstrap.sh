@@ -12,6 +12,9 @@ python3 python3-zmq python3-protobuf python3-pytest libpython3-dev libnats-dev n
 # sanitizer runtimes. Not in the image or a plain build.
 FUZZ_PACKAGES="clang libclang-rt-14-dev"
 case " $* " in *" -DXTB_FUZZ=ON "*) PACKAGES="$PACKAGES $FUZZ_PACKAGES" ;; esac
+# Only for the benchmark (bench/run.sh passes -DXTB_BENCH=ON): gnuplot draws its PNG.
+BENCH_PACKAGES="gnuplot-nox"
+case " $* " in *" -DXTB_BENCH=ON "*) PACKAGES="$PACKAGES $BENCH_PACKAGES" ;; esac
 
 missing=()
 for p in $PACKAGES; do

@@ -536,3 +536,65 @@ Test(sim_stock, fidelity_pushes_of_one_order_times_ids_and_remark, .init = fidel
     cr_assert_eq(err->seq, 10);
     brg_sim_stock_destroy(&a);
 }
+
+/* --- memory per open order ----------------------------------------------------------- */
+
+/* Bytes the allocator has handed out now: ASan's own count under the sanitizer build
+   (user bytes), glibc's in-use chunk bytes otherwise (headers and rounding included). */
+#if defined(__SANITIZE_ADDRESS__)
+/* libasan's interface (its header is not packaged on every distribution) */
+size_t __sanitizer_get_current_allocated_bytes(void);
+static size_t heap_in_use(void) {
+    return __sanitizer_get_current_allocated_bytes();
+}
+#define HEAP_CHUNK_OVERHEAD 0
+#else
+#include <malloc.h>
+static size_t heap_in_use(void) {
+    return mallinfo2().uordblks;
+}
+#define HEAP_CHUNK_OVERHEAD 24 /* glibc: 8-byte header, 16-byte rounding */
+#endif
+
+Test(sim_stock, bytes_per_open_order_and_returned_at_day_close) {
+    enum { N = 100000 };
+    brg_sim_stock_t *book = brg_sim_stock_new(&ctx, "A", 1e12);
+    /* warm up: the code, name and strategy strings are pooled by the first order */
+    brg_sim_order_args_t o = args("600000.SH", BRG_SIM_STOCK_BUY, 100, 10.00);
+    o.strategy_name = "bench";
+    o.order_remark = "r";
+    brg_sim_stock_order(book, &o);
+    size_t before = heap_in_use();
+    for (int i = 1; i < N; i++)
+        cr_assert_gt(brg_sim_stock_order(book, &o), 0);
+    size_t after = heap_in_use();
+    Xtbridge__XtOrder check;
+    cr_assert(brg_sim_stock_order_get(book, N, &check));
+    cr_assert_eq(check.order_status, 50); /* resting: all N are open */
+    cr_assert_str_eq(check.order_sysid, "20100000");
+    cr_assert_str_eq(check.order_remark, "r");
+    cr_assert_str_eq(check.strategy_name, "bench");
+    cr_assert_str_eq(check.stock_code, "600000.SH");
+
+    double per_order = (double)(after - before) / (N - 1);
+    /* what an order must hold: its record, its sysid ("20000123" + NUL) and remark ("r" +
+       NUL), plus its slot in the day's array and in the dirty list (8 bytes each, at
+       most doubled by the growth policy) */
+    size_t record = brg_sim_stock_order_record_size() + 9 + 2;
+    double bound = (double)(record + HEAP_CHUNK_OVERHEAD + 2 * 16);
+    cr_log_info("heap per open order %.1f bytes (record %zu + strings 11)", per_order,
+                brg_sim_stock_order_record_size());
+    cr_assert_leq(brg_sim_stock_order_record_size(), 104, "order record grew to %zu bytes",
+                  brg_sim_stock_order_record_size());
+    cr_assert_leq(per_order, bound, "%.1f bytes per open order, expected <= %.0f", per_order,
+                  bound);
+    cr_assert_leq(per_order, 150.0);
+
+    /* the day close gives it all back (orders, arrays, pooled strings) */
+    brg_sim_stock_next_day(book);
+    cr_assert_eq(brg_sim_stock_order_count(book), 0);
+    size_t closed = heap_in_use();
+    cr_assert_lt(closed, before + 4096, "%zu bytes still held after the day close",
+                 closed > before ? closed - before : 0);
+    brg_sim_stock_destroy(&book);
+}

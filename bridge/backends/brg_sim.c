@@ -70,6 +70,8 @@ typedef struct {
     int close_timer;
     size_t close_account;
     uint64_t close_slices;
+    size_t close_orders, close_trades; /* what the close under way has to clear */
+    int64_t close_longest_us;          /* its longest slice */
 } sim_backend_t;
 
 /* Work budget of one day-close slice: a slice stops after this much time (checked every
@@ -1318,7 +1320,10 @@ static void close_done(sim_backend_t *backend) {
     brg_call_t *call = backend->close_call;
     backend->close_call = NULL;
     backend->close_account = 0;
-    sim_reply(call, XTBRIDGE__REPLY__RESULT_SIM_NEXT_DAY, "next day");
+    sim_reply(call, XTBRIDGE__REPLY__RESULT_SIM_NEXT_DAY,
+              "next day: %zu orders and %zu trades cleared in %llu slices (longest %lld us)",
+              backend->close_orders, backend->close_trades,
+              (unsigned long long)backend->close_slices, (long long)backend->close_longest_us);
     /* the day's orders were freed in id order: give the pages back to the system */
     trim_heap();
     brg_call_complete(call);
@@ -1338,6 +1343,8 @@ static int on_close_slice(zloop_t *loop, int timer, void *arg) {
     if (backend->group_end && backend->group_end(backend->group_arg))
         failed = -1;
     brg_stall_note(start);
+    if (brg_stall_now_us() - start > backend->close_longest_us)
+        backend->close_longest_us = brg_stall_now_us() - start;
     if (failed) {
         /* the slice is lost: back to the last commit (the days's orders partly expired,
            the day not counted); the client may run the close again */
@@ -1365,17 +1372,26 @@ static int on_close_slice(zloop_t *loop, int timer, void *arg) {
    loop timer, the call answered after the last one. */
 static int handle_next_day(sim_backend_t *backend, brg_call_t *call) {
     brg_sim_t *self = backend->book;
+    size_t orders = 0, trades = 0;
+    for (size_t i = 0; i < self->naccounts; i++) {
+        orders += brg_sim_stock_order_count(self->accounts[i].stock);
+        trades += brg_sim_stock_trade_count(self->accounts[i].stock);
+    }
     if (!backend->loop) {
         for (size_t i = 0; i < self->naccounts; i++)
             brg_sim_stock_next_day(self->accounts[i].stock);
         finish_day(self);
         trim_heap();
-        sim_reply(call, XTBRIDGE__REPLY__RESULT_SIM_NEXT_DAY, "next day");
+        sim_reply(call, XTBRIDGE__REPLY__RESULT_SIM_NEXT_DAY,
+                  "next day: %zu orders and %zu trades cleared at once", orders, trades);
         return BRG_CALL_DONE;
     }
     backend->close_call = call;
     backend->close_account = 0;
     backend->close_slices = 0;
+    backend->close_orders = orders;
+    backend->close_trades = trades;
+    backend->close_longest_us = 0;
     backend->close_timer = zloop_timer(backend->loop, 1, 0, on_close_slice, backend);
     if (backend->close_timer < 0) {
         backend->close_call = NULL;

@@ -17,6 +17,7 @@
 #include "brg_sim_stock.h"
 
 #include <inttypes.h>
+#include <stddef.h>
 
 #include <math.h>
 #include <stdio.h>
@@ -52,23 +53,23 @@ enum {
 /*  One order of the day. Sized for books of hundreds of thousands of open orders: the
     numbers first, the small enums narrowed, code/name/strategy shared with every other
     order that uses them (the book's intern pool), and the two strings that differ per
-    order (sysid, remark) in the same allocation. About 110 bytes with a typical remark,
-    one malloc chunk of 128. */
+    order (sysid, remark) in the same allocation. About 115 bytes with a short remark:
+    one glibc malloc chunk of 128. */
 typedef struct {
     int64_t id;
     double price; /* the limit price (last price for LATEST_PRICE and market orders) */
     int64_t volume;
     int64_t traded;
     int64_t traded_amount; /* fen */
-    int64_t time;
-    int64_t freeze;      /* buy: cash frozen at entry, fen */
-    int64_t freeze_left; /* buy: part of it not yet released, fen */
-    char *status_msg;    /* NULL until the order is rejected, cancelled or expired */
-    char *code;          /* interned (never freed by the order) */
-    char *name;          /* interned */
-    char *strategy;      /* interned */
-    int16_t order_type;  /* xtconstant 23/24 (validated before entry) */
-    int16_t price_type;  /* as requested (xtconstant); reported as brg_sim_broker_price_type */
+    int64_t freeze;        /* buy: cash frozen at entry, fen */
+    int64_t freeze_left;   /* buy: part of it not yet released, fen */
+    char *status_msg;      /* NULL until the order is rejected, cancelled or expired */
+    char *code;            /* interned (never freed by the order) */
+    char *name;            /* interned */
+    char *strategy;        /* interned */
+    uint32_t time;         /* epoch seconds (good until 2106) */
+    int16_t order_type;    /* xtconstant 23/24 (validated before entry) */
+    int16_t price_type;    /* as requested (xtconstant); reported as brg_sim_broker_price_type */
     int16_t status;
     uint16_t remark_at; /* the remark starts at sysid + remark_at */
     int8_t market;
@@ -211,7 +212,8 @@ static order_t *order_alloc(const char *sysid, const char *remark) {
         ls = 63; /* a sysid is the sim's own number: 8 digits today */
     if (lr > 65000)
         lr = 65000; /* the bridge's string limit is far below */
-    order_t *o = (order_t *)zmalloc(sizeof(order_t) + ls + 1 + lr + 1);
+    /* the strings start right after the last field, not after sizeof's padding */
+    order_t *o = (order_t *)zmalloc(offsetof(order_t, sysid) + ls + 1 + lr + 1);
     memcpy(o->sysid, sysid ? sysid : "", ls);
     o->remark_at = (uint16_t)(ls + 1);
     memcpy(o->sysid + ls + 1, remark ? remark : "", lr);
@@ -859,7 +861,7 @@ int64_t brg_sim_stock_order(brg_sim_stock_t *self, const brg_sim_order_args_t *a
     o->price = args->price;
     o->volume = args->order_volume;
     o->strategy = intern(self, args->strategy_name);
-    o->time = (int64_t)time(NULL);
+    o->time = (uint32_t)time(NULL);
     push_ptr((void ***)&self->orders, &self->norders, &self->corders, o);
     order_touch(self, o);
 
@@ -1066,6 +1068,10 @@ bool brg_sim_stock_closing(brg_sim_stock_t *self) {
     return self->closing;
 }
 
+size_t brg_sim_stock_order_record_size(void) {
+    return offsetof(order_t, sysid);
+}
+
 size_t brg_sim_stock_close_left(brg_sim_stock_t *self) {
     if (!self->closing)
         return 0;
@@ -1269,7 +1275,7 @@ int brg_sim_stock_load_order(brg_sim_stock_t *self, const Xtbridge__State__SimOr
     o->status = (int16_t)m->status;
     o->status_msg = m->status_msg && *m->status_msg ? strdup(m->status_msg) : NULL;
     o->strategy = intern(self, m->strategy);
-    o->time = m->time;
+    o->time = (uint32_t)m->time;
     o->freeze = brg_sim_stored_fen(m->freeze_fen, m->freeze);
     o->freeze_left = brg_sim_stored_fen(m->freeze_left_fen, m->freeze_left);
     o->stored = true;

@@ -97,6 +97,10 @@ void brg_sim_stock_next_day(brg_sim_stock_t *self);
 int brg_sim_stock_close_step(brg_sim_stock_t *self, size_t budget);
 /*  Whether a close is under way (close_step ran and has not returned 0 yet). */
 bool brg_sim_stock_closing(brg_sim_stock_t *self);
+/*  sizeof of the book's order record (before its sysid and remark), for tests that
+    compare memory per open order with what an order has to hold. */
+size_t brg_sim_stock_order_record_size(void);
+
 /*  Orders and trades the close under way has not freed yet (0 when none runs). */
 size_t brg_sim_stock_close_left(brg_sim_stock_t *self);
 

@@ -412,6 +412,10 @@ static int ensure_sub(xtb_client_t *self) {
         return -1;
     }
     zsock_set_linger(self->sub, 0);
+    /* as deep as the bridge's PUB queue (100,000): a burst of fills waits here instead of
+       being dropped while the application is busy; what overflows both is found by seq
+       and replayed */
+    zsock_set_rcvhwm(self->sub, 100000);
     apply_curve(self, self->sub);
     if (zsock_attach(self->sub, self->pub_endpoint, false) != 0) {
         set_error(self, XTB_CLIENT_INVALID, "cannot connect SUB to %s", self->pub_endpoint);

@@ -12,7 +12,7 @@ if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then
   build=$1
   shift
 fi
-./scripts/bootstrap.sh "$build" -DCMAKE_BUILD_TYPE=Release -DXTB_TESTS=OFF
+./scripts/bootstrap.sh "$build" -DCMAKE_BUILD_TYPE=Release -DXTB_TESTS=OFF -DXTB_BENCH=ON
 export XTB_TMPDIR=${XTB_TMPDIR:-$build/tmp}
 mkdir -p "$XTB_TMPDIR"
 exec "$build/bin/xtb_bench" "$@"

@@ -36,6 +36,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +52,7 @@
 /* The book the bench writes into its config (see write_config). */
 #define MAIN_ACCOUNT "1000000365"
 #define BURST_ACCOUNT "1000000366"
+#define BOOK_ACCOUNT "1000000367" /* big books: queries, memory, the day close */
 #define ORDER_CODE "600000.SH"
 #define ORDER_LAST 10.60
 #define RESTING_PRICE 10.00 /* below the last price, above the -10% limit: rests */
@@ -91,9 +93,12 @@ enum {
     PART_RESTING = 8, /* pipelined resting orders */
     PART_FILLING = 16,
     PART_BURST = 32,
-    PART_ALL = 63,
+    PART_FANOUT = 64, /* raw PUB->SUB, then bridge bursts to 1 and 8 subscribers */
+    PART_BOOK = 128,  /* queries on big books, memory per open order, the day close */
+    PART_ALL = 255,
 };
-static const char *const part_names[] = {"sync", "clients", "ping", "resting", "filling", "burst"};
+static const char *const part_names[] = {"sync",    "clients", "ping",   "resting",
+                                         "filling", "burst",   "fanout", "book"};
 
 typedef struct {
     const char *xtbridge;
@@ -106,24 +111,29 @@ typedef struct {
     int window;
     int burst_n;
     int rounds;
-    unsigned parts; /* PART_* */
-    int attach_ms;  /* pause after each bridge starts, for perf/strace -p */
+    unsigned parts;   /* PART_* */
+    int attach_ms;    /* pause after each bridge starts, for perf/strace -p */
+    int fanout_n;     /* orders filled per fan-out burst (4 events each) */
+    int book_n;       /* open orders for the memory and day-close figures */
+    const char *json; /* write the figures here as JSON ("-" = stdout) */
+    const char *plot; /* write a PNG here (gnuplot) */
 } opts_t;
 
 /* --- results ----------------------------------------------------------------------- */
 
 typedef struct {
-    int64_t p50, p99; /* ns */
+    int64_t p50, p99, p999; /* ns */
 } lat_t;
 
 typedef struct {
     char name[32]; /* durability mode, or "default" when the flag is not passed */
     bool full;     /* the first bridge also runs concurrency and burst */
     int sync_n;
-    lat_t raw, ping, resting, filling;
+    lat_t raw, ping, resting, filling, async_ack;
     struct {
         int clients;
         lat_t raw, order;
+        double raw_rate, order_rate; /* all clients together, per second */
     } conc[MAX_CLIENT_COUNTS];
     int nconc;
     double rate_raw, rate_ping, rate_resting, rate_filling; /* per second, median */
@@ -132,11 +142,36 @@ typedef struct {
     double burst_first_ms, burst_reply_ms, burst_last_ms;
     int burst_trades;
     uint64_t order_errors; /* order_error pushes seen */
+    /* fan-out: [0] raw PUB->SUB, [1] bridge; subscriber counts 1 and 8 */
+    struct {
+        int subs;
+        int events;         /* per subscriber */
+        double rate;        /* events per second at the slowest subscriber */
+        long long lost;     /* events missing live, summed over subscribers */
+        long long replayed; /* of those, recovered by replay */
+        long long missing;  /* still missing after replay (must be 0) */
+    } fan[2][2];
+    bool fan_run;
+    /* big books */
+    bool book_run;
+    int64_t query_1k_ns, query_100k_ns; /* query_stock_orders p50 */
+    int query_big_n;
+    int book_orders;                      /* open orders when the memory was read */
+    double rss_per_order, anon_per_order; /* bytes */
+    double rss_before_mb, rss_book_mb, rss_after_close_mb;
+    double close_ms;        /* sim_next_day round trip */
+    long long close_orders; /* orders the close expired / freed */
+    double close_ms_per_100k;
+    unsigned long long close_max_busy_us; /* longest loop run during the close (bridge stats) */
+    int close_pings;                      /* pings answered while the close ran */
+    double close_ping_max_ms;             /* slowest of them, seen by the client */
+    char close_message[160];              /* the bridge's own account of the close */
+    double anon_book_mb, anon_after_close_mb;
 } result_t;
 
 /* --- process bookkeeping: everything started is killed at the end ------------------- */
 
-static pid_t children[MAX_BRIDGES + 2];
+static pid_t children[MAX_BRIDGES + 16]; /* bridges, the echo, raw publishers */
 static int nchildren;
 /* replies that were not what the bench asked for (client threads count too) */
 static atomic_ullong bad_replies;
@@ -157,7 +192,7 @@ static pid_t spawn(char *const argv[]) {
         fprintf(stderr, "xtb_bench: cannot run %s: %s\n", argv[0], strerror(errno));
         _exit(127);
     }
-    if (pid > 0)
+    if (pid > 0 && nchildren < (int)(sizeof children / sizeof *children))
         children[nchildren++] = pid;
     return pid;
 }
@@ -214,12 +249,13 @@ static int cmp_i64(const void *a, const void *b) {
 }
 
 static lat_t lat_of(int64_t *v, size_t n) {
-    lat_t l = {0, 0};
+    lat_t l = {0, 0, 0};
     if (!n)
         return l;
     qsort(v, n, sizeof *v, cmp_i64);
     l.p50 = v[(size_t)(0.50 * (double)(n - 1))];
     l.p99 = v[(size_t)(0.99 * (double)(n - 1))];
+    l.p999 = v[(size_t)(0.999 * (double)(n - 1))];
     return l;
 }
 
@@ -235,7 +271,15 @@ static double median(double *v, int n) {
 
 /* --- requests ---------------------------------------------------------------------- */
 
+static uint64_t next_id; /* request ids: unique per bench process (main thread only) */
+
+/* Pack a request; id NULL = a fresh unique one. */
 static buf_t pack(Xtbridge__Request *req, const char *id) {
+    char fresh[32];
+    if (!id) {
+        snprintf(fresh, sizeof fresh, "b-%llu", (unsigned long long)next_id++);
+        id = fresh;
+    }
     xtb_request_set_id(req, id);
     buf_t b = {NULL, xtbridge__request__get_packed_size(req)};
     b.data = (uint8_t *)malloc(b.size ? b.size : 1);
@@ -246,7 +290,6 @@ static buf_t pack(Xtbridge__Request *req, const char *id) {
     return b;
 }
 
-static uint64_t next_id;   /* request ids: unique per bench process (main thread only) */
 static uint64_t next_fill; /* filling orders alternate buy/sell across all phases */
 
 static buf_t order_buf(const char *account, const char *code, int32_t type, double price,
@@ -470,6 +513,9 @@ static int write_config(const char *path) {
             "    account\n"
             "        id = " BURST_ACCOUNT "\n"
             "        cash = 10000000000\n"
+            "    account\n"
+            "        id = " BOOK_ACCOUNT "\n"
+            "        cash = 100000000000\n"
             "    price\n"
             "        code = " ORDER_CODE "\n"
             "        pre_close = %.2f\n"
@@ -556,26 +602,32 @@ static int bridge_start(bridge_t *b, const opts_t *o, const char *cfg, const cha
 /*  Sync round trips, one of each kind per iteration in a rotating order, so drift and
     whatever the previous request left behind hit every kind alike. */
 static int run_sync(result_t *r, void *echo, void *bridge, int n) {
-    int64_t *t[4];
-    for (int k = 0; k < 4; k++)
+    enum { KINDS = 5 };
+    int64_t *t[KINDS];
+    for (int k = 0; k < KINDS; k++)
         t[k] = (int64_t *)calloc((size_t)n, sizeof(int64_t));
     buf_t echo_frame = resting_buf("echo"); /* an order-sized frame */
     buf_t ping = ping_buf();
     int rc = 0;
     for (int i = 0; i < n && !rc; i++)
-        for (int j = 0; j < 4 && !rc; j++) {
-            int k = (i + j) % 4;
+        for (int j = 0; j < KINDS && !rc; j++) {
+            int k = (i + j) % KINDS;
             buf_t order = {NULL, 0};
             if (k == 2)
                 order = resting_buf("sr");
             else if (k == 3)
                 order = filling_buf("sf");
+            else if (k == 4) /* order_stock_async: the ack (seq) only */
+                order = pack(xtb_req_order(MAIN_ACCOUNT, ORDER_CODE, STOCK_BUY, 100, FIX_PRICE,
+                                           RESTING_PRICE, "bench", "", true),
+                             NULL);
             switch (k) {
             case 0:
                 t[k][i] = round_trip(echo, &echo_frame, CHECK_ECHO);
                 break;
             case 1:
-                t[k][i] = round_trip(bridge, &ping, CHECK_OK);
+            case 4:
+                t[k][i] = round_trip(bridge, k == 1 ? &ping : &order, CHECK_OK);
                 break;
             default:
                 t[k][i] = round_trip(bridge, &order, CHECK_ORDER);
@@ -592,9 +644,10 @@ static int run_sync(result_t *r, void *echo, void *bridge, int n) {
         r->ping = lat_of(t[1], (size_t)n);
         r->resting = lat_of(t[2], (size_t)n);
         r->filling = lat_of(t[3], (size_t)n);
+        r->async_ack = lat_of(t[4], (size_t)n);
         r->sync_n = n;
     }
-    for (int k = 0; k < 4; k++)
+    for (int k = 0; k < KINDS; k++)
         free(t[k]);
     free(echo_frame.data);
     free(ping.data);
@@ -607,6 +660,7 @@ typedef struct {
     int n;
     buf_t *reqs; /* packed by the main thread: request ids are counted there */
     int64_t *out;
+    int64_t start_ns, end_ns; /* this client's first send and last reply */
     char routing_id[48];
     pthread_barrier_t *barrier;
     int failed;
@@ -622,17 +676,20 @@ static void *worker_main(void *arg) {
     if (!w->echo)
         free(ping.data);
     pthread_barrier_wait(w->barrier);
+    w->start_ns = now_ns();
     for (int i = 0; i < w->n && !w->failed; i++) {
         w->out[i] = round_trip(s, &w->reqs[i], w->echo ? CHECK_ECHO : CHECK_ORDER);
         if (w->out[i] < 0)
             w->failed = 1;
     }
+    w->end_ns = now_ns();
     sock_close(s);
     return NULL;
 }
 
 /* `clients` threads, each with its own DEALER, doing `n` sync round trips at once. */
-static int run_clients(const char *endpoint, bool echo, int clients, int n, int64_t *out) {
+static int run_clients(const char *endpoint, bool echo, int clients, int n, int64_t *out,
+                       double *rate) {
     worker_t *w = (worker_t *)calloc((size_t)clients, sizeof *w);
     pthread_t *th = (pthread_t *)calloc((size_t)clients, sizeof *th);
     pthread_barrier_t barrier;
@@ -659,11 +716,17 @@ static int run_clients(const char *endpoint, bool echo, int clients, int n, int6
     for (int c = 0; c < clients; c++)
         pthread_create(&th[c], NULL, worker_main, &w[c]);
     int failed = 0;
+    int64_t first = INT64_MAX, last = 0;
     for (int c = 0; c < clients; c++) {
         pthread_join(th[c], NULL);
         failed |= w[c].failed;
         free_bufs(w[c].reqs, n);
+        if (w[c].start_ns < first)
+            first = w[c].start_ns;
+        if (w[c].end_ns > last)
+            last = w[c].end_ns;
     }
+    *rate = last > first ? (double)clients * n * 1e9 / (double)(last - first) : 0;
     pthread_barrier_destroy(&barrier);
     free(frame.data);
     free(th);
@@ -683,10 +746,11 @@ static int run_concurrency(result_t *r, const char *echo_ep, const char *router_
         size_t total = (size_t)2 * (size_t)clients * (size_t)n;
         int64_t *raw = (int64_t *)calloc(total, sizeof(int64_t));
         int64_t *order = (int64_t *)calloc(total, sizeof(int64_t));
+        double raw_rate[2], order_rate[2];
         for (int round = 0; round < 2; round++) {
             size_t at = (size_t)round * (size_t)clients * (size_t)n;
-            if (run_clients(echo_ep, true, clients, n, raw + at) ||
-                run_clients(router_ep, false, clients, n, order + at)) {
+            if (run_clients(echo_ep, true, clients, n, raw + at, &raw_rate[round]) ||
+                run_clients(router_ep, false, clients, n, order + at, &order_rate[round])) {
                 fprintf(stderr, "xtb_bench: %d concurrent clients failed\n", clients);
                 free(raw);
                 free(order);
@@ -696,6 +760,8 @@ static int run_concurrency(result_t *r, const char *echo_ep, const char *router_
         r->conc[r->nconc].clients = clients;
         r->conc[r->nconc].raw = lat_of(raw, total);
         r->conc[r->nconc].order = lat_of(order, total);
+        r->conc[r->nconc].raw_rate = (raw_rate[0] + raw_rate[1]) / 2;
+        r->conc[r->nconc].order_rate = (order_rate[0] + order_rate[1]) / 2;
         r->nconc++;
         free(raw);
         free(order);
@@ -798,6 +864,455 @@ static int run_burst(result_t *r, void *bridge, watch_t *w, const opts_t *o) {
     return 0;
 }
 
+/* --- fan-out: every event counted by seq at each subscriber ------------------------ */
+
+#define FAN_KINDS 4
+static const char *const fan_kinds[FAN_KINDS] = {"trade", "order", "position", "asset"};
+
+typedef struct {
+    const char *pub;    /* endpoint to connect the SUB to */
+    const char *router; /* the bridge's, for replay (NULL for the raw publisher) */
+    bool raw;           /* raw publisher: one topic "raw.", seq in the first 8 bytes */
+    int n;              /* events expected per kind (raw: in all) */
+    uint64_t base[FAN_KINDS];
+    uint8_t *seen[FAN_KINDS];
+    long long live, replayed, missing;
+    int64_t first_ns, last_ns;
+    atomic_int *done; /* set by the main thread once the burst is fully sent */
+    pthread_barrier_t *ready;
+    int failed;
+} fan_sub_t;
+
+static int fan_kind(const char *topic) {
+    for (int k = 0; k < FAN_KINDS; k++) {
+        size_t len = strlen(fan_kinds[k]);
+        if (strncmp(topic, fan_kinds[k], len) == 0 && topic[len] == '.')
+            return k;
+    }
+    return -1;
+}
+
+static int fan_mark(fan_sub_t *f, int k, uint64_t seq) {
+    if (k < 0 || seq <= f->base[k] || seq > f->base[k] + (uint64_t)f->n)
+        return 0;
+    uint8_t *slot = &f->seen[k][seq - f->base[k] - 1];
+    if (*slot)
+        return 0;
+    *slot = 1;
+    return 1;
+}
+
+static int fan_replayed(const Xtbridge__Event *ev, void *arg) {
+    fan_sub_t *f = (fan_sub_t *)arg;
+    f->replayed += fan_mark(f, ev->topic ? fan_kind(ev->topic) : -1, ev->seq);
+    return 0;
+}
+
+static void *fan_sub_main(void *arg) {
+    fan_sub_t *f = (fan_sub_t *)arg;
+    void *s = zmq_socket(ctx, ZMQ_SUB);
+    /* the same depth as the C client's SUB (and the bridge's PUB) */
+    int hwm = HWM, linger = 0;
+    zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
+    if (f->raw)
+        zmq_setsockopt(s, ZMQ_SUBSCRIBE, "raw.", 4);
+    else
+        for (int k = 0; k < FAN_KINDS; k++) {
+            char prefix[64];
+            snprintf(prefix, sizeof prefix, "%s.%s.", fan_kinds[k], BURST_ACCOUNT);
+            zmq_setsockopt(s, ZMQ_SUBSCRIBE, prefix, strlen(prefix));
+        }
+    zmq_setsockopt(s, ZMQ_SUBSCRIBE, "heartbeat.", 10);
+    zmq_connect(s, f->pub);
+    /* in effect once a heartbeat (bridge) or a "hello." (raw publisher) came through */
+    zmq_setsockopt(s, ZMQ_SUBSCRIBE, "hello.", 6);
+    int64_t until = now_ns() + 10000000000LL;
+    bool in = false;
+    while (!in && now_ns() < until) {
+        zmq_pollitem_t item = {s, 0, ZMQ_POLLIN, 0};
+        if (zmq_poll(&item, 1, 100) <= 0)
+            continue;
+        zmq_msg_t m;
+        zmq_msg_init(&m);
+        zmq_msg_recv(&m, s, 0);
+        in = zmq_msg_size(&m) >= 6 && (!memcmp(zmq_msg_data(&m), "heartbeat.", 10) ||
+                                       !memcmp(zmq_msg_data(&m), "hello.", 6));
+        while (zmq_msg_more(&m))
+            zmq_msg_recv(&m, s, 0);
+        zmq_msg_close(&m);
+    }
+    if (!in) {
+        fprintf(stderr, "xtb_bench: fan-out: a subscriber saw no %s on %s\n",
+                f->raw ? "hello" : "heartbeat", f->pub);
+        f->failed = 1;
+    }
+    /* heartbeats would keep the socket busy after the burst: only the burst from here */
+    zmq_setsockopt(s, ZMQ_UNSUBSCRIBE, "heartbeat.", 10);
+    zmq_setsockopt(s, ZMQ_UNSUBSCRIBE, "hello.", 6);
+    pthread_barrier_wait(f->ready);
+    long long goal = f->raw ? f->n : (long long)f->n * FAN_KINDS;
+    int64_t last_event = now_ns();
+    while (!f->failed && f->live < goal) {
+        zmq_pollitem_t item = {s, 0, ZMQ_POLLIN, 0};
+        /* quiet for a second after the burst: the rest was dropped */
+        if (atomic_load(f->done) && now_ns() - last_event > 1000000000LL)
+            break;
+        if (zmq_poll(&item, 1, 100) <= 0)
+            continue;
+        zmq_msg_t topic, body;
+        zmq_msg_init(&topic);
+        zmq_msg_init(&body);
+        zmq_msg_recv(&topic, s, 0);
+        if (zmq_msg_more(&topic))
+            zmq_msg_recv(&body, s, 0);
+        int64_t at = now_ns();
+        int k = -1;
+        uint64_t seq = 0;
+        if (f->raw && zmq_msg_size(&body) >= 8 && zmq_msg_size(&topic) == 4) {
+            memcpy(&seq, zmq_msg_data(&body), 8);
+            k = 0;
+        } else if (!f->raw) {
+            Xtbridge__Event *ev = xtbridge__event__unpack(NULL, zmq_msg_size(&body),
+                                                          (const uint8_t *)zmq_msg_data(&body));
+            if (ev && ev->topic) {
+                k = fan_kind(ev->topic);
+                seq = ev->seq;
+            }
+            xtbridge__event__free_unpacked(ev, NULL);
+        }
+        zmq_msg_close(&topic);
+        zmq_msg_close(&body);
+        if (fan_mark(f, k, seq)) {
+            last_event = at;
+            if (!f->live++)
+                f->first_ns = at;
+            f->last_ns = at;
+        }
+    }
+    zmq_close(s);
+    /* what the queues dropped comes back by replay, per topic from its first hole */
+    if (!f->raw && f->router && f->live < goal) {
+        xtb_client_t *c = xtb_client_new(f->router, NULL);
+        for (int k = 0; c && k < FAN_KINDS; k++) {
+            uint64_t hole = 0;
+            for (int i = 0; i < f->n && !hole; i++)
+                if (!f->seen[k][i])
+                    hole = f->base[k] + 1 + (uint64_t)i;
+            if (!hole)
+                continue;
+            char topic[64];
+            snprintf(topic, sizeof topic, "%s.%s.", fan_kinds[k], BURST_ACCOUNT);
+            const char *topics[1] = {topic};
+            uint64_t after[1] = {hole - 1};
+            if (xtb_client_replay_max(c, topic, topics, after, 1, 1000, 20000, fan_replayed, f) < 0)
+                fprintf(stderr, "xtb_bench: replay failed: %s\n", xtb_client_error(c));
+        }
+        xtb_client_destroy(&c);
+    }
+    for (int k = 0; k < (f->raw ? 1 : FAN_KINDS); k++)
+        for (int i = 0; i < f->n; i++)
+            f->missing += !f->seen[k][i];
+    return NULL;
+}
+
+/* Raw baseline publisher (its own process): binds an XPUB, waits for `subs` subscribers,
+   then sends `count` messages [topic "raw."][seq + 200 bytes], as fast as it can. */
+static int pub_server(const char *endpoint, int count, int subs) {
+    void *c = zmq_ctx_new();
+    void *s = zmq_socket(c, ZMQ_XPUB);
+    int hwm = HWM, verbose = 1;
+    zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(s, ZMQ_XPUB_VERBOSE, &verbose, sizeof verbose);
+    if (zmq_bind(s, endpoint))
+        return 2;
+    int hellos = 0;
+    while (hellos < subs) { /* each SUB subscribes to "raw.", "heartbeat." and "hello." */
+        zmq_pollitem_t item = {s, 0, ZMQ_POLLIN, 0};
+        if (zmq_poll(&item, 1, 20) > 0) {
+            char sub[32];
+            int n = zmq_recv(s, sub, sizeof sub, 0);
+            if (n == 7 && sub[0] == 1 && !memcmp(sub + 1, "hello.", 6))
+                hellos++;
+        }
+        zmq_send(s, "hello.", 6, ZMQ_SNDMORE);
+        zmq_send(s, "", 0, 0);
+    }
+    usleep(200000); /* every SUB has seen a hello and passed its barrier */
+    uint8_t body[208] = {0};
+    for (uint64_t seq = 1; seq <= (uint64_t)count; seq++) {
+        memcpy(body, &seq, 8);
+        zmq_send(s, "raw.", 4, ZMQ_SNDMORE);
+        zmq_send(s, body, sizeof body, 0);
+    }
+    sleep(3);
+    zmq_close(s);
+    zmq_ctx_term(c);
+    return 0;
+}
+
+static int run_fan(result_t *r, int which, int nsubs, const char *pub, const char *router,
+                   void *bridge, const opts_t *o) {
+    bool raw = which == 0;
+    int n = raw ? o->fanout_n * FAN_KINDS : o->fanout_n;
+    fan_sub_t *f = (fan_sub_t *)calloc((size_t)nsubs, sizeof *f);
+    pthread_t *th = (pthread_t *)calloc((size_t)nsubs, sizeof *th);
+    pthread_barrier_t ready;
+    pthread_barrier_init(&ready, NULL, (unsigned)nsubs + 1);
+    atomic_int done;
+    atomic_init(&done, 0);
+    uint64_t base[FAN_KINDS] = {0};
+    pid_t pub_pid = 0;
+    char raw_ep[PATH_MAX];
+    if (raw) {
+        snprintf(raw_ep, sizeof raw_ep, "ipc://%s/raw-pub-%d", o->dir, nsubs);
+        char count[16], subs[16];
+        snprintf(count, sizeof count, "%d", n);
+        snprintf(subs, sizeof subs, "%d", nsubs);
+        char *argv[] = {self_exe, (char *)"--pub-server", raw_ep, count, subs, NULL};
+        pub_pid = spawn(argv);
+        pub = raw_ep;
+    } else {
+        /* a fresh book of resting buys, all filled by one price move below */
+        buf_t reset = pack(xtb_req_sim_set_price(BURST_CODE, BURST_LAST, 0, -1), NULL);
+        int64_t ok = round_trip(bridge, &reset, CHECK_OK);
+        free(reset.data);
+        buf_t *reqs = (buf_t *)calloc((size_t)n, sizeof(buf_t));
+        for (int i = 0; i < n; i++)
+            reqs[i] = order_buf(BURST_ACCOUNT, BURST_CODE, STOCK_BUY, BURST_PRICE, "fo");
+        double placed = ok < 0 ? 0 : pipelined(bridge, reqs, n, o->window, CHECK_ORDER);
+        free_bufs(reqs, n);
+        xtb_client_t *c = xtb_client_new(router, NULL);
+        Xtbridge__Reply *rep = NULL;
+        if (!placed || !c ||
+            xtb_client_call(c, xtb_req_account(XTBRIDGE__REQUEST__BODY_SUBSCRIBE, BURST_ACCOUNT),
+                            CALL_TIMEOUT_MS, &rep) ||
+            rep->result_case != XTBRIDGE__REPLY__RESULT_SUBSCRIBE) {
+            fprintf(stderr, "xtb_bench: fan-out: could not set up the burst\n");
+            xtb_reply_destroy(&rep);
+            xtb_client_destroy(&c);
+            free(f);
+            free(th);
+            return -1;
+        }
+        for (size_t i = 0; i < rep->subscribe->n_last_seq; i++) {
+            int k = fan_kind(rep->subscribe->last_seq[i]->key);
+            if (k >= 0)
+                base[k] = rep->subscribe->last_seq[i]->value;
+        }
+        xtb_reply_destroy(&rep);
+        xtb_client_destroy(&c);
+    }
+    for (int i = 0; i < nsubs; i++) {
+        f[i].pub = pub;
+        f[i].router = raw ? NULL : router;
+        f[i].raw = raw;
+        f[i].n = n;
+        f[i].done = &done;
+        f[i].ready = &ready;
+        memcpy(f[i].base, base, sizeof base);
+        for (int k = 0; k < FAN_KINDS; k++)
+            f[i].seen[k] = (uint8_t *)calloc((size_t)n, 1);
+        pthread_create(&th[i], NULL, fan_sub_main, &f[i]);
+    }
+    pthread_barrier_wait(&ready);
+    int rc = 0;
+    if (raw) {
+        waitpid(pub_pid, NULL, 0);
+        for (int i = 0; i < nchildren; i++)
+            if (children[i] == pub_pid)
+                children[i] = 0;
+    } else {
+        buf_t move = pack(xtb_req_sim_set_price(BURST_CODE, BURST_PRICE, 0, -1), NULL);
+        if (round_trip(bridge, &move, CHECK_OK) < 0) {
+            fprintf(stderr, "xtb_bench: fan-out: the price move got no good reply\n");
+            rc = -1;
+        }
+        free(move.data);
+    }
+    atomic_store(&done, 1);
+    int slot = nsubs == 1 ? 0 : 1;
+    r->fan[which][slot].subs = nsubs;
+    r->fan[which][slot].events = raw ? n : n * FAN_KINDS;
+    double slowest = 0;
+    for (int i = 0; i < nsubs; i++) {
+        pthread_join(th[i], NULL);
+        if (f[i].failed)
+            rc = -1;
+        double rate = f[i].last_ns > f[i].first_ns
+                          ? (double)(f[i].live - 1) * 1e9 / (double)(f[i].last_ns - f[i].first_ns)
+                          : 0;
+        if (i == 0 || rate < slowest)
+            slowest = rate;
+        r->fan[which][slot].lost += r->fan[which][slot].events - f[i].live;
+        r->fan[which][slot].replayed += f[i].replayed;
+        r->fan[which][slot].missing += f[i].missing;
+        for (int k = 0; k < FAN_KINDS; k++)
+            free(f[i].seen[k]);
+    }
+    r->fan[which][slot].rate = slowest;
+    pthread_barrier_destroy(&ready);
+    free(f);
+    free(th);
+    return rc;
+}
+
+static int run_fanout(result_t *r, const bridge_t *b, void *bridge, const opts_t *o) {
+    int counts[2] = {1, 8};
+    for (int i = 0; i < 2; i++) {
+        if (run_fan(r, 0, counts[i], NULL, NULL, NULL, o) ||
+            run_fan(r, 1, counts[i], b->pub, b->router, bridge, o))
+            return -1;
+    }
+    r->fan_run = true;
+    return 0;
+}
+
+/* --- big books: queries, memory per open order, the day close ----------------------- */
+
+/* VmRSS and RssAnon of a process, bytes. */
+static int read_rss(pid_t pid, double *rss, double *anon) {
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    *rss = *anon = 0;
+    while (fgets(line, sizeof line, f)) {
+        long kb;
+        if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+            *rss = (double)kb * 1024;
+        else if (sscanf(line, "RssAnon: %ld kB", &kb) == 1)
+            *anon = (double)kb * 1024;
+    }
+    fclose(f);
+    return 0;
+}
+
+static int place_book(void *bridge, int n, const opts_t *o) {
+    const int chunk = 50000; /* requests packed at a time */
+    for (int done = 0; done < n;) {
+        int m = n - done < chunk ? n - done : chunk;
+        buf_t *reqs = (buf_t *)calloc((size_t)m, sizeof(buf_t));
+        for (int i = 0; i < m; i++)
+            reqs[i] = order_buf(BOOK_ACCOUNT, ORDER_CODE, STOCK_BUY, RESTING_PRICE, "bk");
+        double rate = pipelined(bridge, reqs, m, o->window, CHECK_ORDER);
+        free_bufs(reqs, m);
+        if (!rate)
+            return -1;
+        done += m;
+    }
+    return 0;
+}
+
+static int64_t query_p50(void *bridge, int reps) {
+    int64_t t[32];
+    if (reps > 32)
+        reps = 32;
+    for (int i = 0; i < reps; i++) {
+        buf_t q = pack(xtb_req_query_orders(BOOK_ACCOUNT, false), NULL);
+        t[i] = round_trip(bridge, &q, CHECK_OK);
+        free(q.data);
+        if (t[i] < 0)
+            return -1;
+    }
+    return lat_of(t, (size_t)reps).p50;
+}
+
+/* loop_recent_max_busy_us of the bridge's stats (also starts a new window) */
+static long long stats_recent_busy(void *bridge) {
+    buf_t q = pack(xtb_req_stats(), NULL);
+    long long v = -1;
+    if (zmq_send(bridge, q.data, q.size, 0) >= 0) {
+        zmq_msg_t msg;
+        zmq_msg_init(&msg);
+        if (zmq_msg_recv(&msg, bridge, 0) >= 0) {
+            Xtbridge__Reply *rep = xtbridge__reply__unpack(NULL, zmq_msg_size(&msg),
+                                                           (const uint8_t *)zmq_msg_data(&msg));
+            if (rep && rep->result_case == XTBRIDGE__REPLY__RESULT_STATS)
+                v = (long long)rep->stats->loop_recent_max_busy_us;
+            xtbridge__reply__free_unpacked(rep, NULL);
+        }
+        zmq_msg_close(&msg);
+    }
+    free(q.data);
+    return v;
+}
+
+static int run_book(result_t *r, const bridge_t *b, void *bridge, const opts_t *o) {
+    double rss0, anon0, rss1, anon1;
+    if (place_book(bridge, 1000, o))
+        return -1;
+    r->query_1k_ns = query_p50(bridge, 21);
+    int big = o->book_n < 100000 ? o->book_n : 100000;
+    read_rss(b->pid, &rss0, &anon0);
+    if (place_book(bridge, big - 1000, o))
+        return -1;
+    r->query_big_n = big;
+    r->query_100k_ns = query_p50(bridge, 5);
+    if (o->book_n > big && place_book(bridge, o->book_n - big, o))
+        return -1;
+    read_rss(b->pid, &rss1, &anon1);
+    r->book_orders = o->book_n;
+    r->rss_before_mb = rss0 / 1048576;
+    r->rss_book_mb = rss1 / 1048576;
+    r->anon_book_mb = anon1 / 1048576;
+    r->rss_per_order = (rss1 - rss0) / (o->book_n - 1000);
+    r->anon_per_order = (anon1 - anon0) / (o->book_n - 1000);
+
+    /* the close: pings from a second DEALER while it runs, the bridge's own figure for
+       its longest loop run */
+    stats_recent_busy(bridge);
+    void *pinger = dealer_new(b->router, "bench-close-pinger");
+    buf_t close = pack(xtb_req_sim_next_day(), NULL);
+    buf_t ping = ping_buf();
+    int64_t start = now_ns(), end = 0, worst = 0;
+    zmq_send(bridge, close.data, close.size, 0);
+    while (!end && now_ns() - start < 600000000000LL) {
+        zmq_pollitem_t item = {bridge, 0, ZMQ_POLLIN, 0};
+        if (zmq_poll(&item, 1, 0) > 0) {
+            zmq_msg_t msg;
+            zmq_msg_init(&msg);
+            zmq_msg_recv(&msg, bridge, 0);
+            end = now_ns();
+            Xtbridge__Reply *rep = xtbridge__reply__unpack(NULL, zmq_msg_size(&msg),
+                                                           (const uint8_t *)zmq_msg_data(&msg));
+            if (rep && rep->result_case == XTBRIDGE__REPLY__RESULT_SIM_NEXT_DAY) {
+                sscanf(rep->sim_next_day->message, "next day: %lld", &r->close_orders);
+                snprintf(r->close_message, sizeof r->close_message, "%s",
+                         rep->sim_next_day->message);
+            } else
+                fprintf(stderr, "xtb_bench: sim_next_day failed: %s\n",
+                        rep && rep->error ? rep->error->message : "undecodable");
+            xtbridge__reply__free_unpacked(rep, NULL);
+            zmq_msg_close(&msg);
+            break;
+        }
+        int64_t t = round_trip(pinger, &ping, CHECK_OK);
+        if (t < 0)
+            break;
+        r->close_pings++;
+        if (t > worst)
+            worst = t;
+    }
+    free(close.data);
+    free(ping.data);
+    sock_close(pinger);
+    if (!end)
+        return -1;
+    r->close_ms = (double)(end - start) / 1e6;
+    r->close_ping_max_ms = (double)worst / 1e6;
+    r->close_max_busy_us = (unsigned long long)stats_recent_busy(bridge);
+    r->close_ms_per_100k =
+        r->close_orders > 0 ? r->close_ms * 100000.0 / (double)r->close_orders : 0;
+    usleep(200000);
+    read_rss(b->pid, &rss1, &anon1);
+    r->rss_after_close_mb = rss1 / 1048576;
+    r->anon_after_close_mb = anon1 / 1048576;
+    r->book_run = true;
+    return 0;
+}
+
 /* One bridge instance: start it, measure, stop it, drop its data dir. */
 static int run_bridge(result_t *r, const opts_t *o, const char *cfg, const char *echo_ep,
                       void *echo, const char *mode, bool full) {
@@ -837,6 +1352,16 @@ static int run_bridge(result_t *r, const opts_t *o, const char *cfg, const char 
         fprintf(stderr, "xtb_bench: [%s] burst of %d...\n", mode, o->burst_n);
         rc = run_burst(r, bridge, &w, o);
     }
+    if (!rc && full && o->fanout_n > 0 && (o->parts & PART_FANOUT)) {
+        fprintf(stderr, "xtb_bench: [%s] fan-out of %d events to 1 and 8 subscribers...\n", mode,
+                o->fanout_n * FAN_KINDS);
+        rc = run_fanout(r, &b, bridge, o);
+    }
+    if (!rc && full && o->book_n > 1000 && (o->parts & PART_BOOK)) {
+        fprintf(stderr, "xtb_bench: [%s] a book of %d open orders, then the day close...\n", mode,
+                o->book_n);
+        rc = run_book(r, &b, bridge, o);
+    }
     /* two heartbeats after the last reply: every order_error push before it is counted */
     if (!rc && watch_heartbeats(&w, 2, 10000))
         fprintf(stderr, "xtb_bench: [%s] heartbeats stopped\n", mode);
@@ -863,7 +1388,7 @@ static const char *verdict(bool met) {
 }
 
 static void print_lat(const char *label, lat_t l, lat_t raw, const char *target) {
-    printf("  %-22s %9.1f %9.1f %8.2fx %8.2fx  %s\n", label, us(l.p50), us(l.p99),
+    printf("  %-22s %9.1f %9.1f %9.1f %8.2fx %8.2fx  %s\n", label, us(l.p50), us(l.p99), us(l.p999),
            ratio((double)l.p50, (double)raw.p50), ratio((double)l.p99, (double)raw.p99), target);
 }
 
@@ -905,23 +1430,30 @@ static void print_result(const result_t *r, const result_t *base, const opts_t *
         sync_target(t_fill, sizeof t_fill, r->filling, r->raw, base ? base->filling : r->raw,
                     base_name);
         printf("sync round trips, %d of each interleaved\n", r->sync_n);
-        printf("  %-22s %9s %9s %9s %9s  %s\n", "", "p50 us", "p99 us", "p50/raw", "p99/raw",
-               base ? "cost" : "target (issue 7)");
+        printf("  %-22s %9s %9s %9s %9s %9s  %s\n", "", "p50 us", "p99 us", "p99.9 us", "p50/raw",
+               "p99/raw", base ? "cost" : "target (issue 7)");
         print_lat("raw echo (other proc)", r->raw, r->raw, "");
         print_lat("ping", r->ping, r->raw, "");
         print_lat("order_stock resting", r->resting, r->raw, t_rest);
         print_lat("order_stock filling", r->filling, r->raw, t_fill);
+        print_lat("order_stock_async ack", r->async_ack, r->raw, "");
     }
     if (r->nconc) {
         printf("concurrent sync clients, resting orders, vs raw echo with as many clients\n");
-        printf("  %-22s %9s %9s %9s %9s\n", "", "raw p50", "order p50", "p50/raw", "p99/raw");
+        printf("  %-12s %8s %9s %8s %8s %9s %9s %8s  %s\n", "", "raw p50", "order p50", "p50/raw",
+               "p99/raw", "raw /s", "orders /s", "rate/raw", "target (issue 11)");
         for (int i = 0; i < r->nconc; i++) {
-            char label[32];
+            char label[32], target[96] = "";
             snprintf(label, sizeof label, "%d clients", r->conc[i].clients);
-            printf("  %-22s %9.1f %9.1f %8.2fx %8.2fx\n", label, us(r->conc[i].raw.p50),
-                   us(r->conc[i].order.p50),
-                   ratio((double)r->conc[i].order.p50, (double)r->conc[i].raw.p50),
-                   ratio((double)r->conc[i].order.p99, (double)r->conc[i].raw.p99));
+            double p50r = ratio((double)r->conc[i].order.p50, (double)r->conc[i].raw.p50);
+            double rater = ratio(r->conc[i].order_rate, r->conc[i].raw_rate);
+            if (r->conc[i].clients == 16)
+                snprintf(target, sizeof target, "p50 <= 1.5x %s, rate >= 0.60 %s",
+                         verdict(p50r <= 1.5), verdict(rater >= 0.60));
+            printf("  %-12s %8.1f %9.1f %7.2fx %7.2fx %9.0f %9.0f %7.2fx  %s\n", label,
+                   us(r->conc[i].raw.p50), us(r->conc[i].order.p50), p50r,
+                   ratio((double)r->conc[i].order.p99, (double)r->conc[i].raw.p99),
+                   r->conc[i].raw_rate, r->conc[i].order_rate, rater, target);
         }
     }
     if (r->rate_raw > 0) {
@@ -947,8 +1479,174 @@ static void print_result(const result_t *r, const result_t *base, const opts_t *
                  r->burst_n);
         printf("  %-38s %9.1f ms\n", label, r->burst_last_ms);
     }
+    if (r->fan_run) {
+        printf("fan-out: every event counted by seq at every subscriber (rate: slowest one)\n");
+        printf("  %-26s %9s %11s %9s %9s %9s  %s\n", "", "events", "per s", "lost live", "replayed",
+               "missing", "target (issue 11)");
+        for (int slot = 0; slot < 2; slot++)
+            for (int which = 0; which < 2; which++) {
+                char label[48], target[96] = "";
+                snprintf(label, sizeof label, "%s, %d sub%s", which ? "xtbridge" : "raw PUB->SUB",
+                         r->fan[which][slot].subs, r->fan[which][slot].subs > 1 ? "s" : "");
+                if (which && slot == 0)
+                    snprintf(target, sizeof target, ">= 0.50x raw: %.2fx %s",
+                             ratio(r->fan[1][0].rate, r->fan[0][0].rate),
+                             verdict(ratio(r->fan[1][0].rate, r->fan[0][0].rate) >= 0.5));
+                if (which && slot == 1)
+                    snprintf(target, sizeof target, "none missing: %s",
+                             verdict(r->fan[1][1].missing == 0));
+                printf("  %-26s %9d %11.0f %9lld %9lld %9lld  %s\n", label,
+                       r->fan[which][slot].events, r->fan[which][slot].rate,
+                       r->fan[which][slot].lost, r->fan[which][slot].replayed,
+                       r->fan[which][slot].missing, target);
+            }
+    }
+    if (r->book_run) {
+        printf("big books (account " BOOK_ACCOUNT ", resting buys)\n");
+        printf("  %-38s %9.1f ms  (%.0fx raw echo p50)\n", "query_stock_orders, 1,000 orders",
+               (double)r->query_1k_ns / 1e6, ratio((double)r->query_1k_ns, (double)r->raw.p50));
+        char label[64];
+        snprintf(label, sizeof label, "query_stock_orders, %d orders", r->query_big_n);
+        printf("  %-38s %9.1f ms\n", label, (double)r->query_100k_ns / 1e6);
+        snprintf(label, sizeof label, "RSS per open order (%d open)", r->book_orders);
+        printf("  %-38s %9.0f B   (anon %.0f B; RSS %.0f -> %.0f MB)  target <= 150 %s\n", label,
+               r->rss_per_order, r->anon_per_order, r->rss_before_mb, r->rss_book_mb,
+               verdict(r->rss_per_order <= 150));
+        snprintf(label, sizeof label, "sim_next_day, %lld orders", r->close_orders);
+        printf("  %-38s %9.1f ms  (%.1f ms per 100k)\n", label, r->close_ms, r->close_ms_per_100k);
+        printf("  %-38s %9.2f ms  target <= 10 %s\n", "longest loop run during it (bridge)",
+               (double)r->close_max_busy_us / 1000, verdict(r->close_max_busy_us <= 10000));
+        printf("  %-38s %9d     (slowest %.1f ms at the client)\n", "pings answered during it",
+               r->close_pings, r->close_ping_max_ms);
+        printf("  %-38s %9.0f MB  (was %.0f MB with the book; anon %.0f -> %.0f MB)\n",
+               "RSS after the close", r->rss_after_close_mb, r->rss_book_mb, r->anon_book_mb,
+               r->anon_after_close_mb);
+        printf("  bridge: %s\n", r->close_message);
+    }
     printf("order_error pushes seen: %llu (0 = no order was rejected)\n",
            (unsigned long long)r->order_errors);
+}
+
+/* --- machine-readable output and the plot ------------------------------------------ */
+
+static void json_lat(FILE *f, const char *name, lat_t l, bool comma) {
+    fprintf(f, "\"%s\": {\"p50_us\": %.1f, \"p99_us\": %.1f, \"p999_us\": %.1f}%s", name, us(l.p50),
+            us(l.p99), us(l.p999), comma ? ", " : "");
+}
+
+static void write_json(FILE *f, const result_t *rs, int n, const opts_t *o) {
+    fprintf(f, "{\"machine_cores\": %ld, \"transport\": \"ipc\", \"bridges\": [",
+            sysconf(_SC_NPROCESSORS_ONLN));
+    for (int i = 0; i < n; i++) {
+        const result_t *r = &rs[i];
+        fprintf(f, "%s\n {\"durability\": \"%s\", \"sync_n\": %d, \"sync\": {", i ? "," : "",
+                r->name, r->sync_n);
+        json_lat(f, "raw_echo", r->raw, true);
+        json_lat(f, "ping", r->ping, true);
+        json_lat(f, "order_resting", r->resting, true);
+        json_lat(f, "order_filling", r->filling, true);
+        json_lat(f, "order_async_ack", r->async_ack, false);
+        fprintf(f,
+                "},\n  \"pipelined_per_s\": {\"window\": %d, \"raw_echo\": %.0f, \"ping\": %.0f, "
+                "\"order_resting\": %.0f, \"order_filling\": %.0f},\n  \"clients\": [",
+                o->window, r->rate_raw, r->rate_ping, r->rate_resting, r->rate_filling);
+        for (int c = 0; c < r->nconc; c++) {
+            fprintf(f, "%s{\"clients\": %d, ", c ? ", " : "", r->conc[c].clients);
+            json_lat(f, "raw_echo", r->conc[c].raw, true);
+            json_lat(f, "order", r->conc[c].order, true);
+            fprintf(f, "\"raw_per_s\": %.0f, \"orders_per_s\": %.0f}", r->conc[c].raw_rate,
+                    r->conc[c].order_rate);
+        }
+        fprintf(f, "]");
+        if (r->burst_n)
+            fprintf(f,
+                    ",\n  \"burst\": {\"orders\": %d, \"first_push_ms\": %.1f, \"reply_ms\": %.1f, "
+                    "\"last_push_ms\": %.1f}",
+                    r->burst_n, r->burst_first_ms, r->burst_reply_ms, r->burst_last_ms);
+        if (r->fan_run) {
+            fprintf(f, ",\n  \"fanout\": [");
+            for (int slot = 0, first = 1; slot < 2; slot++)
+                for (int which = 0; which < 2; which++, first = 0)
+                    fprintf(f,
+                            "%s{\"source\": \"%s\", \"subscribers\": %d, \"events\": %d, "
+                            "\"per_s_slowest\": %.0f, \"lost_live\": %lld, \"replayed\": %lld, "
+                            "\"missing\": %lld}",
+                            first ? "" : ", ", which ? "xtbridge" : "raw", r->fan[which][slot].subs,
+                            r->fan[which][slot].events, r->fan[which][slot].rate,
+                            r->fan[which][slot].lost, r->fan[which][slot].replayed,
+                            r->fan[which][slot].missing);
+            fprintf(f, "]");
+        }
+        if (r->book_run)
+            fprintf(f,
+                    ",\n  \"book\": {\"query_1000_ms\": %.2f, \"query_orders\": %d, "
+                    "\"query_big_ms\": %.2f, \"open_orders\": %d, \"rss_per_order_b\": %.0f, "
+                    "\"anon_per_order_b\": %.0f, \"rss_book_mb\": %.0f, "
+                    "\"rss_after_close_mb\": %.0f, \"close_orders\": %lld, \"close_ms\": %.1f, "
+                    "\"close_ms_per_100k\": %.1f, \"close_max_loop_run_us\": %llu, "
+                    "\"close_pings_answered\": %d, \"close_ping_max_ms\": %.2f, "
+                    "\"anon_book_mb\": %.0f, \"anon_after_close_mb\": %.0f}",
+                    (double)r->query_1k_ns / 1e6, r->query_big_n, (double)r->query_100k_ns / 1e6,
+                    r->book_orders, r->rss_per_order, r->anon_per_order, r->rss_book_mb,
+                    r->rss_after_close_mb, r->close_orders, r->close_ms, r->close_ms_per_100k,
+                    r->close_max_busy_us, r->close_pings, r->close_ping_max_ms, r->anon_book_mb,
+                    r->anon_after_close_mb);
+        fprintf(f, ",\n  \"order_errors\": %llu}", (unsigned long long)r->order_errors);
+    }
+    fprintf(f, "\n]}\n");
+}
+
+/* Two panels with gnuplot: sync latency percentiles next to the raw echo, and total rate
+   vs concurrent clients for the raw echo and orders. */
+static int write_plot(const result_t *r, const char *png, const char *dir) {
+    char lat[PATH_MAX], thr[PATH_MAX], gp[PATH_MAX];
+    snprintf(lat, sizeof lat, "%s/lat.dat", dir);
+    snprintf(thr, sizeof thr, "%s/thr.dat", dir);
+    snprintf(gp, sizeof gp, "%s/plot.gp", dir);
+    FILE *f = fopen(lat, "w");
+    if (!f)
+        return -1;
+    const char *names[] = {"raw echo", "ping", "order resting", "order filling", "async ack"};
+    const lat_t ls[] = {r->raw, r->ping, r->resting, r->filling, r->async_ack};
+    for (int i = 0; i < 5; i++)
+        fprintf(f, "\"%s\" %.1f %.1f %.1f\n", names[i], us(ls[i].p50), us(ls[i].p99),
+                us(ls[i].p999));
+    fclose(f);
+    if (!(f = fopen(thr, "w")))
+        return -1;
+    for (int i = 0; i < r->nconc; i++)
+        fprintf(f, "%d %.0f %.0f %.1f %.1f\n", r->conc[i].clients, r->conc[i].raw_rate,
+                r->conc[i].order_rate, us(r->conc[i].raw.p50), us(r->conc[i].order.p50));
+    fclose(f);
+    if (!(f = fopen(gp, "w")))
+        return -1;
+    fprintf(f,
+            "set terminal pngcairo size 1200,480 font ',10' noenhanced\n"
+            "set output '%s'\n"
+            "set multiplot layout 1,2\n"
+            "set title 'sync round trip, one client (us, log)'\n"
+            "set style data histograms\nset style histogram clustered gap 1\n"
+            "set style fill solid 0.8 border -1\nset logscale y\nset grid ytics\n"
+            "set key top left\nset xtics rotate by -20\n"
+            "plot '%s' using 2:xtic(1) title 'p50', '' using 3 title 'p99', "
+            "'' using 4 title 'p99.9'\n"
+            "unset logscale y\nunset style\nset xtics norotate\n"
+            "set title 'concurrent sync clients: total per second'\n"
+            "set logscale x 2\nset xlabel 'clients'\nset ylabel 'round trips / s'\n"
+            "set y2label 'p50 us'\nset y2tics\nset ytics nomirror\nset key top left\n"
+            "plot '%s' using 1:2 with linespoints lw 2 title 'raw echo rate', "
+            "'' using 1:3 with linespoints lw 2 title 'order_stock rate', "
+            "'' using 1:4 axes x1y2 with lines dt 2 title 'raw p50 (right)', "
+            "'' using 1:5 axes x1y2 with lines dt 2 title 'order p50 (right)'\n"
+            "unset multiplot\n",
+            png, lat, thr);
+    fclose(f);
+    char cmd[PATH_MAX * 2];
+    snprintf(cmd, sizeof cmd, "gnuplot '%s'", gp);
+    int rc = system(cmd);
+    if (rc != 0)
+        fprintf(stderr, "xtb_bench: gnuplot failed (%d): is gnuplot installed?\n", rc);
+    return rc == 0 ? 0 : -1;
 }
 
 /* --- main -------------------------------------------------------------------------- */
@@ -994,14 +1692,20 @@ static void usage(void) {
             "                      first gets the targets; 'default' = flag not passed)\n"
             "  --sync N            sync round trips of each kind (default 2000; later bridges\n"
             "                      N/4)\n"
-            "  --clients LIST      concurrent sync clients (default 4,16; 0 = skip)\n"
+            "  --clients LIST      concurrent sync clients (default 1,4,16,64; 0 = skip)\n"
             "  --pipeline N        pipelined requests of each kind (default 30000, in 3 rounds)\n"
             "  --window N          outstanding pipelined requests (default 1000)\n"
             "  --burst N           resting orders filled by one price move (default 20000;\n"
             "                      0 = skip)\n"
             "  --parts LIST        what to run (default all): sync,clients,ping,resting,\n"
-            "                      filling,burst (ping/resting/filling: the pipelined kinds)\n"
+            "                      filling,burst,fanout,book (ping/resting/filling: the\n"
+            "                      pipelined kinds)\n"
             "  --attach-ms N       print each bridge's pid and wait N ms (perf/strace -p)\n"
+            "  --fanout N          orders per fan-out burst, 4 events each (default 50000 =\n"
+            "                      200,000 events; 0 = skip)\n"
+            "  --book N            open orders for memory and the day close (default 300000)\n"
+            "  --json FILE         also write every figure as JSON (- = stdout)\n"
+            "  --plot FILE.png     draw latency vs raw and throughput vs clients (gnuplot)\n"
             "       xtb_bench --echo-server ENDPOINT   (the raw echo process)\n");
 }
 
@@ -1022,8 +1726,10 @@ static int parse_args(int argc, char **argv, opts_t *o) {
              sizeof bridge_path - (size_t)(slash ? slash + 1 - bridge_path : 0), "xtbridge");
     *o = (opts_t){.xtbridge = bridge_path,
                   .sync_n = 2000,
-                  .clients = {4, 16},
-                  .nclients = 2,
+                  .clients = {1, 4, 16, 64},
+                  .nclients = 4,
+                  .fanout_n = 50000,
+                  .book_n = 300000,
                   .pipeline_n = 30000,
                   .window = 1000,
                   .burst_n = 20000,
@@ -1049,6 +1755,14 @@ static int parse_args(int argc, char **argv, opts_t *o) {
             bad = parse_int(v, 0, &o->burst_n);
         else if (!strcmp(a, "--attach-ms"))
             bad = parse_int(v, 0, &o->attach_ms);
+        else if (!strcmp(a, "--fanout"))
+            bad = parse_int(v, 0, &o->fanout_n);
+        else if (!strcmp(a, "--book"))
+            bad = parse_int(v, 0, &o->book_n);
+        else if (!strcmp(a, "--json") && v)
+            o->json = v;
+        else if (!strcmp(a, "--plot") && v)
+            o->plot = v;
         else if (!strcmp(a, "--parts") && v) {
             o->parts = 0;
             char list[128];
@@ -1093,6 +1807,8 @@ int main(int argc, char **argv) {
     self_exe[len] = 0;
     if (argc == 3 && !strcmp(argv[1], "--echo-server"))
         return echo_server(argv[2]);
+    if (argc == 5 && !strcmp(argv[1], "--pub-server"))
+        return pub_server(argv[2], atoi(argv[3]), atoi(argv[4]));
     if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
         usage();
         return 0;
@@ -1157,6 +1873,19 @@ int main(int argc, char **argv) {
             print_result(&results[i], i ? &results[0] : NULL, &o);
         if (bad_replies)
             printf("unexpected replies: %llu\n", (unsigned long long)atomic_load(&bad_replies));
+        if (o.json) {
+            FILE *f = strcmp(o.json, "-") ? fopen(o.json, "w") : stdout;
+            if (f) {
+                write_json(f, results, nresults, &o);
+                if (f != stdout)
+                    fclose(f);
+            } else
+                fprintf(stderr, "xtb_bench: cannot write %s\n", o.json);
+        }
+        if (o.plot && results[0].nconc && write_plot(&results[0], o.plot, o.dir))
+            rc = 1;
+        else if (o.plot)
+            printf("plot written to %s\n", o.plot);
     }
     if (own_dir)
         rm_tree(o.dir);

@@ -18,6 +18,7 @@
 
 #include <inttypes.h>
 #include <stddef.h>
+#include <sys/mman.h>
 
 #include <math.h>
 #include <stdio.h>
@@ -118,6 +119,8 @@ typedef struct {
         size_t size, capacity;                                                                     \
     }
 
+typedef struct order_slab order_slab_t;
+
 struct brg_sim_stock {
     brg_sim_ctx_t *ctx;
     char *account_id;
@@ -148,6 +151,9 @@ struct brg_sim_stock {
     /* code, name and strategy strings of the day's orders and trades, one copy each;
        emptied when a day close has freed them all */
     zhashx_t *interned;
+    /* the day's orders (order_alloc) */
+    order_slab_t *slabs;
+    size_t slab_bytes;
 };
 
 #define VEC_PUSH(vec, item)                                                                        \
@@ -205,26 +211,70 @@ static char *intern(brg_sim_stock_t *self, const char *s) {
     return copy;
 }
 
+/*  The day's orders live in big blocks of their own, one after the other: no allocator
+    header or rounding per order, no holes between them from the requests' short-lived
+    allocations, and all of it goes back to the kernel (munmap) once the day close has
+    dropped every order. Orders are never freed one by one before that. */
+#define SLAB_BYTES (1u << 20)
+
+struct order_slab {
+    struct order_slab *next;
+    size_t used, size;
+    max_align_t data[]; /* orders, 8-byte aligned */
+};
+
+static void *slab_take(brg_sim_stock_t *self, size_t size) {
+    size = (size + 7) & ~(size_t)7;
+    order_slab_t *slab = self->slabs;
+    if (!slab || slab->size - slab->used < size) {
+        size_t bytes = offsetof(order_slab_t, data) + size;
+        bytes = bytes < SLAB_BYTES ? SLAB_BYTES : bytes;
+        void *map = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (map == MAP_FAILED)
+            abort(); /* out of memory, as zmalloc */
+        slab = (order_slab_t *)map;
+        slab->next = self->slabs;
+        slab->used = 0;
+        slab->size = bytes - offsetof(order_slab_t, data);
+        self->slabs = slab;
+        self->slab_bytes += bytes;
+    }
+    void *p = (char *)slab->data + slab->used;
+    slab->used += size;
+    memset(p, 0, size);
+    return p;
+}
+
+static void slabs_release(brg_sim_stock_t *self) {
+    while (self->slabs) {
+        order_slab_t *next = self->slabs->next;
+        munmap(self->slabs, offsetof(order_slab_t, data) + self->slabs->size);
+        self->slabs = next;
+    }
+    self->slab_bytes = 0;
+}
+
 /* A new order with room for its sysid and remark. */
-static order_t *order_alloc(const char *sysid, const char *remark) {
+static order_t *order_alloc(brg_sim_stock_t *self, const char *sysid, const char *remark) {
     size_t ls = strlen(sysid ? sysid : ""), lr = strlen(remark ? remark : "");
     if (ls > 63)
         ls = 63; /* a sysid is the sim's own number: 8 digits today */
     if (lr > 65000)
         lr = 65000; /* the bridge's string limit is far below */
     /* the strings start right after the last field, not after sizeof's padding */
-    order_t *o = (order_t *)zmalloc(offsetof(order_t, sysid) + ls + 1 + lr + 1);
+    order_t *o = (order_t *)slab_take(self, offsetof(order_t, sysid) + ls + 1 + lr + 1);
     memcpy(o->sysid, sysid ? sysid : "", ls);
     o->remark_at = (uint16_t)(ls + 1);
     memcpy(o->sysid + ls + 1, remark ? remark : "", lr);
     return o;
 }
 
+/* What an order owns besides its slab bytes (those go with the slab). */
 static void order_free(order_t *o) {
     if (!o) /* freed by a day close that was under way */
         return;
     free(o->status_msg);
-    free(o);
+    o->status_msg = NULL;
 }
 
 static void trade_free(trade_t *t) {
@@ -278,6 +328,7 @@ void brg_sim_stock_destroy(brg_sim_stock_t **self_p) {
     free(self->del_positions.items);
     free(self->account_id);
     zhashx_destroy(&self->interned);
+    slabs_release(self);
     free(self);
     *self_p = NULL;
 }
@@ -851,7 +902,7 @@ int64_t brg_sim_stock_order(brg_sim_stock_t *self, const brg_sim_order_args_t *a
     /* a broker's contract number: a different number space from the order id */
     char sysid[24];
     format_id(sysid, sizeof sysid, SYSID_BASE + id);
-    order_t *o = order_alloc(sysid, args->order_remark);
+    order_t *o = order_alloc(self, sysid, args->order_remark);
     o->id = id;
     o->code = intern(self, args->stock_code);
     o->name = intern(self, quote ? quote->name : "");
@@ -1058,6 +1109,7 @@ int brg_sim_stock_close_step(brg_sim_stock_t *self, size_t budget) {
     }
     release_day_arrays(self);
     zhashx_purge(self->interned); /* no order or trade is left to use its strings */
+    slabs_release(self);
     close_positions(self);
     self->close_orders = self->close_trades = 0;
     self->closing = false;
@@ -1066,6 +1118,10 @@ int brg_sim_stock_close_step(brg_sim_stock_t *self, size_t budget) {
 
 bool brg_sim_stock_closing(brg_sim_stock_t *self) {
     return self->closing;
+}
+
+size_t brg_sim_stock_order_block_bytes(brg_sim_stock_t *self) {
+    return self->slab_bytes;
 }
 
 size_t brg_sim_stock_order_record_size(void) {
@@ -1261,7 +1317,7 @@ int brg_sim_stock_load_order(brg_sim_stock_t *self, const Xtbridge__State__SimOr
     /* the day's array is sorted by id (order_find relies on it) */
     if (m->id <= 0 || (self->norders && self->orders[self->norders - 1]->id >= m->id))
         return -1;
-    order_t *o = order_alloc(m->sysid, m->remark);
+    order_t *o = order_alloc(self, m->sysid, m->remark);
     o->id = m->id;
     o->code = intern(self, m->code);
     o->name = intern(self, m->name);

@@ -100,6 +100,8 @@ bool brg_sim_stock_closing(brg_sim_stock_t *self);
 /*  sizeof of the book's order record (before its sysid and remark), for tests that
     compare memory per open order with what an order has to hold. */
 size_t brg_sim_stock_order_record_size(void);
+/*  Bytes mapped for the day's orders (they live in blocks of their own, not the heap). */
+size_t brg_sim_stock_order_block_bytes(brg_sim_stock_t *self);
 
 /*  Orders and trades the close under way has not freed yet (0 when none runs). */
 size_t brg_sim_stock_close_left(brg_sim_stock_t *self);

@@ -1167,6 +1167,9 @@ int brg_sim_futures_match(brg_sim_futures_t *self, const brg_sim_quote_t *quote,
 }
 
 void brg_sim_futures_next_day(brg_sim_futures_t *self) {
+    /* a flat book with no orders has nothing to settle and pushes nothing */
+    if (self->npositions == 0 && self->norders == 0)
+        return;
     for (size_t i = 0; i < self->norders; i++)
         if (order_open(self->orders[i]))
             expire_order(self, self->orders[i], "expired at day close");

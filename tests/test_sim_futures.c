@@ -166,19 +166,35 @@ Test(sim_futures, default_future_account_listed_with_status_pushes) {
     xtb_reply_destroy(&r);
     expect_asset(1000000.00, 0, 0, 1000000.00);
 
+    /* order_stock_async on the FUTURE account: seq, then order_async with the order id */
+    set_price("rb2501.SF", 3500);
+    cr_assert_eq(xtb_client_subscribe(s_client, "order_async." FUT "."), 0);
+    cr_assert_eq(xtb_client_sync_subscriptions(s_client, 5000), 0);
+    r = xtbt_call_ok(s_client, fut(xtb_req_order(FUT, "rb2501.SF", 0, 1, FIX, 3400, "", "", true)),
+                     XTBRIDGE__REPLY__RESULT_ORDER_STOCK_ASYNC);
+    int64_t seq = r->order_stock_async->seq;
+    cr_assert_gt(seq, 0);
+    xtb_reply_destroy(&r);
+    Xtbridge__Event *ev =
+        xtbt_wait_event(s_client, "order_async." FUT ".", XTBRIDGE__EVENT__BODY_ORDER_ASYNC, 3000);
+    cr_assert_not_null(ev);
+    cr_assert_eq(ev->order_async->seq, seq);
+    cr_assert_eq(ev->order_async->account_type, 1);
+    cr_assert_eq(fstatus(ev->order_async->order_id, NULL, 0), 50);
+    xtb_event_destroy(&ev);
+
     cr_assert_eq(xtb_client_subscribe(s_client, "account_status." FUT "."), 0);
     cr_assert_eq(xtb_client_sync_subscriptions(s_client, 5000), 0);
     r = xtbt_call_ok(s_client, fut(xtb_req_sim_set_account_status(FUT, 6)),
                      XTBRIDGE__REPLY__RESULT_SIM_SET_ACCOUNT_STATUS);
     xtb_reply_destroy(&r);
-    Xtbridge__Event *ev = xtbt_wait_event(s_client, "account_status." FUT ".",
-                                          XTBRIDGE__EVENT__BODY_ACCOUNT_STATUS, 3000);
+    ev = xtbt_wait_event(s_client, "account_status." FUT ".", XTBRIDGE__EVENT__BODY_ACCOUNT_STATUS,
+                         3000);
     cr_assert_not_null(ev);
     cr_assert_eq(ev->account_status->account_type, 1);
     cr_assert_eq(ev->account_status->status, 6);
     xtb_event_destroy(&ev);
     /* an account that is not OK refuses orders */
-    set_price("rb2501.SF", 3500);
     expect_junk("rb2501.SF", 0, 1, 3500, "account status 6 (CLOSED) is not OK");
 }
 
@@ -325,6 +341,56 @@ Test(sim_futures, shfe_close_today_and_yesterday) {
     expect_asset(1001377.40, 0, 0, 1001377.40);
     /* nothing left to close */
     expect_junk("cu2501.SF", 7, 1, 70100, "only 0 closable");
+}
+
+/* Two-key style: type 10 sells, closing today's longs first, then yesterday's, and opens
+   short with the rest; type 13 buys, closing yesterday's shorts first. */
+Test(sim_futures, two_key_close_then_open) {
+    start_with(NULL);
+    set_price("rb2505.SF", 3000);
+    forder("rb2505.SF", 0, 1, 3000); /* long 1 (yesterday after the day close) */
+    next_day();
+    forder("rb2505.SF", 0, 1, 3000);               /* long 1 today */
+    int64_t id = forder("rb2505.SF", 10, 4, 3000); /* close 1 today + 1 yd, open 2 short */
+    cr_assert_eq(fstatus(id, NULL, 0), 56);
+    Xtbridge__Reply *r = ftrades();
+    cr_assert_eq(r->query_stock_trades->n_trades, 4);
+    Xtbridge__XtTrade *const *t = r->query_stock_trades->trades;
+    cr_assert_eq(t[1]->offset_flag, 51);
+    cr_assert_eq(t[1]->traded_volume, 1);
+    cr_assert_eq(t[2]->offset_flag, 52);
+    cr_assert_eq(t[2]->traded_volume, 1);
+    cr_assert_eq(t[3]->offset_flag, 48);
+    cr_assert_eq(t[3]->traded_volume, 2);
+    for (size_t i = 1; i < 4; i++) {
+        cr_assert_eq(t[i]->direction, 49);
+        cr_assert_eq(t[i]->order_id, id);
+    }
+    xtb_reply_destroy(&r);
+    r = xtbt_call_ok(s_client, fut(xtb_req_query_order(FUT, id)),
+                     XTBRIDGE__REPLY__RESULT_QUERY_STOCK_ORDER);
+    cr_assert_eq(r->query_stock_order->order->offset_flag, 51); /* its first leg */
+    cr_assert_eq(r->query_stock_order->order->direction, 49);
+    xtb_reply_destroy(&r);
+    r = fstats();
+    cr_assert_eq(r->query_position_statistics->n_statistics, 2);
+    Xtbridge__XtPositionStatistics *const *st = r->query_position_statistics->statistics;
+    cr_assert_eq(st[0]->direction, 48);
+    cr_assert_eq(st[0]->position, 0);
+    cr_assert_eq(st[1]->direction, 49);
+    cr_assert_eq(st[1]->position, 2);
+    cr_assert_eq(st[1]->today_position, 2);
+    xtb_reply_destroy(&r);
+    /* 13: buy, close the 2 shorts (today's: no yesterday's left), open long 1 */
+    id = forder("rb2505.SF", 13, 3, 3000);
+    cr_assert_eq(fstatus(id, NULL, 0), 56);
+    r = fstats();
+    st = r->query_position_statistics->statistics;
+    cr_assert_eq(st[0]->position, 1);
+    cr_assert_eq(st[1]->position, 0);
+    xtb_reply_destroy(&r);
+    /* fees: 1/10000 of 30,000 a lot = 3.00, for 1 + 1 + 4 + 3 lots; no price moved */
+    expect_asset(1000000 - 27 - 3000, 0, 30000.00, 1000000 - 27);
 }
 
 /* FIFO exchanges close yesterday's lots first whatever the six-key type says. */

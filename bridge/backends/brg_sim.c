@@ -264,6 +264,11 @@ static int load_account(brg_sim_t *self, zconfig_t *node, size_t nstored, char *
         }
         const char *code = zconfig_get(child, "code", "");
         double volume = 0, avg_price = 0;
+        if (!brg_sim_code_valid(code)) {
+            snprintf(err, errlen, "sim/account %s: position code '%s' is not a stock code", id,
+                     code);
+            return -1;
+        }
         if (!brg_sim_market_quote(self->ctx.market, code)) {
             snprintf(err, errlen, "sim/account %s: position code '%s' has no price", id, code);
             return -1;

@@ -80,7 +80,8 @@ static void *make_sim(const char *config_text, char *err, size_t errlen) {
         cr_assert_not_null(config, "config text does not parse");
     brg_backend_env_t env = {
         .config = config,
-        .data_dir = ".", /* the sim keeps nothing in files: its book is in env.store */
+        .data_dir = ".", /* the book is in env.store; only export_data/query_data write files
+                            (<data_dir>/export), and these tests do not call them */
         .loop = NULL,
         .emit = record_emit,
         .emit_arg = NULL,

@@ -566,7 +566,7 @@ static void *sim_create(const brg_backend_env_t *env, char *err, size_t errlen) 
     self->store = env ? env->store : NULL;
     self->checkpoint = env ? env->checkpoint : NULL;
     self->checkpoint_arg = env ? env->checkpoint_arg : NULL;
-    self->data_dir = strdup(env && env->data_dir ? env->data_dir : ".");
+    self->data_dir = env && env->data_dir ? strdup(env->data_dir) : NULL;
     /* restore rebuilds from the config too (accounts the store does not have yet), and
        the caller's tree need not outlive create: keep a copy */
     zconfig_t *section = env && env->config ? zconfig_locate(env->config, "sim") : NULL;
@@ -1584,6 +1584,11 @@ static void handle_export(sim_backend_t *backend, brg_call_t *call,
                  "accountType:%d\"}}",
                  req->account->account_id, request_account_type(req->account));
         json_reply(call, query, json);
+        return;
+    }
+    if (!backend->data_dir) {
+        brg_call_fail(call, XTBRIDGE__ERROR_CODE__BACKEND_ERROR,
+                      "this sim has no data directory to export into");
         return;
     }
     char path[1100];

@@ -244,6 +244,7 @@ Test(sim_futures, cffex_round_trip_exact_money) {
     cr_assert_eq(o->offset_flag, 49);
     cr_assert_eq(o->order_type, 2);
     cr_assert_eq(o->price_type, 50); /* the broker's limit-price code */
+    cr_assert_eq(o->requested_price_type, 11);
     cr_assert(xtbt_money_eq(o->traded_price, 3510.0));
     cr_assert_eq(o->account_type, 1);
     xtb_reply_destroy(&r);

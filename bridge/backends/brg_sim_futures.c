@@ -527,6 +527,7 @@ static void fill_order_msg(brg_sim_futures_t *self, const order_t *o, Xtbridge__
                               o->price_type == PT_MARKET_CONVERT_5
                           ? BROKER_PRICE_LIMIT
                           : BROKER_PRICE_ANY;
+    out->requested_price_type = o->price_type; /* what was sent (protocol.md §6.5) */
     out->price = brg_sim_yuan(o->price);
     out->traded_volume = o->traded;
     out->traded_price = o->traded && o->product ? brg_sim_yuan(o->traded_amount) /

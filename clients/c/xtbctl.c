@@ -63,7 +63,8 @@ static void usage(FILE *f) {
           "  accounts | status               query_account_infos / query_account_status\n"
           "  watch [TOPIC_PREFIX] [--heartbeats]\n"
           "                                  print pushes until Ctrl-C (heartbeats only\n"
-          "                                  with --heartbeats)\n"
+          "                                  with --heartbeats); lost pushes are replayed\n"
+          "                                  and duplicates dropped, so nothing is missing\n"
           "  replay [TOPIC_PREFIX] [--after TOPIC=SEQ]... [--max-events N]\n"
           "                                  journaled pushes after the given seqs, in order\n"
           "  stats                           bridge counters\n"
@@ -718,6 +719,14 @@ static int cmd_watch(ctl_t *c, int argc, char **argv) {
         free(topic);
         xtb_event_destroy(&ev);
     }
+    /* what the client's recovery did, so a user knows the output has no hole */
+    xtb_client_recovery_t rec;
+    xtb_client_recovery(c->client, &rec);
+    if (!c->json)
+        fprintf(stderr,
+                "recovered %" PRIu64 " gaps (%" PRIu64 " events replayed, %" PRIu64
+                " missing), %" PRIu64 " duplicates dropped, %" PRIu64 " catch-ups\n",
+                rec.gaps, rec.replayed_events, rec.unrecovered, rec.duplicates, rec.catch_ups);
     return EXIT_OK;
 }
 

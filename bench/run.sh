@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Benchmark: build a Release tree (tests off) and run xtb_bench, which writes its own sim
-# config (huge cash, a big position held since yesterday), starts a raw libzmq echo in a
-# separate process and one bridge per durability mode (process, then power), each on
-# ipc:// in a temp dir with a fresh data dir, measures them interleaved with the echo and
-# kills everything it started. Prints ratios to the raw echo next to the issue-7 targets.
+# Benchmark: build a Release tree (tests off; gnuplot installed for --plot) and run
+# xtb_bench, which writes its own sim config, starts a raw libzmq echo and raw publishers
+# in separate processes and one bridge per durability mode (process, then power), each on
+# ipc:// in a temp dir with a fresh data dir, measures them interleaved with the raw
+# baselines (latency, clients, pipelined, bursts, fan-out by seq, big books, the day
+# close) and kills everything it started. Prints ratios next to the issue-7/11 targets;
+# --json FILE and --plot FILE.png for machines and the README.
 # Usage: bench/run.sh [BUILD_DIR] [xtb_bench options, see xtb_bench --help]
 set -euo pipefail
 cd "$(dirname "$0")/.."

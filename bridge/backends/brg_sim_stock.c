@@ -18,7 +18,6 @@
 
 #include <inttypes.h>
 #include <stddef.h>
-#include <sys/mman.h>
 
 #include <math.h>
 #include <stdio.h>
@@ -213,8 +212,8 @@ static char *intern(brg_sim_stock_t *self, const char *s) {
 
 /*  The day's orders live in big blocks of their own, one after the other: no allocator
     header or rounding per order, no holes between them from the requests' short-lived
-    allocations, and all of it goes back to the kernel (munmap) once the day close has
-    dropped every order. Orders are never freed one by one before that. */
+    allocations, and all of it goes back to the system once the day close has dropped
+    every order. Orders are never freed one by one before that. */
 #define SLAB_BYTES (1u << 20)
 
 struct order_slab {
@@ -229,10 +228,12 @@ static void *slab_take(brg_sim_stock_t *self, size_t size) {
     if (!slab || slab->size - slab->used < size) {
         size_t bytes = offsetof(order_slab_t, data) + size;
         bytes = bytes < SLAB_BYTES ? SLAB_BYTES : bytes;
-        void *map = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (map == MAP_FAILED)
+        /* malloc, not a raw mmap: glibc serves a block this big by mmap anyway (or from a
+           heap that the day close trims), and leak checkers scan what malloc gave out
+           (orders point at their status_msg) */
+        slab = (order_slab_t *)malloc(bytes);
+        if (!slab)
             abort(); /* out of memory, as zmalloc */
-        slab = (order_slab_t *)map;
         slab->next = self->slabs;
         slab->used = 0;
         slab->size = bytes - offsetof(order_slab_t, data);
@@ -248,7 +249,7 @@ static void *slab_take(brg_sim_stock_t *self, size_t size) {
 static void slabs_release(brg_sim_stock_t *self) {
     while (self->slabs) {
         order_slab_t *next = self->slabs->next;
-        munmap(self->slabs, offsetof(order_slab_t, data) + self->slabs->size);
+        free(self->slabs);
         self->slabs = next;
     }
     self->slab_bytes = 0;

@@ -237,19 +237,24 @@ Test(xtquant, quick_start_flow, .init = start_flags, .fini = stop_bridge, .timeo
     cr_assert_eq(r->cancel_order_stock_sysid->result, -1);
     xtb_reply_destroy(&r);
 
-    /* a broker rejection is an OK reply plus an order_error push */
+    /* a broker rejection is an OK reply, the junk order (57) and an order_error push */
     int64_t bad = place(c, 150, 10.50, "odd");
+    ev = expect_push(c, "order." ACC ".", XTBRIDGE__EVENT__BODY_ORDER);
+    cr_assert_eq(ev->order->order_id, bad);
+    cr_assert_eq(ev->order->order_status, 57);
+    cr_assert_str_eq(ev->order->status_msg, "volume 150 is not a multiple of 100");
+    xtb_event_destroy(&ev);
     ev = expect_push(c, "order_error." ACC ".", XTBRIDGE__EVENT__BODY_ORDER_ERROR);
     cr_assert_eq(ev->order_error->order_id, bad);
     cr_assert_eq(ev->order_error->error_id, -61);
-    cr_assert_str_eq(ev->order_error->error_msg, "volume must be a multiple of 100");
+    cr_assert_str_eq(ev->order_error->error_msg, "volume 150 is not a multiple of 100");
     xtb_event_destroy(&ev);
 
     /* no account: INVALID_ARGUMENT from the backend, the bridge serves on */
     r = xtbt_call(c, xtb_req_account(XTBRIDGE__REQUEST__BODY_QUERY_STOCK_ASSET, ""));
     cr_assert_neq(r->error->code, XTBRIDGE__ERROR_CODE__OK);
     xtb_reply_destroy(&r);
-    cr_assert_eq(order_count(c), 2); /* the rejected one never became an order */
+    cr_assert_eq(order_count(c), 3); /* the rejected one is a junk order, as MiniQMT keeps it */
 }
 
 Test(xtquant, same_request_id_same_order, .init = start_default, .fini = stop_bridge,

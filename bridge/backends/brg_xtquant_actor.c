@@ -544,6 +544,32 @@ static void push_connected(actor_t *self) {
     send_event(self, "connected", self->accounts, &event);
 }
 
+/*  Every account's status from query_account_status, published as account_status pushes
+    after a (re)connect: on_account_status is only a change push, so this is how the bridge
+    (and its subscribers) learn the state of a new session. GIL held. */
+static void push_statuses(actor_t *self) {
+    PyObject *list = PyObject_CallMethod(self->trader, "query_account_status", NULL);
+    PyObject *seq = list ? PySequence_Fast(list, "query_account_status: not a list") : NULL;
+    for (Py_ssize_t i = 0; seq && i < PySequence_Fast_GET_SIZE(seq); i++) {
+        Xtbridge__XtAccountStatus *msg =
+            (Xtbridge__XtAccountStatus *)new_message(&xtbridge__xt_account_status__descriptor);
+        fill_message(&msg->base, PySequence_Fast_GET_ITEM(seq, i));
+        Xtbridge__Event event = XTBRIDGE__EVENT__INIT;
+        event.body_case = XTBRIDGE__EVENT__BODY_ACCOUNT_STATUS;
+        event.account_status = msg;
+        if (msg->account_id && *msg->account_id)
+            send_event(self, "account_status", msg->account_id, &event);
+        protobuf_c_message_free_unpacked(&msg->base, NULL);
+    }
+    if (PyErr_Occurred()) {
+        char text[480];
+        exception_text(text, sizeof text);
+        brg_warn("xtquant: query_account_status after connect: %s", text);
+    }
+    Py_XDECREF(seq);
+    Py_XDECREF(list);
+}
+
 /* Start-up under the GIL: import xtquant, build the callback, first connect. */
 static int setup(actor_t *self, char *err, size_t errlen) {
     PyObject *xttrader = PyImport_ImportModule("xtquant.xttrader");
@@ -574,6 +600,8 @@ static int setup(actor_t *self, char *err, size_t errlen) {
         return -1;
     }
     self->connected = session_connect(self) == 0;
+    if (self->connected)
+        push_statuses(self); /* after the bridge's own connected. (the loop reads them later) */
     return 0;
 }
 
@@ -607,8 +635,10 @@ static int reconnect(actor_t *self) {
         PyEval_RestoreThread(self->tstate);
         self->session_id++; /* under the GIL: the callback thread reads it */
         self->connected = session_connect(self) == 0;
-        if (self->connected)
+        if (self->connected) {
             push_connected(self);
+            push_statuses(self);
+        }
         self->tstate = PyEval_SaveThread();
         if (backoff < 10000)
             backoff *= 2;

@@ -20,7 +20,8 @@
     xtquant's failure value (-1) and an order_error push (order_id -1, error_id -61, "account
     status 6 (CLOSED) is not OK: no orders"), the sim's text.
 
-    Config section `xtquant`: qmt_path, session_id, accounts (comma-separated; default: what
+    Config section `xtquant`: qmt_path, session_id, python_home (the terminal's bundled
+    Python, as PYTHONHOME; default: the interpreter's own), accounts (comma-separated; default: what
     query_account_infos lists), call_timeout_ms (default 5000), reconnect_ms (first backoff,
     default 1000). The backend keeps no book (persist NULL) and cannot undo a failed commit
     (restore returns -1: the bridge marks itself degraded).
@@ -107,6 +108,7 @@ static void xtq_destroy(void **self_p) {
     free(self->args.qmt_path);
     free(self->args.accounts);
     free(self->args.push_endpoint);
+    free(self->args.python_home);
     free(self);
     *self_p = NULL;
 }
@@ -363,6 +365,8 @@ static void *xtq_create(const brg_backend_env_t *env, char *err, size_t errlen) 
     const char *accounts = setting(config, "accounts", "");
     self->args.accounts = *accounts ? strdup(accounts) : NULL;
     self->args.reconnect_ms = (int)reconnect;
+    const char *home = setting(config, "python_home", "");
+    self->args.python_home = *home ? strdup(home) : NULL;
     self->pending = zhashx_new();
     zhashx_set_destructor(self->pending, pending_free);
     self->statuses = zhashx_new();

@@ -570,6 +570,28 @@ static void push_statuses(actor_t *self) {
     Py_XDECREF(list);
 }
 
+/*  The interpreter, with `home` as PYTHONHOME when given (the terminal's bundled Python:
+    its standard library must match the xtquant it ships). PYTHONPATH is honoured. Python
+    installs no signal handlers: the bridge owns them. 0, or -1 with err (a bad home is
+    refused here, not a process abort). */
+static int start_python(const char *home, char *err, size_t errlen) {
+    PyConfig config;
+    PyConfig_InitPythonConfig(&config);
+    config.install_signal_handlers = 0;
+    PyStatus status = PyStatus_Ok();
+    if (home)
+        status = PyConfig_SetBytesString(&config, &config.home, home);
+    if (!PyStatus_Exception(status))
+        status = Py_InitializeFromConfig(&config);
+    PyConfig_Clear(&config);
+    if (PyStatus_Exception(status)) {
+        snprintf(err, errlen, "cannot start Python%s%s: %s", home ? " with python_home " : "",
+                 home ? home : "", status.err_msg ? status.err_msg : "failed");
+        return -1;
+    }
+    return 0;
+}
+
 /* Start-up under the GIL: import xtquant, build the callback, first connect. */
 static int setup(actor_t *self, char *err, size_t errlen) {
     PyObject *xttrader = PyImport_ImportModule("xtquant.xttrader");
@@ -657,10 +679,12 @@ void brg_xtquant_actor(zsock_t *pipe, void *arg) {
     zsock_set_sndtimeo(self->push, -1);
 
     PyImport_AppendInittab("_xtbridge", init_module);
-    Py_InitializeEx(0); /* 0: Python installs no signal handlers, the bridge owns them */
     char err[600] = "";
-    int rc = setup(self, err, sizeof err);
-    self->tstate = PyEval_SaveThread();
+    int rc = start_python(self->args->python_home, err, sizeof err);
+    if (rc == 0) {
+        rc = setup(self, err, sizeof err);
+        self->tstate = PyEval_SaveThread();
+    }
     zsock_signal(pipe, 0); /* zactor_new returns once this is sent; READY follows */
     if (rc == 0) {
         char session[32];
@@ -689,12 +713,14 @@ void brg_xtquant_actor(zsock_t *pipe, void *arg) {
         free(cmd);
         zmsg_destroy(&msg);
     }
-    PyEval_RestoreThread(self->tstate);
-    drop_trader(self);
-    Py_CLEAR(self->callback);
-    Py_CLEAR(self->trader_cls);
-    Py_CLEAR(self->account_cls);
-    Py_FinalizeEx();
+    if (self->tstate) {
+        PyEval_RestoreThread(self->tstate);
+        drop_trader(self);
+        Py_CLEAR(self->callback);
+        Py_CLEAR(self->trader_cls);
+        Py_CLEAR(self->account_cls);
+        Py_FinalizeEx();
+    }
     zsock_destroy(&self->push);
     s_actor = NULL;
 }

@@ -260,7 +260,7 @@ int brg_config_parse_args(brg_config_t *self, int argc, char **argv, char *err, 
                                             {"behind-proxy", no_argument, 0, 'P'},
                                             {"qmt-path", required_argument, 0, 'Q'},
                                             {"session-id", required_argument, 0, 'N'},
-                                            {"python-home", required_argument, 0, 'P'},
+                                            {"python-home", required_argument, 0, 'Y'},
                                             {"help", no_argument, 0, 'h'},
                                             {"version", no_argument, 0, 'V'},
                                             {0, 0, 0, 0}};
@@ -332,7 +332,7 @@ int brg_config_parse_args(brg_config_t *self, int argc, char **argv, char *err, 
             continue;
         case 'Q':
         case 'N':
-        case 'P':
+        case 'Y':
             /* backend settings: they go into the tree's `xtquant` section, where the
                backend reads them (and checks them) like the config file's keys */
             if (!self->tree)

@@ -887,6 +887,17 @@ static xtb_client_t *recovering_client(xtbt_bridge_t *b, const char *pub, bool r
     return c;
 }
 
+/* A bridge, and a lossy hop (mode "none") from its PUB to args->downstream. */
+static xtbt_bridge_t *start_behind_lossy_hop(lossy_args_t *args, zactor_t **hop) {
+    xtbt_bridge_t *b = xtbt_bridge_start(NULL, NULL);
+    cr_assert_not_null(b);
+    snprintf(args->upstream, sizeof args->upstream, "%s", b->pub_ep);
+    xtbt_endpoint(args->downstream, sizeof args->downstream, "lossy");
+    *hop = zactor_new(lossy_hop, args);
+    cr_assert_not_null(*hop);
+    return b;
+}
+
 static void place_resting(xtb_client_t *c, int n) {
     for (int i = 0; i < n; i++) {
         Xtbridge__Reply *r =
@@ -966,12 +977,9 @@ Test(recovery, duplicates_from_two_pub_endpoints_are_dropped, .timeout = 60) {
 /* Every third order push lost on the way: each gap is replayed from the journal and the
    client hands over every seq once, in order. */
 Test(recovery, lost_pushes_are_replayed_in_order, .timeout = 60) {
-    xtbt_bridge_t *b = xtbt_bridge_start(NULL, NULL);
-    cr_assert_not_null(b);
     lossy_args_t args;
-    snprintf(args.upstream, sizeof args.upstream, "%s", b->pub_ep);
-    xtbt_endpoint(args.downstream, sizeof args.downstream, "lossy");
-    zactor_t *hop = zactor_new(lossy_hop, &args);
+    zactor_t *hop = NULL;
+    xtbt_bridge_t *b = start_behind_lossy_hop(&args, &hop);
     xtb_client_t *c = recovering_client(b, args.downstream, false);
     lossy_mode(hop, "every3");
     place_resting(c, 30);
@@ -994,12 +1002,9 @@ Test(recovery, lost_pushes_are_replayed_in_order, .timeout = 60) {
 /* The last pushes of a topic lost, then the bridge restarts: no later push shows the gap,
    but the new instance in the heartbeats makes the client catch up every topic. */
 Test(recovery, bridge_restart_catches_up_a_quiet_topic, .timeout = 90) {
-    xtbt_bridge_t *b = xtbt_bridge_start(NULL, NULL);
-    cr_assert_not_null(b);
     lossy_args_t args;
-    snprintf(args.upstream, sizeof args.upstream, "%s", b->pub_ep);
-    xtbt_endpoint(args.downstream, sizeof args.downstream, "lossy");
-    zactor_t *hop = zactor_new(lossy_hop, &args);
+    zactor_t *hop = NULL;
+    xtbt_bridge_t *b = start_behind_lossy_hop(&args, &hop);
     xtb_client_t *c = recovering_client(b, args.downstream, false);
     place_resting(c, 3);
     uint64_t first = journal_last(b);

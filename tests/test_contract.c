@@ -79,7 +79,10 @@ static xtbt_bridge_t *s_bridge;
 static xtb_client_t *s_client;
 
 static void start_sim(void) {
-    s_bridge = xtbt_bridge_start(NULL, NULL);
+    /* one STOCK account, as the stand-in terminal has (the sim's default adds a FUTURE one) */
+    s_bridge = xtbt_bridge_start("sim\n    account\n        id = \"" ACC "\"\n"
+                                 "        cash = 1000000\n",
+                                 NULL);
     cr_assert_not_null(s_bridge, "xtbridge --backend sim did not start");
     s_client = xtbt_bridge_client(s_bridge);
     /* the stand-in's market: 10.00, band 9.00..11.00 */

@@ -1,7 +1,6 @@
 // Types of the xtbridge Node client (lib/trader.js). Message objects keep the proto's field
 // names (the vendor's: order_id, stock_code, ...); their interfaces are generated from
 // proto/xtbridge.proto into messages.d.ts (tools/gen-types.mjs). int64 values are numbers.
-import { EventEmitter } from 'node:events';
 import type { CallRequests, CallResults, GenericCalls, XtAccountInfo, XtAccountStatus, XtAsset,
   XtCancelError, XtCancelOrderResponse, XtOrder, XtOrderError, XtOrderResponse, XtPosition,
   XtSmtAppointmentResponse, XtTrade, HelloReply, RiskKillSwitchReply, SimReply,
@@ -76,7 +75,7 @@ export interface TraderEvents {
 
 // calls served generically (the request's fields) are typed in GenericCalls
 export interface Trader extends GenericCalls {}
-export class Trader extends EventEmitter {
+export class Trader {
   constructor(opts?: TraderOptions);
   hello: (HelloReply & { bridge_epoch: string }) | null;
   connected: boolean;
@@ -84,8 +83,16 @@ export class Trader extends EventEmitter {
   pubEndpoints?: string[];
   pushStats: { duplicates: number; gaps: number; replayPages: number; catchUps: number };
 
+  // a node:events EventEmitter (declared here without @types/node, so these types stand alone)
   on<K extends keyof TraderEvents>(event: K, listener: (...args: TraderEvents[K]) => void): this;
   once<K extends keyof TraderEvents>(event: K, listener: (...args: TraderEvents[K]) => void): this;
+  off<K extends keyof TraderEvents>(event: K, listener: (...args: TraderEvents[K]) => void): this;
+  addListener<K extends keyof TraderEvents>(event: K,
+    listener: (...args: TraderEvents[K]) => void): this;
+  removeListener<K extends keyof TraderEvents>(event: K,
+    listener: (...args: TraderEvents[K]) => void): this;
+  removeAllListeners(event?: keyof TraderEvents): this;
+  listenerCount(event: keyof TraderEvents): number;
 
   connect(): Promise<HelloReply & { bridge_epoch: string }>;
   close(): Promise<void>;

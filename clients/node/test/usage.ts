@@ -1,14 +1,16 @@
 // Compiled (never run) by test/types.test.mjs with tsc --strict: the README's usage, typed.
 import { Trader, XtBridgeError, type XtOrder, type XtTrade } from '../lib/index.js';
 
+declare function log(...args: unknown[]): void;
+
 async function main(): Promise<void> {
   const trader = new Trader({ endpoint: 'tcp://127.0.0.1:58610', timeoutMs: 5000 });
   trader.on('stock_trade', (t: XtTrade, meta) => {
     const amount: number = t.traded_amount;
     const seq: number = meta.seq;
-    console.log(t.stock_code, amount, seq);
+    log(t.stock_code, amount, seq);
   });
-  trader.on('disconnected', (why) => console.log(why.reason));
+  trader.on('disconnected', (why) => log(why.reason));
   const hello = await trader.connect();
   const epoch: string = hello.bridge_epoch;
   const n: number = hello.heartbeat_ms;
@@ -29,9 +31,9 @@ async function main(): Promise<void> {
   try {
     await trader.cancelOrderStock('1000000365', id);
   } catch (e) {
-    if (e instanceof XtBridgeError) console.log(e.code, e.errorCode, e.bridgeMessage);
+    if (e instanceof XtBridgeError) log(e.code, e.errorCode, e.bridgeMessage);
   }
-  console.log(epoch, n, orders.length, cash, msg, hits, more, first);
+  log(epoch, n, orders.length, cash, msg, hits, more, first);
   await trader.close();
 }
 void main;

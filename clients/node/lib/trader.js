@@ -16,7 +16,8 @@
 // - subscribe(account): SUB filters first, then the `subscribe` call; pushes of the
 //   account are held until its reply, whose last_seq baseline becomes the topics' last
 //   seq; postSubscribeReplayMs later each topic is replayed once from the baseline, which
-//   fetches a push lost while the SUB filter travelled to the PUB.
+//   fetches a push lost while the SUB filter travelled to the PUB; subscribe() resolves
+//   when that replay is done.
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import * as zmq from 'zeromq';
@@ -172,6 +173,7 @@ export class Trader extends EventEmitter {
     this._busy = 0;
     this._busyEnded = 0;
     this._timers = new Set();
+    this._replayWaiters = new Set(); // subscribe() calls waiting for their replay
     this._watchdog = null;
     this.postSubscribeReplays = 0; // post-subscribe replays finished (tests wait on it)
     // every call of the contract gets a method; the xtquant ones below take xtquant's
@@ -314,6 +316,8 @@ export class Trader extends EventEmitter {
     clearInterval(this._watchdog);
     for (const t of this._timers) clearTimeout(t);
     this._timers.clear();
+    for (const resolve of this._replayWaiters) resolve(); // no replay will come
+    this._replayWaiters.clear();
     if (this.sub) this.sub.close();
     this.sub = null;
     if (this.channel) this.channel.close();
@@ -540,15 +544,23 @@ export class Trader extends EventEmitter {
     if (ok) this._subscribed.add(key);
     const baseline = ok ? Object.fromEntries(topics.map((t) => [t, result.last_seq[t] || 0]))
       : null;
-    await this._serial(() => this._endSubscribe(topics, baseline, key));
+    let replayed;
+    const done = new Promise((resolve) => { replayed = resolve; });
+    this._replayWaiters.add(replayed);
+    await this._serial(() => this._endSubscribe(topics, baseline, key, replayed));
     if (!ok && !this._subscribed.has(key) && this.sub) {
       await this._serial(() => this.sub && this.sub.unsubscribe(...topics));
     }
     if (error) throw error;
+    // Resolve once the post-subscribe replay is done: a replay running while the strategy
+    // trades would deliver a topic's newest pushes ahead of other topics' live ones (the
+    // replay goes topic by topic), so a subscribe-then-trade strategy sees publish order.
+    if (ok) await done;
+    this._replayWaiters.delete(replayed);
     return result.result;
   }
 
-  async _endSubscribe(topics, baseline, key) {
+  async _endSubscribe(topics, baseline, key, replayed) {
     for (const t of topics) {
       const n = (this._pendingTopics.get(t) || 0) - 1;
       if (n > 0) this._pendingTopics.set(t, n);
@@ -559,7 +571,10 @@ export class Trader extends EventEmitter {
         if ((this._lastSeq.get(t) ?? -1) < baseline[t]) this._lastSeq.set(t, baseline[t]);
       }
       this._later(this.postSubscribeReplayMs,
-        () => this._serial(() => this._replayAfterSubscribe(topics, baseline, key)));
+        () => this._serial(() => this._replayAfterSubscribe(topics, baseline, key))
+          .then(replayed));
+    } else {
+      replayed();
     }
     const release = this._held.filter((ev) => !this._pendingTopics.has(ev.topic));
     this._held = this._held.filter((ev) => this._pendingTopics.has(ev.topic));

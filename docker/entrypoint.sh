@@ -14,6 +14,8 @@
 #   XTB_CONFIG [/config/xtbridge.cfg when it exists]: the bridge's config file. With a
 #       config file, endpoints come from it unless XTB_ROUTER / XTB_PUB are set.
 #   XTB_DATA [/data]  XTB_BACKEND [sim]  XTB_LOG_LEVEL  XTB_HEARTBEAT_MS  XTB_DURABILITY
+#   XTB_JETSTREAM (nats://HOST:PORT: every journaled event also to NATS JetStream)
+#   XTB_JETSTREAM_STREAM (the stream's name; the bridge's default XTB)
 #   CURVE: XTB_CURVE_SECRET [/keys/server.cert when it exists], the bridge's czmq cert
 #       (FILE_secret beside it is read), or XTB_CURVE_PUBLIC_KEY + XTB_CURVE_SECRET_KEY
 #       (z85, 40 characters each); XTB_CLIENTS [/keys/clients]: one czmq public cert per
@@ -71,6 +73,8 @@ build_args() {
   [ -z "${XTB_LOG_LEVEL:-}" ] || cmd+=(--log-level "$XTB_LOG_LEVEL")
   [ -z "${XTB_HEARTBEAT_MS:-}" ] || cmd+=(--heartbeat-ms "$XTB_HEARTBEAT_MS")
   [ -z "${XTB_DURABILITY:-}" ] || cmd+=(--durability "$XTB_DURABILITY")
+  [ -z "${XTB_JETSTREAM:-}" ] || cmd+=(--jetstream "$XTB_JETSTREAM")
+  [ -z "${XTB_JETSTREAM_STREAM:-}" ] || cmd+=(--jetstream-stream "$XTB_JETSTREAM_STREAM")
   case $(curve_mode) in
     env) cmd+=(--curve-secret "$run/server.cert" --clients "$run/clients") ;;
     file) cmd+=(--curve-secret "$curve_secret" --clients "$run/clients") ;;

@@ -80,10 +80,11 @@ args() { env -i PATH="$PATH" XTB_RUN=/run/x "$@" bash $ep args 2>&1 | tr '\n' ' 
 check "defaults" \
   "xtbridge --backend sim --router tcp://*:58610 --pub tcp://*:58611 --data /data " \
   "$(args)"
-check "endpoints, advertise, tuning, extra args" \
-  "xtbridge --backend sim --router tcp://*:6000 --pub tcp://*:6001 --pub-advertise tcp://h:6001 --data /d --log-level debug --heartbeat-ms 500 --durability power --insecure --retention-days 3 " \
+check "endpoints, advertise, tuning, JetStream, extra args" \
+  "xtbridge --backend sim --router tcp://*:6000 --pub tcp://*:6001 --pub-advertise tcp://h:6001 --data /d --log-level debug --heartbeat-ms 500 --durability power --jetstream nats://nats:4222 --jetstream-stream FILLS --insecure --retention-days 3 " \
   "$(args XTB_ROUTER='tcp://*:6000' XTB_PUB='tcp://*:6001' XTB_PUB_ADVERTISE=tcp://h:6001 \
     XTB_DATA=/d XTB_LOG_LEVEL=debug XTB_HEARTBEAT_MS=500 XTB_DURABILITY=power XTB_INSECURE=1 \
+    XTB_JETSTREAM=nats://nats:4222 XTB_JETSTREAM_STREAM=FILLS \
     bash -c "exec bash $ep args --retention-days 3" | tr '\n' ' ')"
 check "CURVE from a cert file" \
   "xtbridge --backend sim --router tcp://*:58610 --pub tcp://*:58611 --data /data --curve-secret /k/s.cert --clients /run/x/clients " \
@@ -198,12 +199,14 @@ if s['watch']['depends_on']['bridge']['condition'] != 'service_healthy':
     problems.append('watch does not wait for a healthy bridge')
 if '-js' not in s['nats']['command']:
     problems.append('nats without JetStream')
+if s['bridge']['environment'].get('XTB_JETSTREAM') != 'nats://nats:4222':
+    problems.append('the bridge does not publish to the nats service')
 if '/data' not in ' '.join(s['bridge']['volumes']):
     problems.append('no data volume')
 print('; '.join(problems) or 'ok')
 PY
 )
-check "compose.yaml: bridge, watch (xtbctl watch), NATS with JetStream" ok "$out"
+check "compose.yaml: bridge (to JetStream), watch (xtbctl watch), NATS with JetStream" ok "$out"
 
 echo "docker checks: $passed passed, $failed failed"
 rm -rf "$tmp"

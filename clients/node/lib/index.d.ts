@@ -64,9 +64,11 @@ export interface TraderEvents {
   stock_position: [XtPosition, PushMeta];
   account_status: [XtAccountStatus, PushMeta];
   smt_appointment_async_response: [XtSmtAppointmentResponse, PushMeta];
-  /** the bridge's connected. push, or {reason: 'heartbeats are back'} */
+  /** on a change only: the bridge's connected. push ({instance_id, backend}), or
+   * {reason: 'heartbeats are back' | 'bridge restarted (new instance id)'} */
   connected: [Msg, PushMeta | null];
-  /** the bridge's disconnected. push, or {reason: 'no heartbeat for N ms'} */
+  /** on a change only: the bridge's disconnected. push ({reason}: shutdown, terminal
+   * session lost), or {reason: 'no heartbeat for N ms'} */
   disconnected: [Msg, PushMeta | null];
   heartbeat: [{ instance_id: string; uptime_ms: number; interval_ms: number }, PushMeta];
   epoch_change: [{ from: string; to: string }];

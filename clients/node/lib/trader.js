@@ -10,9 +10,11 @@
 //   seq <= last is a duplicate (dropped), seq > last + 1 a gap, filled by `replay` pages
 //   (pull-based: `after` advanced per page while `more`) before the push itself;
 // - a new bridge_epoch (journal reset) forgets every tracked seq;
-// - `heartbeat.`: no heartbeat for 3 intervals = bridge gone ('disconnected'); when
-//   heartbeats come back, or come with a new instance id (a restart), every tracked topic
-//   is replayed, then 'connected';
+// - `heartbeat.`: no heartbeat for 3 intervals = bridge gone; when heartbeats come back,
+//   or come with a new instance id (a restart: then hello says whether its backend is up),
+//   every tracked topic is replayed. 'disconnected' / 'connected' fire on a change only,
+//   as a terminal reports a session loss once: the bridge's `disconnected.` push and the
+//   silence of its heartbeats after it are one loss (as the Python client does);
 // - subscribe(account): SUB filters first, then the `subscribe` call; pushes of the
 //   account are held until its reply, whose last_seq baseline becomes the topics' last
 //   seq; postSubscribeReplayMs later each topic is replayed once from the baseline, which
@@ -156,6 +158,8 @@ export class Trader extends EventEmitter {
     this.hello = null;      // the bridge's HelloReply after connect()
     this.connected = false; // connect() done and not closed
     this.alive = true;      // false while heartbeats are missing
+    this.backendDown = false;   // a `disconnected.` push not yet followed by `connected.`
+    this._reportedDown = false; // 'disconnected' emitted, 'connected' not yet
     this.pushStats = { duplicates: 0, gaps: 0, replayPages: 0, catchUps: 0 };
     this.channel = null;
     this.sub = null;
@@ -476,14 +480,15 @@ export class Trader extends EventEmitter {
       const restarted = this._instanceId !== null && hb.instance_id !== this._instanceId;
       this._instanceId = hb.instance_id;
       this._firstHeartbeat.resolve();
-      if (!this.alive) {
+      if (!this.alive || restarted) {
+        // a new bridge process: its start-up connected./disconnected. went out before
+        // this SUB was back, so ask it whether its backend is up
+        if (restarted) await this._checkBackend();
         this.alive = true;
-        this._log('warn', 'heartbeats are back; replaying missed pushes');
+        const reason = restarted ? 'bridge restarted (new instance id)' : 'heartbeats are back';
+        this._log('warn', `${reason}; replaying missed pushes`);
         await this._catchUp();
-        this._emit('connected', { reason: 'heartbeats are back' }, meta);
-      } else if (restarted) {
-        this._log('warn', 'bridge restarted (new instance id); replaying');
-        await this._catchUp();
+        this._report(this.backendDown, { reason }, meta);
       }
       this._emit('heartbeat', { instance_id: hb.instance_id, uptime_ms: u64(hb.uptime_ms),
         interval_ms: hb.interval_ms }, meta);
@@ -493,8 +498,29 @@ export class Trader extends EventEmitter {
     if (!name) return; // a body this client does not know: seq tracked, nothing to emit
     const type = this.proto.Event.fields[kind].resolvedType;
     const body = this.proto.plain(type, msg[kind]);
-    this._emit(name, body, meta);
+    if (kind === 'connected' || kind === 'disconnected') {
+      this.backendDown = kind === 'disconnected';
+      // while heartbeats are missing, their return replays and reports
+      if (this.alive) this._report(this.backendDown, body, meta);
+    } else {
+      this._emit(name, body, meta);
+    }
     this._emit('push', { kind, body, ...meta });
+  }
+
+  /** 'disconnected' / 'connected' on a change only. */
+  _report(down, info, meta) {
+    if (down === this._reportedDown) return;
+    this._reportedDown = down;
+    this._emit(down ? 'disconnected' : 'connected', info, meta);
+  }
+
+  async _checkBackend() {
+    const reply = await this._channel().exchange('hello', { client_name: this.clientName,
+      client_version: '0.1.0', protocol_version: 2 });
+    if (reply && reply.error && reply.error.code === 0 && reply.result === 'hello') {
+      this.backendDown = !reply.hello.backend_connected;
+    }
   }
 
   _watchHeartbeat() {
@@ -504,7 +530,7 @@ export class Trader extends EventEmitter {
     if (since > 3 * this._heartbeatMs) {
       this.alive = false;
       this._log('warn', `no heartbeat for ${3 * this._heartbeatMs} ms: bridge considered gone`);
-      this._serial(() => this._emit('disconnected',
+      this._serial(() => this._report(true,
         { reason: `no heartbeat for ${3 * this._heartbeatMs} ms` }, null));
     }
   }

@@ -130,6 +130,9 @@ test('a bridge restart leaves no hole; a silent bridge is disconnected, then con
     assert.deepEqual(seqsOf(rec, `order.${ACC}.`), upTo(6));
     await rec.waitFor(() => seqsOf(rec, `asset.${ACC}.`).length === 3, 3000, 'asset pushes');
     assert.deepEqual(seqsOf(rec, `asset.${ACC}.`), upTo(3));
+    // one loss, one return: the goodbye push and the heartbeats' silence are one loss
+    assert.equal(rec.of('disconnected').length, 1);
+    assert.equal(rec.of('connected').length, 1);
 
     // a silent bridge (SIGSTOP) for more than 3 heartbeats: 'disconnected'; back: 'connected'
     const gone = rec.of('disconnected').length;

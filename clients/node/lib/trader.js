@@ -306,7 +306,7 @@ export class Trader extends EventEmitter {
 
   _pickPubEndpoints(announced) {
     if (!announced || !announced.length) return [];
-    const scheme = this.endpoint.split('://')[0];
+    const scheme = this.endpoint.replace(/^[@>]+/, '').split('://')[0];
     const same = announced.filter((e) => e.startsWith(`${scheme}://`));
     return [pubEndpointFor((same.length ? same : announced)[0].replace(/^[@>]+/, ''),
       this.endpoint)];

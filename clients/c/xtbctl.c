@@ -63,7 +63,8 @@ static void usage(FILE *f) {
           "  accounts | status               query_account_infos / query_account_status\n"
           "  watch [TOPIC_PREFIX] [--heartbeats]\n"
           "                                  print pushes until Ctrl-C (heartbeats only\n"
-          "                                  with --heartbeats)\n"
+          "                                  with --heartbeats); lost pushes are replayed\n"
+          "                                  and duplicates dropped, so nothing is missing\n"
           "  replay [TOPIC_PREFIX] [--after TOPIC=SEQ]... [--max-events N]\n"
           "                                  journaled pushes after the given seqs, in order\n"
           "  stats                           bridge counters\n"
@@ -718,6 +719,14 @@ static int cmd_watch(ctl_t *c, int argc, char **argv) {
         free(topic);
         xtb_event_destroy(&ev);
     }
+    /* what the client's recovery did, so a user knows the output has no hole */
+    xtb_client_recovery_t rec;
+    xtb_client_recovery(c->client, &rec);
+    if (!c->json)
+        fprintf(stderr,
+                "recovered %" PRIu64 " gaps (%" PRIu64 " events replayed, %" PRIu64
+                " missing), %" PRIu64 " duplicates dropped, %" PRIu64 " catch-ups\n",
+                rec.gaps, rec.replayed_events, rec.unrecovered, rec.duplicates, rec.catch_ups);
     return EXIT_OK;
 }
 
@@ -1025,9 +1034,13 @@ static int cmd_call(ctl_t *c, int argc, char **argv) {
     }
     const ProtobufCFieldDescriptor *acc =
         protobuf_c_message_descriptor_get_field_by_name(msg->descriptor, "account");
-    if (acc && acc->type == PROTOBUF_C_TYPE_MESSAGE && acc->label != PROTOBUF_C_LABEL_REPEATED &&
-        !*(ProtobufCMessage **)((char *)msg + acc->offset))
-        set_path(msg, "account.account_id", c->account);
+    /* the default account fills a missing account, or one given only its type
+       (--arg account.account_type=1 for the FUTURE account named by --account) */
+    if (acc && acc->type == PROTOBUF_C_TYPE_MESSAGE && acc->label != PROTOBUF_C_LABEL_REPEATED) {
+        Xtbridge__Account *given = *(Xtbridge__Account **)((char *)msg + acc->offset);
+        if (!given || !given->account_id || !*given->account_id)
+            set_path(msg, "account.account_id", c->account);
+    }
 
     Xtbridge__Reply *reply = NULL;
     int rc = call(c, req, &reply);

@@ -5,6 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import { Trader, XtBridgeError } from '../lib/index.js';
 import { ACC, CODE, PUSHES, Recorder, cents, startBridge } from './helpers.mjs';
 
+const FUTURES = '1000000367';
 const STOCK_BUY = 23;
 const STOCK_SELL = 24;
 const FIX_PRICE = 11;
@@ -33,7 +34,9 @@ describe('quick start against the real bridge', () => {
     assert.equal(hello.backend, 'sim');
     assert.deepEqual(hello.pub_endpoints, [bridge.pub]);
     assert.deepEqual(trader.pubEndpoints, [bridge.pub]);
-    assert.deepEqual(hello.accounts.map((a) => [a.account_id, a.account_type]), [[ACC, 2]]);
+    // the sim's built-in accounts: the stock account and a futures account (type 1)
+    assert.deepEqual(hello.accounts.map((a) => [a.account_id, a.account_type]),
+      [[ACC, 2], [FUTURES, 1]]);
     assert.ok(hello.calls.includes('order_stock') && hello.calls.includes('replay'));
     assert.match(hello.bridge_epoch, /^[1-9][0-9]*$/);
     assert.equal(await trader.subscribe(ACC), 0);
@@ -175,9 +178,9 @@ describe('quick start against the real bridge', () => {
     assert.deepEqual(await trader.queryStockOrders('42'), []);
     // every call of the contract is a method
     const infos = await trader.queryAccountInfos();
-    assert.deepEqual(infos.map((a) => [a.account_id, a.account_type]), [[ACC, 2]]);
+    assert.deepEqual(infos.map((a) => [a.account_id, a.account_type]), [[ACC, 2], [FUTURES, 1]]);
     assert.deepEqual((await trader.queryAccountStatus()).map((s) => [s.account_id, s.status]),
-      [[ACC, 0]]);
+      [[ACC, 0], [FUTURES, 0]]);
     const stats = await trader.stats();
     assert.ok(stats.requests > 10 && stats.calls.order_stock >= 4);
     const ping = await trader.ping();

@@ -130,7 +130,10 @@ test('a bridge restart leaves no hole; a silent bridge is disconnected, then con
     assert.deepEqual(seqsOf(rec, `order.${ACC}.`), upTo(6));
     await rec.waitFor(() => seqsOf(rec, `asset.${ACC}.`).length === 3, 3000, 'asset pushes');
     assert.deepEqual(seqsOf(rec, `asset.${ACC}.`), upTo(3));
-    // one loss, one return: the goodbye push and the heartbeats' silence are one loss
+    // one loss, one return: the goodbye push and the heartbeats' silence are one loss; the
+    // return is the new bridge's connected. push or its first heartbeat, whichever is first
+    await rec.waitFor(() => rec.of('connected').length, 3000, 'connected after the restart');
+    await sleep(300);
     assert.equal(rec.of('disconnected').length, 1);
     assert.equal(rec.of('connected').length, 1);
 

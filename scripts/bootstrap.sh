@@ -25,6 +25,9 @@ case " $* " in *" -DXTB_TESTS=OFF "*) with_node=0 ;; esac
 if [ $with_node = 1 ]; then
   command -v node >/dev/null || missing+=(nodejs)
   command -v npm >/dev/null || missing+=(npm)
+  # the live monitor's page test drives Debian's Chromium headless
+  dpkg-query -W -f='${Status}' chromium 2>/dev/null | grep -q "install ok installed" ||
+    missing+=(chromium)
 fi
 if [ ${#missing[@]} -gt 0 ]; then
   echo "bootstrap: installing ${missing[*]}"
@@ -40,6 +43,11 @@ if [ $with_node = 1 ] && { [ ! -f clients/node/node_modules/.package-lock.json ]
   [ clients/node/package-lock.json -nt clients/node/node_modules/.package-lock.json ]; }; then
   echo "bootstrap: npm ci in clients/node"
   (cd clients/node && npm ci --no-audit --no-fund --loglevel=error)
+fi
+if [ $with_node = 1 ] && { [ ! -f clients/node/monitor/node_modules/.package-lock.json ] ||
+  [ clients/node/monitor/package-lock.json -nt clients/node/monitor/node_modules/.package-lock.json ]; }; then
+  echo "bootstrap: npm ci in clients/node/monitor"
+  (cd clients/node/monitor && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
 build_dir=${1:-build}

@@ -58,6 +58,18 @@ if [ -d clients/node ]; then
     failures+=("npm-test")
   fi
 fi
+# The live monitor (clients/node/monitor): its page in headless Chromium against the bridge.
+if [ -d clients/node/monitor ]; then
+  echo "=== npm test clients/node/monitor"
+  case $XTB_TMPDIR in /*) mon_tmp=$XTB_TMPDIR ;; *) mon_tmp=../../../$XTB_TMPDIR ;; esac
+  if (cd clients/node/monitor && XTB_BRIDGE_BIN="$OLDPWD/$build/bin/xtbridge" \
+      XTB_TMPDIR="$mon_tmp" timeout 300 npm test); then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+    failures+=("monitor")
+  fi
+fi
 if [ -x docker/test.sh ]; then
   echo "=== docker/test.sh"
   if timeout 300 docker/test.sh "$build/bin"; then

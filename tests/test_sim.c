@@ -851,7 +851,8 @@ Test(sim, config_typo_names_the_key) {
         {"sim\n    acount\n        id = A1\n",
          "sim: unknown key 'acount' (known: account, price, fees)"},
         {"sim\n    account\n        id = A1\n        csh = 5\n",
-         "sim/account A1: unknown key 'csh' (known: id, type, cash, position)"},
+         "sim/account A1: unknown key 'csh' (known: id, type, cash, position, fin_quota, "
+         "slo_quota)"},
         {"sim\n    account\n        id = A1\n        position\n            code = 600000.SH\n"
          "            volume = 100\n            avgprice = 5\n",
          "sim/account A1/position: unknown key 'avgprice' (known: code, volume, avg_price)"},
@@ -1494,16 +1495,18 @@ Test(sim, queries) {
     req.query_account_infos = &none;
     call = run(&req);
     Xtbridge__AccountInfosReply *infos = brg_call_reply(call)->query_account_infos;
-    cr_assert_eq(infos->n_accounts, 1);
+    cr_assert_eq(infos->n_accounts, 2);
     cr_assert_str_eq(infos->accounts[0]->account_id, ACCT);
     cr_assert_eq(infos->accounts[0]->account_type, 2);
+    cr_assert_str_eq(infos->accounts[1]->account_id, "1208970161");
+    cr_assert_eq(infos->accounts[1]->account_type, 3);
     brg_call_destroy(&call);
 
     req.body_case = XTBRIDGE__REQUEST__BODY_QUERY_ACCOUNT_STATUS;
     req.query_account_status = &none;
     call = run(&req);
     Xtbridge__AccountStatusReply *statuses = brg_call_reply(call)->query_account_status;
-    cr_assert_eq(statuses->n_statuses, 1);
+    cr_assert_eq(statuses->n_statuses, 2);
     cr_assert_str_eq(statuses->statuses[0]->account_id, ACCT);
     cr_assert_eq(statuses->statuses[0]->status, 0);
     brg_call_destroy(&call);
@@ -1543,7 +1546,7 @@ Test(sim, unknown_account) {
     cr_assert_eq(pushes[mark].event->order_error->error_id, -61);
     cr_assert_str_eq(pushes[mark].event->order_error->account_id, "42");
     cr_assert_str_eq(pushes[mark].event->order_error->error_msg,
-                     "unknown account 42; have 1000000365");
+                     "unknown account 42; have 1000000365, 1208970161");
 
     /* the known id with another account type is another account */
     Xtbridge__Account credit = account_of(ACCT);
@@ -1558,7 +1561,7 @@ Test(sim, unknown_account) {
     brg_call_destroy(&call);
     expect_kinds(mark, "order_error");
     cr_assert_str_eq(pushes[mark].event->order_error->error_msg,
-                     "unknown account 1000000365 of type 3; have 1000000365");
+                     "unknown account 1000000365 of type 3; have 1000000365, 1208970161");
 
     /* async: seq, then order_async (order_id -1), then order_error with the seq */
     Xtbridge__Account other = account_of("42");
@@ -1648,6 +1651,18 @@ Test(sim, serves_only_what_it_implements) {
         XTBRIDGE__REQUEST__BODY_SIM_TICK,
         XTBRIDGE__REQUEST__BODY_SIM_NEXT_DAY,
         XTBRIDGE__REQUEST__BODY_SIM_SET_ACCOUNT_STATUS,
+        XTBRIDGE__REQUEST__BODY_FUND_TRANSFER,
+        XTBRIDGE__REQUEST__BODY_SYNC_TRANSACTION_FROM_EXTERNAL,
+        XTBRIDGE__REQUEST__BODY_QUERY_CREDIT_DETAIL,
+        XTBRIDGE__REQUEST__BODY_QUERY_STK_COMPACTS,
+        XTBRIDGE__REQUEST__BODY_QUERY_CREDIT_SUBJECTS,
+        XTBRIDGE__REQUEST__BODY_QUERY_CREDIT_SLO_CODE,
+        XTBRIDGE__REQUEST__BODY_QUERY_CREDIT_ASSURE,
+        XTBRIDGE__REQUEST__BODY_QUERY_COM_FUND,
+        XTBRIDGE__REQUEST__BODY_QUERY_COM_POSITION,
+        XTBRIDGE__REQUEST__BODY_SMT_QUERY_QUOTER,
+        XTBRIDGE__REQUEST__BODY_SMT_NEGOTIATE_ORDER_ASYNC,
+        XTBRIDGE__REQUEST__BODY_SMT_QUERY_COMPACT,
     };
     size_t n = sizeof served / sizeof served[0];
     for (size_t i = 0; i < n; i++)
@@ -1656,23 +1671,11 @@ Test(sim, serves_only_what_it_implements) {
         XTBRIDGE__REQUEST__BODY__NOT_SET,
         XTBRIDGE__REQUEST__BODY_HELLO,
         XTBRIDGE__REQUEST__BODY_PING,
-        XTBRIDGE__REQUEST__BODY_FUND_TRANSFER,
-        XTBRIDGE__REQUEST__BODY_SYNC_TRANSACTION_FROM_EXTERNAL,
         XTBRIDGE__REQUEST__BODY_QUERY_POSITION_STATISTICS,
-        XTBRIDGE__REQUEST__BODY_QUERY_CREDIT_DETAIL,
-        XTBRIDGE__REQUEST__BODY_QUERY_STK_COMPACTS,
-        XTBRIDGE__REQUEST__BODY_QUERY_CREDIT_SUBJECTS,
-        XTBRIDGE__REQUEST__BODY_QUERY_CREDIT_SLO_CODE,
-        XTBRIDGE__REQUEST__BODY_QUERY_CREDIT_ASSURE,
         XTBRIDGE__REQUEST__BODY_QUERY_NEW_PURCHASE_LIMIT,
         XTBRIDGE__REQUEST__BODY_QUERY_IPO_DATA,
-        XTBRIDGE__REQUEST__BODY_QUERY_COM_FUND,
-        XTBRIDGE__REQUEST__BODY_QUERY_COM_POSITION,
         XTBRIDGE__REQUEST__BODY_EXPORT_DATA,
         XTBRIDGE__REQUEST__BODY_QUERY_DATA,
-        XTBRIDGE__REQUEST__BODY_SMT_QUERY_QUOTER,
-        XTBRIDGE__REQUEST__BODY_SMT_NEGOTIATE_ORDER_ASYNC,
-        XTBRIDGE__REQUEST__BODY_SMT_QUERY_COMPACT,
     };
     for (size_t i = 0; i < sizeof not_served / sizeof not_served[0]; i++)
         cr_assert_not(brg_sim_ops.serves(sim, not_served[i]), "%d", not_served[i]);
@@ -1682,11 +1685,11 @@ Test(sim, serves_only_what_it_implements) {
     Xtbridge__Account account = account_of(ACCT);
     a.account = &account;
     Xtbridge__Request req = XTBRIDGE__REQUEST__INIT;
-    req.body_case = XTBRIDGE__REQUEST__BODY_QUERY_CREDIT_DETAIL;
-    req.query_credit_detail = &a;
+    req.body_case = XTBRIDGE__REQUEST__BODY_QUERY_NEW_PURCHASE_LIMIT;
+    req.query_new_purchase_limit = &a;
     brg_call_t *call = run(&req);
     cr_assert_eq(brg_call_reply(call)->error->code, XTBRIDGE__ERROR_CODE__UNKNOWN_CALL);
-    cr_assert(strstr(brg_call_reply(call)->error->message, "query_credit_detail"));
+    cr_assert(strstr(brg_call_reply(call)->error->message, "query_new_purchase_limit"));
     brg_call_destroy(&call);
 }
 
@@ -1702,16 +1705,21 @@ Test(sim, describe_start_and_account_status) {
     brg_call_t *call = brg_call_new(xtbridge__request__unpack(NULL, size, buf), "c");
     Xtbridge__HelloReply hello = XTBRIDGE__HELLO_REPLY__INIT;
     brg_sim_ops.describe(sim, call, &hello);
-    cr_assert_eq(hello.n_accounts, 1);
+    cr_assert_eq(hello.n_accounts, 2); /* the default STOCK and CREDIT accounts */
     cr_assert_str_eq(hello.accounts[0]->account_id, ACCT);
     cr_assert_eq(hello.accounts[0]->account_type, 2);
+    cr_assert_str_eq(hello.accounts[1]->account_id, "1208970161");
+    cr_assert_eq(hello.accounts[1]->account_type, 3);
     brg_call_destroy(&call);
 
     brg_sim_ops.start(sim);
-    expect_kinds(0, "account_status");
+    expect_kinds(0, "account_status,account_status");
+    cr_assert_str_eq(pushes[1].account, "1208970161");
+    cr_assert_eq(pushes[1].event->account_status->account_type, 3);
     cr_assert_str_eq(pushes[0].account, ACCT);
     cr_assert_eq(pushes[0].event->account_status->status, 0);
     cr_assert_eq(pushes[0].event->account_status->account_type, 2);
+    clear_pushes();
 
     Xtbridge__SimSetAccountStatusRequest s = XTBRIDGE__SIM_SET_ACCOUNT_STATUS_REQUEST__INIT;
     Xtbridge__Account account = account_of(ACCT);
@@ -1723,8 +1731,8 @@ Test(sim, describe_start_and_account_status) {
     cr_assert_eq(brg_call_reply(call)->error->code, XTBRIDGE__ERROR_CODE__OK);
     cr_assert_eq(brg_call_reply(call)->result_case, XTBRIDGE__REPLY__RESULT_SIM_SET_ACCOUNT_STATUS);
     brg_call_destroy(&call);
-    expect_kinds(0, "account_status,account_status");
-    cr_assert_eq(pushes[1].event->account_status->status, 6);
+    expect_kinds(0, "account_status");
+    cr_assert_eq(pushes[0].event->account_status->status, 6);
 
     Xtbridge__NoArgsRequest none = XTBRIDGE__NO_ARGS_REQUEST__INIT;
     req.body_case = XTBRIDGE__REQUEST__BODY_QUERY_ACCOUNT_STATUS;
@@ -1779,7 +1787,8 @@ Test(sim, config_accounts_prices_and_fees) {
 Test(sim, bad_config_fails_create) {
     const char *bad[] = {
         "sim\n    account\n        id = A.1\n",
-        "sim\n    account\n        id = A1\n        type = CREDIT\n",
+        "sim\n    account\n        id = A1\n        type = HUGANGTONG\n",
+        "sim\n    account\n        id = A1\n        fin_quota = 1000\n",
         "sim\n    account\n        id = A1\n        cash = lots\n",
         "sim\n    account\n        id = A1\n    account\n        id = A1\n",
         "sim\n    account\n        id = A1\n        position\n            code = 601398.SH\n"

@@ -276,7 +276,7 @@ const char *brg_sim_transfer_sync(brg_sim_transfer_t *self, const char *operatio
     if (!next)
         abort();
     size_t n = 0;
-    if (!replace) {
+    if (!replace && self->ndeals) {
         memcpy(next, self->deals, self->ndeals * sizeof(deal_t));
         n = self->ndeals;
     }

@@ -612,6 +612,12 @@ static char *client_key(brg_router_t *self, const envelope_t *env, const char *c
     return buf;
 }
 
+/* The in-flight table's key of a state-changing call (caller frees). Built only when a
+   backend holds calls: a call answered at once never needs it. */
+static char *in_flight_key(brg_call_t *call) {
+    return zsys_sprintf("%s\x1f%s", brg_call_client(call), brg_call_request(call)->request_id);
+}
+
 static void dispatch(brg_router_t *self, brg_call_t *call) {
     const Xtbridge__Request *req = brg_call_request(call);
     route_t *route = (route_t *)brg_call_user(call);
@@ -651,16 +657,19 @@ static void dispatch(brg_router_t *self, brg_call_t *call) {
                           self->args.ops->name);
             break;
         }
-        char *key = NULL;
-        if (is_state_changing(body)) {
+        bool state_changing = is_state_changing(body);
+        if (state_changing) {
             /* only calls a backend still holds are in flight; on this single loop thread a
                call answered at once can never meet its own retry */
-            key = zsys_sprintf("%s\x1f%s", brg_call_client(call), req->request_id);
-            if (zhash_size(self->in_flight) && zhash_lookup(self->in_flight, key)) {
+            if (zhash_size(self->in_flight)) {
+                char *key = in_flight_key(call);
+                bool busy = zhash_lookup(self->in_flight, key) != NULL;
                 free(key);
-                brg_call_fail(call, XTBRIDGE__ERROR_CODE__DUPLICATE_IN_FLIGHT,
-                              "request_id '%s' is still being processed", req->request_id);
-                break;
+                if (busy) {
+                    brg_call_fail(call, XTBRIDGE__ERROR_CODE__DUPLICATE_IN_FLIGHT,
+                                  "request_id '%s' is still being processed", req->request_id);
+                    break;
+                }
             }
             uint8_t *data = NULL;
             size_t size = 0;
@@ -670,13 +679,11 @@ static void dispatch(brg_router_t *self, brg_call_t *call) {
                 /* A retry: the original answer, nothing done again. */
                 self->idempotent_hits++;
                 send_owned(self, &route->env, data, size);
-                free(key);
                 brg_call_destroy(&call);
                 return;
             }
             if (found < 0) {
                 /* Without the check we could place an order twice: refuse instead. */
-                free(key);
                 brg_call_fail(call, XTBRIDGE__ERROR_CODE__BACKEND_ERROR,
                               "idempotency store unavailable: %s",
                               brg_store_error(self->args.store));
@@ -687,21 +694,17 @@ static void dispatch(brg_router_t *self, brg_call_t *call) {
            its answer, it is not a new order) and before the backend. A rejection is not
            remembered as the request's answer: a retry of that request_id is evaluated
            afresh (the limit may have been raised, the window may have passed). */
-        if (self->args.risk && brg_risk_check_call(self->args.risk, call) < 0) {
-            free(key);
+        if (self->args.risk && brg_risk_check_call(self->args.risk, call) < 0)
             break;
-        }
-        if (key)
-            route->state_changing = true;
+        route->state_changing = state_changing;
         brg_call_set_done(call, finish_call, self);
         if (self->args.ops->handle(self->args.backend, call) == BRG_CALL_PENDING) {
-            if (key) {
-                zhash_insert(self->in_flight, key, call);
-                route->idem_key = key;
+            if (state_changing) {
+                route->idem_key = in_flight_key(call);
+                zhash_insert(self->in_flight, route->idem_key, call);
             }
             return; /* the backend completes it later */
         }
-        free(key);
         break;
     }
     finish_call(call, self);

@@ -15,8 +15,9 @@
 
     Durability: BRG_DURABILITY_PROCESS (MDB_NOSYNC) loses nothing acknowledged when the
     process dies; BRG_DURABILITY_POWER syncs at every commit, so an acknowledged batch is on
-    disk. No MDB_WRITEMAP: with a sparse map a full disk would turn into SIGBUS; without it
-    LMDB writes with pwrite() and a full disk is an error the batch can report.
+    disk. MDB_WRITEMAP (commits write straight into the map, no copy through pwrite) over
+    a data file whose blocks are reserved with posix_fallocate before the map grows over
+    them, so a full disk is a failed reservation the batch can report, never a SIGBUS.
 
     One bridge per data dir: brg_store_new() takes an exclusive lock on <data>/xtbridge.lock
     and fails if another process holds it.

@@ -631,16 +631,16 @@ Test(integration, garbage_frames_get_documented_replies, .init = start_default, 
 Test(integration, unserved_call_is_unknown_call_naming_it, .init = start_default,
      .fini = stop_bridge, .timeout = 60) {
     Xtbridge__Reply *r =
-        xtbt_call(s_client, xtb_req_account(XTBRIDGE__REQUEST__BODY_QUERY_CREDIT_DETAIL, ACC));
+        xtbt_call(s_client, xtb_req_account(XTBRIDGE__REQUEST__BODY_QUERY_NEW_PURCHASE_LIMIT, ACC));
     cr_assert_eq(r->error->code, XTBRIDGE__ERROR_CODE__UNKNOWN_CALL, "got %s",
                  xtb_error_code_name(r->error->code));
-    cr_assert(strstr(r->error->message, "query_credit_detail") != NULL, "message: %s",
+    cr_assert(strstr(r->error->message, "query_new_purchase_limit") != NULL, "message: %s",
               r->error->message);
     xtb_reply_destroy(&r);
     Xtbridge__Reply *h = NULL;
     cr_assert_eq(xtb_client_hello(s_client, 5000, &h), 0);
     for (size_t i = 0; i < h->hello->n_calls; i++)
-        cr_assert_str_neq(h->hello->calls[i], "query_credit_detail");
+        cr_assert_str_neq(h->hello->calls[i], "query_new_purchase_limit");
     xtb_reply_destroy(&h);
     expect_ping(s_client);
 }

@@ -2428,3 +2428,59 @@ Test(sim, format_1_book_in_yuan_is_converted) {
                           "and 2 (a newer bridge wrote it: run that one, or start on an empty "
                           "--data)");
 }
+
+/* ---- set_relaxed_response_order_enabled --------------------------------------------- */
+
+static void set_relaxed(bool enabled) {
+    Xtbridge__SetRelaxedResponseOrderEnabledRequest r =
+        XTBRIDGE__SET_RELAXED_RESPONSE_ORDER_ENABLED_REQUEST__INIT;
+    r.enabled = enabled;
+    Xtbridge__Request req = XTBRIDGE__REQUEST__INIT;
+    req.body_case = XTBRIDGE__REQUEST__BODY_SET_RELAXED_RESPONSE_ORDER_ENABLED;
+    req.set_relaxed_response_order_enabled = &r;
+    brg_call_t *call = run(&req);
+    cr_assert_eq(brg_call_reply(call)->error->code, XTBRIDGE__ERROR_CODE__OK);
+    cr_assert_eq(brg_call_reply(call)->result_case,
+                 XTBRIDGE__REPLY__RESULT_SET_RELAXED_RESPONSE_ORDER_ENABLED);
+    brg_call_destroy(&call);
+}
+
+Test(sim, relaxed_response_order_lets_the_answer_come_after) {
+    /* strict (default): the async answer precedes what the call causes */
+    size_t mark = npushes;
+    order_async("600000.SH", 23, 150, 11, 10.50);
+    expect_kinds(mark, "order_async,order,order_error");
+
+    /* relaxed: the answer comes after the order's own pushes, as from a response thread */
+    set_relaxed(true);
+    mark = npushes;
+    int64_t seq = order_async("600000.SH", 23, 150, 11, 10.50);
+    expect_kinds(mark, "order,order_error,order_async");
+    cr_assert_eq(pushes[mark + 2].event->order_async->seq, seq);
+    cr_assert_eq(pushes[mark + 1].event->order_error->seq, seq);
+    mark = npushes;
+    order_async("600000.SH", 23, 100, 11, 10.50); /* rests */
+    expect_kinds(mark, "order,order,asset,order_async");
+    int64_t resting = pushes[mark].event->order->order_id;
+    mark = npushes;
+    cancel(resting, true);
+    expect_kinds(mark, "order,order,asset,cancel_async");
+    mark = npushes;
+    cancel(99999, true);
+    expect_kinds(mark, "cancel_error,cancel_async");
+    mark = npushes;
+    Xtbridge__Account other = account_of("42");
+    Xtbridge__OrderStockRequest o = order_req(&other, "600000.SH", 23, 100, 11, 10.60);
+    Xtbridge__Request req = XTBRIDGE__REQUEST__INIT;
+    req.body_case = XTBRIDGE__REQUEST__BODY_ORDER_STOCK_ASYNC;
+    req.order_stock_async = &o;
+    brg_call_t *call = run(&req);
+    brg_call_destroy(&call);
+    expect_kinds(mark, "order_error,order_async");
+
+    /* and back to strict */
+    set_relaxed(false);
+    mark = npushes;
+    order_async("600000.SH", 23, 150, 11, 10.50);
+    expect_kinds(mark, "order_async,order,order_error");
+}

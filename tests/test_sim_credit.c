@@ -909,6 +909,12 @@ Test(credit, xtbctl_call_reaches_the_credit_calls, .init = start, .fini = stop, 
              acc);
     cr_assert_eq(run_ctl(args, out, sizeof out), 0, "%s", out);
     cr_assert(strstr(out, "sync transaction from external success"), "%s", out);
+    /* --account fills in the id of an account given only its type */
+    cr_assert_eq(run_ctl("--account " CREDIT
+                         " call query_stk_compacts --arg account.account_type=3",
+                         out, sizeof out),
+                 0, "%s", out);
+    cr_assert(strstr(out, "compact_id=RZ000001"), "%s", out);
     /* a wrong account type is the bridge's refusal: exit 1 with the reason */
     cr_assert_eq(
         run_ctl("call query_stk_compacts --arg account.account_id=" STOCK, out, sizeof out), 1,

@@ -46,9 +46,8 @@ typedef struct {
     brg_sim_ctx_t ctx;
     sim_account_t *accounts;
     size_t naccounts;
-    int64_t next_seq;    /* async seq, shared by all accounts */
-    int32_t trading_day; /* sim_next_day count */
-    bool relaxed_order;
+    int64_t next_seq;                    /* async seq, shared by all accounts */
+    int32_t trading_day;                 /* sim_next_day count */
     Xtbridge__State__SimCounters stored; /* counters as last written or loaded */
     bool counters_stored;
 } brg_sim_t;
@@ -696,7 +695,7 @@ static int sim_restore(void *handle) {
         brg_error("sim: cannot reload the book after a failed commit: %s", err);
         return -1;
     }
-    book->relaxed_order = backend->book->relaxed_order; /* a session flag, not state */
+    book->ctx.relaxed_order = backend->book->ctx.relaxed_order; /* a session flag, not state */
     book_destroy(&backend->book);
     backend->book = book;
     return 0;
@@ -817,20 +816,20 @@ static void push_unknown_account_order(brg_sim_t *self, const Xtbridge__OrderSto
                                        int64_t seq) {
     char buf[300];
     const char *msg_text = unknown_account_text(self, req->account, buf, sizeof buf);
-    if (seq > 0) {
-        Xtbridge__XtOrderResponse msg = XTBRIDGE__XT_ORDER_RESPONSE__INIT;
-        msg.account_type = request_account_type(req->account);
-        msg.account_id = req->account->account_id;
-        msg.order_id = -1;
-        msg.strategy_name = req->strategy_name;
-        msg.order_remark = req->order_remark;
-        msg.seq = seq;
-        msg.error_msg = (char *)msg_text;
-        Xtbridge__Event event = XTBRIDGE__EVENT__INIT;
-        event.body_case = XTBRIDGE__EVENT__BODY_ORDER_ASYNC;
-        event.order_async = &msg;
-        emit(self, "order_async", req->account->account_id, &event);
-    }
+    Xtbridge__XtOrderResponse resp = XTBRIDGE__XT_ORDER_RESPONSE__INIT;
+    resp.account_type = request_account_type(req->account);
+    resp.account_id = req->account->account_id;
+    resp.order_id = -1;
+    resp.strategy_name = req->strategy_name;
+    resp.order_remark = req->order_remark;
+    resp.seq = seq;
+    resp.error_msg = (char *)msg_text;
+    Xtbridge__Event resp_event = XTBRIDGE__EVENT__INIT;
+    resp_event.body_case = XTBRIDGE__EVENT__BODY_ORDER_ASYNC;
+    resp_event.order_async = &resp;
+    /* the async answer first, unless relaxed response order lets it come after */
+    if (seq > 0 && !self->ctx.relaxed_order)
+        emit(self, "order_async", req->account->account_id, &resp_event);
     Xtbridge__XtOrderError msg = XTBRIDGE__XT_ORDER_ERROR__INIT;
     msg.account_type = request_account_type(req->account);
     msg.account_id = req->account->account_id;
@@ -844,6 +843,8 @@ static void push_unknown_account_order(brg_sim_t *self, const Xtbridge__OrderSto
     event.body_case = XTBRIDGE__EVENT__BODY_ORDER_ERROR;
     event.order_error = &msg;
     emit(self, "order_error", req->account->account_id, &event);
+    if (seq > 0 && self->ctx.relaxed_order)
+        emit(self, "order_async", req->account->account_id, &resp_event);
 }
 
 static void handle_order(brg_sim_t *self, brg_call_t *call, const Xtbridge__OrderStockRequest *req,
@@ -920,20 +921,19 @@ static void push_unknown_account_cancel(brg_sim_t *self, const Xtbridge__Account
                                         int64_t seq) {
     char buf[300];
     const char *text = unknown_account_text(self, account, buf, sizeof buf);
-    if (seq > 0) {
-        Xtbridge__XtCancelOrderResponse msg = XTBRIDGE__XT_CANCEL_ORDER_RESPONSE__INIT;
-        msg.account_type = request_account_type(account);
-        msg.account_id = account->account_id;
-        msg.order_id = order_id;
-        msg.order_sysid = (char *)sysid;
-        msg.cancel_result = -1;
-        msg.seq = seq;
-        msg.error_msg = (char *)text;
-        Xtbridge__Event event = XTBRIDGE__EVENT__INIT;
-        event.body_case = XTBRIDGE__EVENT__BODY_CANCEL_ASYNC;
-        event.cancel_async = &msg;
-        emit(self, "cancel_async", account->account_id, &event);
-    }
+    Xtbridge__XtCancelOrderResponse resp = XTBRIDGE__XT_CANCEL_ORDER_RESPONSE__INIT;
+    resp.account_type = request_account_type(account);
+    resp.account_id = account->account_id;
+    resp.order_id = order_id;
+    resp.order_sysid = (char *)sysid;
+    resp.cancel_result = -1;
+    resp.seq = seq;
+    resp.error_msg = (char *)text;
+    Xtbridge__Event resp_event = XTBRIDGE__EVENT__INIT;
+    resp_event.body_case = XTBRIDGE__EVENT__BODY_CANCEL_ASYNC;
+    resp_event.cancel_async = &resp;
+    if (seq > 0 && !self->ctx.relaxed_order)
+        emit(self, "cancel_async", account->account_id, &resp_event);
     Xtbridge__XtCancelError msg = XTBRIDGE__XT_CANCEL_ERROR__INIT;
     msg.account_type = request_account_type(account);
     msg.account_id = account->account_id;
@@ -947,6 +947,8 @@ static void push_unknown_account_cancel(brg_sim_t *self, const Xtbridge__Account
     event.body_case = XTBRIDGE__EVENT__BODY_CANCEL_ERROR;
     event.cancel_error = &msg;
     emit(self, "cancel_error", account->account_id, &event);
+    if (seq > 0 && self->ctx.relaxed_order)
+        emit(self, "cancel_async", account->account_id, &resp_event);
 }
 
 static void set_cancel_reply(brg_call_t *call, Xtbridge__Reply__ResultCase result_case, bool async,
@@ -1804,9 +1806,9 @@ static int sim_handle(void *handle, brg_call_t *call) {
         handle_subscribe(self, call, req->unsubscribe, false);
         break;
     case XTBRIDGE__REQUEST__BODY_SET_RELAXED_RESPONSE_ORDER_ENABLED: {
-        /* the sim always pushes in order; the flag is kept for completeness */
-        self->relaxed_order = req->set_relaxed_response_order_enabled &&
-                              req->set_relaxed_response_order_enabled->enabled;
+        /* read by the account classes when they push an async call's answer */
+        self->ctx.relaxed_order = req->set_relaxed_response_order_enabled &&
+                                  req->set_relaxed_response_order_enabled->enabled;
         Xtbridge__EmptyReply *r = (Xtbridge__EmptyReply *)brg_call_alloc(call, sizeof *r);
         xtbridge__empty_reply__init(r);
         brg_call_reply(call)->result_case =

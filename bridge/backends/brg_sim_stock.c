@@ -472,8 +472,30 @@ static void push_order_error(brg_sim_stock_t *self, const order_t *o, const char
 }
 
 /* cancel_async (when seq > 0) and, on failure, cancel_error. */
+static void push_cancel_error(brg_sim_stock_t *self, int64_t order_id, int market,
+                              const char *sysid, const char *error, int64_t seq) {
+    Xtbridge__XtCancelError msg = XTBRIDGE__XT_CANCEL_ERROR__INIT;
+    msg.account_type = self->account_type;
+    msg.account_id = self->account_id;
+    msg.order_id = order_id;
+    msg.market = market;
+    msg.order_sysid = (char *)(sysid ? sysid : "");
+    msg.error_id = BRG_SIM_CANCEL_ERROR_ID;
+    msg.error_msg = (char *)error;
+    msg.seq = seq > 0 ? seq : 0;
+    Xtbridge__Event event = XTBRIDGE__EVENT__INIT;
+    event.body_case = XTBRIDGE__EVENT__BODY_CANCEL_ERROR;
+    event.cancel_error = &msg;
+    emit(self, "cancel_error", &event);
+}
+
+/* cancel_async (when seq > 0) and, on failure, cancel_error: in that order, or (relaxed
+   response order) the error first. */
 static void push_cancel_result(brg_sim_stock_t *self, int64_t order_id, int market,
                                const char *sysid, const char *error, int64_t seq) {
+    bool relaxed = self->ctx->relaxed_order;
+    if (error && relaxed)
+        push_cancel_error(self, order_id, market, sysid, error, seq);
     if (seq > 0) {
         Xtbridge__XtCancelOrderResponse msg = XTBRIDGE__XT_CANCEL_ORDER_RESPONSE__INIT;
         msg.account_type = self->account_type;
@@ -488,21 +510,8 @@ static void push_cancel_result(brg_sim_stock_t *self, int64_t order_id, int mark
         event.cancel_async = &msg;
         emit(self, "cancel_async", &event);
     }
-    if (error) {
-        Xtbridge__XtCancelError msg = XTBRIDGE__XT_CANCEL_ERROR__INIT;
-        msg.account_type = self->account_type;
-        msg.account_id = self->account_id;
-        msg.order_id = order_id;
-        msg.market = market;
-        msg.order_sysid = (char *)(sysid ? sysid : "");
-        msg.error_id = BRG_SIM_CANCEL_ERROR_ID;
-        msg.error_msg = (char *)error;
-        msg.seq = seq > 0 ? seq : 0;
-        Xtbridge__Event event = XTBRIDGE__EVENT__INIT;
-        event.body_case = XTBRIDGE__EVENT__BODY_CANCEL_ERROR;
-        event.cancel_error = &msg;
-        emit(self, "cancel_error", &event);
-    }
+    if (error && !relaxed)
+        push_cancel_error(self, order_id, market, sysid, error, seq);
 }
 
 /* --- order entry ------------------------------------------------------------------- */
@@ -849,6 +858,9 @@ static void expire_order(brg_sim_stock_t *self, order_t *o, const char *why) {
     push_holdings(self, o);
 }
 
+static void order_enter(brg_sim_stock_t *self, const brg_sim_order_args_t *args, order_t *o,
+                        brg_sim_quote_t *quote);
+
 int64_t brg_sim_stock_order(brg_sim_stock_t *self, const brg_sim_order_args_t *args) {
     brg_sim_quote_t *quote = brg_sim_market_quote(self->ctx->market, args->stock_code);
     order_t *o = (order_t *)zmalloc(sizeof *o);
@@ -868,8 +880,21 @@ int64_t brg_sim_stock_order(brg_sim_stock_t *self, const brg_sim_order_args_t *a
     push_ptr((void ***)&self->orders, &self->norders, &self->corders, o);
     order_touch(self, o);
 
-    if (args->seq > 0)
+    /* set_relaxed_response_order_enabled: strict (default) answers an async order before
+       anything it causes; relaxed lets the answer come after the order's own pushes, as
+       the terminal's dedicated response thread may deliver it */
+    bool relaxed = self->ctx->relaxed_order;
+    if (args->seq > 0 && !relaxed)
         push_order_async(self, o, args->seq);
+    order_enter(self, args, o, quote);
+    if (args->seq > 0 && relaxed)
+        push_order_async(self, o, args->seq);
+    return o->id;
+}
+
+/* The order's checks, freeze, entry pushes and matching at entry. */
+static void order_enter(brg_sim_stock_t *self, const brg_sim_order_args_t *args, order_t *o,
+                        brg_sim_quote_t *quote) {
     char why[200];
     const char *reason = check_order(self, o, quote, args->account_status, why, sizeof why);
     brg_sim_flow_t flow;
@@ -885,7 +910,7 @@ int64_t brg_sim_stock_order(brg_sim_stock_t *self, const brg_sim_order_args_t *a
         o->status_msg = dup_or_empty(reason);
         push_order(self, o);
         push_order_error(self, o, reason, args->seq);
-        return o->id;
+        return;
     }
     if (flow.instant) {
         o->status = ST_UNREPORTED;
@@ -893,7 +918,7 @@ int64_t brg_sim_stock_order(brg_sim_stock_t *self, const brg_sim_order_args_t *a
         o->traded = o->volume;
         o->status = ST_SUCCEEDED;
         push_order(self, o);
-        return o->id;
+        return;
     }
     if (flow.buy) {
         o->freeze = o->freeze_left = buy_freeze(self, o);
@@ -915,14 +940,13 @@ int64_t brg_sim_stock_order(brg_sim_stock_t *self, const brg_sim_order_args_t *a
     int64_t left = quote->liquidity > 0 ? quote->liquidity : INT64_MAX;
     if (o->price_type == PT_SZ_FULL_OR_CANCEL && left < o->volume) {
         expire_order(self, o, "fill or kill: not enough liquidity");
-        return o->id;
+        return;
     }
     match_order(self, o, quote, &left, true);
     if (brg_sim_order_status_open(o->status) &&
         (o->price_type == PT_SH_CONVERT_5_CANCEL || o->price_type == PT_SZ_INSTBUSI_RESTCANCEL ||
          o->price_type == PT_SZ_CONVERT_5_CANCEL || o->price_type == PT_SZ_FULL_OR_CANCEL))
         expire_order(self, o, "market order remainder cancelled");
-    return o->id;
 }
 
 /* --- cancel ------------------------------------------------------------------------ */
@@ -943,7 +967,9 @@ static int cancel(brg_sim_stock_t *self, order_t *o, int64_t order_id, int marke
                            why, seq);
         return -1;
     }
-    push_cancel_result(self, o->id, o->market, o->sysid, NULL, seq);
+    bool relaxed = self->ctx->relaxed_order;
+    if (!relaxed)
+        push_cancel_result(self, o->id, o->market, o->sysid, NULL, seq);
     o->status = o->traded ? ST_PARTSUCC_CANCEL : ST_REPORTED_CANCEL;
     push_order(self, o);
     release_order(self, o);
@@ -951,6 +977,8 @@ static int cancel(brg_sim_stock_t *self, order_t *o, int64_t order_id, int marke
     order_touch(self, o);
     push_order(self, o);
     push_holdings(self, o);
+    if (relaxed)
+        push_cancel_result(self, o->id, o->market, o->sysid, NULL, seq);
     return 0;
 }
 

@@ -82,7 +82,7 @@ static void usage(FILE *f) {
           "  call NAME [--arg FIELD=VALUE]... any request by its name in proto/xtbridge.proto\n"
           "                                  (Request.body), fields by dotted path, e.g.\n"
           "                                  call query_stock_orders --arg cancelable_only=true\n"
-          "                                  (an unset account is --account)\n"
+          "                                  (an unset account or account_id is --account)\n"
           "  --version | --help\n"
           "exit status: 0 done (an order or cancel the broker accepted), 1 the bridge refused\n"
           "  the call, 2 usage error, 3 timeout / transport, 4 the broker rejected it (junk\n"
@@ -1020,9 +1020,13 @@ static int cmd_call(ctl_t *c, int argc, char **argv) {
     }
     const ProtobufCFieldDescriptor *acc =
         protobuf_c_message_descriptor_get_field_by_name(msg->descriptor, "account");
-    if (acc && acc->type == PROTOBUF_C_TYPE_MESSAGE && acc->label != PROTOBUF_C_LABEL_REPEATED &&
-        !*(ProtobufCMessage **)((char *)msg + acc->offset))
-        set_path(msg, "account.account_id", c->account);
+    if (acc && acc->type == PROTOBUF_C_TYPE_MESSAGE && acc->label != PROTOBUF_C_LABEL_REPEATED) {
+        /* an unset account, or one given only its type (--arg account.account_type=3 for a
+           CREDIT call), takes its id from --account */
+        Xtbridge__Account *a = *(Xtbridge__Account **)((char *)msg + acc->offset);
+        if (!a || !a->account_id || !*a->account_id)
+            set_path(msg, "account.account_id", c->account);
+    }
 
     Xtbridge__Reply *reply = NULL;
     int rc = call(c, req, &reply);

@@ -222,9 +222,10 @@ def test_account_status_push_and_query(bridge, make_trader, pb):
     s = rec.of('on_account_status')[0]
     assert (s.account_id, s.account_type, s.status) == ('1000000365', 2, 6)
     statuses = trader.query_account_status()
-    assert [(x.account_id, x.status) for x in statuses] == [('1000000365', 6)]
+    assert [(x.account_id, x.status) for x in statuses] == [('1000000365', 6), ('1208970161', 0)]
     infos = trader.query_account_infos()
-    assert [(x.account_id, x.account_type) for x in infos] == [('1000000365', 2)]
+    assert [(x.account_id, x.account_type) for x in infos] == [('1000000365', 2),
+                                                              ('1208970161', 3)]
 
 
 def test_rejections_and_unknown_account(bridge, make_trader, pb):
@@ -321,3 +322,26 @@ def test_dead_bridge_returns_within_timeout(endpoints, tmp_path, make_trader, pb
         assert rec.wait_for(lambda ev: rec.of('on_disconnected'), timeout=3)
     finally:
         b.terminate()
+
+
+def test_credit_account_margin_buy_and_transfer(bridge, make_trader, pb):
+    """The default CREDIT account through the drop-in client: a margin buy of 10,000.00 is
+    a compact of 10,000.00, 10,000.00 less quota and 10,000.00 more debt; a transfer moves
+    cash from the ordinary counter."""
+    trader, rec = make_trader(bridge.router, timeout=5.0)
+    credit = StockAccount('1208970161', 'CREDIT')
+    assert trader.subscribe(credit) == 0
+    set_price(trader, pb, 10.0)
+    oid = trader.order_stock(credit, '600000.SH', xtconstant.CREDIT_FIN_BUY, 1000,
+                             xtconstant.FIX_PRICE, 10.0)
+    assert oid > 0
+    compacts = trader.query_stk_compacts(credit)
+    assert [(c.compact_type, c.business_vol, c.business_balance, c.instrument_id)
+            for c in compacts] == [(0, 1000, 10000.0, '600000.SH')]
+    d, = trader.query_credit_detail(credit)
+    assert (d.m_dFinEnableQuota, d.m_dFinDebt) == (990000.0, 10000.0)
+    assert d.m_dAvailable == cents(999994.9)
+    assert trader.fund_transfer(credit, xtconstant.FUNDS_TRANSFER_NORMAL_TO_SPEED, 100.0) == (
+        True, 'transferred 100.00 from the ordinary counter')
+    assert trader.query_com_fund(credit)['currentBalance'] == 99900.0
+    assert trader.query_stock_asset(credit).cash == cents(1000094.9)

@@ -866,6 +866,13 @@ static void handle_order(brg_sim_t *self, brg_call_t *call, const Xtbridge__Orde
         brg_call_fail(call, XTBRIDGE__ERROR_CODE__INVALID_ARGUMENT, "order_volume must be > 0");
         return;
     }
+    if (req->order_volume > 1000000000000LL) {
+        /* more than any listed share count; keeps volume x price in fen far from overflow */
+        brg_call_fail(call, XTBRIDGE__ERROR_CODE__INVALID_ARGUMENT,
+                      "order_volume %lld is over the limit of 1000000000000",
+                      (long long)req->order_volume);
+        return;
+    }
     if (bad_price(req->price)) {
         brg_call_fail(call, XTBRIDGE__ERROR_CODE__INVALID_ARGUMENT,
                       "price must be a finite number >= 0");

@@ -320,6 +320,14 @@ static void reserve_drop(brg_sim_credit_t *self, int64_t order_id, int64_t qty, 
 
 /* --- hooks ------------------------------------------------------------------------- */
 
+/* volume x limit in fen; INT64_MAX when it does not fit (no quota covers that). */
+static int64_t order_amount(const brg_sim_hook_order_t *o) {
+    int64_t amount;
+    if (__builtin_mul_overflow(o->volume, brg_sim_to_fen(o->price), &amount))
+        return INT64_MAX;
+    return amount;
+}
+
 static const char *hook_enter(void *arg, const brg_sim_hook_order_t *o, char *buf, size_t len) {
     brg_sim_credit_t *self = (brg_sim_credit_t *)arg;
     const subject_t *sub = subject_find(o->code);
@@ -337,7 +345,7 @@ static const char *hook_enter(void *arg, const brg_sim_hook_order_t *o, char *bu
             snprintf(buf, len, "%s is not a margin-buy subject", o->code);
             return buf;
         }
-        int64_t need = o->volume * brg_sim_to_fen(o->price), avail = fin_enable(self);
+        int64_t need = order_amount(o), avail = fin_enable(self);
         if (need > avail) {
             snprintf(buf, len, "insufficient financing quota: need %.2f, available %.2f",
                      brg_sim_yuan(need), brg_sim_yuan(avail));
@@ -364,7 +372,7 @@ static const char *hook_enter(void *arg, const brg_sim_hook_order_t *o, char *bu
                      o->code, o->volume, can);
             return buf;
         }
-        int64_t need = o->volume * brg_sim_to_fen(o->price), avail = slo_enable(self);
+        int64_t need = order_amount(o), avail = slo_enable(self);
         if (need > avail) {
             snprintf(buf, len, "insufficient lending quota: need %.2f, available %.2f",
                      brg_sim_yuan(need), brg_sim_yuan(avail));
@@ -405,7 +413,13 @@ static const char *hook_enter(void *arg, const brg_sim_hook_order_t *o, char *bu
         return NULL;
     }
     case 32: {
-        int64_t amount = o->volume * brg_sim_to_fen(o->price);
+        /* the price of a direct repayment is not a market price: bound it before fen */
+        double yuan = (double)o->volume * o->price;
+        if (!(yuan <= 1e13)) {
+            snprintf(buf, len, "repay amount %.2f (order_volume x price) is too large", yuan);
+            return buf;
+        }
+        int64_t amount = brg_sim_to_fen(yuan);
         int64_t debt = owed_fen(self, TYPE_FIN) + owed_fare(self, TYPE_FIN);
         int64_t cash = brg_sim_stock_cash_available(self->stock);
         if (amount <= 0) {

@@ -30,6 +30,7 @@ struct brg_config {
     char *curve_secret; /* NULL: no CURVE */
     char *clients;
     bool insecure;
+    bool behind_proxy;
     zconfig_t *tree;
 };
 
@@ -92,8 +93,22 @@ const char *brg_config_usage(void) {
            "  --clients DIR      allowed client certs (czmq format, metadata accounts + role);\n"
            "                     reloaded on SIGHUP\n"
            "  --insecure         allow binding a non-loopback address without CURVE\n"
+           "  --behind-proxy     requests come through ROUTER/DEALER proxies: the frames\n"
+           "                     before the request are hop ids, echoed on the reply (on by\n"
+           "                     itself when the ROUTER endpoint connects out with '>')\n"
            "  --help, --version\n"
            "Endpoints bind by default; prefix '>' to connect out (e.g. to an XSUB proxy).\n";
+}
+
+/* A yes/no setting of the config file: true|false|1|0. */
+static int parse_flag(const char *name, const char *value, bool *out, char *err, size_t errlen) {
+    if (!streq(value, "true") && !streq(value, "false") && !streq(value, "1") &&
+        !streq(value, "0")) {
+        snprintf(err, errlen, "bad %s '%s' (true|false)", name, value);
+        return -1;
+    }
+    *out = streq(value, "true") || streq(value, "1");
+    return 0;
 }
 
 /* --pub-advertise: endpoints clients connect to as written, so each must be one a SUB can
@@ -192,12 +207,11 @@ static int apply(brg_config_t *self, const char *name, const char *value, char *
     else if (streq(name, "clients"))
         set_str(&self->clients, value);
     else if (streq(name, "insecure")) {
-        if (!streq(value, "true") && !streq(value, "false") && !streq(value, "1") &&
-            !streq(value, "0")) {
-            snprintf(err, errlen, "bad insecure '%s' (true|false)", value);
+        if (parse_flag(name, value, &self->insecure, err, errlen))
             return -1;
-        }
-        self->insecure = streq(value, "true") || streq(value, "1");
+    } else if (streq(name, "behind-proxy") || streq(name, "behind_proxy")) {
+        if (parse_flag("behind_proxy", value, &self->behind_proxy, err, errlen))
+            return -1;
     } else {
         snprintf(err, errlen, "unknown setting '%s'", name);
         return -1;
@@ -242,6 +256,7 @@ int brg_config_parse_args(brg_config_t *self, int argc, char **argv, char *err, 
                                             {"curve-secret", required_argument, 0, 'C'},
                                             {"clients", required_argument, 0, 'K'},
                                             {"insecure", no_argument, 0, 'I'},
+                                            {"behind-proxy", no_argument, 0, 'P'},
                                             {"qmt-path", required_argument, 0, 'Q'},
                                             {"session-id", required_argument, 0, 'N'},
                                             {"help", no_argument, 0, 'h'},
@@ -309,6 +324,9 @@ int brg_config_parse_args(brg_config_t *self, int argc, char **argv, char *err, 
             break;
         case 'I':
             self->insecure = true;
+            continue;
+        case 'P':
+            self->behind_proxy = true;
             continue;
         case 'Q':
         case 'N':
@@ -398,6 +416,15 @@ const char *brg_config_clients(brg_config_t *self) {
 }
 bool brg_config_insecure(brg_config_t *self) {
     return self->insecure;
+}
+bool brg_config_behind_proxy(brg_config_t *self) {
+    if (self->behind_proxy)
+        return true;
+    /* a ROUTER that connects out can only be reaching a proxy (clients do not bind) */
+    for (const char *p = self->router; p && *p; p++)
+        if (*p == '>' && (p == self->router || p[-1] == ',' || p[-1] == ' '))
+            return true;
+    return false;
 }
 
 const char *brg_config_router(brg_config_t *self) {

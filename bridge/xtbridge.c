@@ -350,7 +350,10 @@ int main(int argc, char **argv) {
                                   store,
                                   risk,
                                   sec.cert,
-                                  sec.auth};
+                                  sec.auth,
+                                  brg_config_behind_proxy(config)};
+        if (args.behind_proxy)
+            brg_info("behind a proxy: frames before a request are hop routing ids");
         brg_risk_attach(risk, ops, backend, store);
         router = brg_router_new(loop, &args, err, sizeof err);
     }

@@ -119,7 +119,7 @@ static void env_open(env_t *env) {
     if (!env->backend)
         die("sim", err);
     brg_router_args_t args = {router_ep,      1 << 20,    1000,      "fuzz", env->ops, env->backend,
-                              env->publisher, env->store, env->risk, NULL,   NULL};
+                              env->publisher, env->store, env->risk, NULL,   NULL,     false};
     brg_risk_attach(env->risk, env->ops, env->backend, env->store);
     env->router = brg_router_new(NULL, &args, err, sizeof err);
     if (!env->router)

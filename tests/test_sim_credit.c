@@ -926,6 +926,16 @@ Test(credit, xtbctl_call_reaches_the_credit_calls, .init = start, .fini = stop, 
                          out, sizeof out),
                  0, "%s", out);
     cr_assert(strstr(out, "compact_id=RZ000001"), "%s", out);
+    /* --account-type makes the ordinary commands work on the CREDIT account */
+    cr_assert_eq(run_ctl("--account " CREDIT " --account-type 3 order 600000.SH buy 100 10.00 "
+                         "--type 27",
+                         out, sizeof out),
+                 0, "%s", out);
+    cr_assert_eq(run_ctl("--account " CREDIT " --account-type 3 asset", out, sizeof out), 0, "%s",
+                 out);
+    /* fees 5.10 + 5.01 of two margin buys, 10.00 transferred in */
+    cr_assert(strstr(out, "cash:         999999.89"), "%s", out);
+    cr_assert(strstr(out, "market_value: 11000.00"), "%s", out);
     /* a wrong account type is the bridge's refusal: exit 1 with the reason */
     cr_assert_eq(
         run_ctl("call query_stk_compacts --arg account.account_id=" STOCK, out, sizeof out), 1,

@@ -1,6 +1,6 @@
 /*  xtbctl.c - command-line client of xtbridge, built on the C client library.
 
-    xtbctl [--router EP] [--pub EP] [--json] [--timeout MS] [--account ID]
+    xtbctl [--router EP] [--pub EP] [--json] [--timeout MS] [--account ID] [--account-type N]
            [--curve-cert FILE --curve-server FILE] CMD [ARGS]
     xtbctl keygen NAME --accounts LIST --role ROLE
 
@@ -33,6 +33,7 @@ typedef struct {
     const char *router;
     const char *pub; /* NULL = the endpoint(s) hello announces */
     const char *account;
+    int32_t account_type; /* 0: leave requests' account_type as built (STOCK) */
     bool json;
     bool heartbeats; /* watch: show heartbeat pushes too */
     int timeout_ms;
@@ -41,9 +42,12 @@ typedef struct {
 
 static void usage(FILE *f) {
     fputs("usage: xtbctl [--router EP] [--pub EP] [--json] [--timeout MS] [--account ID]\n"
+          "              [--account-type N]\n"
           "              [--curve-cert FILE --curve-server FILE] CMD [ARGS]\n"
           "  defaults: --router $XTB_ROUTER or " XTB_DEFAULT_ROUTER
           ", --account $XTB_ACCOUNT or " XTB_DEFAULT_ACCOUNT ", --timeout 5000\n"
+          "  --account-type N ($XTB_ACCOUNT_TYPE): the account's xtquant type (2 STOCK default,\n"
+          "                   3 CREDIT), e.g. --account 1208970161 --account-type 3 asset\n"
           "  --pub EP (or $XTB_PUB): PUB endpoint for watch instead of the one hello announces\n"
           "    (e.g. a proxy's XPUB side); an announced wildcard host (tcp://*:58611) becomes\n"
           "    the --router host\n"
@@ -123,8 +127,28 @@ static bool parse_double(const char *s, double *out) {
 
 /* Send, wait, report. Takes ownership of req. Returns an exit code; *reply set on 0 and
    on EXIT_REFUSED (bridge error) so callers may still look at it. */
+/*  --account-type N: the request body's account, when it has one still of type 0, gets N
+    (`--account 1208970161 --account-type 3 asset` asks the CREDIT account). */
+static void apply_account_type(const ctl_t *c, Xtbridge__Request *req) {
+    if (!c->account_type || !req || req->body_case == XTBRIDGE__REQUEST__BODY__NOT_SET)
+        return;
+    const ProtobufCFieldDescriptor *f =
+        protobuf_c_message_descriptor_get_field(&xtbridge__request__descriptor, req->body_case);
+    if (!f || f->type != PROTOBUF_C_TYPE_MESSAGE)
+        return;
+    ProtobufCMessage *body = *(ProtobufCMessage **)((char *)req + f->offset);
+    const ProtobufCFieldDescriptor *acc =
+        body ? protobuf_c_message_descriptor_get_field_by_name(body->descriptor, "account") : NULL;
+    if (!acc || acc->type != PROTOBUF_C_TYPE_MESSAGE || acc->label == PROTOBUF_C_LABEL_REPEATED)
+        return;
+    Xtbridge__Account *a = *(Xtbridge__Account **)((char *)body + acc->offset);
+    if (a && a->account_type == 0)
+        a->account_type = c->account_type;
+}
+
 static int call(ctl_t *c, Xtbridge__Request *req, Xtbridge__Reply **reply) {
     *reply = NULL;
+    apply_account_type(c, req);
     int rc = xtb_client_call(c->client, req, c->timeout_ms, reply);
     xtb_request_destroy(&req);
     if (rc != 0) {
@@ -1143,6 +1167,13 @@ int main(int argc, char **argv) {
     ctl.account = getenv("XTB_ACCOUNT") && *getenv("XTB_ACCOUNT") ? getenv("XTB_ACCOUNT")
                                                                   : XTB_DEFAULT_ACCOUNT;
     ctl.timeout_ms = 5000;
+    {
+        int64_t t = 0;
+        const char *env = getenv("XTB_ACCOUNT_TYPE");
+        if (env && *env && (!parse_i64(env, &t) || t < 0 || t > 100))
+            return usage_error("bad XTB_ACCOUNT_TYPE %s", env);
+        ctl.account_type = (int32_t)t;
+    }
     const char *curve_cert = env_or("XTB_CURVE_CERT", NULL);
     const char *curve_server = env_or("XTB_CURVE_SERVER", NULL);
 
@@ -1157,7 +1188,12 @@ int main(int argc, char **argv) {
             ctl.pub = argv[++i];
         else if (strcmp(a, "--account") == 0 && i + 1 < argc)
             ctl.account = argv[++i];
-        else if (strcmp(a, "--json") == 0)
+        else if (strcmp(a, "--account-type") == 0 && i + 1 < argc) {
+            int64_t t;
+            if (!parse_i64(argv[++i], &t) || t < 0 || t > 100)
+                return usage_error("bad --account-type %s", argv[i]);
+            ctl.account_type = (int32_t)t;
+        } else if (strcmp(a, "--json") == 0)
             ctl.json = true;
         else if (strcmp(a, "--curve-cert") == 0 && i + 1 < argc)
             curve_cert = argv[++i];

@@ -2484,3 +2484,36 @@ Test(sim, relaxed_response_order_lets_the_answer_come_after) {
     order_async("600000.SH", 23, 150, 11, 10.50);
     expect_kinds(mark, "order_async,order,order_error");
 }
+
+/* A store seeded with the defaults before the CREDIT account existed gets it, fresh. */
+Test(sim, default_store_without_the_credit_account_gets_it) {
+    teardown();
+    start_stored(NULL, 0);
+    cr_assert_eq(brg_store_begin(store), 0);
+    cr_assert_eq(commit(), 0);
+    /* what an older bridge stored: the STOCK account only */
+    cr_assert_eq(brg_store_begin(store), 0);
+    const char *prefixes[] = {BRG_SIM_KEY_ACCOUNT, "C/", "X/"};
+    for (size_t i = 0; i < 3; i++) {
+        uint8_t key[BRG_SIM_KEY_MAX];
+        size_t klen = brg_sim_key_str(key, prefixes[i], "1208970161", NULL);
+        cr_assert_eq(brg_store_state_del(store, key, klen), 0, "%s", prefixes[i]);
+    }
+    cr_assert_eq(brg_store_commit(store), 0);
+    restart(NULL);
+    Xtbridge__NoArgsRequest none = XTBRIDGE__NO_ARGS_REQUEST__INIT;
+    Xtbridge__Request req = XTBRIDGE__REQUEST__INIT;
+    req.body_case = XTBRIDGE__REQUEST__BODY_QUERY_ACCOUNT_INFOS;
+    req.query_account_infos = &none;
+    brg_call_t *call = run(&req);
+    Xtbridge__AccountInfosReply *infos = brg_call_reply(call)->query_account_infos;
+    cr_assert_eq(infos->n_accounts, 2);
+    cr_assert_str_eq(infos->accounts[1]->account_id, "1208970161");
+    cr_assert_eq(infos->accounts[1]->account_type, 3);
+    brg_call_destroy(&call);
+    /* (not committed) a config that lists accounts gets only those */
+    restart("sim\n    account\n        id = 1000000365\n");
+    call = run(&req);
+    cr_assert_eq(brg_call_reply(call)->query_account_infos->n_accounts, 1);
+    brg_call_destroy(&call);
+}

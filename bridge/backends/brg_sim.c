@@ -561,11 +561,15 @@ static brg_sim_t *book_build(sim_backend_t *backend, char *err, size_t errlen) {
         if (streq(zconfig_name(child), "account") &&
             load_account(self, child, nstored, err, errlen) != 0)
             goto fail;
-    if (self->naccounts == 0) {
+    bool config_accounts = section && zconfig_locate(section, "account");
+    if (self->naccounts == 0)
         add_account(self, SIM_DEFAULT_ACCOUNT, SIM_DEFAULT_CASH);
+    /* the default CREDIT account; a store seeded with the defaults before it existed
+       gets it too (fresh, like an account added to the config later) */
+    if (!config_accounts && find_account_id(self, SIM_DEFAULT_ACCOUNT) &&
+        !find_account_id(self, SIM_DEFAULT_CREDIT_ACCOUNT))
         make_credit(self, add_account(self, SIM_DEFAULT_CREDIT_ACCOUNT, SIM_DEFAULT_CASH),
                     BRG_SIM_CREDIT_FIN_QUOTA, BRG_SIM_CREDIT_SLO_QUOTA);
-    }
     if (self->counters_stored) {
         if (load_records(self, backend->store, &l))
             goto fail;

@@ -1388,10 +1388,10 @@ static void handle_com_fund(brg_sim_t *self, brg_call_t *call,
     Xtbridge__ComFundReply *r = (Xtbridge__ComFundReply *)brg_call_alloc(call, sizeof *r);
     xtbridge__com_fund_reply__init(r);
     Xtbridge__ComFund fund;
+    char text[300]; /* the reason must live until the copy below */
     if (account) {
         brg_sim_transfer_com_fund(account->transfer, &fund);
     } else {
-        char text[300];
         xtbridge__com_fund__init(&fund);
         fund.erro = (char *)unknown_account_text(self, req->account, text, sizeof text);
     }

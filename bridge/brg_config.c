@@ -12,6 +12,7 @@
 */
 #include "brg_config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
@@ -31,6 +32,8 @@ struct brg_config {
     char *clients;
     bool insecure;
     bool behind_proxy;
+    char *jetstream;        /* NULL: no JetStream forwarding */
+    char *jetstream_stream; /* stream name */
     zconfig_t *tree;
 };
 
@@ -50,6 +53,7 @@ brg_config_t *brg_config_new(void) {
     self->heartbeat_ms = BRG_DEFAULT_HEARTBEAT_MS;
     self->max_msg_size = BRG_DEFAULT_MAX_MSG_SIZE;
     brg_store_opts_default(&self->store);
+    set_str(&self->jetstream_stream, "XTB");
     return self;
 }
 
@@ -64,6 +68,8 @@ void brg_config_destroy(brg_config_t **self_p) {
     free(self->backend);
     free(self->curve_secret);
     free(self->clients);
+    free(self->jetstream);
+    free(self->jetstream_stream);
     zconfig_destroy(&self->tree);
     free(self);
     *self_p = NULL;
@@ -93,6 +99,9 @@ const char *brg_config_usage(void) {
            "  --clients DIR      allowed client certs (czmq format, metadata accounts + role);\n"
            "                     reloaded on SIGHUP\n"
            "  --insecure         allow binding a non-loopback address without CURVE\n"
+           "  --jetstream URL    also publish every journaled event to NATS JetStream\n"
+           "                     (nats://HOST:PORT), subjects xtb.<kind>.<account>\n"
+           "  --jetstream-stream NAME  the stream (default XTB; created if absent)\n"
            "  --behind-proxy     requests come through ROUTER/DEALER proxies: the frames\n"
            "                     before the request are hop ids, echoed on the reply (on by\n"
            "                     itself when the ROUTER endpoint connects out with '>')\n"
@@ -209,6 +218,20 @@ static int apply(brg_config_t *self, const char *name, const char *value, char *
     else if (streq(name, "insecure")) {
         if (parse_flag(name, value, &self->insecure, err, errlen))
             return -1;
+    } else if (streq(name, "jetstream")) {
+        if (strncmp(value, "nats://", 7) != 0 && strncmp(value, "tls://", 6) != 0) {
+            snprintf(err, errlen, "bad jetstream '%s' (want nats://HOST:PORT)", value);
+            return -1;
+        }
+        set_str(&self->jetstream, value);
+    } else if (streq(name, "jetstream-stream") || streq(name, "jetstream_stream")) {
+        for (const char *p = value; *p || p == value; p++)
+            if (!*p || !(isalnum((unsigned char)*p) || *p == '_' || *p == '-')) {
+                snprintf(err, errlen, "bad jetstream_stream '%s' (letters, digits, _ and -)",
+                         value);
+                return -1;
+            }
+        set_str(&self->jetstream_stream, value);
     } else if (streq(name, "behind-proxy") || streq(name, "behind_proxy")) {
         if (parse_flag("behind_proxy", value, &self->behind_proxy, err, errlen))
             return -1;
@@ -257,6 +280,8 @@ int brg_config_parse_args(brg_config_t *self, int argc, char **argv, char *err, 
                                             {"clients", required_argument, 0, 'K'},
                                             {"insecure", no_argument, 0, 'I'},
                                             {"behind-proxy", no_argument, 0, 'P'},
+                                            {"jetstream", required_argument, 0, 'J'},
+                                            {"jetstream-stream", required_argument, 0, 'T'},
                                             {"qmt-path", required_argument, 0, 'Q'},
                                             {"session-id", required_argument, 0, 'N'},
                                             {"help", no_argument, 0, 'h'},
@@ -318,6 +343,12 @@ int brg_config_parse_args(brg_config_t *self, int argc, char **argv, char *err, 
             break;
         case 'C':
             name = "curve-secret";
+            break;
+        case 'J':
+            name = "jetstream";
+            break;
+        case 'T':
+            name = "jetstream-stream";
             break;
         case 'K':
             name = "clients";
@@ -416,6 +447,12 @@ const char *brg_config_clients(brg_config_t *self) {
 }
 bool brg_config_insecure(brg_config_t *self) {
     return self->insecure;
+}
+const char *brg_config_jetstream(brg_config_t *self) {
+    return self->jetstream;
+}
+const char *brg_config_jetstream_stream(brg_config_t *self) {
+    return self->jetstream_stream;
 }
 bool brg_config_behind_proxy(brg_config_t *self) {
     if (self->behind_proxy)

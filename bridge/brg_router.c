@@ -507,6 +507,18 @@ static void do_stats(brg_router_t *self, brg_call_t *call) {
         self->args.ops->describe(self->args.backend, call, &probe);
         stats->backend_connected = probe.backend_connected;
     }
+    if (self->args.jetstream) {
+        brg_jetstream_stats_t js;
+        brg_jetstream_stats(self->args.jetstream, &js);
+        Xtbridge__JetStreamStats *out =
+            (Xtbridge__JetStreamStats *)brg_call_alloc(call, sizeof(Xtbridge__JetStreamStats));
+        xtbridge__jet_stream_stats__init(out);
+        out->connected = js.connected;
+        out->published = js.published;
+        out->failures = js.failures;
+        out->last_error = brg_call_strdup(call, js.last_error);
+        stats->jetstream = out;
+    }
     stats->calls =
         (Xtbridge__StatsReply__CallsEntry **)brg_call_alloc(call, sizeof(void *) * MAX_BODY_CASE);
     for (int body = 0; body < MAX_BODY_CASE; body++) {

@@ -11,6 +11,7 @@
 
 #include "brg_auth.h"
 #include "brg_backend.h"
+#include "brg_jetstream.h"
 #include "brg_publisher.h"
 #include "brg_risk.h"
 #include "brg_store.h"
@@ -37,6 +38,8 @@ typedef struct {
        routing ids, echoed back on the reply and part of the client's identity. Otherwise
        such frames are a malformed request. */
     bool behind_proxy;
+    /* The JetStream forwarder, for its counters in stats (borrowed; NULL = none). */
+    brg_jetstream_t *jetstream;
 } brg_router_args_t;
 
 /*  Bind the ROUTER and register it on `loop`. Everything in args is borrowed and must

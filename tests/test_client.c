@@ -747,6 +747,9 @@ Test(builders, names) {
     cr_assert_str_eq(xtb_order_status_name(57), "ORDER_JUNK");
     cr_assert_str_eq(xtb_order_type_name(24), "STOCK_SELL");
     cr_assert_str_eq(xtb_price_type_name(11), "FIX_PRICE");
+    cr_assert_str_eq(xtb_price_type_name(50), "BROKER_PRICE_LIMIT"); /* XtOrder's counter code */
+    cr_assert_str_eq(xtb_price_type_name(49), "BROKER_PRICE_ANY");
+    cr_assert_null(xtb_price_type_name(88)); /* no name of its own: printed as the number */
 }
 
 Test(builders, json_and_text) {
@@ -768,11 +771,12 @@ Test(builders, json_and_text) {
     Xtbridge__XtOrder o = XTBRIDGE__XT_ORDER__INIT;
     o.order_type = 23;
     o.order_status = 56;
-    o.price_type = 11;
+    o.price_type = 50;
+    o.requested_price_type = 11;
     o.order_volume = 100;
     tx = xtb_message_to_text(&o.base);
-    cr_assert_str_eq(tx, "order_type=STOCK_BUY order_volume=100 price_type=FIX_PRICE "
-                         "order_status=ORDER_SUCCEEDED");
+    cr_assert_str_eq(tx, "order_type=STOCK_BUY order_volume=100 price_type=BROKER_PRICE_LIMIT "
+                         "order_status=ORDER_SUCCEEDED requested_price_type=FIX_PRICE");
     free(tx);
     o.order_status = 99; /* no name: the number */
     tx = xtb_message_to_text(&o.base);

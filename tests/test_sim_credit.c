@@ -793,6 +793,7 @@ Test(credit, sync_transaction_from_external_records_deals, .init = start, .fini 
     cr_assert_str_eq(t->traded_id, "123456");
     cr_assert_str_eq(t->order_sysid, "1234566");
     cr_assert_eq(t->traded_volume, 300);
+    cr_assert_eq(t->traded_time, 1719417600); /* 2024-06-27 00:00 in China, epoch seconds */
     MONEY_EQ(t->traded_price, 10.50);
     MONEY_EQ(t->traded_amount, 3150.00);
     xtb_reply_destroy(&reply);

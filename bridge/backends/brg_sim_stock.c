@@ -56,8 +56,8 @@ typedef struct {
     char *name;
     int market;
     int32_t order_type;
-    int32_t price_type;
-    double price; /* the limit price (last price for LATEST_PRICE and market orders) */
+    int32_t price_type; /* as requested (xtconstant); reported as brg_sim_broker_price_type */
+    double price;       /* the limit price (last price for LATEST_PRICE and market orders) */
     int64_t volume;
     int64_t traded;
     int64_t traded_amount; /* fen */
@@ -254,6 +254,32 @@ static void position_touch(brg_sim_stock_t *self, position_t *p) {
     }
 }
 
+int32_t brg_sim_broker_price_type(int32_t requested) {
+    /* Open-source gateways written against real terminals accept an order push only
+       when price_type is one of these counter codes (vn.py's xt gateway: 50 limit, 88
+       market), so the sim reports them exactly as the terminal does. */
+    switch (requested) {
+    case BRG_SIM_FIX_PRICE:
+    case BRG_SIM_LATEST_PRICE:
+        return 50;
+    case PT_PEER_PRICE_FIRST:
+        return 84;
+    case PT_SH_CONVERT_5_LIMIT:
+        return 85;
+    case PT_MINE_PRICE_FIRST:
+        return 86;
+    case PT_SZ_INSTBUSI_RESTCANCEL:
+        return 87;
+    case PT_SH_CONVERT_5_CANCEL:
+    case PT_SZ_CONVERT_5_CANCEL:
+        return 88;
+    case PT_SZ_FULL_OR_CANCEL:
+        return 89;
+    default:
+        return requested;
+    }
+}
+
 bool brg_sim_order_status_open(int32_t status) {
     return status == ST_UNREPORTED || status == 49 || status == ST_REPORTED ||
            status == ST_PART_SUCC;
@@ -311,6 +337,17 @@ int brg_sim_stock_add_position(brg_sim_stock_t *self, const char *code, int64_t 
 
 /* --- message snapshots ------------------------------------------------------------- */
 
+/* offset_flag tells buy (48) from sell (49): credit sells (short sell, sell to repay) and
+   the direct return of shares are sells; the direct cash repayment counts as a buy. */
+static int32_t offset_of(int32_t order_type) {
+    brg_sim_flow_t flow;
+    if (!brg_sim_order_flow(order_type, &flow))
+        return OFFSET_OPEN;
+    if (flow.instant)
+        return order_type == 30 || order_type == 43 ? OFFSET_CLOSE : OFFSET_OPEN;
+    return flow.buy ? OFFSET_OPEN : OFFSET_CLOSE;
+}
+
 static void fill_order_msg(brg_sim_stock_t *self, const order_t *o, Xtbridge__XtOrder *out) {
     xtbridge__xt_order__init(out);
     out->account_type = self->account_type;
@@ -323,7 +360,8 @@ static void fill_order_msg(brg_sim_stock_t *self, const order_t *o, Xtbridge__Xt
     out->order_time = o->time;
     out->order_type = o->order_type;
     out->order_volume = o->volume;
-    out->price_type = o->price_type;
+    out->price_type = brg_sim_broker_price_type(o->price_type);
+    out->requested_price_type = o->price_type;
     out->price = o->price;
     out->traded_volume = o->traded;
     out->traded_price = o->traded ? brg_sim_yuan(o->traded_amount) / (double)o->traded : 0.0;
@@ -332,7 +370,7 @@ static void fill_order_msg(brg_sim_stock_t *self, const order_t *o, Xtbridge__Xt
     out->strategy_name = o->strategy;
     out->order_remark = o->remark;
     out->direction = DIRECTION_LONG;
-    out->offset_flag = o->order_type == BRG_SIM_STOCK_SELL ? OFFSET_CLOSE : OFFSET_OPEN;
+    out->offset_flag = offset_of(o->order_type);
 }
 
 static void fill_trade_msg(brg_sim_stock_t *self, const trade_t *t, Xtbridge__XtTrade *out) {
@@ -353,7 +391,7 @@ static void fill_trade_msg(brg_sim_stock_t *self, const trade_t *t, Xtbridge__Xt
     out->strategy_name = t->strategy;
     out->order_remark = t->remark;
     out->direction = DIRECTION_LONG;
-    out->offset_flag = t->order_type == BRG_SIM_STOCK_SELL ? OFFSET_CLOSE : OFFSET_OPEN;
+    out->offset_flag = offset_of(t->order_type);
     out->commission = brg_sim_yuan(t->commission);
 }
 

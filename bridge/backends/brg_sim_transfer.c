@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "brg_sim_json.h"
 
@@ -317,6 +318,18 @@ size_t brg_sim_transfer_deal_count(brg_sim_transfer_t *self) {
     return self->ndeals;
 }
 
+/* m_strTradeDate YYYYMMDD as epoch seconds of that day's start in China (UTC+8), like
+   every other time the sim reports; 0 when absent or not a date. */
+static int64_t date_epoch(const char *date) {
+    int y, m, d;
+    char end;
+    if (!date || sscanf(date, "%4d%2d%2d%c", &y, &m, &d, &end) != 3 || m < 1 || m > 12 || d < 1 ||
+        d > 31)
+        return 0;
+    struct tm tm = {.tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = d};
+    return (int64_t)timegm(&tm) - 8 * 3600;
+}
+
 void brg_sim_transfer_deal_at(brg_sim_transfer_t *self, size_t index, Xtbridge__XtTrade *out) {
     xtbridge__xt_trade__init(out);
     deal_t *d = &self->deals[index];
@@ -325,7 +338,7 @@ void brg_sim_transfer_deal_at(brg_sim_transfer_t *self, size_t index, Xtbridge__
     out->stock_code = d->code;
     out->stock_code1 = d->code;
     out->traded_id = d->trade_id;
-    out->traded_time = atoll(d->trade_date);
+    out->traded_time = date_epoch(d->trade_date);
     out->traded_price = d->price;
     out->traded_volume = d->volume;
     out->traded_amount = brg_sim_round2(d->price * (double)d->volume);

@@ -1102,6 +1102,14 @@ const char *xtb_price_type_name(int32_t price_type) {
         return "MARKET_SZ_CONVERT_5_CANCEL";
     case 48:
         return "MARKET_SZ_FULL_OR_CANCEL";
+    /* the counter's own codes, which XtOrder.price_type reports (protocol.md §5.4); they
+       never collide with the codes an order is sent with */
+    case 49:
+        return "BROKER_PRICE_ANY";
+    case 50:
+        return "BROKER_PRICE_LIMIT";
+    case 51:
+        return "BROKER_PRICE_BEST";
     default:
         return NULL;
     }
@@ -1229,7 +1237,7 @@ static const char *xtconstant_name(const char *field, int32_t value) {
         return xtb_order_type_name(value);
     if (strcmp(field, "order_status") == 0)
         return xtb_order_status_name(value);
-    if (strcmp(field, "price_type") == 0)
+    if (strcmp(field, "price_type") == 0 || strcmp(field, "requested_price_type") == 0)
         return xtb_price_type_name(value);
     return NULL;
 }

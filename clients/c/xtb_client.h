@@ -232,7 +232,9 @@ const char *xtb_event_body_name(Xtbridge__Event__BodyCase body);
 /*  Bytes one element of a field of protobuf-c type `type` takes in a message struct (a
     repeated field's array stride), for code that fills messages by reflection. */
 size_t xtb_field_element_size(ProtobufCType type);
-/*  xtconstant names: "ORDER_SUCCEEDED", "STOCK_BUY", "FIX_PRICE"; NULL if unknown. */
+/*  xtconstant names: "ORDER_SUCCEEDED", "STOCK_BUY", "FIX_PRICE"; NULL if unknown. Price
+    types include the counter codes XtOrder.price_type reports ("BROKER_PRICE_LIMIT" 50,
+    "BROKER_PRICE_ANY" 49, "BROKER_PRICE_BEST" 51). */
 const char *xtb_order_status_name(int32_t status);
 const char *xtb_order_type_name(int32_t order_type);
 const char *xtb_price_type_name(int32_t price_type);

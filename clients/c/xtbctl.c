@@ -676,6 +676,11 @@ static int cmd_stats(ctl_t *c) {
             printf("pruned_events:     %" PRIu64 "\n", s->pruned_events);
             printf("degraded:          %s%s\n", s->degraded ? "yes: " : "no",
                    s->degraded ? s->degraded_reason : "");
+            if (s->jetstream)
+                printf("jetstream:         %s, %" PRIu64 " published, %" PRIu64 " failures%s%s\n",
+                       s->jetstream->connected ? "connected" : "NOT connected",
+                       s->jetstream->published, s->jetstream->failures,
+                       *s->jetstream->last_error ? "; last error: " : "", s->jetstream->last_error);
             for (size_t i = 0; i < s->n_calls; i++)
                 printf("call %-28s %" PRIu64 "\n", s->calls[i]->key, s->calls[i]->value);
         }

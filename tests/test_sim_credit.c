@@ -264,6 +264,22 @@ Test(credit, default_account_listed_with_its_status_push, .init = start, .fini =
     MONEY_EQ(d.m_dsloenablequota, 500000.00);
     MONEY_EQ(d.m_dtotaldebt, 0);
     cr_assert_eq(d.m_dperassurescalevalue, 0.0);
+
+    /* its status is its own: a CLOSED credit account refuses orders, the stock one trades */
+    Xtbridge__Request *st = xtb_req_sim_set_account_status(CREDIT, 6);
+    st->sim_set_account_status->account->account_type = 3;
+    sim_call(st, XTBRIDGE__REPLY__RESULT_SIM_SET_ACCOUNT_STATUS);
+    expect_junk(credit_order("600000.SH", 27, 100, 10.60),
+                "account status 6 (CLOSED) is not OK: no orders");
+    char msg[256];
+    int64_t id = order_on(STOCK, 2, "600000.SH", 23, 100, 10.60);
+    cr_assert_eq(order_status(STOCK, 2, id, msg, sizeof msg), 56, "%s", msg);
+    reply = xtbt_call_ok(s_client, xtb_req_replay(topic, NULL, NULL, 0, 0),
+                         XTBRIDGE__REPLY__RESULT_REPLAY);
+    cr_assert_eq(reply->replay->n_events, 2);
+    cr_assert_eq(reply->replay->events[1]->account_status->status, 6);
+    xtb_reply_destroy(&reply);
+    cr_assert_eq(detail().m_nstatus, 6);
 }
 
 /* ---- margin buy -> compact, quota, debt, ratio; interest; repayments ------------------ */

@@ -266,8 +266,9 @@ static int64_t repay_fin(brg_sim_credit_t *self, int64_t money) {
 }
 
 /* Return `qty` shares of `code` to the lender, oldest compact first: each frees its share
-   of the held proceeds, less the interest it owes. Returns the fen that reach cash. */
-static int64_t return_shares(brg_sim_credit_t *self, const char *code, int64_t qty) {
+   of the held proceeds, less the interest it owes. Returns the fen that reach cash (which
+   may be negative); with `apply` false nothing changes (a preview). */
+static int64_t return_shares(brg_sim_credit_t *self, const char *code, int64_t qty, bool apply) {
     int64_t cash = 0;
     for (size_t i = 0; i < self->compacts.size && qty > 0; i++) {
         compact_t *c = &self->compacts.items[i];
@@ -278,16 +279,19 @@ static int64_t return_shares(brg_sim_credit_t *self, const char *code, int64_t q
         int64_t sell = all ? c->sell_fen : c->sell_fen * n / c->real_vol;
         int64_t principal = all ? c->real_fen : c->real_fen * n / c->real_vol;
         int64_t fare = all ? c->real_fare_fen : c->real_fare_fen * n / c->real_vol;
+        cash += sell - fare;
+        qty -= n;
+        if (!apply)
+            continue;
         c->real_vol -= n;
         c->sell_fen -= sell;
         c->real_fen -= principal;
         c->repaid_fen += principal;
         c->real_fare_fen -= fare;
         c->repaid_fare_fen += fare;
-        cash += sell - fare;
-        qty -= n;
     }
-    self->dirty = true;
+    if (apply)
+        self->dirty = true;
     return cash;
 }
 
@@ -398,10 +402,17 @@ static const char *hook_enter(void *arg, const brg_sim_hook_order_t *o, char *bu
             snprintf(buf, len, "return %" PRId64 " %s: sellable %" PRId64, o->volume, o->code, can);
             return buf;
         }
+        /* the returned part's proceeds less its interest: the interest may exceed them */
+        int64_t cash = return_shares(self, o->code, o->volume, false);
+        int64_t available = brg_sim_stock_cash_available(self->stock);
+        if (cash < 0 && -cash > available) {
+            snprintf(buf, len, "insufficient cash for the interest: need %.2f, available %.2f",
+                     brg_sim_yuan(-cash), brg_sim_yuan(available));
+            return buf;
+        }
         brg_sim_stock_take_shares(self->stock, o->code, o->volume);
-        int64_t cash = return_shares(self, o->code, o->volume);
-        if (brg_sim_stock_move_cash(self->stock, cash) != 0) /* interest above the proceeds */
-            brg_sim_stock_move_cash(self->stock, -brg_sim_stock_cash_available(self->stock));
+        return_shares(self, o->code, o->volume, true);
+        brg_sim_stock_move_cash(self->stock, cash);
         return NULL;
     }
     case 31: {
@@ -470,7 +481,7 @@ static int64_t hook_fill(void *arg, const brg_sim_hook_order_t *o, int64_t qty, 
         return 0;
     }
     case 29:
-        return return_shares(self, o->code, qty);
+        return return_shares(self, o->code, qty, true);
     case 31:
         return repay_fin(self, amount - fee);
     default:

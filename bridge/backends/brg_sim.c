@@ -1368,6 +1368,12 @@ static void handle_fund_transfer(brg_sim_t *self, brg_call_t *call,
         success_msg_reply(call, false, unknown_account_text(self, req->account, msg, sizeof msg));
         return;
     }
+    if (!account->stock) {
+        /* an account class without a stock book (none yet) keeps its cash elsewhere */
+        success_msg_reply(call, false,
+                          "fund transfers are simulated for STOCK and CREDIT accounts");
+        return;
+    }
     int64_t withdrawable = brg_sim_stock_cash_available(account->stock);
     if (account->credit) {
         /* a credit account may only take out what keeps its maintenance ratio */

@@ -266,21 +266,28 @@ static void assert_alive(env_t *env, zsock_t *sock) {
     xtbridge__reply__free_unpacked(reply, NULL);
 }
 
+/* An order_stock request (600000.SH, buy 100 at 10.50) in caller-owned messages. */
+static Xtbridge__Request *order_request(Xtbridge__Request *req, Xtbridge__OrderStockRequest *body,
+                                        Xtbridge__Account *acc, const char *id,
+                                        const char *account) {
+    acc->account_id = (char *)account;
+    body->account = acc;
+    body->stock_code = (char *)"600000.SH";
+    body->order_type = 23;
+    body->order_volume = 100;
+    body->price_type = 11;
+    body->price = 10.5;
+    req->request_id = (char *)id;
+    req->body_case = XTBRIDGE__REQUEST__BODY_ORDER_STOCK;
+    req->order_stock = body;
+    return req;
+}
+
 static Xtbridge__Reply *order(env_t *env, zsock_t *sock, const char *id, const char *account) {
     Xtbridge__Request req = XTBRIDGE__REQUEST__INIT;
     Xtbridge__OrderStockRequest body = XTBRIDGE__ORDER_STOCK_REQUEST__INIT;
     Xtbridge__Account acc = XTBRIDGE__ACCOUNT__INIT;
-    acc.account_id = (char *)account;
-    body.account = &acc;
-    body.stock_code = (char *)"600000.SH";
-    body.order_type = 23;
-    body.order_volume = 100;
-    body.price_type = 11;
-    body.price = 10.5;
-    req.request_id = (char *)id;
-    req.body_case = XTBRIDGE__REQUEST__BODY_ORDER_STOCK;
-    req.order_stock = &body;
-    send_request(sock, &req);
+    send_request(sock, order_request(&req, &body, &acc, id, account));
     pump(env);
     return NULL;
 }
@@ -389,21 +396,6 @@ static Xtbridge__Reply *recv_via(zsock_t *sock, const char *const *hops, size_t 
     return reply;
 }
 
-static Xtbridge__Request *order_request(Xtbridge__Request *req, Xtbridge__OrderStockRequest *body,
-                                        Xtbridge__Account *acc, const char *id) {
-    acc->account_id = (char *)"1000000365";
-    body->account = acc;
-    body->stock_code = (char *)"600000.SH";
-    body->order_type = 23;
-    body->order_volume = 100;
-    body->price_type = 11;
-    body->price = 10.5;
-    req->request_id = (char *)id;
-    req->body_case = XTBRIDGE__REQUEST__BODY_ORDER_STOCK;
-    req->order_stock = body;
-    return req;
-}
-
 Test(router, behind_a_proxy_hops_are_echoed_and_name_the_client) {
     env_t env = {.behind_proxy = true};
     env_open(&env, NULL);
@@ -411,7 +403,7 @@ Test(router, behind_a_proxy_hops_are_echoed_and_name_the_client) {
     Xtbridge__Request req = XTBRIDGE__REQUEST__INIT;
     Xtbridge__OrderStockRequest body = XTBRIDGE__ORDER_STOCK_REQUEST__INIT;
     Xtbridge__Account acc = XTBRIDGE__ACCOUNT__INIT;
-    order_request(&req, &body, &acc, "o-1");
+    order_request(&req, &body, &acc, "o-1", "1000000365");
     const char *alice[] = {"alice"}, *bob[] = {"bob"};
     /* two clients behind one proxy, same request id: two orders */
     send_via(proxy, alice, 1, &req);

@@ -80,7 +80,8 @@ static void *make_sim(const char *config_text, char *err, size_t errlen) {
         cr_assert_not_null(config, "config text does not parse");
     brg_backend_env_t env = {
         .config = config,
-        .data_dir = ".", /* the sim keeps nothing in files: its book is in env.store */
+        .data_dir = ".", /* the book is in env.store; only export_data/query_data write files
+                            (<data_dir>/export), and these tests do not call them */
         .loop = NULL,
         .emit = record_emit,
         .emit_arg = NULL,
@@ -1496,18 +1497,20 @@ Test(sim, queries) {
     req.query_account_infos = &none;
     call = run(&req);
     Xtbridge__AccountInfosReply *infos = brg_call_reply(call)->query_account_infos;
-    cr_assert_eq(infos->n_accounts, 2);
+    cr_assert_eq(infos->n_accounts, 3);
     cr_assert_str_eq(infos->accounts[0]->account_id, ACCT);
     cr_assert_eq(infos->accounts[0]->account_type, 2);
-    cr_assert_str_eq(infos->accounts[1]->account_id, "1208970161");
-    cr_assert_eq(infos->accounts[1]->account_type, 3);
+    cr_assert_str_eq(infos->accounts[2]->account_id, "1208970161");
+    cr_assert_eq(infos->accounts[2]->account_type, 3);
+    cr_assert_str_eq(infos->accounts[1]->account_id, "1000000367");
+    cr_assert_eq(infos->accounts[1]->account_type, 1);
     brg_call_destroy(&call);
 
     req.body_case = XTBRIDGE__REQUEST__BODY_QUERY_ACCOUNT_STATUS;
     req.query_account_status = &none;
     call = run(&req);
     Xtbridge__AccountStatusReply *statuses = brg_call_reply(call)->query_account_status;
-    cr_assert_eq(statuses->n_statuses, 2);
+    cr_assert_eq(statuses->n_statuses, 3);
     cr_assert_str_eq(statuses->statuses[0]->account_id, ACCT);
     cr_assert_eq(statuses->statuses[0]->status, 0);
     brg_call_destroy(&call);
@@ -1547,7 +1550,7 @@ Test(sim, unknown_account) {
     cr_assert_eq(pushes[mark].event->order_error->error_id, -61);
     cr_assert_str_eq(pushes[mark].event->order_error->account_id, "42");
     cr_assert_str_eq(pushes[mark].event->order_error->error_msg,
-                     "unknown account 42; have 1000000365, 1208970161");
+                     "unknown account 42; have 1000000365, 1000000367, 1208970161");
 
     /* the known id with another account type is another account */
     Xtbridge__Account credit = account_of(ACCT);
@@ -1562,7 +1565,8 @@ Test(sim, unknown_account) {
     brg_call_destroy(&call);
     expect_kinds(mark, "order_error");
     cr_assert_str_eq(pushes[mark].event->order_error->error_msg,
-                     "unknown account 1000000365 of type 3; have 1000000365, 1208970161");
+                     "unknown account 1000000365 of type 3; have 1000000365, 1000000367, "
+                     "1208970161");
 
     /* async: seq, then order_async (order_id -1), then order_error with the seq */
     Xtbridge__Account other = account_of("42");
@@ -1664,6 +1668,11 @@ Test(sim, serves_only_what_it_implements) {
         XTBRIDGE__REQUEST__BODY_SMT_QUERY_QUOTER,
         XTBRIDGE__REQUEST__BODY_SMT_NEGOTIATE_ORDER_ASYNC,
         XTBRIDGE__REQUEST__BODY_SMT_QUERY_COMPACT,
+        XTBRIDGE__REQUEST__BODY_QUERY_POSITION_STATISTICS,
+        XTBRIDGE__REQUEST__BODY_QUERY_NEW_PURCHASE_LIMIT,
+        XTBRIDGE__REQUEST__BODY_QUERY_IPO_DATA,
+        XTBRIDGE__REQUEST__BODY_EXPORT_DATA,
+        XTBRIDGE__REQUEST__BODY_QUERY_DATA,
     };
     size_t n = sizeof served / sizeof served[0];
     for (size_t i = 0; i < n; i++)
@@ -1672,25 +1681,19 @@ Test(sim, serves_only_what_it_implements) {
         XTBRIDGE__REQUEST__BODY__NOT_SET,
         XTBRIDGE__REQUEST__BODY_HELLO,
         XTBRIDGE__REQUEST__BODY_PING,
-        XTBRIDGE__REQUEST__BODY_QUERY_POSITION_STATISTICS,
-        XTBRIDGE__REQUEST__BODY_QUERY_NEW_PURCHASE_LIMIT,
-        XTBRIDGE__REQUEST__BODY_QUERY_IPO_DATA,
-        XTBRIDGE__REQUEST__BODY_EXPORT_DATA,
-        XTBRIDGE__REQUEST__BODY_QUERY_DATA,
     };
     for (size_t i = 0; i < sizeof not_served / sizeof not_served[0]; i++)
         cr_assert_not(brg_sim_ops.serves(sim, not_served[i]), "%d", not_served[i]);
 
     /* a direct call to an unserved body is UNKNOWN_CALL naming it, never success */
-    Xtbridge__AccountRequest a = XTBRIDGE__ACCOUNT_REQUEST__INIT;
-    Xtbridge__Account account = account_of(ACCT);
-    a.account = &account;
+    /* (every xttrader call is served now: a bridge call stands in) */
+    Xtbridge__PingRequest ping = XTBRIDGE__PING_REQUEST__INIT;
     Xtbridge__Request req = XTBRIDGE__REQUEST__INIT;
-    req.body_case = XTBRIDGE__REQUEST__BODY_QUERY_NEW_PURCHASE_LIMIT;
-    req.query_new_purchase_limit = &a;
+    req.body_case = XTBRIDGE__REQUEST__BODY_PING;
+    req.ping = &ping;
     brg_call_t *call = run(&req);
     cr_assert_eq(brg_call_reply(call)->error->code, XTBRIDGE__ERROR_CODE__UNKNOWN_CALL);
-    cr_assert(strstr(brg_call_reply(call)->error->message, "query_new_purchase_limit"));
+    cr_assert(strstr(brg_call_reply(call)->error->message, "ping"));
     brg_call_destroy(&call);
 }
 
@@ -1706,20 +1709,25 @@ Test(sim, describe_start_and_account_status) {
     brg_call_t *call = brg_call_new(xtbridge__request__unpack(NULL, size, buf), "c");
     Xtbridge__HelloReply hello = XTBRIDGE__HELLO_REPLY__INIT;
     brg_sim_ops.describe(sim, call, &hello);
-    cr_assert_eq(hello.n_accounts, 2); /* the default STOCK and CREDIT accounts */
+    /* the default book: the stock, FUTURE and CREDIT accounts */
+    cr_assert_eq(hello.n_accounts, 3);
     cr_assert_str_eq(hello.accounts[0]->account_id, ACCT);
     cr_assert_eq(hello.accounts[0]->account_type, 2);
-    cr_assert_str_eq(hello.accounts[1]->account_id, "1208970161");
-    cr_assert_eq(hello.accounts[1]->account_type, 3);
+    cr_assert_str_eq(hello.accounts[1]->account_id, "1000000367");
+    cr_assert_eq(hello.accounts[1]->account_type, 1);
+    cr_assert_str_eq(hello.accounts[2]->account_id, "1208970161");
+    cr_assert_eq(hello.accounts[2]->account_type, 3);
     brg_call_destroy(&call);
 
     brg_sim_ops.start(sim);
-    expect_kinds(0, "account_status,account_status");
-    cr_assert_str_eq(pushes[1].account, "1208970161");
-    cr_assert_eq(pushes[1].event->account_status->account_type, 3);
+    expect_kinds(0, "account_status,account_status,account_status");
     cr_assert_str_eq(pushes[0].account, ACCT);
     cr_assert_eq(pushes[0].event->account_status->status, 0);
     cr_assert_eq(pushes[0].event->account_status->account_type, 2);
+    cr_assert_str_eq(pushes[1].account, "1000000367");
+    cr_assert_eq(pushes[1].event->account_status->account_type, 1);
+    cr_assert_str_eq(pushes[2].account, "1208970161");
+    cr_assert_eq(pushes[2].event->account_status->account_type, 3);
     clear_pushes();
 
     Xtbridge__SimSetAccountStatusRequest s = XTBRIDGE__SIM_SET_ACCOUNT_STATUS_REQUEST__INIT;
@@ -2515,14 +2523,15 @@ Test(sim, default_store_without_the_credit_account_gets_it) {
     req.query_account_infos = &none;
     brg_call_t *call = run(&req);
     Xtbridge__AccountInfosReply *infos = brg_call_reply(call)->query_account_infos;
-    cr_assert_eq(infos->n_accounts, 2);
-    cr_assert_str_eq(infos->accounts[1]->account_id, "1208970161");
-    cr_assert_eq(infos->accounts[1]->account_type, 3);
+    cr_assert_eq(infos->n_accounts, 3);
+    cr_assert_str_eq(infos->accounts[2]->account_id, "1208970161");
+    cr_assert_eq(infos->accounts[2]->account_type, 3);
     brg_call_destroy(&call);
-    /* (not committed) a config that lists accounts gets only those */
+    /* (not committed) a config that lists accounts adds no default: the stored STOCK and
+       FUTURE accounts stay, no CREDIT one appears */
     restart("sim\n    account\n        id = 1000000365\n");
     call = run(&req);
-    cr_assert_eq(brg_call_reply(call)->query_account_infos->n_accounts, 1);
+    cr_assert_eq(brg_call_reply(call)->query_account_infos->n_accounts, 2);
     brg_call_destroy(&call);
 }
 

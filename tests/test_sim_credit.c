@@ -560,14 +560,14 @@ Test(credit, fund_transfer_bad_inputs, .init = start, .fini = stop, .timeout = 6
     }
     char msg[256];
     cr_assert_not(transfer("42", 3, 510, 10.0, msg, sizeof msg));
-    cr_assert_str_eq(msg, "unknown account 42; have 1000000365, 1208970161");
+    cr_assert_str_eq(msg, "unknown account 42; have 1000000365, 1000000367, 1208970161");
     /* the ordinary counter of an unknown account: success false with the reason */
     Xtbridge__Reply *reply =
         xtbt_call_ok(s_client, acc_req(XTBRIDGE__REQUEST__BODY_QUERY_COM_FUND, "42", 3),
                      XTBRIDGE__REPLY__RESULT_QUERY_COM_FUND);
     cr_assert_not(reply->query_com_fund->fund->success);
     cr_assert_str_eq(reply->query_com_fund->fund->erro,
-                     "unknown account 42; have 1000000365, 1208970161");
+                     "unknown account 42; have 1000000365, 1000000367, 1208970161");
     xtb_reply_destroy(&reply);
     reply = xtbt_call_ok(s_client, acc_req(XTBRIDGE__REQUEST__BODY_QUERY_COM_POSITION, "42", 3),
                          XTBRIDGE__REPLY__RESULT_QUERY_COM_POSITION);

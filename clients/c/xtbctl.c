@@ -41,57 +41,59 @@ typedef struct {
 } ctl_t;
 
 static void usage(FILE *f) {
-    fputs("usage: xtbctl [--router EP] [--pub EP] [--json] [--timeout MS] [--account ID]\n"
-          "              [--account-type N]\n"
-          "              [--curve-cert FILE --curve-server FILE] CMD [ARGS]\n"
-          "  defaults: --router $XTB_ROUTER or " XTB_DEFAULT_ROUTER
-          ", --account $XTB_ACCOUNT or " XTB_DEFAULT_ACCOUNT ", --timeout 5000\n"
-          "  --account-type N ($XTB_ACCOUNT_TYPE): the account's xtquant type (2 STOCK default,\n"
-          "                   3 CREDIT), e.g. --account 1208970161 --account-type 3 asset\n"
-          "  --pub EP (or $XTB_PUB): PUB endpoint for watch instead of the one hello announces\n"
-          "    (e.g. a proxy's XPUB side); an announced wildcard host (tcp://*:58611) becomes\n"
-          "    the --router host\n"
-          "  CURVE (a bridge run with --curve-secret): --curve-cert $XTB_CURVE_CERT (this\n"
-          "  client's secret cert), --curve-server $XTB_CURVE_SERVER (the bridge's public\n"
-          "  cert or its z85 key)\n"
-          "commands:\n"
-          "  hello                           bridge version, PUB endpoints, accounts, calls\n"
-          "  ping [--count N]                round-trip time\n"
-          "  order CODE buy|sell VOLUME PRICE [--type N] [--price-type N] [--async]\n"
-          "        [--strategy S] [--remark R]   price-type default 11 (FIX_PRICE)\n"
-          "  cancel ORDER_ID [--async]\n"
-          "  cancel-sysid MARKET SYSID [--async]   market 0 = SH, 1 = SZ, 70 = BJ\n"
-          "  orders [--cancelable]           today's orders\n"
-          "  show-order ORDER_ID             one order\n"
-          "  trades | positions | position CODE | asset\n"
-          "  accounts | status               query_account_infos / query_account_status\n"
-          "  watch [TOPIC_PREFIX] [--heartbeats]\n"
-          "                                  print pushes until Ctrl-C (heartbeats only\n"
-          "                                  with --heartbeats)\n"
-          "  replay [TOPIC_PREFIX] [--after TOPIC=SEQ]... [--max-events N]\n"
-          "                                  journaled pushes after the given seqs, in order\n"
-          "  stats                           bridge counters\n"
-          "  sim-price CODE PRICE [--liquidity N] [--pre-close P]\n"
-          "  sim-tick [CODE] [PRICE]         run matching (optionally move the price)\n"
-          "  sim-next-day                    settle T+1, expire open orders\n"
-          "  sim-account-status STATUS       set the account status (pushes account_status)\n"
-          "  kill-switch on|off [--cancel-open] [--all]\n"
-          "                                  reject every new order of the account (--all:\n"
-          "                                  of every account); --cancel-open also cancels\n"
-          "                                  its open orders; off lifts it\n"
-          "  keygen NAME --accounts LIST --role reader|trader|admin\n"
-          "                                  write a client cert: NAME (public, goes into the\n"
-          "                                  bridge's --clients DIR) and NAME_secret (keep it);\n"
-          "                                  LIST is \"1000000365, 1000000366\" or \"*\"\n"
-          "  call NAME [--arg FIELD=VALUE]... any request by its name in proto/xtbridge.proto\n"
-          "                                  (Request.body), fields by dotted path, e.g.\n"
-          "                                  call query_stock_orders --arg cancelable_only=true\n"
-          "                                  (an unset account or account_id is --account)\n"
-          "  --version | --help\n"
-          "exit status: 0 done (an order or cancel the broker accepted), 1 the bridge refused\n"
-          "  the call, 2 usage error, 3 timeout / transport, 4 the broker rejected it (junk\n"
-          "  order, order_stock -1, failed cancel)\n",
-          f);
+    fputs(
+        "usage: xtbctl [--router EP] [--pub EP] [--json] [--timeout MS] [--account ID]\n"
+        "              [--account-type N]\n"
+        "              [--curve-cert FILE --curve-server FILE] CMD [ARGS]\n"
+        "  defaults: --router $XTB_ROUTER or " XTB_DEFAULT_ROUTER
+        ", --account $XTB_ACCOUNT or " XTB_DEFAULT_ACCOUNT ", --timeout 5000\n"
+        "  --account-type N ($XTB_ACCOUNT_TYPE): the account's xtquant type (2 STOCK default,\n"
+        "                   3 CREDIT, 1 FUTURE), e.g. --account 1208970161 --account-type 3 asset\n"
+        "  --pub EP (or $XTB_PUB): PUB endpoint for watch instead of the one hello announces\n"
+        "    (e.g. a proxy's XPUB side); an announced wildcard host (tcp://*:58611) becomes\n"
+        "    the --router host\n"
+        "  CURVE (a bridge run with --curve-secret): --curve-cert $XTB_CURVE_CERT (this\n"
+        "  client's secret cert), --curve-server $XTB_CURVE_SERVER (the bridge's public\n"
+        "  cert or its z85 key)\n"
+        "commands:\n"
+        "  hello                           bridge version, PUB endpoints, accounts, calls\n"
+        "  ping [--count N]                round-trip time\n"
+        "  order CODE buy|sell VOLUME PRICE [--type N] [--price-type N] [--async]\n"
+        "        [--strategy S] [--remark R]   price-type default 11 (FIX_PRICE)\n"
+        "  cancel ORDER_ID [--async]\n"
+        "  cancel-sysid MARKET SYSID [--async]   market 0 = SH, 1 = SZ, 70 = BJ\n"
+        "  orders [--cancelable]           today's orders\n"
+        "  show-order ORDER_ID             one order\n"
+        "  trades | positions | position CODE | asset\n"
+        "  accounts | status               query_account_infos / query_account_status\n"
+        "  watch [TOPIC_PREFIX] [--heartbeats]\n"
+        "                                  print pushes until Ctrl-C (heartbeats only\n"
+        "                                  with --heartbeats); lost pushes are replayed\n"
+        "                                  and duplicates dropped, so nothing is missing\n"
+        "  replay [TOPIC_PREFIX] [--after TOPIC=SEQ]... [--max-events N]\n"
+        "                                  journaled pushes after the given seqs, in order\n"
+        "  stats                           bridge counters\n"
+        "  sim-price CODE PRICE [--liquidity N] [--pre-close P]\n"
+        "  sim-tick [CODE] [PRICE]         run matching (optionally move the price)\n"
+        "  sim-next-day                    settle T+1, expire open orders\n"
+        "  sim-account-status STATUS       set the account status (pushes account_status)\n"
+        "  kill-switch on|off [--cancel-open] [--all]\n"
+        "                                  reject every new order of the account (--all:\n"
+        "                                  of every account); --cancel-open also cancels\n"
+        "                                  its open orders; off lifts it\n"
+        "  keygen NAME --accounts LIST --role reader|trader|admin\n"
+        "                                  write a client cert: NAME (public, goes into the\n"
+        "                                  bridge's --clients DIR) and NAME_secret (keep it);\n"
+        "                                  LIST is \"1000000365, 1000000366\" or \"*\"\n"
+        "  call NAME [--arg FIELD=VALUE]... any request by its name in proto/xtbridge.proto\n"
+        "                                  (Request.body), fields by dotted path, e.g.\n"
+        "                                  call query_stock_orders --arg cancelable_only=true\n"
+        "                                  (an unset account or account_id is --account)\n"
+        "  --version | --help\n"
+        "exit status: 0 done (an order or cancel the broker accepted), 1 the bridge refused\n"
+        "  the call, 2 usage error, 3 timeout / transport, 4 the broker rejected it (junk\n"
+        "  order, order_stock -1, failed cancel)\n",
+        f);
 }
 
 static int usage_error(const char *fmt, const char *arg) {
@@ -742,6 +744,14 @@ static int cmd_watch(ctl_t *c, int argc, char **argv) {
         free(topic);
         xtb_event_destroy(&ev);
     }
+    /* what the client's recovery did, so a user knows the output has no hole */
+    xtb_client_recovery_t rec;
+    xtb_client_recovery(c->client, &rec);
+    if (!c->json)
+        fprintf(stderr,
+                "recovered %" PRIu64 " gaps (%" PRIu64 " events replayed, %" PRIu64
+                " missing), %" PRIu64 " duplicates dropped, %" PRIu64 " catch-ups\n",
+                rec.gaps, rec.replayed_events, rec.unrecovered, rec.duplicates, rec.catch_ups);
     return EXIT_OK;
 }
 
@@ -1049,11 +1059,11 @@ static int cmd_call(ctl_t *c, int argc, char **argv) {
     }
     const ProtobufCFieldDescriptor *acc =
         protobuf_c_message_descriptor_get_field_by_name(msg->descriptor, "account");
+    /* the default account fills a missing account, or one given only its type
+       (--arg account.account_type=1 for the FUTURE account named by --account) */
     if (acc && acc->type == PROTOBUF_C_TYPE_MESSAGE && acc->label != PROTOBUF_C_LABEL_REPEATED) {
-        /* an unset account, or one given only its type (--arg account.account_type=3 for a
-           CREDIT call), takes its id from --account */
-        Xtbridge__Account *a = *(Xtbridge__Account **)((char *)msg + acc->offset);
-        if (!a || !a->account_id || !*a->account_id)
+        Xtbridge__Account *given = *(Xtbridge__Account **)((char *)msg + acc->offset);
+        if (!given || !given->account_id || !*given->account_id)
             set_path(msg, "account.account_id", c->account);
     }
 

@@ -137,6 +137,16 @@ static double last_of(brg_sim_credit_t *self, const char *code) {
     return quote ? quote->last : 0.0;
 }
 
+/* A market-dependent amount in fen (sim_set_price takes any price): saturated at 10^13 fen
+   (10^11 yuan, NaN included) so the detail's sums stay far from int64 overflow. */
+static int64_t fen_sat(double yuan) {
+    if (!(yuan < 1e11))
+        return 10000000000000LL;
+    if (yuan <= -1e11)
+        return -10000000000000LL;
+    return brg_sim_to_fen(yuan);
+}
+
 /* Half-up a / b for a >= 0, b > 0. */
 static int64_t div_round(int64_t a, int64_t b) {
     return (a + b / 2) / b;
@@ -559,9 +569,9 @@ void brg_sim_credit_detail(brg_sim_credit_t *self, int32_t status, Xtbridge__XtC
     for (size_t i = 0; i < n; i++) {
         Xtbridge__XtPosition p;
         brg_sim_stock_position_at(self->stock, i, &p);
-        int64_t mv = brg_sim_to_fen(p.market_value);
+        int64_t mv = fen_sat(p.market_value);
         market_value += mv;
-        profit += mv - brg_sim_to_fen(p.avg_price * (double)p.volume);
+        profit += mv - fen_sat(p.avg_price * (double)p.volume);
         const subject_t *sub = subject_find(p.stock_code);
         if (sub && sub->assure_status == 0)
             collateral += (int64_t)llround((double)mv * sub->assure_ratio);
@@ -571,7 +581,7 @@ void brg_sim_credit_detail(brg_sim_credit_t *self, int32_t status, Xtbridge__XtC
         compact_t *c = &self->compacts.items[i];
         const subject_t *sub = subject_find(c->code);
         if (c->type == TYPE_SLO) {
-            int64_t mv = c->real_vol * brg_sim_to_fen(last_of(self, c->code));
+            int64_t mv = fen_sat((double)c->real_vol * last_of(self, c->code));
             slo_mv += mv;
             slo_margin += (int64_t)llround((double)mv * (sub ? sub->slo_ratio : 1.0));
             sell += c->sell_fen;

@@ -350,3 +350,30 @@ def test_credit_account_margin_buy_and_transfer(bridge, make_trader, pb):
         True, 'transferred 100.00 from the ordinary counter')
     assert trader.query_com_fund(credit)['currentBalance'] == 99900.0
     assert trader.query_stock_asset(credit).cash == cents(1000094.9)
+
+
+def test_credit_smt_and_external_deals_through_the_client(bridge, make_trader):
+    """The vendor doc's smt and sync examples, verbatim, on the CREDIT account: the
+    appointment's answer reaches on_smt_appointment_async_response with the call's seq;
+    a recorded deal appears in query_stock_trades; a bad operation gets the vendor's dict."""
+    trader, rec = make_trader(bridge.router, timeout=5.0)
+    credit = StockAccount('1208970161', 'CREDIT')
+    assert trader.subscribe(credit) == 0
+    seq = trader.smt_negotiate_order_async(credit, '', '000001.SZ', 7, 100, 0.2,
+                                           {'subFareRate': 0.1, 'fineRate': 0.1})
+    assert seq > 0
+    assert rec.wait_for(lambda ev: rec.of('on_smt_appointment_async_response'))
+    resp, = rec.of('on_smt_appointment_async_response')
+    assert (resp.seq, resp.success, resp.apply_id) == (seq, True, 'SMT000001')
+    compacts = trader.smt_query_compact(credit)
+    assert [(c['applyId'], c['code'], c['compacAmount']) for c in compacts] == [
+        ('SMT000001', '000001.SZ', 100.0)]
+    deal_list = [{'m_strExchangeID': 'SH', 'm_strInstrumentID': '600000',
+                  'm_strTradeID': '123456', 'm_strOrderSysID': '1234566',
+                  'm_dPrice': 10.5, 'm_nVolume': 100, 'm_strTradeDate': '20240627'}]
+    assert trader.sync_transaction_from_external('ADD', 'DEAL', credit, deal_list) == {
+        'msg': 'sync transaction from external success'}
+    assert [(t.stock_code, t.traded_id, t.traded_volume)
+            for t in trader.query_stock_trades(credit)] == [('600000.SH', '123456', 100)]
+    bad = trader.sync_transaction_from_external('ADDD', 'DEAL', credit, deal_list)
+    assert 'invalid operation type: ADDD' in bad['error']['msg']

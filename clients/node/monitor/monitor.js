@@ -117,15 +117,20 @@ export async function startMonitor(opts = {}) {
   const hello = await trader.connect();
   state.bridge = { version: hello.bridge_version, backend: hello.backend,
     instance_id: hello.instance_id, epoch: hello.bridge_epoch };
-  const ids = opts.accounts || (await trader.queryAccountInfos()).map((a) => a.account_id);
+  // with their types: a CREDIT or FUTURE account is queried as one (the bridge refuses a
+  // stock query on it)
+  const infos = await trader.queryAccountInfos();
+  const typeOf = new Map(infos.map((a) => [a.account_id, a.account_type]));
+  const ids = opts.accounts || infos.map((a) => a.account_id);
   for (const id of ids) {
-    await trader.subscribe(id);
+    const acc = { account_id: id, account_type: typeOf.get(id) || 2 };
+    await trader.subscribe(acc);
     const a = account(id);
     // the book as it is now; pushes from here on are applied on top of it
-    for (const o of await trader.queryStockOrders(id)) a.orders[o.order_id] = o;
-    for (const t of await trader.queryStockTrades(id)) a.trades[t.traded_id] = t;
-    for (const p of await trader.queryStockPositions(id)) a.positions[p.stock_code] = p;
-    const asset = await trader.queryStockAsset(id);
+    for (const o of await trader.queryStockOrders(acc)) a.orders[o.order_id] = o;
+    for (const t of await trader.queryStockTrades(acc)) a.trades[t.traded_id] = t;
+    for (const p of await trader.queryStockPositions(acc)) a.positions[p.stock_code] = p;
+    const asset = await trader.queryStockAsset(acc);
     if (asset) setAsset(id, asset);
     countOpen(id);
   }

@@ -6,6 +6,7 @@ import { Trader, XtBridgeError } from '../lib/index.js';
 import { ACC, CODE, PUSHES, Recorder, cents, startBridge } from './helpers.mjs';
 
 const FUTURES = '1000000367';
+const CREDIT = '1208970161';
 const STOCK_BUY = 23;
 const STOCK_SELL = 24;
 const FIX_PRICE = 11;
@@ -34,9 +35,10 @@ describe('quick start against the real bridge', () => {
     assert.equal(hello.backend, 'sim');
     assert.deepEqual(hello.pub_endpoints, [bridge.pub]);
     assert.deepEqual(trader.pubEndpoints, [bridge.pub]);
-    // the sim's built-in accounts: the stock account and a futures account (type 1)
+    // the sim's built-in accounts: the stock account, a futures account (type 1) and a
+    // credit account (type 3)
     assert.deepEqual(hello.accounts.map((a) => [a.account_id, a.account_type]),
-      [[ACC, 2], [FUTURES, 1]]);
+      [[ACC, 2], [FUTURES, 1], [CREDIT, 3]]);
     assert.ok(hello.calls.includes('order_stock') && hello.calls.includes('replay'));
     assert.match(hello.bridge_epoch, /^[1-9][0-9]*$/);
     assert.equal(await trader.subscribe(ACC), 0);
@@ -165,10 +167,11 @@ describe('quick start against the real bridge', () => {
       assert.match(e.bridgeMessage, /order_volume/);
       return true;
     });
+    // a credit call on the STOCK account: the sim serves it for CREDIT accounts only
     await assert.rejects(trader.queryCreditDetail(ACC), (e) => {
-      assert.equal(e.code, 'UNKNOWN_CALL');
-      assert.equal(e.errorCode, 2);
-      assert.match(e.bridgeMessage, /query_credit_detail/);
+      assert.equal(e.code, 'INVALID_ARGUMENT');
+      assert.equal(e.errorCode, 3);
+      assert.match(e.bridgeMessage, /query_credit_detail needs a CREDIT account/);
       return true;
     });
     await assert.rejects(trader.call('no_such_call', {}), { code: 'UNKNOWN_CALL', errorCode: null });
@@ -178,9 +181,10 @@ describe('quick start against the real bridge', () => {
     assert.deepEqual(await trader.queryStockOrders('42'), []);
     // every call of the contract is a method
     const infos = await trader.queryAccountInfos();
-    assert.deepEqual(infos.map((a) => [a.account_id, a.account_type]), [[ACC, 2], [FUTURES, 1]]);
+    assert.deepEqual(infos.map((a) => [a.account_id, a.account_type]),
+      [[ACC, 2], [FUTURES, 1], [CREDIT, 3]]);
     assert.deepEqual((await trader.queryAccountStatus()).map((s) => [s.account_id, s.status]),
-      [[ACC, 0], [FUTURES, 0]]);
+      [[ACC, 0], [FUTURES, 0], [CREDIT, 0]]);
     const stats = await trader.stats();
     assert.ok(stats.requests > 10 && stats.calls.order_stock >= 4);
     const ping = await trader.ping();

@@ -126,6 +126,10 @@ test('orders, fills and stats appear on the monitor page and in /metrics', { tim
       assert.match(metrics, new RegExp(`xtbridge_open_orders\\{account="${ACC}"\\} 2\\n`));
       assert.match(metrics, new RegExp(`xtbridge_traded_amount_total\\{account="${ACC}"\\} 3180\\n`));
       assert.match(metrics, /xtbridge_up 1\n/);
+      // every default account is loaded with its own type: cash of each is known
+      for (const id of [ACC, '1000000367', '1208970161']) {
+        assert.match(metrics, new RegExp(`xtbridge_cash\\{account="${id}"\\} 1?[0-9]{5,7}`), id);
+      }
       assert.match(metrics, /xtbridge_monitor_websocket_clients 1\n/);
       assert.match(metrics, /xtbridge_bridge\{counter="requests"\} [1-9]/);
 

@@ -4,6 +4,12 @@
     parallel (criterion -j) without touching each other or the default TCP ports. Readiness
     is a ping answered, not a sleep: the DEALER queues the request until the ipc socket
     exists, and each attempt is bounded so a bridge that died is noticed quickly.
+
+    The same tests drive a bridge that runs elsewhere, e.g. the Windows build under Wine
+    (scripts/test-windows.sh): XTB_BRIDGE_CMD is the command that runs it, split at spaces
+    ("wine build-win/project/bin/xtbridge.exe"; default: XTB_BRIDGE_BIN), and
+    XTB_TRANSPORT=tcp makes every endpoint a loopback tcp:// one on a free port (Windows has
+    no ipc://).
 */
 #define _GNU_SOURCE
 #include "testutil.h"
@@ -14,11 +20,13 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <math.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -40,16 +48,55 @@ const char *xtbt_tmpdir(void) {
     return dir;
 }
 
+/* A loopback tcp port nothing listens on now, below Linux's ephemeral range (32768 up) so
+   outgoing connections do not take it before the bridge binds it; random so parallel test
+   processes do not pick the same one. */
+static int free_tcp_port(void) {
+    /* seeded per process: Criterion's forked workers must not share one sequence */
+    static unsigned seed;
+    static pid_t seeded_by;
+    if (seeded_by != getpid()) {
+        seeded_by = getpid();
+        seed = (unsigned)getpid() ^ (unsigned)zclock_usecs();
+    }
+    for (int attempt = 0; attempt < 200; attempt++) {
+        int port = 20000 + (int)(rand_r(&seed) % 12000);
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        if (fd < 0)
+            break;
+        struct sockaddr_in addr = {0};
+        addr.sin_family = AF_INET;
+        addr.sin_port = htons((uint16_t)port);
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        int rc = bind(fd, (struct sockaddr *)&addr, sizeof addr);
+        close(fd);
+        if (rc == 0)
+            return port;
+    }
+    cr_assert_fail("testutil: no free loopback tcp port");
+    return -1;
+}
+
 char *xtbt_endpoint(char *buf, size_t len, const char *what) {
-    snprintf(buf, len, "ipc://%s/xtbt-%d-%d-%s", xtbt_tmpdir(), (int)getpid(), ++s_endpoint_counter,
-             what);
+    const char *transport = getenv("XTB_TRANSPORT");
+    if (transport && streq(transport, "tcp"))
+        snprintf(buf, len, "tcp://127.0.0.1:%d", free_tcp_port());
+    else
+        snprintf(buf, len, "ipc://%s/xtbt-%d-%d-%s", xtbt_tmpdir(), (int)getpid(),
+                 ++s_endpoint_counter, what);
     return buf;
 }
 
 static pid_t spawn_bridge(xtbt_bridge_t *self, const char *const *extra_args) {
     const char *argv[64];
     int n = 0;
-    argv[n++] = XTB_BRIDGE_BIN;
+    /* XTB_BRIDGE_CMD: a launcher and the binary, split at spaces (copied: argv points in) */
+    static char cmd[512];
+    const char *launch = getenv("XTB_BRIDGE_CMD");
+    snprintf(cmd, sizeof cmd, "%s", launch && *launch ? launch : XTB_BRIDGE_BIN);
+    for (char *save = NULL, *tok = strtok_r(cmd, " ", &save); tok && n < 8;
+         tok = strtok_r(NULL, " ", &save))
+        argv[n++] = tok;
     argv[n++] = "--backend";
     argv[n++] = "sim";
     argv[n++] = "--router";
@@ -80,7 +127,7 @@ static pid_t spawn_bridge(xtbt_bridge_t *self, const char *const *extra_args) {
             dup2(fd, 2);
             close(fd);
         }
-        execv(argv[0], (char *const *)argv);
+        execvp(argv[0], (char *const *)argv);
         fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
         _exit(127);
     }

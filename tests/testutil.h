@@ -5,6 +5,9 @@
     text written to a file, and waits (bounded) until it answers ping. Tests then drive it
     with the C client (xtbt_bridge_client) and stop it with SIGTERM to check the exit status.
 
+    XTB_BRIDGE_CMD runs the bridge through a launcher instead (e.g. the Windows build under
+    Wine) and XTB_TRANSPORT=tcp puts it on loopback tcp:// endpoints (see testutil.c).
+
     The other helpers wrap common assertions: call-and-expect-OK, and wait-for-a-push with a
     topic prefix and body kind, skipping heartbeats and anything else.
 */
@@ -38,7 +41,8 @@ typedef struct {
     <build dir>/tmp. Created on first use. Static string. */
 const char *xtbt_tmpdir(void);
 
-/*  A unique endpoint "ipc://<tmpdir>/xtbt-<pid>-<n>-<what>" in buf. Returns buf. */
+/*  A unique endpoint "ipc://<tmpdir>/xtbt-<pid>-<n>-<what>" in buf, or with
+    XTB_TRANSPORT=tcp "tcp://127.0.0.1:<free port>". Returns buf. */
 char *xtbt_endpoint(char *buf, size_t len, const char *what);
 
 /*  Start xtbridge --backend sim on fresh endpoints and data dir, heartbeat 50 ms, with

@@ -9,7 +9,9 @@
     (scripts/test-windows.sh): XTB_BRIDGE_CMD is the command that runs it, split at spaces
     ("wine build-win/project/bin/xtbridge.exe"; default: XTB_BRIDGE_BIN), and
     XTB_TRANSPORT=tcp makes every endpoint a loopback tcp:// one on a free port (Windows has
-    no ipc://).
+    no ipc://). XTB_BRIDGE_STOP_SIGNAL=INT stops it with SIGINT instead of SIGTERM: Wine
+    delivers SIGINT as the console's Ctrl-C (the Windows stop request) but ends the process
+    outright on SIGTERM.
 */
 #define _GNU_SOURCE
 #include "testutil.h"
@@ -258,7 +260,8 @@ int xtbt_bridge_restart(xtbt_bridge_t *self, const char *const *extra_args) {
 int xtbt_bridge_kill(xtbt_bridge_t *self) {
     if (self->pid <= 0)
         return -1;
-    kill(self->pid, SIGTERM);
+    const char *stop = getenv("XTB_BRIDGE_STOP_SIGNAL");
+    kill(self->pid, stop && streq(stop, "INT") ? SIGINT : SIGTERM);
     int status = 0;
     pid_t got = 0;
     /* Waiting for a process has no socket to poll: check every 5 ms, bounded. */
@@ -268,7 +271,7 @@ int xtbt_bridge_kill(xtbt_bridge_t *self) {
             usleep(5000);
     }
     if (got == 0) {
-        fprintf(stderr, "testutil: xtbridge %d ignored SIGTERM for 10 s, killing\n",
+        fprintf(stderr, "testutil: xtbridge %d ignored its stop signal for 10 s, killing\n",
                 (int)self->pid);
         kill(self->pid, SIGKILL);
         waitpid(self->pid, &status, 0);

@@ -62,8 +62,9 @@ xtbt_bridge_t *xtbt_bridge_start_curve(const char *config_text, const char *cons
 /*  Restart a stopped bridge's process on the same endpoints and data dir (for durability
     tests). Returns 0 when it answers ping. */
 int xtbt_bridge_restart(xtbt_bridge_t *self, const char *const *extra_args);
-/*  SIGTERM the bridge and wait up to 10 s (then SIGKILL). Returns the exit status (0..255),
-    128+signal if killed by a signal, -1 if it was not running. Keeps the data dir. */
+/*  SIGTERM the bridge (SIGINT with XTB_BRIDGE_STOP_SIGNAL=INT) and wait up to 10 s (then SIGKILL).
+   Returns the exit status (0..255), 128+signal if killed by a signal, -1 if it was not running.
+   Keeps the data dir. */
 int xtbt_bridge_kill(xtbt_bridge_t *self);
 /*  Kill (if running), remove the temp dir and free; NULLs the pointer. Returns the exit
     status as xtbt_bridge_kill (or -1 if it was already stopped). */

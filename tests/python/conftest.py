@@ -9,6 +9,8 @@ Environment:
   (e.g. "wine build-win/project/bin/xtbridge.exe": the Windows build under Wine).
 - XTB_TRANSPORT=tcp: loopback tcp:// endpoints on free ports instead of ipc:// (Windows has
   no ipc://).
+- XTB_BRIDGE_STOP_SIGNAL=INT: stop the bridge with SIGINT, not SIGTERM (Wine delivers SIGINT
+  as the console's Ctrl-C, the Windows stop request, and ends the process on SIGTERM).
 Every test gets its own endpoints and, for the real bridge, its own --data dir.
 """
 
@@ -42,6 +44,7 @@ from fakebridge import FakeBridge  # noqa: E402
 BRIDGE_BIN = os.environ.get('XTB_BRIDGE_BIN', os.path.join(REPO, 'build', 'bin', 'xtbridge'))
 BRIDGE_CMD = shlex.split(os.environ.get('XTB_BRIDGE_CMD', '')) or [BRIDGE_BIN]
 TCP = os.environ.get('XTB_TRANSPORT') == 'tcp'
+STOP_SIGNAL = signal.SIGINT if os.environ.get('XTB_BRIDGE_STOP_SIGNAL') == 'INT' else signal.SIGTERM
 _counter = itertools.count(1)
 
 
@@ -228,7 +231,7 @@ class Bridge(object):
 
     def terminate(self, timeout=10):
         if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
+            self.proc.send_signal(STOP_SIGNAL)
             try:
                 self.proc.wait(timeout)
             except subprocess.TimeoutExpired:

@@ -89,16 +89,32 @@ char *xtbt_endpoint(char *buf, size_t len, const char *what) {
     return buf;
 }
 
-static pid_t spawn_bridge(xtbt_bridge_t *self, const char *const *extra_args) {
-    const char *argv[64];
-    int n = 0;
-    /* XTB_BRIDGE_CMD: a launcher and the binary, split at spaces (copied: argv points in) */
+int xtbt_bridge_command(const char **argv, int max) {
+    /* XTB_BRIDGE_CMD: a launcher and the binary, split at spaces (argv points into a copy) */
     static char cmd[512];
     const char *launch = getenv("XTB_BRIDGE_CMD");
     snprintf(cmd, sizeof cmd, "%s", launch && *launch ? launch : XTB_BRIDGE_BIN);
-    for (char *save = NULL, *tok = strtok_r(cmd, " ", &save); tok && n < 8;
+    int n = 0;
+    for (char *save = NULL, *tok = strtok_r(cmd, " ", &save); tok && n < max;
          tok = strtok_r(NULL, " ", &save))
         argv[n++] = tok;
+    return n;
+}
+
+void xtbt_bridge_exec(const char *const *args) {
+    const char *argv[64];
+    int n = xtbt_bridge_command(argv, 8);
+    for (int i = 0; args && args[i] && n < 63; i++)
+        argv[n++] = args[i];
+    argv[n] = NULL;
+    execvp(argv[0], (char *const *)argv);
+    fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
+    _exit(127);
+}
+
+static pid_t spawn_bridge(xtbt_bridge_t *self, const char *const *extra_args) {
+    const char *argv[64];
+    int n = xtbt_bridge_command(argv, 8);
     argv[n++] = "--backend";
     argv[n++] = "sim";
     argv[n++] = "--router";
@@ -257,11 +273,15 @@ int xtbt_bridge_restart(xtbt_bridge_t *self, const char *const *extra_args) {
     return 0;
 }
 
+int xtbt_stop_signal(void) {
+    const char *stop = getenv("XTB_BRIDGE_STOP_SIGNAL");
+    return stop && streq(stop, "INT") ? SIGINT : SIGTERM;
+}
+
 int xtbt_bridge_kill(xtbt_bridge_t *self) {
     if (self->pid <= 0)
         return -1;
-    const char *stop = getenv("XTB_BRIDGE_STOP_SIGNAL");
-    kill(self->pid, stop && streq(stop, "INT") ? SIGINT : SIGTERM);
+    kill(self->pid, xtbt_stop_signal());
     int status = 0;
     pid_t got = 0;
     /* Waiting for a process has no socket to poll: check every 5 ms, bounded. */

@@ -13,6 +13,7 @@
 #include "brg_config.h"
 #include "brg_compat.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
@@ -31,6 +32,9 @@ struct brg_config {
     char *curve_secret; /* NULL: no CURVE */
     char *clients;
     bool insecure;
+    bool behind_proxy;
+    char *jetstream;        /* NULL: no JetStream forwarding */
+    char *jetstream_stream; /* stream name */
     zconfig_t *tree;
 };
 
@@ -50,6 +54,7 @@ brg_config_t *brg_config_new(void) {
     self->heartbeat_ms = BRG_DEFAULT_HEARTBEAT_MS;
     self->max_msg_size = BRG_DEFAULT_MAX_MSG_SIZE;
     brg_store_opts_default(&self->store);
+    set_str(&self->jetstream_stream, "XTB");
     return self;
 }
 
@@ -64,6 +69,8 @@ void brg_config_destroy(brg_config_t **self_p) {
     free(self->backend);
     free(self->curve_secret);
     free(self->clients);
+    free(self->jetstream);
+    free(self->jetstream_stream);
     zconfig_destroy(&self->tree);
     free(self);
     *self_p = NULL;
@@ -93,8 +100,25 @@ const char *brg_config_usage(void) {
            "  --clients DIR      allowed client certs (czmq format, metadata accounts + role);\n"
            "                     reloaded on SIGHUP\n"
            "  --insecure         allow binding a non-loopback address without CURVE\n"
+           "  --jetstream URL    also publish every journaled event to NATS JetStream\n"
+           "                     (nats://HOST:PORT), subjects xtb.<kind>.<account>\n"
+           "  --jetstream-stream NAME  the stream (default XTB; created if absent)\n"
+           "  --behind-proxy     requests come through ROUTER/DEALER proxies: the frames\n"
+           "                     before the request are hop ids, echoed on the reply (on by\n"
+           "                     itself when the ROUTER endpoint connects out with '>')\n"
            "  --help, --version\n"
            "Endpoints bind by default; prefix '>' to connect out (e.g. to an XSUB proxy).\n";
+}
+
+/* A yes/no setting of the config file: true|false|1|0. */
+static int parse_flag(const char *name, const char *value, bool *out, char *err, size_t errlen) {
+    if (!streq(value, "true") && !streq(value, "false") && !streq(value, "1") &&
+        !streq(value, "0")) {
+        snprintf(err, errlen, "bad %s '%s' (true|false)", name, value);
+        return -1;
+    }
+    *out = streq(value, "true") || streq(value, "1");
+    return 0;
 }
 
 /* --pub-advertise: endpoints clients connect to as written, so each must be one a SUB can
@@ -201,12 +225,25 @@ static int apply(brg_config_t *self, const char *name, const char *value, char *
     else if (streq(name, "clients"))
         set_str(&self->clients, value);
     else if (streq(name, "insecure")) {
-        if (!streq(value, "true") && !streq(value, "false") && !streq(value, "1") &&
-            !streq(value, "0")) {
-            snprintf(err, errlen, "bad insecure '%s' (true|false)", value);
+        if (parse_flag(name, value, &self->insecure, err, errlen))
+            return -1;
+    } else if (streq(name, "jetstream")) {
+        if (strncmp(value, "nats://", 7) != 0 && strncmp(value, "tls://", 6) != 0) {
+            snprintf(err, errlen, "bad jetstream '%s' (want nats://HOST:PORT)", value);
             return -1;
         }
-        self->insecure = streq(value, "true") || streq(value, "1");
+        set_str(&self->jetstream, value);
+    } else if (streq(name, "jetstream-stream") || streq(name, "jetstream_stream")) {
+        for (const char *p = value; *p || p == value; p++)
+            if (!*p || !(isalnum((unsigned char)*p) || *p == '_' || *p == '-')) {
+                snprintf(err, errlen, "bad jetstream_stream '%s' (letters, digits, _ and -)",
+                         value);
+                return -1;
+            }
+        set_str(&self->jetstream_stream, value);
+    } else if (streq(name, "behind-proxy") || streq(name, "behind_proxy")) {
+        if (parse_flag("behind_proxy", value, &self->behind_proxy, err, errlen))
+            return -1;
     } else {
         snprintf(err, errlen, "unknown setting '%s'", name);
         return -1;
@@ -251,6 +288,9 @@ int brg_config_parse_args(brg_config_t *self, int argc, char **argv, char *err, 
                                             {"curve-secret", required_argument, 0, 'C'},
                                             {"clients", required_argument, 0, 'K'},
                                             {"insecure", no_argument, 0, 'I'},
+                                            {"behind-proxy", no_argument, 0, 'P'},
+                                            {"jetstream", required_argument, 0, 'J'},
+                                            {"jetstream-stream", required_argument, 0, 'T'},
                                             {"qmt-path", required_argument, 0, 'Q'},
                                             {"session-id", required_argument, 0, 'N'},
                                             {"help", no_argument, 0, 'h'},
@@ -313,11 +353,20 @@ int brg_config_parse_args(brg_config_t *self, int argc, char **argv, char *err, 
         case 'C':
             name = "curve-secret";
             break;
+        case 'J':
+            name = "jetstream";
+            break;
+        case 'T':
+            name = "jetstream-stream";
+            break;
         case 'K':
             name = "clients";
             break;
         case 'I':
             self->insecure = true;
+            continue;
+        case 'P':
+            self->behind_proxy = true;
             continue;
         case 'Q':
         case 'N':
@@ -407,6 +456,21 @@ const char *brg_config_clients(brg_config_t *self) {
 }
 bool brg_config_insecure(brg_config_t *self) {
     return self->insecure;
+}
+const char *brg_config_jetstream(brg_config_t *self) {
+    return self->jetstream;
+}
+const char *brg_config_jetstream_stream(brg_config_t *self) {
+    return self->jetstream_stream;
+}
+bool brg_config_behind_proxy(brg_config_t *self) {
+    if (self->behind_proxy)
+        return true;
+    /* a ROUTER that connects out can only be reaching a proxy (clients do not bind) */
+    for (const char *p = self->router; p && *p; p++)
+        if (*p == '>' && (p == self->router || p[-1] == ',' || p[-1] == ' '))
+            return true;
+    return false;
 }
 
 const char *brg_config_router(brg_config_t *self) {

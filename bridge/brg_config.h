@@ -50,6 +50,13 @@ const char *brg_config_curve_secret(brg_config_t *self);
 const char *brg_config_clients(brg_config_t *self);
 /*  --insecure: bind non-loopback addresses without CURVE (with a warning). */
 bool brg_config_insecure(brg_config_t *self);
+/*  --behind-proxy / bridge.behind_proxy, or a ROUTER endpoint that connects out ('>'):
+    requests may carry hop routing ids (see brg_router_args_t.behind_proxy). */
+bool brg_config_behind_proxy(brg_config_t *self);
+/*  --jetstream / bridge.jetstream: NATS url to forward the journal to (NULL = off), and
+    --jetstream-stream / bridge.jetstream_stream: the stream's name (default XTB). */
+const char *brg_config_jetstream(brg_config_t *self);
+const char *brg_config_jetstream_stream(brg_config_t *self);
 /*  Whether every endpoint of a czmq endpoint list stays on this host: ipc://, inproc://,
     tcp:// on 127.0.0.0/8, ::1 or localhost. Anything else (a wildcard, another address,
     an interface name, another transport) is reachable from elsewhere. */

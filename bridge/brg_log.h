@@ -16,6 +16,11 @@ void brg_log(brg_log_level_t level, const char *fmt, ...) __attribute__((format(
 #define brg_error(...) brg_log(BRG_LOG_ERROR, __VA_ARGS__)
 #define brg_warn(...) brg_log(BRG_LOG_WARN, __VA_ARGS__)
 #define brg_info(...) brg_log(BRG_LOG_INFO, __VA_ARGS__)
-#define brg_debug(...) brg_log(BRG_LOG_DEBUG, __VA_ARGS__)
+/* the arguments of a debug message are not even evaluated below debug level */
+#define brg_debug(...)                                                                             \
+    do {                                                                                           \
+        if (brg_log_level() >= BRG_LOG_DEBUG)                                                      \
+            brg_log(BRG_LOG_DEBUG, __VA_ARGS__);                                                   \
+    } while (0)
 
 #endif

@@ -7,6 +7,8 @@
 */
 #include "brg_risk.h"
 
+#include "brg_idset.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -49,8 +51,8 @@ typedef struct {
     char id[128];
     int32_t account_type; /* from its order pushes, for synthesized cancels */
     const limits_t *limits;
-    zhash_t *open;   /* order_id (decimal) -> &open_marker */
-    int64_t *stamps; /* ring of the accepted orders' times in the last window */
+    brg_idset_t *open; /* ids of the orders still working */
+    int64_t *stamps;   /* ring of the accepted orders' times in the last window */
     size_t head, count, capacity;
     bool killed;
 } account_t;
@@ -68,8 +70,6 @@ struct brg_risk {
     void *backend;
     brg_store_t *store;
 };
-
-static char open_marker;
 
 static int64_t mono_ms(void *arg) {
     (void)arg;
@@ -202,7 +202,7 @@ static int parse_entry(zconfig_t *node, bool is_default, limits_t *l, char *err,
 
 static void account_free(void *p) {
     account_t *a = (account_t *)p;
-    zhash_destroy(&a->open);
+    brg_idset_destroy(&a->open);
     free(a->stamps);
     free(a);
 }
@@ -293,7 +293,7 @@ static account_t *account_get(brg_risk_t *self, const char *id) {
     a = (account_t *)zmalloc(sizeof(account_t));
     snprintf(a->id, sizeof a->id, "%s", id);
     a->account_type = 2; /* STOCK until a push says otherwise */
-    a->open = zhash_new();
+    a->open = brg_idset_new();
     a->limits = limits_of(self, id);
     if (!a->limits)
         a->limits = self->fallback;
@@ -315,12 +315,10 @@ static void observe_order(brg_risk_t *self, const char *account_id, const Xtbrid
     account_t *a = account_get(self, id);
     if (o->account_type)
         a->account_type = o->account_type;
-    char key[32];
-    snprintf(key, sizeof key, "%lld", (long long)o->order_id);
     if (status_open(o->order_status))
-        zhash_update(a->open, key, &open_marker);
+        brg_idset_add(a->open, o->order_id);
     else
-        zhash_delete(a->open, key);
+        brg_idset_remove(a->open, o->order_id);
 }
 
 void brg_risk_tap_fn(void *arg, const char *kind, const char *account_id,
@@ -338,7 +336,7 @@ void brg_risk_tap_fn(void *arg, const char *kind, const char *account_id,
 
 size_t brg_risk_open_orders(brg_risk_t *self, const char *account_id) {
     account_t *a = (account_t *)zhash_lookup(self->accounts, account_id);
-    return a ? zhash_size(a->open) : 0;
+    return a ? brg_idset_size(a->open) : 0;
 }
 
 bool brg_risk_killed(brg_risk_t *self, const char *account_id) {
@@ -378,11 +376,10 @@ static void snapshot_done(brg_call_t *call, void *arg) {
                  reply->error->message ? reply->error->message : "no orders in the reply");
     } else {
         account_t *a = account_get(self, id);
-        zhash_destroy(&a->open);
-        a->open = zhash_new();
+        brg_idset_clear(a->open);
         for (size_t i = 0; i < reply->query_stock_orders->n_orders; i++)
             observe_order(self, id, reply->query_stock_orders->orders[i]);
-        brg_debug("risk: %s has %zu open orders", id, zhash_size(a->open));
+        brg_debug("risk: %s has %zu open orders", id, brg_idset_size(a->open));
     }
     brg_call_destroy(&call);
 }
@@ -436,15 +433,16 @@ static void cancel_open(brg_risk_t *self, account_t *a, cancels_t *n) {
         !self->ops->serves(self->backend, XTBRIDGE__REQUEST__BODY_CANCEL_ORDER_STOCK))
         return;
     /* the cancels' own pushes change the set: walk a copy */
-    zlist_t *ids = zhash_keys(a->open);
-    for (char *key = (char *)zlist_first(ids); key; key = (char *)zlist_next(ids)) {
+    size_t count;
+    int64_t *ids = brg_idset_members(a->open, &count);
+    for (size_t i = 0; i < count; i++) {
         Xtbridge__Request req = XTBRIDGE__REQUEST__INIT;
         Xtbridge__CancelOrderStockRequest body = XTBRIDGE__CANCEL_ORDER_STOCK_REQUEST__INIT;
         Xtbridge__Account account = XTBRIDGE__ACCOUNT__INIT;
         account.account_id = a->id;
         account.account_type = a->account_type;
         body.account = &account;
-        body.order_id = strtoll(key, NULL, 10);
+        body.order_id = ids[i];
         req.request_id = (char *)"risk-kill-switch";
         req.body_case = XTBRIDGE__REQUEST__BODY_CANCEL_ORDER_STOCK;
         req.cancel_order_stock = &body;
@@ -462,12 +460,12 @@ static void cancel_open(brg_risk_t *self, account_t *a, cancels_t *n) {
             n->sent++;
         else {
             n->failed++;
-            brg_warn("risk: kill switch could not cancel order %s of %s: %s", key, a->id,
-                     reply->error->code ? reply->error->message : "backend answered -1");
+            brg_warn("risk: kill switch could not cancel order %lld of %s: %s", (long long)ids[i],
+                     a->id, reply->error->code ? reply->error->message : "backend answered -1");
         }
         brg_call_destroy(&call);
     }
-    zlist_destroy(&ids);
+    free(ids);
 }
 
 /* ---------------------------------------------------------------------------------- */
@@ -676,9 +674,9 @@ Xtbridge__ErrorCode brg_risk_check(brg_risk_t *self, const char *account_id, con
             return XTBRIDGE__ERROR_CODE__RISK_REJECTED;
         }
     }
-    if (l->max_open_orders && (int64_t)zhash_size(a->open) >= l->max_open_orders) {
+    if (l->max_open_orders && (int64_t)brg_idset_size(a->open) >= l->max_open_orders) {
         snprintf(msg, msglen, "max_open_orders %lld reached: %zu orders open",
-                 (long long)l->max_open_orders, zhash_size(a->open));
+                 (long long)l->max_open_orders, brg_idset_size(a->open));
         return XTBRIDGE__ERROR_CODE__RISK_REJECTED;
     }
     if (l->max_orders_per_second) {

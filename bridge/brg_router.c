@@ -39,12 +39,19 @@ struct brg_router {
     char degraded_reason[768];
 };
 
-/* Where a reply goes: the routing id (at most 255 bytes in ZMTP) and how many empty
-   delimiters preceded the request, echoed back. Inline: no allocation per request. */
+/* The frames between the routing id and the request that a reply echoes back: empty
+   delimiters from a direct client, and behind a ROUTER/DEALER proxy (--behind-proxy) the
+   routing ids the proxy's frontend put there, one per hop. Each is stored as [size][bytes]
+   (a routing id is at most 255 bytes in ZMTP). Inline: no allocation per request. */
+#define PATH_BYTES 256
+
+/* Where a reply goes: the routing id and the path. */
 typedef struct {
     uint8_t id[255];
     uint8_t id_size;
-    uint32_t delimiters;
+    uint8_t hops;       /* frames in path */
+    uint16_t path_size; /* bytes of path in use */
+    uint8_t path[PATH_BYTES];
 } envelope_t;
 
 /* A reply waiting for its batch to commit; owns data. */
@@ -105,8 +112,8 @@ static int64_t now_ns(void) {
 static void send_now(brg_router_t *self, const envelope_t *env, const uint8_t *data, size_t size) {
     void *handle = zsock_resolve(self->sock);
     int rc = zmq_send(handle, env->id, env->id_size, ZMQ_SNDMORE | ZMQ_DONTWAIT);
-    for (uint32_t i = 0; i < env->delimiters && rc >= 0; i++)
-        rc = zmq_send(handle, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT);
+    for (size_t at = 0, i = 0; i < env->hops && rc >= 0; i++, at += 1u + env->path[at])
+        rc = zmq_send(handle, env->path + at + 1, env->path[at], ZMQ_SNDMORE | ZMQ_DONTWAIT);
     if (rc >= 0)
         rc = zmq_send(handle, data, size, ZMQ_DONTWAIT);
     if (rc < 0) {
@@ -500,6 +507,18 @@ static void do_stats(brg_router_t *self, brg_call_t *call) {
         self->args.ops->describe(self->args.backend, call, &probe);
         stats->backend_connected = probe.backend_connected;
     }
+    if (self->args.jetstream) {
+        brg_jetstream_stats_t js;
+        brg_jetstream_stats(self->args.jetstream, &js);
+        Xtbridge__JetStreamStats *out =
+            (Xtbridge__JetStreamStats *)brg_call_alloc(call, sizeof(Xtbridge__JetStreamStats));
+        xtbridge__jet_stream_stats__init(out);
+        out->connected = js.connected;
+        out->published = js.published;
+        out->failures = js.failures;
+        out->last_error = brg_call_strdup(call, js.last_error);
+        stats->jetstream = out;
+    }
     stats->calls =
         (Xtbridge__StatsReply__CallsEntry **)brg_call_alloc(call, sizeof(void *) * MAX_BODY_CASE);
     for (int body = 0; body < MAX_BODY_CASE; body++) {
@@ -592,24 +611,53 @@ static bool do_replay(brg_router_t *self, brg_call_t *call) {
 
 /* Stable key of the client for idempotency: an explicit routing id is the client's own
    name and survives reconnects (ROUTER_HANDOVER); libzmq's generated ids (first byte 0)
-   are only valid for this connection of this instance, so they are scoped to it. */
+   are only valid for this connection of this instance, so they are scoped to it. Behind a
+   proxy the client is named by the hops' routing ids (the peer is the proxy, shared by
+   all its clients): with explicit ids alone they are the key, stable across proxy
+   reconnects; a generated one among them is scoped to the proxy's connection too. */
+static void hex_append(char *buf, size_t len, size_t *at, const uint8_t *data, size_t size) {
+    static const char hex[] = "0123456789abcdef";
+    for (size_t i = 0; i < size && *at + 2 < len; i++) {
+        buf[(*at)++] = hex[data[i] >> 4];
+        buf[(*at)++] = hex[data[i] & 15];
+    }
+    buf[*at] = 0;
+}
+
 static char *client_key(brg_router_t *self, const envelope_t *env, const char *curve_key, char *buf,
                         size_t len) {
-    static const char hex[] = "0123456789abcdef";
-    /* With CURVE the key is the client: idempotency is per key, whatever its routing id. */
-    if (curve_key) {
-        snprintf(buf, len, "curve:%s", curve_key);
-        return buf;
+    bool hops = false, generated = false;
+    for (size_t at = 0, i = 0; i < env->hops; i++, at += 1u + env->path[at]) {
+        hops = hops || env->path[at] > 0;
+        generated = generated || (env->path[at] > 0 && env->path[at + 1] == 0);
     }
     size_t at = 0;
-    if (env->id_size && env->id[0] == 0)
-        at = (size_t)snprintf(buf, len, "auto:%s:", self->args.instance_id);
-    for (size_t i = 0; i < env->id_size && at + 2 < len; i++) {
-        buf[at++] = hex[env->id[i] >> 4];
-        buf[at++] = hex[env->id[i] & 15];
+    buf[0] = 0;
+    if (curve_key) {
+        /* With CURVE the key is the client (or the proxy it comes through), whatever its
+           routing id. */
+        at = (size_t)snprintf(buf, len, "curve:%s", curve_key);
+    } else if (!hops || generated) {
+        if (env->id_size && env->id[0] == 0)
+            at = (size_t)snprintf(buf, len, "auto:%s:", self->args.instance_id);
+        hex_append(buf, len, &at, env->id, env->id_size);
+    } else {
+        at = (size_t)snprintf(buf, len, "path");
     }
-    buf[at] = 0;
+    if (at >= len)
+        at = len - 1;
+    for (size_t p = 0, i = 0; i < env->hops; i++, p += 1u + env->path[p])
+        if (env->path[p] && at + 3 < len) {
+            buf[at++] = '/';
+            hex_append(buf, len, &at, env->path + p + 1, env->path[p]);
+        }
     return buf;
+}
+
+/* The in-flight table's key of a state-changing call (caller frees). Built only when a
+   backend holds calls: a call answered at once never needs it. */
+static char *in_flight_key(brg_call_t *call) {
+    return zsys_sprintf("%s\x1f%s", brg_call_client(call), brg_call_request(call)->request_id);
 }
 
 static void dispatch(brg_router_t *self, brg_call_t *call) {
@@ -651,16 +699,19 @@ static void dispatch(brg_router_t *self, brg_call_t *call) {
                           self->args.ops->name);
             break;
         }
-        char *key = NULL;
-        if (is_state_changing(body)) {
+        bool state_changing = is_state_changing(body);
+        if (state_changing) {
             /* only calls a backend still holds are in flight; on this single loop thread a
                call answered at once can never meet its own retry */
-            key = zsys_sprintf("%s\x1f%s", brg_call_client(call), req->request_id);
-            if (zhash_size(self->in_flight) && zhash_lookup(self->in_flight, key)) {
+            if (zhash_size(self->in_flight)) {
+                char *key = in_flight_key(call);
+                bool busy = zhash_lookup(self->in_flight, key) != NULL;
                 free(key);
-                brg_call_fail(call, XTBRIDGE__ERROR_CODE__DUPLICATE_IN_FLIGHT,
-                              "request_id '%s' is still being processed", req->request_id);
-                break;
+                if (busy) {
+                    brg_call_fail(call, XTBRIDGE__ERROR_CODE__DUPLICATE_IN_FLIGHT,
+                                  "request_id '%s' is still being processed", req->request_id);
+                    break;
+                }
             }
             uint8_t *data = NULL;
             size_t size = 0;
@@ -670,13 +721,11 @@ static void dispatch(brg_router_t *self, brg_call_t *call) {
                 /* A retry: the original answer, nothing done again. */
                 self->idempotent_hits++;
                 send_owned(self, &route->env, data, size);
-                free(key);
                 brg_call_destroy(&call);
                 return;
             }
             if (found < 0) {
                 /* Without the check we could place an order twice: refuse instead. */
-                free(key);
                 brg_call_fail(call, XTBRIDGE__ERROR_CODE__BACKEND_ERROR,
                               "idempotency store unavailable: %s",
                               brg_store_error(self->args.store));
@@ -687,21 +736,17 @@ static void dispatch(brg_router_t *self, brg_call_t *call) {
            its answer, it is not a new order) and before the backend. A rejection is not
            remembered as the request's answer: a retry of that request_id is evaluated
            afresh (the limit may have been raised, the window may have passed). */
-        if (self->args.risk && brg_risk_check_call(self->args.risk, call) < 0) {
-            free(key);
+        if (self->args.risk && brg_risk_check_call(self->args.risk, call) < 0)
             break;
-        }
-        if (key)
-            route->state_changing = true;
+        route->state_changing = state_changing;
         brg_call_set_done(call, finish_call, self);
         if (self->args.ops->handle(self->args.backend, call) == BRG_CALL_PENDING) {
-            if (key) {
-                zhash_insert(self->in_flight, key, call);
-                route->idem_key = key;
+            if (state_changing) {
+                route->idem_key = in_flight_key(call);
+                zhash_insert(self->in_flight, route->idem_key, call);
             }
             return; /* the backend completes it later */
         }
-        free(key);
         break;
     }
     finish_call(call, self);
@@ -713,11 +758,15 @@ static void dispatch(brg_router_t *self, brg_call_t *call) {
 static void handle_request(brg_router_t *self, const envelope_t *env, bool delimiters_ok,
                            size_t frames, const uint8_t *payload, size_t size,
                            const char *curve_key) {
-    char text[160];
+    char text[256];
     Xtbridge__Request *req = NULL;
     if (!delimiters_ok) {
         snprintf(text, sizeof text,
-                 "expected one request frame (after optional empty delimiters), got %zu frames",
+                 self->args.behind_proxy
+                     ? "expected hop ids and delimiters (each at most 255 bytes, 256 in all) "
+                       "then one request frame, got %zu frames"
+                     : "expected one request frame (after optional empty delimiters), got %zu "
+                       "frames (hop ids of a proxy need --behind-proxy)",
                  frames);
     } else if (size == 0) {
         snprintf(text, sizeof text, "empty request frame");
@@ -730,7 +779,7 @@ static void handle_request(brg_router_t *self, const envelope_t *env, bool delim
         send_error(self, env, "", XTBRIDGE__ERROR_CODE__MALFORMED, text);
         return;
     }
-    char client[600];
+    char client[1400]; /* curve key or routing id, then up to 256 bytes of hops, in hex */
     if (!self->args.auth)
         curve_key = NULL;
     brg_call_t *call = brg_call_new(req, client_key(self, env, curve_key, client, sizeof client));
@@ -777,7 +826,23 @@ static void handle_request(brg_router_t *self, const envelope_t *env, bool delim
 static void envelope_set_id(envelope_t *env, const void *id, size_t size) {
     env->id_size = (uint8_t)(size > sizeof env->id ? sizeof env->id : size);
     memcpy(env->id, id, env->id_size);
-    env->delimiters = 0;
+    env->hops = 0;
+    env->path_size = 0;
+}
+
+/* One frame between the routing id and the request. An empty delimiter is always fine;
+   a non-empty frame is a hop's routing id, accepted only behind a proxy (a direct client
+   that sends it has sent the wrong frames). false: the request gets an error reply. */
+static bool envelope_add_hop(brg_router_t *self, envelope_t *env, const void *frame, size_t size) {
+    if (size && !self->args.behind_proxy)
+        return false;
+    if (size > 255 || env->hops == 255 || env->path_size + 1u + size > PATH_BYTES)
+        return false;
+    env->path[env->path_size] = (uint8_t)size;
+    memcpy(env->path + env->path_size + 1, frame, size);
+    env->path_size = (uint16_t)(env->path_size + 1u + size);
+    env->hops++;
+    return true;
 }
 
 void brg_router_handle(brg_router_t *self, zmsg_t **msg_p) {
@@ -798,10 +863,8 @@ void brg_router_handle(brg_router_t *self, zmsg_t **msg_p) {
     bool delimiters_ok = true;
     while (zmsg_size(msg) > 1) {
         zframe_t *frame = zmsg_pop(msg);
-        if (zframe_size(frame) == 0)
-            env.delimiters++;
-        else
-            delimiters_ok = false;
+        if (delimiters_ok)
+            delimiters_ok = envelope_add_hop(self, &env, zframe_data(frame), zframe_size(frame));
         zframe_destroy(&frame);
     }
     zframe_t *payload = zmsg_pop(msg);
@@ -841,10 +904,8 @@ static bool receive_one(brg_router_t *self) {
         more = zmq_msg_more(&part);
         if (!more)
             break;
-        if (zmq_msg_size(&part) == 0)
-            env.delimiters++;
-        else
-            delimiters_ok = false;
+        if (delimiters_ok)
+            delimiters_ok = envelope_add_hop(self, &env, zmq_msg_data(&part), zmq_msg_size(&part));
     }
     const char *user_id = self->args.auth && frames ? zmq_msg_gets(&part, "User-Id") : NULL;
     if (user_id)

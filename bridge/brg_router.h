@@ -11,6 +11,7 @@
 
 #include "brg_auth.h"
 #include "brg_backend.h"
+#include "brg_jetstream.h"
 #include "brg_publisher.h"
 #include "brg_risk.h"
 #include "brg_store.h"
@@ -32,6 +33,13 @@ typedef struct {
        what each client key may do. Borrowed. */
     zcert_t *cert;
     brg_auth_t *auth;
+    /* Requests arrive through ROUTER/DEALER proxies (--behind-proxy, or the ROUTER connects
+       out): the non-empty frames between the routing id and the request are the hops'
+       routing ids, echoed back on the reply and part of the client's identity. Otherwise
+       such frames are a malformed request. */
+    bool behind_proxy;
+    /* The JetStream forwarder, for its counters in stats (borrowed; NULL = none). */
+    brg_jetstream_t *jetstream;
 } brg_router_args_t;
 
 /*  Bind the ROUTER and register it on `loop`. Everything in args is borrowed and must
@@ -40,8 +48,9 @@ brg_router_t *brg_router_new(zloop_t *loop, const brg_router_args_t *args, char 
                              size_t errlen);
 void brg_router_destroy(brg_router_t **self_p);
 
-/*  Handle one received multipart message (frames: routing id, optional empty delimiters,
-    the request). Exposed for tests; normally called by the loop reader. Takes ownership. */
+/*  Handle one received multipart message (frames: routing id, optional empty delimiters
+    (and hop ids behind a proxy), the request). Exposed for tests; normally called by the loop
+   reader. Takes ownership. */
 void brg_router_handle(brg_router_t *self, zmsg_t **msg_p);
 
 /*  Handle up to `max` queued requests as one batch: one store transaction for all their

@@ -32,6 +32,7 @@
 #include <czmq.h>
 #include <errno.h>
 #include <lmdb.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,6 +76,10 @@ struct brg_store {
     size_t map_bytes;        /* current map size = the reserved part of the data file */
     size_t max_bytes;        /* --store-max-mb */
     bool no_space;           /* the last reservation failed: the disk is full */
+    /* Readers on other threads (brg_store_journal_read_mt) hold it shared while their
+       transaction is open; map_grow holds it exclusive, as mdb_env_set_mapsize wants no
+       transaction active in the process. */
+    pthread_rwlock_t resize_lock;
     char error[512];
 };
 
@@ -234,7 +239,10 @@ static int map_grow(brg_store_t *self, size_t bytes) {
         mdb_txn_abort(self->rtxn); /* resizing wants no transaction at all */
         self->rtxn = NULL;
     }
-    if (mdb_env_set_mapsize(self->env, bytes))
+    pthread_rwlock_wrlock(&self->resize_lock);
+    int mrc = mdb_env_set_mapsize(self->env, bytes);
+    pthread_rwlock_unlock(&self->resize_lock);
+    if (mrc)
         return -1;
     self->map_bytes = bytes;
     self->no_space = false;
@@ -425,6 +433,7 @@ brg_store_t *brg_store_new(const char *data_dir, const brg_store_opts_t *opts, c
         return NULL;
     }
     brg_store_t *self = (brg_store_t *)zmalloc(sizeof(brg_store_t));
+    pthread_rwlock_init(&self->resize_lock, NULL);
     self->seqs = zhash_new();
     self->dirty_seqs = zlist_new();
     if (opts)
@@ -503,6 +512,7 @@ void brg_store_destroy(brg_store_t **self_p) {
     brg_compat_unlock(&self->lock);
     zlist_destroy(&self->dirty_seqs);
     zhash_destroy(&self->seqs);
+    pthread_rwlock_destroy(&self->resize_lock);
     free(self);
     *self_p = NULL;
 }
@@ -685,13 +695,12 @@ static MDB_txn *read_topics_begin(brg_store_t *self) {
     return read_begin(self);
 }
 
-int brg_store_journal_read(brg_store_t *self, const char *prefix, brg_store_after_fn *after,
-                           void *after_arg, size_t max, brg_store_event_fn *fn, void *arg,
-                           bool *more) {
+/* The merge of journal_read in a given read transaction; -1 without setting an error
+   (the callers on other threads must not touch self->error). */
+static int journal_scan(brg_store_t *self, MDB_txn *txn, const char *prefix,
+                        brg_store_after_fn *after, void *after_arg, size_t max,
+                        brg_store_event_fn *fn, void *arg, bool *more) {
     *more = false;
-    MDB_txn *txn = read_topics_begin(self);
-    if (!txn)
-        return -1;
     size_t plen = prefix ? strlen(prefix) : 0;
     heap_t heap = {NULL, 0, 0};
     MDB_cursor *topics = NULL, *index = NULL;
@@ -729,8 +738,6 @@ int brg_store_journal_read(brg_store_t *self, const char *prefix, brg_store_afte
     }
     *more = heap.size > 0;
 done:
-    if (visited < 0)
-        set_error(self, "cannot read the journal");
     while (heap.size) {
         head_t head = heap_pop(&heap);
         free(head.topic);
@@ -740,7 +747,36 @@ done:
         mdb_cursor_close(index);
     if (topics)
         mdb_cursor_close(topics);
+    return visited;
+}
+
+int brg_store_journal_read(brg_store_t *self, const char *prefix, brg_store_after_fn *after,
+                           void *after_arg, size_t max, brg_store_event_fn *fn, void *arg,
+                           bool *more) {
+    *more = false;
+    MDB_txn *txn = read_topics_begin(self);
+    if (!txn)
+        return -1;
+    int visited = journal_scan(self, txn, prefix, after, after_arg, max, fn, arg, more);
+    if (visited < 0)
+        set_error(self, "cannot read the journal");
     read_end(self, txn);
+    return visited;
+}
+
+int brg_store_journal_read_mt(brg_store_t *self, const char *prefix, brg_store_after_fn *after,
+                              void *after_arg, size_t max, brg_store_event_fn *fn, void *arg,
+                              bool *more) {
+    *more = false;
+    pthread_rwlock_rdlock(&self->resize_lock);
+    MDB_txn *txn = NULL;
+    int visited = -1;
+    /* MDB_NOTLS: a read transaction of this thread does not collide with the loop's */
+    if (mdb_txn_begin(self->env, NULL, MDB_RDONLY, &txn) == 0) {
+        visited = journal_scan(self, txn, prefix, after, after_arg, max, fn, arg, more);
+        mdb_txn_abort(txn);
+    }
+    pthread_rwlock_unlock(&self->resize_lock);
     return visited;
 }
 

@@ -15,13 +15,15 @@
 
     Durability: BRG_DURABILITY_PROCESS (MDB_NOSYNC) loses nothing acknowledged when the
     process dies; BRG_DURABILITY_POWER syncs at every commit, so an acknowledged batch is on
-    disk. No MDB_WRITEMAP: with a sparse map a full disk would turn into SIGBUS; without it
-    LMDB writes with pwrite() and a full disk is an error the batch can report.
+    disk. MDB_WRITEMAP (commits write straight into the map, no copy through pwrite) over
+    a data file whose blocks are reserved with posix_fallocate before the map grows over
+    them, so a full disk is a failed reservation the batch can report, never a SIGBUS.
 
     One bridge per data dir: brg_store_new() takes an exclusive lock on <data>/xtbridge.lock
     and fails if another process holds it.
 
-    Threading: every call runs on the bridge loop thread.
+    Threading: every call runs on the bridge loop thread, except brg_store_journal_read_mt
+    and brg_store_epoch.
 */
 #ifndef BRG_STORE_H_INCLUDED
 #define BRG_STORE_H_INCLUDED
@@ -97,6 +99,14 @@ typedef int(brg_store_event_fn)(void *arg, const char *topic, uint64_t seq, cons
 int brg_store_journal_read(brg_store_t *self, const char *prefix, brg_store_after_fn *after,
                            void *after_arg, size_t max, brg_store_event_fn *fn, void *arg,
                            bool *more);
+
+/*  The same read for a thread other than the loop's (the JetStream forwarder): its own
+    read transaction, which never blocks the writer; it sees what is committed. Only this
+    and brg_store_epoch may be called off the loop thread. -1 on error (no
+    brg_store_error text: that belongs to the loop thread). */
+int brg_store_journal_read_mt(brg_store_t *self, const char *prefix, brg_store_after_fn *after,
+                              void *after_arg, size_t max, brg_store_event_fn *fn, void *arg,
+                              bool *more);
 
 /*  Visit every topic `<kind>.<account_id>.` that has published, with its last seq.
     Returns the number visited, or -1 on error. */

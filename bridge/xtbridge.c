@@ -14,6 +14,7 @@
 #include "brg_backend.h"
 #include "brg_compat.h"
 #include "brg_config.h"
+#include "brg_jetstream.h"
 #include "brg_log.h"
 #include "brg_publisher.h"
 #include "brg_risk.h"
@@ -335,6 +336,15 @@ int main(int argc, char **argv) {
                                  &group};
         backend = ops->create(&env, err, sizeof err);
     }
+    brg_jetstream_t *jetstream = NULL;
+    if (backend && brg_config_jetstream(config)) {
+        brg_jetstream_args_t jargs = {brg_config_jetstream(config),
+                                      brg_config_jetstream_stream(config),
+                                      brg_config_data_dir(config), store};
+        jetstream = brg_jetstream_new(&jargs, err, sizeof err);
+        if (!jetstream)
+            ops->destroy(&backend); /* and the start fails with err */
+    }
     if (backend) {
         brg_router_args_t args = {brg_config_router(config),
                                   brg_config_max_msg_size(config),
@@ -346,7 +356,11 @@ int main(int argc, char **argv) {
                                   store,
                                   risk,
                                   sec.cert,
-                                  sec.auth};
+                                  sec.auth,
+                                  brg_config_behind_proxy(config),
+                                  jetstream};
+        if (args.behind_proxy)
+            brg_info("behind a proxy: frames before a request are hop routing ids");
         brg_risk_attach(risk, ops, backend, store);
         router = brg_router_new(loop, &args, err, sizeof err);
     }
@@ -392,6 +406,7 @@ out:
     refusals_stop(&router_refusals, loop);
     refusals_stop(&pub_refusals, loop);
     brg_router_destroy(&router);
+    brg_jetstream_destroy(&jetstream); /* it reads the store: stopped before it closes */
     if (backend)
         ops->destroy(&backend);
     brg_publisher_destroy(&publisher);

@@ -118,8 +118,9 @@ static void env_open(env_t *env) {
     env->backend = env->ops->create(&benv, err, sizeof err);
     if (!env->backend)
         die("sim", err);
-    brg_router_args_t args = {router_ep,      1 << 20,    1000,      "fuzz", env->ops, env->backend,
-                              env->publisher, env->store, env->risk, NULL,   NULL};
+    brg_router_args_t args = {router_ep,    1 << 20,        1000,       "fuzz",    env->ops,
+                              env->backend, env->publisher, env->store, env->risk, NULL,
+                              NULL,         false,          NULL};
     brg_risk_attach(env->risk, env->ops, env->backend, env->store);
     env->router = brg_router_new(NULL, &args, err, sizeof err);
     if (!env->router)

@@ -37,7 +37,7 @@ fi
 
 PACKAGES="build-essential cmake pkg-config libzmq3-dev libczmq-dev libprotobuf-c-dev
 protobuf-c-compiler protobuf-compiler libcriterion-dev liblmdb-dev lmdb-utils
-python3 python3-zmq python3-protobuf python3-pytest libpython3-dev"
+python3 python3-zmq python3-protobuf python3-pytest libpython3-dev libnats-dev nats-server"
 # Only for a fuzzing build (fuzz/run.sh passes -DXTB_FUZZ=ON): clang and its libFuzzer and
 # sanitizer runtimes. Not in the image or a plain build.
 FUZZ_PACKAGES="clang libclang-rt-14-dev"

@@ -747,6 +747,9 @@ Test(builders, names) {
     cr_assert_str_eq(xtb_order_status_name(57), "ORDER_JUNK");
     cr_assert_str_eq(xtb_order_type_name(24), "STOCK_SELL");
     cr_assert_str_eq(xtb_price_type_name(11), "FIX_PRICE");
+    cr_assert_str_eq(xtb_price_type_name(50), "BROKER_PRICE_LIMIT"); /* XtOrder's counter code */
+    cr_assert_str_eq(xtb_price_type_name(49), "BROKER_PRICE_ANY");
+    cr_assert_null(xtb_price_type_name(88)); /* no name of its own: printed as the number */
 }
 
 Test(builders, json_and_text) {
@@ -768,11 +771,12 @@ Test(builders, json_and_text) {
     Xtbridge__XtOrder o = XTBRIDGE__XT_ORDER__INIT;
     o.order_type = 23;
     o.order_status = 56;
-    o.price_type = 11;
+    o.price_type = 50;
+    o.requested_price_type = 11;
     o.order_volume = 100;
     tx = xtb_message_to_text(&o.base);
-    cr_assert_str_eq(tx, "order_type=STOCK_BUY order_volume=100 price_type=FIX_PRICE "
-                         "order_status=ORDER_SUCCEEDED");
+    cr_assert_str_eq(tx, "order_type=STOCK_BUY order_volume=100 price_type=BROKER_PRICE_LIMIT "
+                         "order_status=ORDER_SUCCEEDED requested_price_type=FIX_PRICE");
     free(tx);
     o.order_status = 99; /* no name: the number */
     tx = xtb_message_to_text(&o.base);
@@ -808,4 +812,216 @@ Test(builders, json_and_text) {
     cr_assert_str_eq(js, "{\"request_id\":\"x\",\"error\":{\"code\":\"UNKNOWN_CALL\",\"message\":"
                          "\"say \\\"hi\\\"\\n\"},\"ping\":{}}");
     free(js);
+}
+
+/* ---- recovery, against the real bridge ------------------------------------------------- */
+/* 600000.SH trades at 10.60: a buy of 100 at 10.00 rests. Topic of its order pushes: */
+#define RACC "1000000365"
+#define RTOPIC "order." RACC "."
+
+/* A lossy hop between the bridge's PUB and a client: forwards every push except the order
+   pushes its mode drops ("none", "every3": seq divisible by 3, "all"), set over the pipe.
+   It stands for what loses pushes in real life (a slow consumer past the HWM, a link
+   that went down) in a way a test can steer exactly. */
+typedef struct {
+    char upstream[256];
+    char downstream[256];
+} lossy_args_t;
+
+static void lossy_hop(zsock_t *pipe, void *arg) {
+    lossy_args_t *a = (lossy_args_t *)arg;
+    zsock_t *sub = zsock_new_sub(a->upstream, "");
+    zsock_t *pub = zsock_new_pub(a->downstream);
+    zpoller_t *poller = zpoller_new(pipe, sub, NULL);
+    char mode[16] = "none";
+    zsock_signal(pipe, 0);
+    while (true) {
+        void *which = zpoller_wait(poller, -1);
+        if (which == pipe) {
+            char *cmd = zstr_recv(pipe);
+            bool stop = !cmd || streq(cmd, "$TERM");
+            if (cmd && !stop)
+                snprintf(mode, sizeof mode, "%s", cmd);
+            free(cmd);
+            if (stop)
+                break;
+            zsock_signal(pipe, 0);
+            continue;
+        }
+        if (which != sub)
+            break;
+        zmsg_t *msg = zmsg_recv(sub);
+        if (!msg)
+            break;
+        bool drop = false;
+        zframe_t *tf = zmsg_first(msg), *ef = zmsg_next(msg);
+        if (tf && ef && zframe_streq(tf, RTOPIC)) {
+            Xtbridge__Event *ev = xtbridge__event__unpack(NULL, zframe_size(ef), zframe_data(ef));
+            if (ev)
+                drop = streq(mode, "all") || (streq(mode, "every3") && ev->seq % 3 == 0);
+            xtbridge__event__free_unpacked(ev, NULL);
+        }
+        if (drop)
+            zmsg_destroy(&msg);
+        else
+            zmsg_send(&msg, pub);
+    }
+    zpoller_destroy(&poller);
+    zsock_destroy(&sub);
+    zsock_destroy(&pub);
+}
+
+static void lossy_mode(zactor_t *hop, const char *mode) {
+    zstr_send(hop, mode);
+    zsock_wait(hop);
+}
+
+static xtb_client_t *recovering_client(xtbt_bridge_t *b, const char *pub, bool raw) {
+    xtb_client_options_t opts = {0};
+    opts.pub_endpoint = pub;
+    opts.raw_events = raw;
+    xtb_client_t *c = xtb_client_new(b->router_ep, &opts);
+    cr_assert_not_null(c);
+    cr_assert_eq(xtb_client_subscribe(c, RTOPIC), 0, "%s", xtb_client_error(c));
+    cr_assert_eq(xtb_client_sync_subscriptions(c, 5000), 0, "%s", xtb_client_error(c));
+    return c;
+}
+
+/* A bridge, and a lossy hop (mode "none") from its PUB to args->downstream. */
+static xtbt_bridge_t *start_behind_lossy_hop(lossy_args_t *args, zactor_t **hop) {
+    xtbt_bridge_t *b = xtbt_bridge_start(NULL, NULL);
+    cr_assert_not_null(b);
+    snprintf(args->upstream, sizeof args->upstream, "%s", b->pub_ep);
+    xtbt_endpoint(args->downstream, sizeof args->downstream, "lossy");
+    *hop = zactor_new(lossy_hop, args);
+    cr_assert_not_null(*hop);
+    return b;
+}
+
+static void place_resting(xtb_client_t *c, int n) {
+    for (int i = 0; i < n; i++) {
+        Xtbridge__Reply *r =
+            xtbt_call_ok(c, xtb_req_order(RACC, "600000.SH", 23, 100, 11, 10.00, "rc", "", false),
+                         XTBRIDGE__REPLY__RESULT_ORDER_STOCK);
+        xtb_reply_destroy(&r);
+    }
+}
+
+static int max_seq_fn(const Xtbridge__Event *ev, void *arg) {
+    uint64_t *max = (uint64_t *)arg;
+    if (ev->seq > *max)
+        *max = ev->seq;
+    return 0;
+}
+
+/* The last seq the bridge journaled on RTOPIC (asked by a client of its own). */
+static uint64_t journal_last(xtbt_bridge_t *b) {
+    xtb_client_t *q = xtbt_bridge_client(b);
+    uint64_t max = 0;
+    cr_assert_geq(xtb_client_replay(q, RTOPIC, NULL, NULL, 0, 5000, max_seq_fn, &max), 0, "%s",
+                  xtb_client_error(q));
+    xtb_client_destroy(&q);
+    return max;
+}
+
+/* The client hands over exactly seqs from..to of RTOPIC, in order, then nothing more. */
+static void expect_seqs(xtb_client_t *c, uint64_t from, uint64_t to) {
+    for (uint64_t want = from; want <= to; want++) {
+        char *topic = NULL;
+        Xtbridge__Event *ev = NULL;
+        cr_assert_eq(xtb_client_recv_event(c, 5000, &topic, &ev), 0, "waiting for seq %llu: %s",
+                     (unsigned long long)want, xtb_client_error(c));
+        cr_assert_str_eq(topic, RTOPIC);
+        cr_assert_eq(ev->seq, want, "got seq %llu, want %llu", (unsigned long long)ev->seq,
+                     (unsigned long long)want);
+        free(topic);
+        xtb_event_destroy(&ev);
+    }
+    cr_assert_eq(xtb_client_recv_event(c, 300, NULL, NULL), -1, "a push after seq %llu",
+                 (unsigned long long)to);
+    cr_assert_eq(xtb_client_errkind(c), XTB_CLIENT_TIMEOUT);
+}
+
+/* Two PUB endpoints announced: the client connects to both and gets every push twice from
+   the bus; recovery hands each over once (a raw client shows the duplicates are real). */
+Test(recovery, duplicates_from_two_pub_endpoints_are_dropped, .timeout = 60) {
+    char a[256], bb[256], pubs[600];
+    xtbt_endpoint(a, sizeof a, "pub-a");
+    xtbt_endpoint(bb, sizeof bb, "pub-b");
+    snprintf(pubs, sizeof pubs, "%s,%s", a, bb);
+    xtbt_bridge_t *b = xtbt_bridge_start_on(NULL, pubs, NULL, NULL);
+    cr_assert_not_null(b);
+    xtb_client_t *c = recovering_client(b, NULL, false);
+    xtb_client_t *raw = recovering_client(b, NULL, true);
+    cr_assert_eq(xtb_client_sync_subscriptions(c, 5000), 0); /* both pipes' filters in place */
+    cr_assert_eq(xtb_client_sync_subscriptions(raw, 5000), 0);
+    place_resting(c, 20);
+    uint64_t last = journal_last(b);
+    cr_assert_geq(last, 20);
+    expect_seqs(c, 1, last);
+    xtb_client_recovery_t rec;
+    xtb_client_recovery(c, &rec);
+    cr_assert_geq(rec.duplicates, last / 2, "duplicates %llu", (unsigned long long)rec.duplicates);
+    cr_assert_eq(rec.gaps, 0);
+    cr_assert_eq(rec.unrecovered, 0);
+    uint64_t seen = 0;
+    while (xtb_client_recv_event(raw, 300, NULL, NULL) == 0)
+        seen++;
+    cr_assert_gt(seen, last, "the raw client saw %llu pushes for %llu seqs",
+                 (unsigned long long)seen, (unsigned long long)last);
+    xtb_client_destroy(&raw);
+    xtb_client_destroy(&c);
+    cr_assert_eq(xtbt_bridge_stop(&b), 0);
+}
+
+/* Every third order push lost on the way: each gap is replayed from the journal and the
+   client hands over every seq once, in order. */
+Test(recovery, lost_pushes_are_replayed_in_order, .timeout = 60) {
+    lossy_args_t args;
+    zactor_t *hop = NULL;
+    xtbt_bridge_t *b = start_behind_lossy_hop(&args, &hop);
+    xtb_client_t *c = recovering_client(b, args.downstream, false);
+    lossy_mode(hop, "every3");
+    place_resting(c, 30);
+    lossy_mode(hop, "none");
+    place_resting(c, 1); /* a push after the last loss shows the last gap */
+    uint64_t last = journal_last(b);
+    expect_seqs(c, 1, last);
+    xtb_client_recovery_t rec;
+    xtb_client_recovery(c, &rec);
+    cr_assert_geq(rec.gaps, 1);
+    cr_assert_geq(rec.replayed_events, last / 3 - 1, "replayed %llu",
+                  (unsigned long long)rec.replayed_events);
+    cr_assert_eq(rec.failed_replays, 0);
+    cr_assert_eq(rec.unrecovered, 0);
+    xtb_client_destroy(&c);
+    zactor_destroy(&hop);
+    cr_assert_eq(xtbt_bridge_stop(&b), 0);
+}
+
+/* The last pushes of a topic lost, then the bridge restarts: no later push shows the gap,
+   but the new instance in the heartbeats makes the client catch up every topic. */
+Test(recovery, bridge_restart_catches_up_a_quiet_topic, .timeout = 90) {
+    lossy_args_t args;
+    zactor_t *hop = NULL;
+    xtbt_bridge_t *b = start_behind_lossy_hop(&args, &hop);
+    xtb_client_t *c = recovering_client(b, args.downstream, false);
+    place_resting(c, 3);
+    uint64_t first = journal_last(b);
+    expect_seqs(c, 1, first);
+    lossy_mode(hop, "all");
+    place_resting(c, 5);
+    uint64_t last = journal_last(b);
+    lossy_mode(hop, "none");
+    cr_assert_eq(xtb_client_recv_event(c, 300, NULL, NULL), -1, "the lost pushes came anyway");
+    xtbt_bridge_kill(b);
+    cr_assert_eq(xtbt_bridge_restart(b, NULL), 0);
+    expect_seqs(c, first + 1, last);
+    xtb_client_recovery_t rec;
+    xtb_client_recovery(c, &rec);
+    cr_assert_geq(rec.catch_ups, 1);
+    cr_assert_eq(rec.unrecovered, 0);
+    xtb_client_destroy(&c);
+    zactor_destroy(&hop);
+    cr_assert_eq(xtbt_bridge_stop(&b), 0);
 }

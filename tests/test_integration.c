@@ -883,7 +883,9 @@ Test(integration, xtbctl_smoke, .init = start_default, .fini = stop_bridge, .tim
     /* human text names xtconstant codes; JSON keeps the numbers */
     cr_assert_eq(run_ctl("replay order." ACC ".", out, sizeof out), 0, "%s", out);
     cr_assert(strstr(out, "order_type=STOCK_BUY") && strstr(out, "order_status=ORDER_REPORTED") &&
-                  strstr(out, "price_type=FIX_PRICE") && strstr(out, "order_status=ORDER_JUNK"),
+                  strstr(out, " price_type=BROKER_PRICE_LIMIT ") &&
+                  strstr(out, "requested_price_type=FIX_PRICE") &&
+                  strstr(out, "order_status=ORDER_JUNK"),
               "%s", out);
     /* call NAME --arg k=v: any request, fields by dotted path */
     cr_assert_eq(run_ctl("call query_stock_asset", out, sizeof out), 0, "%s", out);

@@ -475,3 +475,89 @@ Test(remote, connect_out_announces_nothing_unless_advertised, .timeout = 60) {
     xtb_client_destroy(&c);
     cr_assert_eq(xtbt_bridge_stop(&b), 0);
 }
+
+/* ---- behind proxies (issue 12 item 4) --------------------------------------------------- */
+
+/* A czmq zproxy binding `front` (type ft) and `back` (type bt). */
+static zactor_t *proxy_start(const char *ft, const char *front, const char *bt, const char *back) {
+    zactor_t *proxy = zactor_new(zproxy, NULL);
+    cr_assert_not_null(proxy);
+    zstr_sendx(proxy, "FRONTEND", ft, front, NULL);
+    zsock_wait(proxy);
+    zstr_sendx(proxy, "BACKEND", bt, back, NULL);
+    zsock_wait(proxy);
+    return proxy;
+}
+
+static xtb_client_t *named_client(const char *router, const char *name) {
+    xtb_client_options_t opts = {0};
+    opts.routing_id = name;
+    xtb_client_t *c = xtb_client_new(router, &opts);
+    cr_assert_not_null(c);
+    return c;
+}
+
+static int64_t order_via(xtb_client_t *c, const char *request_id) {
+    Xtbridge__Request *req =
+        xtb_req_order("1000000365", "600000.SH", 23, 100, 11, 9.50, "proxy", request_id, false);
+    cr_assert_eq(xtb_request_set_id(req, request_id), 0);
+    Xtbridge__Reply *reply = xtbt_call_ok(c, req, XTBRIDGE__REPLY__RESULT_ORDER_STOCK);
+    int64_t id = reply->order_stock->order_id;
+    xtb_reply_destroy(&reply);
+    return id;
+}
+
+/* The bridge connects out to both proxies (ROUTER -> a ROUTER/DEALER proxy's DEALER side,
+   PUB -> an XSUB/XPUB proxy's XSUB side) and announces the XPUB side; clients know only
+   the proxies. Requests, replies, idempotency per client behind the proxy, and pushes all
+   go through. */
+Test(remote, bridge_connects_out_to_router_and_pub_proxies, .timeout = 60) {
+    char front[256], back[256], xsub[256], xpub[256], back_arg[300], pub_arg[300];
+    xtbt_endpoint(front, sizeof front, "front");
+    xtbt_endpoint(back, sizeof back, "back");
+    xtbt_endpoint(xsub, sizeof xsub, "xsub");
+    xtbt_endpoint(xpub, sizeof xpub, "xpub");
+    zactor_t *requests = proxy_start("ROUTER", front, "DEALER", back);
+    zactor_t *pushes = proxy_start("XSUB", xsub, "XPUB", xpub);
+    snprintf(back_arg, sizeof back_arg, ">%s", back);
+    snprintf(pub_arg, sizeof pub_arg, ">%s", xsub);
+    /* the harness pings `front`, the proxy; the later --router is the bridge's own */
+    const char *extra[] = {"--router", back_arg, "--pub-advertise", xpub, NULL};
+    xtbt_bridge_t *b = xtbt_bridge_start_on(front, pub_arg, NULL, extra);
+    cr_assert_not_null(b, "bridge behind proxies did not answer ping through them");
+
+    xtb_client_t *alice = named_client(front, "alice");
+    xtb_client_t *bob = named_client(front, "bob");
+    Xtbridge__Reply *hello = NULL;
+    cr_assert_eq(xtb_client_hello(alice, 5000, &hello), 0, "%s", xtb_client_error(alice));
+    cr_assert_eq(hello->hello->n_pub_endpoints, 1);
+    cr_assert_str_eq(hello->hello->pub_endpoints[0], xpub);
+    xtb_reply_destroy(&hello);
+    cr_assert_eq(xtb_client_subscribe(alice, "order.1000000365."), 0, "%s",
+                 xtb_client_error(alice));
+    cr_assert_eq(xtb_client_sync_subscriptions(alice, 5000), 0, "%s", xtb_client_error(alice));
+
+    /* the same request id from two clients behind one proxy: two orders */
+    int64_t a1 = order_via(alice, "px-1");
+    int64_t b1 = order_via(bob, "px-1");
+    cr_assert_neq(a1, b1, "alice and bob share the proxy, not an idempotency key");
+    /* alice's retry (the client resends the same id): her order, no new one */
+    cr_assert_eq(order_via(alice, "px-1"), a1);
+    /* alice's push came through the XSUB/XPUB proxy */
+    Xtbridge__Event *ev =
+        xtbt_wait_event(alice, "order.1000000365.", XTBRIDGE__EVENT__BODY_ORDER, 5000);
+    cr_assert_not_null(ev, "no order push through the XPUB proxy");
+    cr_assert_eq(ev->order->order_id, a1);
+    xtb_event_destroy(&ev);
+    /* exactly two orders exist */
+    Xtbridge__Reply *orders = xtbt_call_ok(bob, xtb_req_query_orders("1000000365", false),
+                                           XTBRIDGE__REPLY__RESULT_QUERY_STOCK_ORDERS);
+    cr_assert_eq(orders->query_stock_orders->n_orders, 2);
+    xtb_reply_destroy(&orders);
+
+    xtb_client_destroy(&alice);
+    xtb_client_destroy(&bob);
+    cr_assert_eq(xtbt_bridge_stop(&b), 0);
+    zactor_destroy(&requests);
+    zactor_destroy(&pushes);
+}

@@ -160,6 +160,7 @@ typedef struct {
     brg_publisher_t *publisher;
     brg_router_t *router;
     fake_t fake;
+    bool behind_proxy; /* set before env_open */
 } env_t;
 
 static int s_counter;
@@ -189,6 +190,8 @@ static void env_open(env_t *env, const char *dir) {
                               env->store,
                               NULL,
                               NULL,
+                              NULL,
+                              env->behind_proxy,
                               NULL};
     env->fake.store = env->store;
     env->fake.publisher = env->publisher;
@@ -263,21 +266,28 @@ static void assert_alive(env_t *env, zsock_t *sock) {
     xtbridge__reply__free_unpacked(reply, NULL);
 }
 
+/* An order_stock request (600000.SH, buy 100 at 10.50) in caller-owned messages. */
+static Xtbridge__Request *order_request(Xtbridge__Request *req, Xtbridge__OrderStockRequest *body,
+                                        Xtbridge__Account *acc, const char *id,
+                                        const char *account) {
+    acc->account_id = (char *)account;
+    body->account = acc;
+    body->stock_code = (char *)"600000.SH";
+    body->order_type = 23;
+    body->order_volume = 100;
+    body->price_type = 11;
+    body->price = 10.5;
+    req->request_id = (char *)id;
+    req->body_case = XTBRIDGE__REQUEST__BODY_ORDER_STOCK;
+    req->order_stock = body;
+    return req;
+}
+
 static Xtbridge__Reply *order(env_t *env, zsock_t *sock, const char *id, const char *account) {
     Xtbridge__Request req = XTBRIDGE__REQUEST__INIT;
     Xtbridge__OrderStockRequest body = XTBRIDGE__ORDER_STOCK_REQUEST__INIT;
     Xtbridge__Account acc = XTBRIDGE__ACCOUNT__INIT;
-    acc.account_id = (char *)account;
-    body.account = &acc;
-    body.stock_code = (char *)"600000.SH";
-    body.order_type = 23;
-    body.order_volume = 100;
-    body.price_type = 11;
-    body.price = 10.5;
-    req.request_id = (char *)id;
-    req.body_case = XTBRIDGE__REQUEST__BODY_ORDER_STOCK;
-    req.order_stock = &body;
-    send_request(sock, &req);
+    send_request(sock, order_request(&req, &body, &acc, id, account));
     pump(env);
     return NULL;
 }
@@ -351,6 +361,121 @@ Test(router, req_socket_delimiter_is_echoed) {
     cr_assert_eq(reply->error->code, XTBRIDGE__ERROR_CODE__OK);
     xtbridge__reply__free_unpacked(reply, NULL);
     zsock_destroy(&req);
+    env_close(&env);
+}
+
+/* What a ROUTER/DEALER proxy's backend sends: the frames given (hop ids, delimiters),
+   then the request. */
+static void send_via(zsock_t *sock, const char *const *hops, size_t nhops, Xtbridge__Request *req) {
+    zmsg_t *msg = zmsg_new();
+    for (size_t i = 0; i < nhops; i++)
+        zmsg_addstr(msg, hops[i]);
+    size_t size = xtbridge__request__get_packed_size(req);
+    uint8_t *buf = (uint8_t *)malloc(size + 1);
+    xtbridge__request__pack(req, buf);
+    zmsg_addmem(msg, buf, size);
+    free(buf);
+    cr_assert_eq(zmsg_send(&msg, sock), 0);
+}
+
+/* The reply as the proxy's backend gets it: exactly the hop frames, then one reply. */
+static Xtbridge__Reply *recv_via(zsock_t *sock, const char *const *hops, size_t nhops) {
+    zmsg_t *msg = zmsg_recv(sock);
+    cr_assert_not_null(msg, "no reply");
+    cr_assert_eq(zmsg_size(msg), nhops + 1, "%zu frames, want %zu", zmsg_size(msg), nhops + 1);
+    for (size_t i = 0; i < nhops; i++) {
+        char *hop = zmsg_popstr(msg);
+        cr_assert_str_eq(hop, hops[i]);
+        free(hop);
+    }
+    zframe_t *frame = zmsg_pop(msg);
+    Xtbridge__Reply *reply = xtbridge__reply__unpack(NULL, zframe_size(frame), zframe_data(frame));
+    zframe_destroy(&frame);
+    zmsg_destroy(&msg);
+    cr_assert_not_null(reply, "reply does not decode");
+    return reply;
+}
+
+Test(router, behind_a_proxy_hops_are_echoed_and_name_the_client) {
+    env_t env = {.behind_proxy = true};
+    env_open(&env, NULL);
+    zsock_t *proxy = dealer(&env, "proxy-backend");
+    Xtbridge__Request req = XTBRIDGE__REQUEST__INIT;
+    Xtbridge__OrderStockRequest body = XTBRIDGE__ORDER_STOCK_REQUEST__INIT;
+    Xtbridge__Account acc = XTBRIDGE__ACCOUNT__INIT;
+    order_request(&req, &body, &acc, "o-1", "1000000365");
+    const char *alice[] = {"alice"}, *bob[] = {"bob"};
+    /* two clients behind one proxy, same request id: two orders */
+    send_via(proxy, alice, 1, &req);
+    pump(&env);
+    Xtbridge__Reply *r = recv_via(proxy, alice, 1);
+    cr_assert_eq(r->error->code, XTBRIDGE__ERROR_CODE__OK, "%s", r->error->message);
+    cr_assert_eq(r->order_stock->order_id, 1);
+    xtbridge__reply__free_unpacked(r, NULL);
+    send_via(proxy, bob, 1, &req);
+    pump(&env);
+    r = recv_via(proxy, bob, 1);
+    cr_assert_eq(r->order_stock->order_id, 2, "bob is another client than alice");
+    xtbridge__reply__free_unpacked(r, NULL);
+    /* alice's retry is hers: the original answer, no new order */
+    send_via(proxy, alice, 1, &req);
+    pump(&env);
+    r = recv_via(proxy, alice, 1);
+    cr_assert_eq(r->order_stock->order_id, 1);
+    xtbridge__reply__free_unpacked(r, NULL);
+    cr_assert_eq(env.fake.orders, 2);
+    /* and it is alice's through another proxy connection too: explicit ids are the key */
+    zsock_t *proxy2 = dealer(&env, "proxy-backend-2");
+    send_via(proxy2, alice, 1, &req);
+    pump(&env);
+    r = recv_via(proxy2, alice, 1);
+    cr_assert_eq(r->order_stock->order_id, 1);
+    xtbridge__reply__free_unpacked(r, NULL);
+    cr_assert_eq(env.fake.orders, 2);
+    /* a REQ client behind the proxy: its hop, then its delimiter, both echoed */
+    Xtbridge__Request p = XTBRIDGE__REQUEST__INIT;
+    Xtbridge__PingRequest pbody = XTBRIDGE__PING_REQUEST__INIT;
+    p.request_id = (char *)"via-proxy";
+    p.body_case = XTBRIDGE__REQUEST__BODY_PING;
+    p.ping = &pbody;
+    const char *req_path[] = {"carol", ""};
+    send_via(proxy, req_path, 2, &p);
+    pump(&env);
+    r = recv_via(proxy, req_path, 2);
+    cr_assert_str_eq(r->request_id, "via-proxy");
+    cr_assert_eq(r->error->code, XTBRIDGE__ERROR_CODE__OK);
+    xtbridge__reply__free_unpacked(r, NULL);
+    /* two proxies in a row: both hops */
+    const char *two[] = {"rack-7", "dave"};
+    send_via(proxy, two, 2, &p);
+    pump(&env);
+    r = recv_via(proxy, two, 2);
+    cr_assert_eq(r->error->code, XTBRIDGE__ERROR_CODE__OK);
+    xtbridge__reply__free_unpacked(r, NULL);
+    zsock_destroy(&proxy);
+    zsock_destroy(&proxy2);
+    env_close(&env);
+}
+
+Test(router, hop_frames_from_a_direct_client_are_malformed) {
+    env_t env = {0}; /* not behind a proxy */
+    env_open(&env, NULL);
+    zsock_t *sock = dealer(&env, NULL);
+    Xtbridge__Request p = XTBRIDGE__REQUEST__INIT;
+    Xtbridge__PingRequest pbody = XTBRIDGE__PING_REQUEST__INIT;
+    p.request_id = (char *)"stray";
+    p.body_case = XTBRIDGE__REQUEST__BODY_PING;
+    p.ping = &pbody;
+    const char *stray[] = {"alice"};
+    send_via(sock, stray, 1, &p);
+    pump(&env);
+    /* the stray frame is not echoed: the client gets one frame, the error */
+    Xtbridge__Reply *r = recv_via(sock, NULL, 0);
+    cr_assert_eq(r->error->code, XTBRIDGE__ERROR_CODE__MALFORMED);
+    cr_assert(strstr(r->error->message, "expected one request frame"), "%s", r->error->message);
+    xtbridge__reply__free_unpacked(r, NULL);
+    assert_alive(&env, sock);
+    zsock_destroy(&sock);
     env_close(&env);
 }
 
@@ -656,8 +781,8 @@ Test(router, stats_count_requests_and_calls) {
 
 /* Seeded random frames: random frame counts, random bytes, and valid requests with random
    bit flips. Every message must get exactly one reply and the router must stay up. */
-Test(router, seeded_random_frames_never_kill_the_router) {
-    env_t env = {0};
+static void random_frames(bool behind_proxy) {
+    env_t env = {.behind_proxy = behind_proxy};
     env_open(&env, NULL);
     zsock_t *sock = dealer(&env, "fuzzer");
     srand(20261125);
@@ -710,6 +835,15 @@ Test(router, seeded_random_frames_never_kill_the_router) {
     assert_alive(&env, sock);
     zsock_destroy(&sock);
     env_close(&env);
+}
+
+Test(router, seeded_random_frames_never_kill_the_router) {
+    random_frames(false);
+}
+
+/* the same frames read as hop ids of a proxy (the path limits, echoing) */
+Test(router, seeded_random_frames_behind_a_proxy_never_kill_the_router) {
+    random_frames(true);
 }
 
 /* Group commit: requests drained together share one transaction, and nothing they

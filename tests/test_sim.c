@@ -473,7 +473,8 @@ Test(sim, worked_example_exact_values) {
     cr_assert_str_eq(o->instrument_name, "浦发银行");
     cr_assert_eq(o->order_type, 23);
     cr_assert_eq(o->order_volume, 1000);
-    cr_assert_eq(o->price_type, 11);
+    cr_assert_eq(o->price_type, 50); /* the counter's limit code, as MiniQMT reports it */
+    cr_assert_eq(o->requested_price_type, 11);
     cr_assert_float_eq(o->price, 10.50, 1e-9);
     cr_assert_str_eq(o->strategy_name, "strat");
     cr_assert_str_eq(o->order_remark, "remark");
@@ -2390,6 +2391,13 @@ Test(sim, format_1_book_in_yuan_is_converted) {
     asset(&cash, &frozen, NULL, NULL);
     cr_assert_money(cash, 1000000 - 10505.11);
     cr_assert_money(frozen, 10505.11);
+    /* its record holds the price type as sent (11): reported as the counter's 50 */
+    Xtbridge__OrdersReply *orders;
+    brg_call_t *call = query_orders(false, &orders);
+    cr_assert_eq(orders->n_orders, 1);
+    cr_assert_eq(orders->orders[0]->price_type, 50);
+    cr_assert_eq(orders->orders[0]->requested_price_type, 11);
+    brg_call_destroy(&call);
     /* the freeze came back from yuan to the fen: a cancel returns exactly all of it */
     cr_assert_eq(brg_store_begin(store), 0);
     cr_assert_eq(cancel(1, false), 0);
@@ -2418,4 +2426,48 @@ Test(sim, format_1_book_in_yuan_is_converted) {
     cr_assert_str_eq(err, "store: the stored sim book has format 3, this bridge reads formats 1 "
                           "and 2 (a newer bridge wrote it: run that one, or start on an empty "
                           "--data)");
+}
+
+/* The stored order keeps the price type it was sent with (SimOrder.price_type, as before
+   this field was reported differently); XtOrder reports the counter's code derived from
+   it, in pushes and queries, before and after a restart (docs/protocol.md §6.5). */
+Test(sim, price_type_is_the_counter_code_across_restart) {
+    teardown();
+    start_stored(DURABLE_CONFIG, 0);
+    cr_assert_eq(brg_store_begin(store), 0);
+    size_t mark = npushes;
+    cr_assert_eq(order("600000.SH", 23, 100, 11, 10.00), 1); /* FIX_PRICE: rests */
+    expect_kinds(mark, "order,order,asset");
+    cr_assert_eq(pushes[mark + 1].event->order->price_type, 50);
+    cr_assert_eq(pushes[mark + 1].event->order->requested_price_type, 11);
+    cr_assert_eq(order("000001.SZ", 23, 100, 47, 0), 2); /* best 5 then cancel: fills */
+    cr_assert_eq(order("600000.SH", 23, 100, 5, 0), 3);  /* LATEST_PRICE: fills */
+    cr_assert_eq(commit(), 0);
+    const int32_t sent[] = {11, 47, 5}, reported[] = {50, 88, 50}, status[] = {50, 56, 56};
+    for (int64_t id = 1; id <= 3; id++) {
+        uint8_t key[BRG_SIM_KEY_MAX];
+        size_t klen = brg_sim_key_id(key, BRG_SIM_KEY_ORDER, id);
+        Xtbridge__State__SimOrder *o = (Xtbridge__State__SimOrder *)stored_get(
+            &xtbridge__state__sim_order__descriptor, key, klen);
+        cr_assert_eq(o->price_type, sent[id - 1], "order %lld", (long long)id);
+        protobuf_c_message_free_unpacked(&o->base, NULL);
+    }
+    restart(DURABLE_CONFIG);
+    Xtbridge__OrdersReply *orders;
+    brg_call_t *call = query_orders(false, &orders);
+    cr_assert_eq(orders->n_orders, 3);
+    for (size_t i = 0; i < 3; i++) {
+        cr_assert_eq(orders->orders[i]->order_status, status[i], "order %zu", i + 1);
+        cr_assert_eq(orders->orders[i]->price_type, reported[i], "order %zu", i + 1);
+        cr_assert_eq(orders->orders[i]->requested_price_type, sent[i], "order %zu", i + 1);
+    }
+    brg_call_destroy(&call);
+    /* and a cancel after the restart still reports the counter code */
+    cr_assert_eq(brg_store_begin(store), 0);
+    mark = npushes;
+    cr_assert_eq(cancel(1, false), 0);
+    expect_kinds(mark, "order,order,asset");
+    cr_assert_eq(pushes[mark + 1].event->order->order_status, 54);
+    cr_assert_eq(pushes[mark + 1].event->order->price_type, 50);
+    cr_assert_eq(commit(), 0);
 }

@@ -7,9 +7,12 @@
     the day's order and trade records and rewrites the settled positions.
 */
 #include <criterion/criterion.h>
+#include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "brg_sim_stock.h"
@@ -324,4 +327,212 @@ Test(sim_stock, persist_writes_only_what_changed) {
         unlink(path);
     }
     cr_assert_eq(rmdir(dir), 0, "unexpected files left in %s", dir);
+}
+
+/* ---- terminal fidelity ----------------------------------------------------------------
+   What a real MiniQMT terminal does where its doc is silent or says otherwise, and what
+   open-source gateways written against terminals rely on (docs/protocol.md §6.5). The
+   facts, copied here from the vendor's code table (xtconstant "as returned by queries and
+   pushes") and from such gateways:
+   - XtOrder.price_type is the counter's code (EBrokerPriceType), not the value sent:
+     FIX_PRICE 11 -> 50; 44 -> 84, 43 -> 85, 45 -> 86, 46 -> 87, 42 and 47 -> 88,
+     48 -> 89; vn.py's xt gateway keeps only order pushes with 50 (limit) or 88 (market).
+   - one order: on_order_stock_async_response first, then on_stock_order 48 (unreported),
+     50 (reported); fills: on_stock_trade, then the order at 55 (part) / 56 (all); a cancel:
+     51 (reported, cancel pending) then 54; no 49 for an order the counter took at once.
+   - order_time and traded_time are epoch seconds; order_sysid and traded_id are strings;
+     order_remark (the gateway's local order id) comes back unchanged in every push and
+     query, including order_error. */
+
+enum { MAX_RECS = 64 };
+static struct {
+    char kind[24];
+    Xtbridge__Event *event;
+} recs[MAX_RECS];
+static int nrecs;
+
+static int record_emit(void *arg, const char *kind, const char *account_id,
+                       Xtbridge__Event *event) {
+    (void)arg;
+    (void)account_id;
+    cr_assert_lt(nrecs, MAX_RECS);
+    snprintf(recs[nrecs].kind, sizeof recs[nrecs].kind, "%s", kind);
+    /* the event is borrowed: keep a copy */
+    size_t len = xtbridge__event__get_packed_size(event);
+    uint8_t *buf = malloc(len ? len : 1);
+    xtbridge__event__pack(event, buf);
+    recs[nrecs].event = xtbridge__event__unpack(NULL, len, buf);
+    free(buf);
+    nrecs++;
+    return 0;
+}
+
+static void clear_recs(void) {
+    for (int i = 0; i < nrecs; i++)
+        xtbridge__event__free_unpacked(recs[i].event, NULL);
+    nrecs = 0;
+}
+
+static void fidelity_setup(void) {
+    setup();
+    ctx.emit = record_emit;
+    nrecs = 0;
+}
+
+static void fidelity_teardown(void) {
+    clear_recs();
+    teardown();
+}
+
+/* "kind[:status],..." of the pushes recorded from index `from` */
+static void expect_pushes(int from, const char *want) {
+    char got[512] = "";
+    for (int i = from; i < nrecs; i++) {
+        char one[48];
+        if (recs[i].event->body_case == XTBRIDGE__EVENT__BODY_ORDER)
+            snprintf(one, sizeof one, "%s%s:%d", i > from ? "," : "", recs[i].kind,
+                     recs[i].event->order->order_status);
+        else
+            snprintf(one, sizeof one, "%s%s", i > from ? "," : "", recs[i].kind);
+        strncat(got, one, sizeof got - strlen(got) - 1);
+    }
+    cr_assert_str_eq(got, want);
+}
+
+static bool all_digits(const char *s) {
+    if (!s || !*s)
+        return false;
+    for (; *s; s++)
+        if (*s < '0' || *s > '9')
+            return false;
+    return true;
+}
+
+Test(sim_stock, fidelity_price_type_is_the_counter_code, .init = fidelity_setup,
+     .fini = fidelity_teardown) {
+    const int32_t sent[] = {11, 5, 42, 43, 44, 45, 46, 47, 48};
+    const int32_t reported[] = {50, 50, 88, 85, 84, 86, 87, 88, 89};
+    for (size_t i = 0; i < sizeof sent / sizeof sent[0]; i++)
+        cr_assert_eq(brg_sim_broker_price_type(sent[i]), reported[i], "sent %d", sent[i]);
+    cr_assert_eq(brg_sim_broker_price_type(3), 3); /* not a stock price type: as sent */
+
+    brg_sim_stock_t *a = brg_sim_stock_new(&ctx, "A", 10000000);
+    const struct {
+        const char *code;
+        int32_t sent, reported, status;
+    } cases[] = {
+        {"600000.SH", 11, 50, 50}, /* rests below the last price 10.60 */
+        {"600000.SH", 5, 50, 56},  /* priced at the last price: a limit order that fills */
+        {"600000.SH", 42, 88, 56}, {"600000.SH", 43, 85, 56}, {"000001.SZ", 44, 84, 56},
+        {"000001.SZ", 45, 86, 56}, {"000001.SZ", 46, 87, 56}, {"000001.SZ", 47, 88, 56},
+        {"000001.SZ", 48, 89, 56}, {"000001.SZ", 42, 88, 57}, /* junk ("not supported on SZ"): still
+                                                                 the counter code */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        brg_sim_order_args_t o = args(cases[i].code, BRG_SIM_STOCK_BUY, 100, 10.50);
+        o.price_type = cases[i].sent;
+        int from = nrecs;
+        int64_t id = brg_sim_stock_order(a, &o);
+        /* every order push of it, and the query, report the counter code */
+        int orders = 0;
+        for (int k = from; k < nrecs; k++) {
+            if (recs[k].event->body_case != XTBRIDGE__EVENT__BODY_ORDER)
+                continue;
+            orders++;
+            cr_assert_eq(recs[k].event->order->price_type, cases[i].reported, "case %zu", i);
+            cr_assert_eq(recs[k].event->order->requested_price_type, cases[i].sent);
+        }
+        cr_assert_geq(orders, 1);
+        Xtbridge__XtOrder q;
+        cr_assert(brg_sim_stock_order_get(a, id, &q));
+        cr_assert_eq(q.order_status, cases[i].status, "case %zu: %s", i, q.status_msg);
+        cr_assert_eq(q.price_type, cases[i].reported);
+        cr_assert_eq(q.requested_price_type, cases[i].sent);
+    }
+    cr_assert_eq(brg_sim_stock_order_count(a), 10);
+    brg_sim_stock_destroy(&a);
+}
+
+Test(sim_stock, fidelity_pushes_of_one_order_times_ids_and_remark, .init = fidelity_setup,
+     .fini = fidelity_teardown) {
+    const char *local_id = "1113020455000001"; /* a gateway's 16-digit local order id */
+    brg_sim_stock_t *a = brg_sim_stock_new(&ctx, "A", 100000);
+    int64_t t0 = (int64_t)time(NULL);
+    brg_sim_order_args_t o = args("600000.SH", BRG_SIM_STOCK_BUY, 1000, 10.50);
+    o.order_remark = local_id;
+    o.strategy_name = "gw";
+    o.seq = 7;
+    int64_t id = brg_sim_stock_order(a, &o);
+    /* the async response first, then 48 -> 50 (never 49), then the freeze */
+    expect_pushes(0, "order_async,order:48,order:50,asset");
+    Xtbridge__XtOrderResponse *resp = recs[0].event->order_async;
+    cr_assert_eq(resp->seq, 7);
+    cr_assert_eq(resp->order_id, id);
+    cr_assert_str_eq(resp->order_remark, local_id);
+    Xtbridge__XtOrder *pushed = recs[2].event->order;
+    cr_assert_str_eq(pushed->order_remark, local_id);
+    cr_assert_str_eq(pushed->strategy_name, "gw");
+    /* order_sysid: the counter's contract number, a string of digits, not the order id */
+    char id_text[24];
+    snprintf(id_text, sizeof id_text, "%lld", (long long)id);
+    cr_assert(all_digits(pushed->order_sysid), "%s", pushed->order_sysid);
+    cr_assert_str_neq(pushed->order_sysid, id_text);
+    char sysid[24];
+    snprintf(sysid, sizeof sysid, "%s", pushed->order_sysid);
+
+    /* two fills: trade, then the order at 55 / 56 (then the holdings) */
+    brg_sim_quote_t *q = brg_sim_market_quote(ctx.market, "600000.SH");
+    q->last = 10.40;
+    int from = nrecs;
+    int64_t left = 400;
+    cr_assert_eq(brg_sim_stock_match(a, q, &left), 1);
+    left = INT64_MAX;
+    cr_assert_eq(brg_sim_stock_match(a, q, &left), 1);
+    int64_t t1 = (int64_t)time(NULL);
+    expect_pushes(from, "trade,order:55,position,asset,trade,order:56,position,asset");
+    Xtbridge__XtTrade *t = recs[from].event->trade;
+    Xtbridge__XtTrade *t2 = recs[from + 4].event->trade;
+    cr_assert_str_eq(t->order_remark, local_id);
+    cr_assert_str_eq(t->order_sysid, sysid);
+    cr_assert(all_digits(t->traded_id) && all_digits(t2->traded_id));
+    cr_assert_str_neq(t->traded_id, t2->traded_id);
+    cr_assert_eq(recs[from + 1].event->order->traded_volume, 400);
+    cr_assert_eq(recs[from + 5].event->order->traded_volume, 1000);
+    /* epoch seconds (milliseconds would be ~1000 times larger) */
+    cr_assert(pushed->order_time >= t0 && pushed->order_time <= t1, "%lld",
+              (long long)pushed->order_time);
+    cr_assert(t->traded_time >= t0 && t->traded_time <= t1, "%lld", (long long)t->traded_time);
+    Xtbridge__XtTrade qt;
+    brg_sim_stock_trade_at(a, 1, &qt);
+    cr_assert_str_eq(qt.order_remark, local_id);
+    cr_assert_str_eq(qt.traded_id, t2->traded_id);
+
+    /* cancel by sysid, async: the response, 51, 54, then the released freeze */
+    o.order_remark = "1113020455000002";
+    o.seq = 8;
+    o.price = 10.00;
+    int64_t id2 = brg_sim_stock_order(a, &o);
+    Xtbridge__XtOrder q2;
+    cr_assert(brg_sim_stock_order_get(a, id2, &q2));
+    snprintf(sysid, sizeof sysid, "%s", q2.order_sysid);
+    from = nrecs;
+    cr_assert_eq(brg_sim_stock_cancel_sysid(a, BRG_SIM_MARKET_SH, sysid, 9), 0);
+    expect_pushes(from, "cancel_async,order:51,order:54,asset");
+    cr_assert_eq(recs[from].event->cancel_async->seq, 9);
+    cr_assert_eq(recs[from].event->cancel_async->cancel_result, 0);
+    cr_assert_str_eq(recs[from].event->cancel_async->order_sysid, sysid);
+    cr_assert_str_eq(recs[from + 2].event->order->order_remark, "1113020455000002");
+
+    /* a rejection: the response, the order at 57, order_error carrying the remark */
+    o.order_remark = "1113020455000003";
+    o.order_volume = 150;
+    o.seq = 10;
+    from = nrecs;
+    brg_sim_stock_order(a, &o);
+    expect_pushes(from, "order_async,order:57,order_error");
+    Xtbridge__XtOrderError *err = recs[from + 2].event->order_error;
+    cr_assert_str_eq(err->order_remark, "1113020455000003");
+    cr_assert_eq(err->error_id, -61);
+    cr_assert_eq(err->seq, 10);
+    brg_sim_stock_destroy(&a);
 }

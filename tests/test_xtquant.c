@@ -157,6 +157,10 @@ Test(xtquant, quick_start_flow, .init = start_flags, .fini = stop_bridge, .timeo
     cr_assert_str_eq(ev->order->strategy_name, "qs");
     cr_assert_str_eq(ev->order->order_remark, "r1");
     cr_assert_str_eq(ev->order->order_sysid, "100001");
+    /* the terminal's counter code passes through untouched (the stand-in, like MiniQMT,
+       reports 50 for FIX_PRICE 11); the bridge's own extension stays unset */
+    cr_assert_eq(ev->order->price_type, 50);
+    cr_assert_eq(ev->order->requested_price_type, 0);
     xtb_event_destroy(&ev);
     ev = expect_push(c, "trade." ACC ".", XTBRIDGE__EVENT__BODY_TRADE);
     cr_assert_eq(ev->trade->order_id, id);
@@ -172,6 +176,8 @@ Test(xtquant, quick_start_flow, .init = start_flags, .fini = stop_bridge, .timeo
     r = xtbt_call_ok(c, xtb_req_query_order(ACC, id), XTBRIDGE__REPLY__RESULT_QUERY_STOCK_ORDER);
     cr_assert(r->query_stock_order->found);
     cr_assert_eq(r->query_stock_order->order->order_status, 56);
+    cr_assert_eq(r->query_stock_order->order->price_type, 50);
+    cr_assert_eq(r->query_stock_order->order->requested_price_type, 0);
     xtb_reply_destroy(&r);
     r = xtbt_call_ok(c, xtb_req_query_order(ACC, 42), XTBRIDGE__REPLY__RESULT_QUERY_STOCK_ORDER);
     cr_assert_not(r->query_stock_order->found);

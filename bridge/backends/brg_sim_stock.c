@@ -56,8 +56,8 @@ typedef struct {
     char *name;
     int market;
     int32_t order_type;
-    int32_t price_type;
-    double price; /* the limit price (last price for LATEST_PRICE and market orders) */
+    int32_t price_type; /* as requested (xtconstant); reported as brg_sim_broker_price_type */
+    double price;       /* the limit price (last price for LATEST_PRICE and market orders) */
     int64_t volume;
     int64_t traded;
     int64_t traded_amount; /* fen */
@@ -251,6 +251,32 @@ static void position_touch(brg_sim_stock_t *self, position_t *p) {
     }
 }
 
+int32_t brg_sim_broker_price_type(int32_t requested) {
+    /* Open-source gateways written against real terminals accept an order push only
+       when price_type is one of these counter codes (vn.py's xt gateway: 50 limit, 88
+       market), so the sim reports them exactly as the terminal does. */
+    switch (requested) {
+    case BRG_SIM_FIX_PRICE:
+    case BRG_SIM_LATEST_PRICE:
+        return 50;
+    case PT_PEER_PRICE_FIRST:
+        return 84;
+    case PT_SH_CONVERT_5_LIMIT:
+        return 85;
+    case PT_MINE_PRICE_FIRST:
+        return 86;
+    case PT_SZ_INSTBUSI_RESTCANCEL:
+        return 87;
+    case PT_SH_CONVERT_5_CANCEL:
+    case PT_SZ_CONVERT_5_CANCEL:
+        return 88;
+    case PT_SZ_FULL_OR_CANCEL:
+        return 89;
+    default:
+        return requested;
+    }
+}
+
 bool brg_sim_order_status_open(int32_t status) {
     return status == ST_UNREPORTED || status == 49 || status == ST_REPORTED ||
            status == ST_PART_SUCC;
@@ -320,7 +346,8 @@ static void fill_order_msg(brg_sim_stock_t *self, const order_t *o, Xtbridge__Xt
     out->order_time = o->time;
     out->order_type = o->order_type;
     out->order_volume = o->volume;
-    out->price_type = o->price_type;
+    out->price_type = brg_sim_broker_price_type(o->price_type);
+    out->requested_price_type = o->price_type;
     out->price = o->price;
     out->traded_volume = o->traded;
     out->traded_price = o->traded ? brg_sim_yuan(o->traded_amount) / (double)o->traded : 0.0;

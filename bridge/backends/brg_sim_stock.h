@@ -99,6 +99,14 @@ size_t brg_sim_stock_position_count(brg_sim_stock_t *self);
 void brg_sim_stock_position_at(brg_sim_stock_t *self, size_t index, Xtbridge__XtPosition *out);
 /*  Fill `out` with the position in `code`; false if none. */
 bool brg_sim_stock_position_get(brg_sim_stock_t *self, const char *code, Xtbridge__XtPosition *out);
+/*  The counter's own price type code ("EBrokerPriceType") that MiniQMT reports in
+    XtOrder.price_type (pushes and queries) for an order sent with xtconstant `requested`:
+    FIX_PRICE 11 -> 50 (limit); LATEST_PRICE 5 -> 50 (the terminal prices it at the last
+    price and sends a limit order); 44 -> 84, 43 -> 85, 45 -> 86, 46 -> 87, 42 and 47 ->
+    88 (best 5 then cancel), 48 -> 89 (fill or kill). Any other value comes back as it was
+    (the sim junks such an order anyway). The requested code stays in
+    XtOrder.requested_price_type. */
+int32_t brg_sim_broker_price_type(int32_t requested);
 /*  Whether an xtquant order status is still open (cancelable): 48, 49, 50, 55. */
 bool brg_sim_order_status_open(int32_t status);
 

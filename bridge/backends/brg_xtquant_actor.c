@@ -45,6 +45,13 @@ unsigned long brg_xtquant_actor_ill_typed_attributes(void) {
 
 /* --- Python -> protobuf -------------------------------------------------------------- */
 
+/*  Fields the bridge adds to a structure that no terminal object has: never looked up,
+    never counted missing. XtOrder.requested_price_type: a terminal reports only the
+    counter's code in price_type (passed through untouched), not what was sent. */
+static bool bridge_extension(const ProtobufCMessageDescriptor *d, const char *field) {
+    return d == &xtbridge__xt_order__descriptor && strcmp(field, "requested_price_type") == 0;
+}
+
 /* Fill `msg` (initialised) from obj's same-named attributes. Strings are malloc'd, so the
    message is freed with protobuf_c_message_free_unpacked(msg, NULL). */
 static void fill_message(ProtobufCMessage *msg, PyObject *obj) {
@@ -52,7 +59,8 @@ static void fill_message(ProtobufCMessage *msg, PyObject *obj) {
     unsigned bad = 0, missing = 0;
     for (unsigned i = 0; i < d->n_fields; i++) {
         const ProtobufCFieldDescriptor *f = &d->fields[i];
-        if (f->label == PROTOBUF_C_LABEL_REPEATED || f->type == PROTOBUF_C_TYPE_MESSAGE)
+        if (f->label == PROTOBUF_C_LABEL_REPEATED || f->type == PROTOBUF_C_TYPE_MESSAGE ||
+            bridge_extension(d, f->name))
             continue;
         PyObject *v = PyObject_GetAttrString(obj, f->name);
         if (!v) {

@@ -24,6 +24,7 @@
 typedef struct {
     char *topic;
     Xtbridge__Event *event;
+    bool recovered; /* came from a replay (or after one): never triggers another */
 } pending_event_t;
 
 struct _xtb_client_t {
@@ -48,6 +49,15 @@ struct _xtb_client_t {
     zlist_t *pending;       /* pending_event_t * kept by sync_subscriptions */
     zcert_t *curve_cert;    /* CURVE: ours (with secret key), NULL = plain */
     char *curve_server;     /* the bridge's public key, z85 */
+    /* Recovery (see xtb_client_recv_event): off with options.raw_events. */
+    bool raw_events;
+    int sub_rcvhwm;
+    zhashx_t *last_seq; /* topic -> uint64_t *: last seq delivered */
+    uint64_t epoch;     /* the journal epoch the seqs belong to; 0 = not known yet */
+    char instance[64];  /* bridge instance of the last heartbeat */
+    int64_t last_heartbeat_ms;
+    uint32_t heartbeat_ms; /* interval the bridge announced (hello or a heartbeat) */
+    xtb_client_recovery_t recovery;
 };
 
 /* Make a socket a CURVE client of the bridge (before it connects). */
@@ -133,6 +143,10 @@ xtb_client_t *xtb_client_new(const char *router_endpoint, const xtb_client_optio
         options && options->hello_timeout_ms > 0 ? options->hello_timeout_ms : 5000;
     self->subs = zlist_new();
     self->pending = zlist_new();
+    self->raw_events = options && options->raw_events;
+    self->sub_rcvhwm = options && options->sub_rcvhwm > 0 ? options->sub_rcvhwm : 0;
+    self->last_seq = zhashx_new();
+    zhashx_set_destructor(self->last_seq, (zhashx_destructor_fn *)zstr_free);
     if (options && (options->curve_cert || options->curve_server) &&
         load_curve(self, options->curve_cert, options->curve_server))
         goto fail;
@@ -184,6 +198,7 @@ void xtb_client_destroy(xtb_client_t **self_p) {
             pending_free(&p);
         zlist_destroy(&self->pending);
     }
+    zhashx_destroy(&self->last_seq);
     free(self->routing_id);
     free(self->client_name);
     free(self->pub_endpoint);
@@ -324,6 +339,10 @@ int xtb_client_hello(xtb_client_t *self, int timeout_ms, Xtbridge__Reply **reply
         set_error(self, XTB_CLIENT_INVALID, "hello reply without hello result");
         rc = -1;
     }
+    if (rc == 0 && !self->epoch)
+        self->epoch = reply->hello->bridge_epoch; /* the seqs we will track belong to it */
+    if (rc == 0 && reply->hello->heartbeat_ms > 0)
+        self->heartbeat_ms = (uint32_t)reply->hello->heartbeat_ms;
     if (rc == 0 && !self->sub) {
         /* Remember the PUB endpoints unless the SUB is already connected or the user gave
            them. */
@@ -413,6 +432,8 @@ static int ensure_sub(xtb_client_t *self) {
         return -1;
     }
     zsock_set_linger(self->sub, 0);
+    if (self->sub_rcvhwm)
+        zsock_set_rcvhwm(self->sub, self->sub_rcvhwm);
     apply_curve(self, self->sub);
     if (zsock_attach(self->sub, self->pub_endpoint, false) != 0) {
         set_error(self, XTB_CLIENT_INVALID, "cannot connect SUB to %s", self->pub_endpoint);
@@ -420,6 +441,10 @@ static int ensure_sub(xtb_client_t *self) {
         return -1;
     }
     self->sub_poller = zpoller_new(self->sub, NULL);
+    /* heartbeats feed the watchdog (bridge gone, bridge restarted); the user sees them only
+       when subscribed to them */
+    if (!self->raw_events)
+        zsock_set_subscribe(self->sub, "heartbeat.");
     return 0;
 }
 
@@ -533,6 +558,158 @@ int xtb_client_sync_subscriptions(xtb_client_t *self, int timeout_ms) {
     return rc;
 }
 
+/* --- recovery: what the Python client does, so every client hides the bus the same way.
+   Per topic the last seq delivered; a push at or below it is a duplicate (a second PUB
+   endpoint, a replay overlapping live pushes) and is dropped; one above last+1 means pushes
+   were lost (slow consumer past the HWM, a reconnect): the gap is replayed from the
+   bridge's journal, page by page, and delivered in seq order before that push. Heartbeats
+   watch the bridge: after a silence of 3 intervals, or a new instance (a restart), every
+   tracked topic is replayed from its last seq, so a quiet topic's missed pushes come too.
+   A new journal epoch (the bridge's data dir was replaced) resets the tracking. */
+
+static bool no_replay_topic(const char *topic) {
+    return strncmp(topic, "heartbeat.", 10) == 0 || strncmp(topic, "connected.", 10) == 0 ||
+           strncmp(topic, "disconnected.", 13) == 0;
+}
+
+static uint64_t *tracked(xtb_client_t *self, const char *topic) {
+    return (uint64_t *)zhashx_lookup(self->last_seq, topic);
+}
+
+static void track(xtb_client_t *self, const char *topic, uint64_t seq) {
+    uint64_t *last = tracked(self, topic);
+    if (!last) {
+        last = (uint64_t *)zmalloc(sizeof *last);
+        zhashx_insert(self->last_seq, topic, last);
+    }
+    *last = seq;
+}
+
+typedef struct {
+    zlist_t *events; /* pending_event_t *, in replay order */
+} collect_t;
+
+static int collect_event(const Xtbridge__Event *ev, void *arg) {
+    collect_t *c = (collect_t *)arg;
+    size_t size = xtbridge__event__get_packed_size(ev);
+    uint8_t *buf = (uint8_t *)malloc(size ? size : 1);
+    if (!buf)
+        return 1;
+    xtbridge__event__pack(ev, buf);
+    pending_event_t *p = (pending_event_t *)zmalloc(sizeof *p);
+    p->event = xtbridge__event__unpack(NULL, size, buf);
+    free(buf);
+    p->topic = strdup(ev->topic ? ev->topic : "");
+    p->recovered = true;
+    if (!p->event) {
+        free(p->topic);
+        free(p);
+        return 1;
+    }
+    zlist_append(c->events, p);
+    return 0;
+}
+
+/* Replay `topic` after `after` and put what comes back at the front of the pending list,
+   ahead of `then` (the push that showed the gap, may be NULL). Keeps the client's error
+   state: a failed replay is counted, not reported as the receive's failure. */
+static void recover(xtb_client_t *self, const char *topic, uint64_t after, pending_event_t *then) {
+    collect_t c = {zlist_new()};
+    xtb_client_errkind_t kind = self->errkind;
+    char error[sizeof self->error];
+    memcpy(error, self->error, sizeof error);
+    size_t pages = self->replay_requests;
+    const char *topics[] = {topic};
+    if (xtb_client_replay(self, topic, topics, &after, 1, self->hello_timeout_ms, collect_event,
+                          &c) < 0)
+        self->recovery.failed_replays++;
+    self->recovery.replays++;
+    self->replay_requests = pages;
+    self->errkind = kind;
+    memcpy(self->error, error, sizeof error);
+    /* front of the pending list: the replayed events, then `then`, then what was there */
+    zlist_t *rest = self->pending;
+    self->pending = c.events;
+    self->recovery.replayed_events += zlist_size(c.events);
+    if (then)
+        zlist_append(self->pending, then);
+    pending_event_t *p;
+    while ((p = (pending_event_t *)zlist_pop(rest)))
+        zlist_append(self->pending, p);
+    zlist_destroy(&rest);
+}
+
+/* A heartbeat: note it; after a silence or a restart, replay every tracked topic. */
+static void watch_heartbeat(xtb_client_t *self, const Xtbridge__Event *ev) {
+    const Xtbridge__Heartbeat *hb = ev->heartbeat;
+    int64_t now = zclock_mono();
+    if (hb && hb->interval_ms)
+        self->heartbeat_ms = hb->interval_ms;
+    bool restarted =
+        hb && hb->instance_id && *self->instance && strcmp(hb->instance_id, self->instance) != 0;
+    bool silent = self->last_heartbeat_ms && self->heartbeat_ms &&
+                  now - self->last_heartbeat_ms > 3 * (int64_t)self->heartbeat_ms;
+    if (hb && hb->instance_id)
+        snprintf(self->instance, sizeof self->instance, "%s", hb->instance_id);
+    self->last_heartbeat_ms = now;
+    if (!restarted && !silent)
+        return;
+    self->recovery.catch_ups++;
+    /* collect first: recover() reorders the pending list, not the table */
+    zlist_t *topics = zlist_new();
+    zlist_autofree(topics);
+    for (uint64_t *seq = (uint64_t *)zhashx_first(self->last_seq); seq;
+         seq = (uint64_t *)zhashx_next(self->last_seq))
+        if (!no_replay_topic((const char *)zhashx_cursor(self->last_seq)))
+            zlist_append(topics, (void *)zhashx_cursor(self->last_seq));
+    for (char *t = (char *)zlist_first(topics); t; t = (char *)zlist_next(topics)) {
+        uint64_t *last = tracked(self, t);
+        if (last)
+            recover(self, t, *last, NULL);
+    }
+    zlist_destroy(&topics);
+}
+
+/* Whether `p` goes to the user now. May replay (then p is queued behind the replayed
+   events and false is returned: the caller takes the next pending event). Takes p. */
+static bool accept_event(xtb_client_t *self, pending_event_t *p, bool *deliver) {
+    *deliver = false;
+    Xtbridge__Event *ev = p->event;
+    if (self->raw_events) {
+        *deliver = true;
+        return true;
+    }
+    if (ev->body_case == XTBRIDGE__EVENT__BODY_HEARTBEAT && !p->recovered)
+        watch_heartbeat(self, ev);
+    if (ev->bridge_epoch && self->epoch && ev->bridge_epoch != self->epoch) {
+        /* the journal was replaced: the seqs we hold mean nothing there */
+        self->recovery.epoch_changes++;
+        zhashx_purge(self->last_seq);
+    }
+    if (ev->bridge_epoch)
+        self->epoch = ev->bridge_epoch;
+    uint64_t *last = tracked(self, p->topic);
+    if (last && ev->seq && ev->seq <= *last) {
+        self->recovery.duplicates++;
+        pending_free(&p);
+        return true;
+    }
+    if (last && ev->seq > *last + 1 && !p->recovered && !no_replay_topic(p->topic)) {
+        self->recovery.gaps++;
+        p->recovered = true; /* whatever the replay brings, this one is not a gap again */
+        recover(self, p->topic, *last, p);
+        return false;
+    }
+    if (last && ev->seq > *last + 1 && p->recovered && !no_replay_topic(p->topic))
+        self->recovery.unrecovered += ev->seq - *last - 1; /* pruned, or the replay failed */
+    if (ev->seq)
+        track(self, p->topic, ev->seq);
+    *deliver = user_wants(self, p->topic);
+    if (!*deliver)
+        pending_free(&p);
+    return true;
+}
+
 int xtb_client_recv_event(xtb_client_t *self, int timeout_ms, char **topic,
                           Xtbridge__Event **event) {
     clear_error(self);
@@ -540,31 +717,39 @@ int xtb_client_recv_event(xtb_client_t *self, int timeout_ms, char **topic,
         *topic = NULL;
     if (event)
         *event = NULL;
-    char *t = NULL;
-    Xtbridge__Event *e = NULL;
-    pending_event_t *p = (pending_event_t *)zlist_pop(self->pending);
-    if (p) {
-        t = p->topic;
-        e = p->event;
-        free(p);
-    } else {
-        if (!self->sub) {
-            set_error(self, XTB_CLIENT_INVALID, "nothing subscribed");
-            return -1;
-        }
-        int64_t deadline = timeout_ms < 0 ? -1 : zclock_mono() + timeout_ms;
-        if (recv_sub(self, deadline, timeout_ms, &t, &e) != 0)
-            return -1;
+    if (!self->sub && zlist_size(self->pending) == 0) {
+        set_error(self, XTB_CLIENT_INVALID, "nothing subscribed");
+        return -1;
     }
-    if (topic)
-        *topic = t;
-    else
-        free(t);
-    if (event)
-        *event = e;
-    else
-        xtb_event_destroy(&e);
-    return 0;
+    int64_t deadline = timeout_ms < 0 ? -1 : zclock_mono() + timeout_ms;
+    while (true) {
+        pending_event_t *p = (pending_event_t *)zlist_pop(self->pending);
+        if (!p) {
+            p = (pending_event_t *)zmalloc(sizeof *p);
+            if (recv_sub(self, deadline, timeout_ms, &p->topic, &p->event) != 0) {
+                free(p);
+                return -1;
+            }
+        }
+        bool deliver = false;
+        bool done = accept_event(self, p, &deliver);
+        if (!done || !deliver)
+            continue;
+        if (topic)
+            *topic = p->topic;
+        else
+            free(p->topic);
+        if (event)
+            *event = p->event;
+        else
+            xtb_event_destroy(&p->event);
+        free(p);
+        return 0;
+    }
+}
+
+void xtb_client_recovery(xtb_client_t *self, xtb_client_recovery_t *out) {
+    *out = self->recovery;
 }
 
 /* The after map of a replay, kept in the request itself so that each page's request is
@@ -1103,6 +1288,14 @@ const char *xtb_price_type_name(int32_t price_type) {
         return "MARKET_SZ_CONVERT_5_CANCEL";
     case 48:
         return "MARKET_SZ_FULL_OR_CANCEL";
+    /* the counter's own codes, which XtOrder.price_type reports (protocol.md §5.4); they
+       never collide with the codes an order is sent with */
+    case 49:
+        return "BROKER_PRICE_ANY";
+    case 50:
+        return "BROKER_PRICE_LIMIT";
+    case 51:
+        return "BROKER_PRICE_BEST";
     default:
         return NULL;
     }
@@ -1230,7 +1423,7 @@ static const char *xtconstant_name(const char *field, int32_t value) {
         return xtb_order_type_name(value);
     if (strcmp(field, "order_status") == 0)
         return xtb_order_status_name(value);
-    if (strcmp(field, "price_type") == 0)
+    if (strcmp(field, "price_type") == 0 || strcmp(field, "requested_price_type") == 0)
         return xtb_price_type_name(value);
     return NULL;
 }

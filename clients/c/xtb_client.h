@@ -58,6 +58,13 @@ typedef struct {
        dealer and the SUB both use them. Copied. */
     const char *curve_cert;
     const char *curve_server;
+    /* true: xtb_client_recv_event hands over pushes as the SUB socket gets them (no
+       dedup, no gap replay, no heartbeat watch). Default false: recovered, see there. */
+    bool raw_events;
+    /* ZMQ_RCVHWM of the SUB (pushes queued in this process before libzmq drops them);
+       0 = libzmq's default (1000). A small value makes a slow consumer lose pushes sooner,
+       which recovery then replays. */
+    int sub_rcvhwm;
 } xtb_client_options_t;
 
 typedef struct _xtb_client_t xtb_client_t;
@@ -113,12 +120,34 @@ int xtb_client_unsubscribe(xtb_client_t *self, const char *topic_prefix);
     timeout (the bridge sends heartbeats every heartbeat_ms). */
 int xtb_client_sync_subscriptions(xtb_client_t *self, int timeout_ms);
 
-/*  Receive one push within `timeout_ms` (< 0 = forever). On 0, *topic (free with free())
-    and *event (free with xtb_event_destroy) are owned by the caller; either out-pointer may
+/*  Receive one push within `timeout_ms` (< 0 = forever). Unless options.raw_events, pushes
+    are recovered the way the Python client does: per topic, a push at or below the last seq
+    delivered is dropped (duplicates from a second PUB endpoint, or a replay overlapping live
+    pushes); a push above last+1 means pushes were lost (a slow consumer past the HWM, a
+    reconnect), so the gap is replayed from the bridge's journal (xtb_client_replay, on the
+    request socket, inside this call) and delivered in seq order before it. Heartbeats
+    (subscribed internally, handed over only when the user subscribed to them) watch the
+    bridge: after 3 intervals of silence or a new instance (a restart), every topic seen is
+    replayed from its last seq. A new journal epoch resets the tracking. The first push of a
+    topic sets its starting point. xtb_client_recovery counts all of it. On 0, *topic (free with
+   free()) and *event (free with xtb_event_destroy) are owned by the caller; either out-pointer may
     be NULL if not wanted. Returns -1 on timeout (errkind TIMEOUT) or failure. Pushes whose
     Event does not decode are skipped. */
 int xtb_client_recv_event(xtb_client_t *self, int timeout_ms, char **topic,
                           Xtbridge__Event **event);
+
+/*  What recovery did since the client was created. */
+typedef struct {
+    uint64_t duplicates;      /* pushes dropped: seq already delivered */
+    uint64_t gaps;            /* seq jumps seen on live pushes */
+    uint64_t replays;         /* replays run to fill gaps or catch up */
+    uint64_t failed_replays;  /* of those, replays that failed (error, timeout) */
+    uint64_t replayed_events; /* events those replays brought */
+    uint64_t unrecovered;     /* seqs still missing after a replay (pruned, or it failed) */
+    uint64_t catch_ups;       /* heartbeat silences / bridge restarts that replayed all */
+    uint64_t epoch_changes;   /* journal resets seen */
+} xtb_client_recovery_t;
+void xtb_client_recovery(xtb_client_t *self, xtb_client_recovery_t *out);
 
 /*  Replay journaled pushes of the topics starting with `topic_prefix` ("" = all), skipping
     per topic the events with seq <= after[topic] (after given as n parallel arrays
@@ -232,7 +261,9 @@ const char *xtb_event_body_name(Xtbridge__Event__BodyCase body);
 /*  Bytes one element of a field of protobuf-c type `type` takes in a message struct (a
     repeated field's array stride), for code that fills messages by reflection. */
 size_t xtb_field_element_size(ProtobufCType type);
-/*  xtconstant names: "ORDER_SUCCEEDED", "STOCK_BUY", "FIX_PRICE"; NULL if unknown. */
+/*  xtconstant names: "ORDER_SUCCEEDED", "STOCK_BUY", "FIX_PRICE"; NULL if unknown. Price
+    types include the counter codes XtOrder.price_type reports ("BROKER_PRICE_LIMIT" 50,
+    "BROKER_PRICE_ANY" 49, "BROKER_PRICE_BEST" 51). */
 const char *xtb_order_status_name(int32_t status);
 const char *xtb_order_type_name(int32_t order_type);
 const char *xtb_price_type_name(int32_t price_type);

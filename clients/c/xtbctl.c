@@ -63,7 +63,8 @@ static void usage(FILE *f) {
           "  accounts | status               query_account_infos / query_account_status\n"
           "  watch [TOPIC_PREFIX] [--heartbeats]\n"
           "                                  print pushes until Ctrl-C (heartbeats only\n"
-          "                                  with --heartbeats)\n"
+          "                                  with --heartbeats); lost pushes are replayed\n"
+          "                                  and duplicates dropped, so nothing is missing\n"
           "  replay [TOPIC_PREFIX] [--after TOPIC=SEQ]... [--max-events N]\n"
           "                                  journaled pushes after the given seqs, in order\n"
           "  stats                           bridge counters\n"
@@ -652,6 +653,11 @@ static int cmd_stats(ctl_t *c) {
             printf("pruned_events:     %" PRIu64 "\n", s->pruned_events);
             printf("degraded:          %s%s\n", s->degraded ? "yes: " : "no",
                    s->degraded ? s->degraded_reason : "");
+            if (s->jetstream)
+                printf("jetstream:         %s, %" PRIu64 " published, %" PRIu64 " failures%s%s\n",
+                       s->jetstream->connected ? "connected" : "NOT connected",
+                       s->jetstream->published, s->jetstream->failures,
+                       *s->jetstream->last_error ? "; last error: " : "", s->jetstream->last_error);
             for (size_t i = 0; i < s->n_calls; i++)
                 printf("call %-28s %" PRIu64 "\n", s->calls[i]->key, s->calls[i]->value);
         }
@@ -713,6 +719,14 @@ static int cmd_watch(ctl_t *c, int argc, char **argv) {
         free(topic);
         xtb_event_destroy(&ev);
     }
+    /* what the client's recovery did, so a user knows the output has no hole */
+    xtb_client_recovery_t rec;
+    xtb_client_recovery(c->client, &rec);
+    if (!c->json)
+        fprintf(stderr,
+                "recovered %" PRIu64 " gaps (%" PRIu64 " events replayed, %" PRIu64
+                " missing), %" PRIu64 " duplicates dropped, %" PRIu64 " catch-ups\n",
+                rec.gaps, rec.replayed_events, rec.unrecovered, rec.duplicates, rec.catch_ups);
     return EXIT_OK;
 }
 

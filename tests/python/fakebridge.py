@@ -22,6 +22,7 @@ class FakeBridge(object):
         self.received = []               # (routing_id, Request) in arrival order
         self.handlers = {}               # body name -> fn(req) -> Reply or None (= drop)
         self.heartbeats = True
+        self.instance_id = 'fake-1'      # in heartbeats and hello; change it = "restarted"
         self.seq = collections.defaultdict(int)
         self.journal = []                # every Event published, for replay
         self._todo = collections.deque()
@@ -103,8 +104,8 @@ class FakeBridge(object):
         if name == 'hello':
             return self._reply(req, 'hello', pb.HelloReply(
                 bridge_version='fake', protocol_version=2, pub_endpoints=[self.pub_ep],
-                backend='fake', instance_id='fake-1', heartbeat_ms=self.heartbeat_ms,
-                bridge_epoch=1))
+                backend='fake', instance_id=self.instance_id, heartbeat_ms=self.heartbeat_ms,
+                bridge_epoch=1, backend_connected=True))
         if name == 'subscribe':
             return self._reply(req, name, pb.SubscribeReply(
                 result=0, last_seq=self.baseline(req.subscribe.account.account_id)))
@@ -143,7 +144,7 @@ class FakeBridge(object):
                 if self.heartbeats and time.monotonic() >= next_hb:
                     next_hb = time.monotonic() + self.heartbeat_ms / 1000.0
                     ev = self.event('heartbeat.', 'heartbeat', self.pb.Heartbeat(
-                        instance_id='fake-1', interval_ms=self.heartbeat_ms))
+                        instance_id=self.instance_id, interval_ms=self.heartbeat_ms))
                     pub.send_multipart([b'heartbeat.', ev.SerializeToString()])
         finally:
             router.close(0)

@@ -278,3 +278,85 @@ def test_stop_from_a_callback_does_not_deadlock(fake, make_trader, endpoints, pb
     t0 = time.monotonic()
     trader.run_forever()                     # returns once the stop completed
     assert time.monotonic() - t0 < 3
+
+
+def test_async_queries_each_get_their_own_callback_once(fake, make_trader, endpoints, pb):
+    """A gateway loads its state with four *_async queries in a row: each callback must be
+    called once, with its own query's result, even when the callback thread is busy while
+    the queries run (their results then wait in its queue)."""
+    def asset(req):
+        rep = pb.Reply(request_id=req.request_id)
+        rep.query_stock_asset.found = True
+        rep.query_stock_asset.asset.cash = 5.0
+        return rep
+
+    def orders(req):
+        rep = pb.Reply(request_id=req.request_id)
+        rep.query_stock_orders.orders.append(pb.XtOrder(order_id=9, price_type=50))
+        return rep
+    fake.handlers['query_stock_asset'] = asset
+    fake.handlers['query_stock_orders'] = orders
+    trader, rec = make_trader(endpoints[0], timeout=1.0)
+    release = threading.Event()
+    trader._dispatcher.post(lambda: release.wait(3))        # the callback thread is busy
+    got = []
+    assert trader.query_stock_asset_async(ACC, lambda r: got.append(('asset', r))) > 0
+    assert trader.query_stock_orders_async(ACC, lambda r: got.append(('orders', r))) > 0
+    assert trader.query_stock_trades_async(ACC, lambda r: got.append(('trades', r))) > 0
+    assert trader.query_stock_positions_async(ACC, lambda r: got.append(('positions', r))) > 0
+    deadline = time.monotonic() + 3
+    while len(fake.requests('query_stock_positions')) < 1 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.1)                              # the worker has posted all four results
+    release.set()
+    deadline = time.monotonic() + 3
+    while len(got) < 4 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.1)
+    assert [name for name, _ in got] == ['asset', 'orders', 'trades', 'positions']
+    assert got[0][1].cash == 5.0
+    assert [(o.order_id, o.price_type) for o in got[1][1]] == [(9, 50)]
+    assert got[2][1] is None and got[3][1] is None   # the fake serves neither: None
+
+
+def test_order_stock_async_with_keyword_arguments(fake, make_trader, endpoints, pb):
+    """The vendor's parameter names work as keywords, in any order (gateways call it so)."""
+    def order_async(req):
+        rep = pb.Reply(request_id=req.request_id)
+        rep.order_stock_async.seq = 3
+        return rep
+    fake.handlers['order_stock_async'] = order_async
+    fake.handlers['cancel_order_stock_sysid_async'] = lambda req: pb.Reply(
+        request_id=req.request_id, cancel_order_stock_sysid_async=pb.CancelAsyncReply(seq=4))
+    trader, _ = make_trader(endpoints[0], timeout=1.0)
+    assert trader.order_stock_async(
+        account=ACC, stock_code='000001.SZ', order_type=xtconstant.STOCK_BUY,
+        order_volume=200, price_type=xtconstant.MARKET_SZ_CONVERT_5_CANCEL, price=0,
+        strategy_name='gw', order_remark='1113020455000001') == 3
+    (_, req), = fake.requests('order_stock_async')
+    o = req.order_stock_async
+    assert (o.account.account_id, o.stock_code, o.order_type, o.order_volume, o.price_type,
+            o.price, o.strategy_name, o.order_remark) == (
+        '1000000365', '000001.SZ', 23, 200, 47, 0.0, 'gw', '1113020455000001')
+    assert trader.cancel_order_stock_sysid_async(ACC, xtconstant.SZ_MARKET, '20000001') == 4
+    (_, req), = fake.requests('cancel_order_stock_sysid_async')
+    c = req.cancel_order_stock_sysid_async
+    assert (c.market, c.order_sysid) == (1, '20000001')
+
+
+def test_one_loss_is_one_on_disconnected(fake, make_trader, endpoints, pb):
+    """A terminal calls on_disconnected once per session loss. The bridge's `disconnected.`
+    push (it shuts down) and the silence of its heartbeats after it are one loss; when a new
+    bridge process (new instance id) answers, on_connected follows, once."""
+    trader, rec = make_trader(endpoints[0], timeout=1.0)
+    assert trader.subscribe(ACC) == 0
+    fake.publish(fake.event('disconnected.', 'disconnected', pb.Disconnected(reason='stop')))
+    fake.heartbeats = False
+    assert rec.wait_for(lambda ev: rec.of('on_disconnected'), timeout=3)
+    time.sleep(0.6)                              # 6 heartbeat intervals of silence
+    assert [n for n, _ in rec.events] == ['on_disconnected']
+    fake.instance_id = 'fake-2'
+    fake.heartbeats = True
+    assert rec.wait_for(lambda ev: rec.of('on_connected'), timeout=3)
+    time.sleep(0.3)
+    assert [n for n, _ in rec.events] == ['on_disconnected', 'on_connected']

@@ -20,7 +20,9 @@ duplicates, asks the bridge to `replay` a topic when its seq jumps (page by page
 request per page until the bridge has no more, see _Dispatcher._replay), watches the
 heartbeat. topic (no heartbeat for 3 intervals = bridge gone -> on_disconnected; when
 heartbeats come back it replays what was missed and calls on_connected again), and
-maps the bridge's connected./disconnected. events to on_connected/on_disconnected.
+maps the bridge's connected./disconnected. events to on_connected/on_disconnected. Both
+callbacks fire on a change only (_Dispatcher._report): like a terminal, one
+on_disconnected per loss, however many signs of it arrive.
 
 subscribe(account) and the SUB filter race: a ZeroMQ subscription reaches the PUB some
 time after setsockopt, so a push published just after the bridge answered `subscribe`
@@ -195,6 +197,8 @@ class _Dispatcher(threading.Thread):
         self.last_heartbeat = None      # monotonic time of the last heartbeat, None = none yet
         self.first_heartbeat = threading.Event()
         self.alive = True               # False once declared gone (no heartbeats)
+        self.backend_down = False       # a `disconnected.` push not yet followed by connected.
+        self.reported_down = False      # on_disconnected called, on_connected not yet
         self.stopping = False
 
     # -- called from other threads ---------------------------------------------------
@@ -333,7 +337,7 @@ class _Dispatcher(threading.Thread):
             log.warning('xtbridge: no heartbeat for %d ms: bridge considered gone',
                         3 * self.heartbeat_ms)
             self.trader._bridge_gone = True
-            self._callback('on_disconnected')
+            self._report(down=True)
 
     def _on_frames(self, frames):
         if len(frames) != 2:
@@ -429,15 +433,23 @@ class _Dispatcher(threading.Thread):
             restarted = self.instance_id is not None and hb.instance_id != self.instance_id
             self.instance_id = hb.instance_id
             self.first_heartbeat.set()
-            if not self.alive:
+            if not self.alive or restarted:
+                if restarted:
+                    # A new bridge process: its start-up connected./disconnected. went out
+                    # before this SUB was back, so ask it whether its backend is up.
+                    self._check_backend()
                 self.alive = True
                 self.trader._bridge_gone = False
-                log.warning('xtbridge: heartbeats are back; replaying missed pushes')
+                log.warning('xtbridge: %s; replaying missed pushes',
+                            'bridge restarted (new instance id)' if restarted
+                            else 'heartbeats are back')
                 self._catch_up()
-                self._callback('on_connected')
-            elif restarted:
-                log.warning('xtbridge: bridge restarted (new instance id); replaying')
-                self._catch_up()
+                self._report(down=self.backend_down)
+            return
+        if kind in ('connected', 'disconnected'):
+            self.backend_down = kind == 'disconnected'
+            if self.alive:              # else the returning heartbeats replay, then report
+                self._report(down=self.backend_down)
             return
         entry = _PUSHES.get(kind)
         if entry is None:
@@ -447,6 +459,21 @@ class _Dispatcher(threading.Thread):
             self._callback(name)
         else:
             self._callback(name, cls._from_pb(getattr(ev, kind)))
+
+    def _check_backend(self):
+        pb = pb2()
+        reply = self.trader._exchange('hello', pb.HelloRequest(
+            client_name=self.trader.client_name, client_version='0.1.0', protocol_version=2))
+        if reply is not None and reply.error.code == pb.OK and reply.WhichOneof('result') == 'hello':
+            self.backend_down = not reply.hello.backend_connected
+
+    def _report(self, down):
+        """on_disconnected / on_connected on a change only, as a terminal calls them once
+        per session loss: the bridge's `disconnected.` push (shutdown, or the terminal
+        session lost) and the silence of its heartbeats that follows are one loss."""
+        if down != self.reported_down:
+            self.reported_down = down
+            self._callback('on_disconnected' if down else 'on_connected')
 
     def _callback(self, name, *args):
         cb = self.trader._callback
@@ -983,7 +1010,10 @@ class XtQuantTrader(object):
                 log.exception('xtbridge: async query failed')
                 result = None
             d = self._dispatcher
-            run = (lambda: self._run_user_callback(callback, result))
+            # bind this job's callback and result now: the loop rebinds both names before
+            # the callback thread runs what was posted
+            run = (lambda callback=callback, result=result:
+                   self._run_user_callback(callback, result))
             if d is not None and d.is_alive():
                 d.post(run)
             else:

@@ -3,7 +3,10 @@
 
 Strategies read these objects' attributes (order.order_status, detail.m_dBalance, ...),
 so each class carries exactly the documented attributes, plus the later additions the
-bridge sends (stock_code1, secu_account, instrument_name, commission, error_msg, seq).
+bridge sends (stock_code1, secu_account, instrument_name, commission, error_msg, seq) and
+its extension XtOrder.requested_price_type: price_type is what MiniQMT reports, the
+counter's own code (50 limit, 88 market ...), requested_price_type the xtconstant code the
+order was sent with (11 FIX_PRICE; 0 when the backend cannot know it).
 The classes are plain data holders: built by the client from the bridge's protobuf
 messages (same field names, see proto/xtbridge.proto) via `_from_pb`, or by hand with
 positional / keyword arguments in the listed attribute order.
@@ -101,7 +104,7 @@ class XtOrder(_XtData):
         'account_type:i account_id:s stock_code:s order_id:i order_sysid:s order_time:i '
         'order_type:i order_volume:i price_type:i price:f traded_volume:i traded_price:f '
         'order_status:i status_msg:s strategy_name:s order_remark:s direction:i offset_flag:i '
-        'stock_code1:s secu_account:s instrument_name:s')
+        'stock_code1:s secu_account:s instrument_name:s requested_price_type:i')
 
 
 class XtTrade(_XtData):

@@ -34,6 +34,11 @@ ORDER_ID_BASE = 1082130432  # the terminal's order ids are of this size
 # XTQ_STANDIN_USED_SESSIONS="100,101": ids taken by an earlier run (their connect() fails)
 _used_sessions = set(int(x) for x in os.environ.get('XTQ_STANDIN_USED_SESSIONS', '').split(',')
                      if x)
+# As a real terminal, XtOrder.price_type is the counter's own code, not the value sent:
+# FIX_PRICE 11 -> 50 (limit), the best-5-then-cancel market types 42/47 -> 88. Other codes
+# pass as sent (a test of the bridge's pass-through needs only these).
+_BROKER_PRICE_TYPE = {xtconstant.FIX_PRICE: 50, xtconstant.MARKET_SH_CONVERT_5_CANCEL: 88,
+                      xtconstant.MARKET_SZ_CONVERT_5_CANCEL: 88}
 _lock = threading.Lock()
 _book = {'orders': {}, 'trades': [], 'next_order': 0, 'next_seq': 0}
 
@@ -166,7 +171,8 @@ class XtQuantTrader(object):
                         stock_code=stock_code, order_id=order_id,
                         order_sysid=str(order_id - ORDER_ID_BASE + 100000),
                         order_time=int(time.time()), order_type=order_type,
-                        order_volume=order_volume, price_type=price_type, price=price,
+                        order_volume=order_volume,
+                        price_type=_BROKER_PRICE_TYPE.get(price_type, price_type), price=price,
                         order_status=xtconstant.ORDER_REPORTED, strategy_name=strategy_name,
                         order_remark=order_remark, direction=48)
         if strategy_name == 'hook:missing':

@@ -30,7 +30,8 @@ export WINEPREFIX=$PWD/build-win/wineprefix WINEARCH=win64 WINEDEBUG=-all
 export WINEDLLOVERRIDES="mscoree,mshtml=" # no .NET / Gecko installers
 if [ ! -f "$WINEPREFIX/system.reg" ]; then
   wine wineboot -i >/dev/null 2>&1 || true
-  wineserver -w # the registry is written when the server exits
+  # the registry is written when the server exits (bounded: a persistent server never does)
+  timeout 120 wineserver -w || wineserver -k
 fi
 [ -f "$WINEPREFIX/system.reg" ] || {
   echo "windows: cannot create the Wine prefix $WINEPREFIX"

@@ -80,7 +80,8 @@ static void *make_sim(const char *config_text, char *err, size_t errlen) {
         cr_assert_not_null(config, "config text does not parse");
     brg_backend_env_t env = {
         .config = config,
-        .data_dir = ".", /* the sim keeps nothing in files: its book is in env.store */
+        .data_dir = ".", /* the book is in env.store; only export_data/query_data write files
+                            (<data_dir>/export), and these tests do not call them */
         .loop = NULL,
         .emit = record_emit,
         .emit_arg = NULL,
@@ -1495,16 +1496,18 @@ Test(sim, queries) {
     req.query_account_infos = &none;
     call = run(&req);
     Xtbridge__AccountInfosReply *infos = brg_call_reply(call)->query_account_infos;
-    cr_assert_eq(infos->n_accounts, 1);
+    cr_assert_eq(infos->n_accounts, 2);
     cr_assert_str_eq(infos->accounts[0]->account_id, ACCT);
     cr_assert_eq(infos->accounts[0]->account_type, 2);
+    cr_assert_str_eq(infos->accounts[1]->account_id, "1000000367");
+    cr_assert_eq(infos->accounts[1]->account_type, 1);
     brg_call_destroy(&call);
 
     req.body_case = XTBRIDGE__REQUEST__BODY_QUERY_ACCOUNT_STATUS;
     req.query_account_status = &none;
     call = run(&req);
     Xtbridge__AccountStatusReply *statuses = brg_call_reply(call)->query_account_status;
-    cr_assert_eq(statuses->n_statuses, 1);
+    cr_assert_eq(statuses->n_statuses, 2);
     cr_assert_str_eq(statuses->statuses[0]->account_id, ACCT);
     cr_assert_eq(statuses->statuses[0]->status, 0);
     brg_call_destroy(&call);
@@ -1544,7 +1547,7 @@ Test(sim, unknown_account) {
     cr_assert_eq(pushes[mark].event->order_error->error_id, -61);
     cr_assert_str_eq(pushes[mark].event->order_error->account_id, "42");
     cr_assert_str_eq(pushes[mark].event->order_error->error_msg,
-                     "unknown account 42; have 1000000365");
+                     "unknown account 42; have 1000000365, 1000000367");
 
     /* the known id with another account type is another account */
     Xtbridge__Account credit = account_of(ACCT);
@@ -1559,7 +1562,7 @@ Test(sim, unknown_account) {
     brg_call_destroy(&call);
     expect_kinds(mark, "order_error");
     cr_assert_str_eq(pushes[mark].event->order_error->error_msg,
-                     "unknown account 1000000365 of type 3; have 1000000365");
+                     "unknown account 1000000365 of type 3; have 1000000365, 1000000367");
 
     /* async: seq, then order_async (order_id -1), then order_error with the seq */
     Xtbridge__Account other = account_of("42");
@@ -1649,6 +1652,11 @@ Test(sim, serves_only_what_it_implements) {
         XTBRIDGE__REQUEST__BODY_SIM_TICK,
         XTBRIDGE__REQUEST__BODY_SIM_NEXT_DAY,
         XTBRIDGE__REQUEST__BODY_SIM_SET_ACCOUNT_STATUS,
+        XTBRIDGE__REQUEST__BODY_QUERY_POSITION_STATISTICS,
+        XTBRIDGE__REQUEST__BODY_QUERY_NEW_PURCHASE_LIMIT,
+        XTBRIDGE__REQUEST__BODY_QUERY_IPO_DATA,
+        XTBRIDGE__REQUEST__BODY_EXPORT_DATA,
+        XTBRIDGE__REQUEST__BODY_QUERY_DATA,
     };
     size_t n = sizeof served / sizeof served[0];
     for (size_t i = 0; i < n; i++)
@@ -1659,18 +1667,13 @@ Test(sim, serves_only_what_it_implements) {
         XTBRIDGE__REQUEST__BODY_PING,
         XTBRIDGE__REQUEST__BODY_FUND_TRANSFER,
         XTBRIDGE__REQUEST__BODY_SYNC_TRANSACTION_FROM_EXTERNAL,
-        XTBRIDGE__REQUEST__BODY_QUERY_POSITION_STATISTICS,
         XTBRIDGE__REQUEST__BODY_QUERY_CREDIT_DETAIL,
         XTBRIDGE__REQUEST__BODY_QUERY_STK_COMPACTS,
         XTBRIDGE__REQUEST__BODY_QUERY_CREDIT_SUBJECTS,
         XTBRIDGE__REQUEST__BODY_QUERY_CREDIT_SLO_CODE,
         XTBRIDGE__REQUEST__BODY_QUERY_CREDIT_ASSURE,
-        XTBRIDGE__REQUEST__BODY_QUERY_NEW_PURCHASE_LIMIT,
-        XTBRIDGE__REQUEST__BODY_QUERY_IPO_DATA,
         XTBRIDGE__REQUEST__BODY_QUERY_COM_FUND,
         XTBRIDGE__REQUEST__BODY_QUERY_COM_POSITION,
-        XTBRIDGE__REQUEST__BODY_EXPORT_DATA,
-        XTBRIDGE__REQUEST__BODY_QUERY_DATA,
         XTBRIDGE__REQUEST__BODY_SMT_QUERY_QUOTER,
         XTBRIDGE__REQUEST__BODY_SMT_NEGOTIATE_ORDER_ASYNC,
         XTBRIDGE__REQUEST__BODY_SMT_QUERY_COMPACT,
@@ -1703,16 +1706,22 @@ Test(sim, describe_start_and_account_status) {
     brg_call_t *call = brg_call_new(xtbridge__request__unpack(NULL, size, buf), "c");
     Xtbridge__HelloReply hello = XTBRIDGE__HELLO_REPLY__INIT;
     brg_sim_ops.describe(sim, call, &hello);
-    cr_assert_eq(hello.n_accounts, 1);
+    /* the default book: the stock account and the FUTURE account */
+    cr_assert_eq(hello.n_accounts, 2);
     cr_assert_str_eq(hello.accounts[0]->account_id, ACCT);
     cr_assert_eq(hello.accounts[0]->account_type, 2);
+    cr_assert_str_eq(hello.accounts[1]->account_id, "1000000367");
+    cr_assert_eq(hello.accounts[1]->account_type, 1);
     brg_call_destroy(&call);
 
     brg_sim_ops.start(sim);
-    expect_kinds(0, "account_status");
+    expect_kinds(0, "account_status,account_status");
     cr_assert_str_eq(pushes[0].account, ACCT);
     cr_assert_eq(pushes[0].event->account_status->status, 0);
     cr_assert_eq(pushes[0].event->account_status->account_type, 2);
+    cr_assert_str_eq(pushes[1].account, "1000000367");
+    cr_assert_eq(pushes[1].event->account_status->account_type, 1);
+    clear_pushes();
 
     Xtbridge__SimSetAccountStatusRequest s = XTBRIDGE__SIM_SET_ACCOUNT_STATUS_REQUEST__INIT;
     Xtbridge__Account account = account_of(ACCT);
@@ -1724,8 +1733,8 @@ Test(sim, describe_start_and_account_status) {
     cr_assert_eq(brg_call_reply(call)->error->code, XTBRIDGE__ERROR_CODE__OK);
     cr_assert_eq(brg_call_reply(call)->result_case, XTBRIDGE__REPLY__RESULT_SIM_SET_ACCOUNT_STATUS);
     brg_call_destroy(&call);
-    expect_kinds(0, "account_status,account_status");
-    cr_assert_eq(pushes[1].event->account_status->status, 6);
+    expect_kinds(0, "account_status");
+    cr_assert_eq(pushes[0].event->account_status->status, 6);
 
     Xtbridge__NoArgsRequest none = XTBRIDGE__NO_ARGS_REQUEST__INIT;
     req.body_case = XTBRIDGE__REQUEST__BODY_QUERY_ACCOUNT_STATUS;

@@ -21,18 +21,22 @@
 #include <string.h>
 
 #include "brg_log.h"
+#include "brg_sim_export.h"
+#include "brg_sim_futures.h"
 #include "brg_sim_market.h"
 #include "brg_sim_stock.h"
 
 #define SIM_DEFAULT_ACCOUNT "1000000365"
 #define SIM_DEFAULT_CASH 1000000.0
+#define SIM_DEFAULT_FUTURE_ACCOUNT "1000000367" /* type 1 (FUTURE) */
 
 typedef struct {
     char *id;
-    int32_t type;   /* xtconstant account type; only STOCK (2) so far */
-    int32_t status; /* XtAccountStatus.status */
-    bool dirty;     /* id/type/status not yet stored (cash and frozen: the class's mark) */
-    brg_sim_stock_t *stock;
+    int32_t type;           /* xtconstant account type: STOCK (2) or FUTURE (1) */
+    int32_t status;         /* XtAccountStatus.status */
+    bool dirty;             /* id/type/status not yet stored (cash and frozen: the class's mark) */
+    brg_sim_stock_t *stock; /* STOCK accounts */
+    brg_sim_futures_t *futures; /* FUTURE accounts (stock is NULL) */
 } sim_account_t;
 
 /* The book: everything the store holds, plus the session flag below. */
@@ -52,6 +56,7 @@ typedef struct {
     brg_sim_t *book;
     brg_store_t *store; /* NULL: memory only */
     zconfig_t *config;  /* own copy of the `sim` section's children (NULL if none) */
+    char *data_dir;     /* the bridge's data directory: export files go to <it>/export */
     brg_emit_fn *emit;
     void *emit_arg;
     int (*checkpoint)(void *arg);
@@ -106,6 +111,7 @@ static void book_destroy(brg_sim_t **self_p) {
     brg_sim_t *self = *self_p;
     for (size_t i = 0; i < self->naccounts; i++) {
         brg_sim_stock_destroy(&self->accounts[i].stock);
+        brg_sim_futures_destroy(&self->accounts[i].futures);
         free(self->accounts[i].id);
     }
     free(self->accounts);
@@ -120,6 +126,7 @@ static void sim_destroy(void **self_p) {
     sim_backend_t *self = (sim_backend_t *)*self_p;
     book_destroy(&self->book);
     zconfig_destroy(&self->config);
+    free(self->data_dir);
     free(self);
     *self_p = NULL;
 }
@@ -135,7 +142,7 @@ static bool account_id_ok(const char *id) {
     return true;
 }
 
-static sim_account_t *add_account(brg_sim_t *self, const char *id, double cash) {
+static sim_account_t *add_account(brg_sim_t *self, const char *id, int32_t type, double cash) {
     sim_account_t *grown =
         (sim_account_t *)realloc(self->accounts, (self->naccounts + 1) * sizeof(sim_account_t));
     if (!grown)
@@ -144,10 +151,13 @@ static sim_account_t *add_account(brg_sim_t *self, const char *id, double cash) 
     sim_account_t *account = &self->accounts[self->naccounts++];
     memset(account, 0, sizeof *account);
     account->id = strdup(id);
-    account->type = BRG_SIM_ACCOUNT_STOCK;
+    account->type = type;
     account->status = 0;
     account->dirty = true;
-    account->stock = brg_sim_stock_new(&self->ctx, id, cash);
+    if (type == BRG_SIM_ACCOUNT_FUTURE)
+        account->futures = brg_sim_futures_new(&self->ctx, id, cash);
+    else
+        account->stock = brg_sim_stock_new(&self->ctx, id, cash);
     return account;
 }
 
@@ -223,7 +233,8 @@ static int load_account(brg_sim_t *self, zconfig_t *node, size_t nstored, char *
         return -1;
     }
     const char *type = zconfig_get(node, "type", "STOCK");
-    if (!streq(type, "STOCK") && !streq(type, "2")) {
+    bool future = streq(type, "FUTURE") || streq(type, "1");
+    if (!streq(type, "STOCK") && !streq(type, "2") && !future) {
         snprintf(err, errlen, "sim/account %s: account type '%s' is not simulated yet", id, type);
         return -1;
     }
@@ -242,12 +253,22 @@ static int load_account(brg_sim_t *self, zconfig_t *node, size_t nstored, char *
             }
         return 0;
     }
-    sim_account_t *account = add_account(self, id, cash);
+    sim_account_t *account =
+        add_account(self, id, future ? BRG_SIM_ACCOUNT_FUTURE : BRG_SIM_ACCOUNT_STOCK, cash);
     for (zconfig_t *child = zconfig_child(node); child; child = zconfig_next(child)) {
         if (!streq(zconfig_name(child), "position"))
             continue;
+        if (future) {
+            snprintf(err, errlen, "sim/account %s: a FUTURE account starts flat (no position)", id);
+            return -1;
+        }
         const char *code = zconfig_get(child, "code", "");
         double volume = 0, avg_price = 0;
+        if (!brg_sim_code_valid(code)) {
+            snprintf(err, errlen, "sim/account %s: position code '%s' is not a stock code", id,
+                     code);
+            return -1;
+        }
         if (!brg_sim_market_quote(self->ctx.market, code)) {
             snprintf(err, errlen, "sim/account %s: position code '%s' has no price", id, code);
             return -1;
@@ -362,13 +383,21 @@ static int load_accounts(brg_sim_t *self, brg_store_t *store, load_t *l) {
     for (size_t i = 0; i < l->size; i++) {
         Xtbridge__State__SimAccount *a = (Xtbridge__State__SimAccount *)l->items[i];
         if (!account_id_ok(a->id) || find_account_id(self, a->id) ||
-            a->type != BRG_SIM_ACCOUNT_STOCK) {
+            (a->type != BRG_SIM_ACCOUNT_STOCK && a->type != BRG_SIM_ACCOUNT_FUTURE)) {
             snprintf(l->err, l->errlen, "store: bad stored account '%.64s'", a->id);
             return -1;
         }
-        sim_account_t *account = add_account(self, a->id, 0);
+        sim_account_t *account = add_account(self, a->id, a->type, 0);
         account->status = a->status;
         account->dirty = false;
+        if (account->futures) {
+            if (brg_sim_futures_load(account->futures, store, a->cash_fen, self->ctx.next_order_id,
+                                     self->ctx.next_trade_id)) {
+                snprintf(l->err, l->errlen, "store: bad stored futures book of '%.64s'", a->id);
+                return -1;
+            }
+            continue;
+        }
         brg_sim_stock_load_cash(account->stock, brg_sim_stored_fen(a->cash_fen, a->cash),
                                 brg_sim_stored_fen(a->frozen_fen, a->frozen));
     }
@@ -382,7 +411,7 @@ static int load_records(brg_sim_t *self, brg_store_t *store, load_t *l) {
     for (size_t i = 0; i < l->size; i++) {
         Xtbridge__State__SimPosition *p = (Xtbridge__State__SimPosition *)l->items[i];
         sim_account_t *account = find_account_id(self, p->account_id);
-        if (!account || brg_sim_stock_load_position(account->stock, p)) {
+        if (!account || !account->stock || brg_sim_stock_load_position(account->stock, p)) {
             snprintf(l->err, l->errlen, "store: bad stored position %.64s %.32s", p->account_id,
                      p->code);
             return -1;
@@ -394,7 +423,7 @@ static int load_records(brg_sim_t *self, brg_store_t *store, load_t *l) {
     for (size_t i = 0; i < l->size; i++) {
         Xtbridge__State__SimOrder *o = (Xtbridge__State__SimOrder *)l->items[i];
         sim_account_t *account = find_account_id(self, o->account_id);
-        if (!account || brg_sim_stock_load_order(account->stock, o) ||
+        if (!account || !account->stock || brg_sim_stock_load_order(account->stock, o) ||
             o->id >= self->ctx.next_order_id) {
             snprintf(l->err, l->errlen, "store: bad stored order %lld", (long long)o->id);
             return -1;
@@ -406,7 +435,7 @@ static int load_records(brg_sim_t *self, brg_store_t *store, load_t *l) {
     for (size_t i = 0; i < l->size; i++) {
         Xtbridge__State__SimTrade *t = (Xtbridge__State__SimTrade *)l->items[i];
         sim_account_t *account = find_account_id(self, t->account_id);
-        if (!account || brg_sim_stock_load_trade(account->stock, t) ||
+        if (!account || !account->stock || brg_sim_stock_load_trade(account->stock, t) ||
             t->id >= self->ctx.next_trade_id) {
             snprintf(l->err, l->errlen, "store: bad stored trade %lld", (long long)t->id);
             return -1;
@@ -501,14 +530,17 @@ static brg_sim_t *book_build(sim_backend_t *backend, char *err, size_t errlen) {
         if (streq(zconfig_name(child), "account") &&
             load_account(self, child, nstored, err, errlen) != 0)
             goto fail;
-    if (self->naccounts == 0)
-        add_account(self, SIM_DEFAULT_ACCOUNT, SIM_DEFAULT_CASH);
+    if (self->naccounts == 0) {
+        add_account(self, SIM_DEFAULT_ACCOUNT, BRG_SIM_ACCOUNT_STOCK, SIM_DEFAULT_CASH);
+        add_account(self, SIM_DEFAULT_FUTURE_ACCOUNT, BRG_SIM_ACCOUNT_FUTURE, SIM_DEFAULT_CASH);
+    }
     if (self->counters_stored) {
         if (load_records(self, backend->store, &l))
             goto fail;
         collected_free(&l);
         for (size_t i = 0; i < nstored; i++)
-            brg_sim_stock_load_done(self->accounts[i].stock);
+            if (self->accounts[i].stock)
+                brg_sim_stock_load_done(self->accounts[i].stock);
     }
     return self;
 fail:
@@ -534,6 +566,7 @@ static void *sim_create(const brg_backend_env_t *env, char *err, size_t errlen) 
     self->store = env ? env->store : NULL;
     self->checkpoint = env ? env->checkpoint : NULL;
     self->checkpoint_arg = env ? env->checkpoint_arg : NULL;
+    self->data_dir = env && env->data_dir ? strdup(env->data_dir) : NULL;
     /* restore rebuilds from the config too (accounts the store does not have yet), and
        the caller's tree need not outlive create: keep a copy */
     zconfig_t *section = env && env->config ? zconfig_locate(env->config, "sim") : NULL;
@@ -553,7 +586,10 @@ static int put_account(brg_store_t *store, sim_account_t *account, size_t ord) {
     Xtbridge__State__SimAccount m = XTBRIDGE__STATE__SIM_ACCOUNT__INIT;
     m.id = account->id;
     m.type = account->type;
-    brg_sim_stock_cash(account->stock, &m.cash_fen, &m.frozen_fen);
+    if (account->futures)
+        brg_sim_futures_cash(account->futures, &m.cash_fen, &m.frozen_fen);
+    else
+        brg_sim_stock_cash(account->stock, &m.cash_fen, &m.frozen_fen);
     m.status = account->status;
     m.ord = (int64_t)ord;
     uint8_t key[BRG_SIM_KEY_MAX];
@@ -585,6 +621,15 @@ static int sim_persist(void *handle) {
        positions; then dirty quotes and the counters */
     for (size_t i = 0; i < self->naccounts; i++) {
         sim_account_t *account = &self->accounts[i];
+        if (account->futures) {
+            if ((brg_sim_futures_take_account_dirty(account->futures) || account->dirty) &&
+                put_account(store, account, i))
+                return -1;
+            account->dirty = false;
+            if (brg_sim_futures_persist(account->futures, store))
+                return -1;
+            continue;
+        }
         bool dirty = brg_sim_stock_take_account_dirty(account->stock) || account->dirty;
         if (dirty && put_account(store, account, i))
             return -1;
@@ -787,10 +832,19 @@ static void handle_order(brg_sim_t *self, brg_call_t *call, const Xtbridge__Orde
     }
     if (resolve_account(self, call, req->account, &account) != 0)
         return;
-    if (!brg_sim_code_valid(req->stock_code)) {
+    /* a FUTURE account trades contracts, the others stocks; an unknown account either */
+    bool futures_code = brg_sim_futures_code_valid(req->stock_code);
+    if (account && account->futures && !futures_code) {
+        char why[200];
+        brg_call_fail(call, XTBRIDGE__ERROR_CODE__INVALID_ARGUMENT, "%s",
+                      brg_sim_futures_code_problem(req->stock_code, why, sizeof why));
+        return;
+    }
+    if (!brg_sim_code_valid(req->stock_code) && !(futures_code && !(account && account->stock))) {
         brg_call_fail(call, XTBRIDGE__ERROR_CODE__INVALID_ARGUMENT,
-                      "bad stock code '%.40s' (want CODE.SH, CODE.SZ or CODE.BJ)",
-                      req->stock_code ? req->stock_code : "");
+                      "bad stock code '%.40s' (want CODE.SH, CODE.SZ or CODE.BJ%s)",
+                      req->stock_code ? req->stock_code : "",
+                      futures_code ? "; futures contracts trade on a FUTURE account" : "");
         return;
     }
     if (req->order_volume <= 0) {
@@ -826,7 +880,8 @@ static void handle_order(brg_sim_t *self, brg_call_t *call, const Xtbridge__Orde
             .seq = seq,
             .account_status = account->status,
         };
-        order_id = brg_sim_stock_order(account->stock, &args);
+        order_id = account->futures ? brg_sim_futures_order(account->futures, &args)
+                                    : brg_sim_stock_order(account->stock, &args);
     } else {
         push_unknown_account_order(self, req, seq);
     }
@@ -921,7 +976,8 @@ static void handle_cancel(brg_sim_t *self, brg_call_t *call,
     int64_t seq = async ? self->next_seq++ : 0;
     int result = -1;
     if (account)
-        result = brg_sim_stock_cancel(account->stock, req->order_id, seq);
+        result = account->futures ? brg_sim_futures_cancel(account->futures, req->order_id, seq)
+                                  : brg_sim_stock_cancel(account->stock, req->order_id, seq);
     else
         push_unknown_account_cancel(self, req->account, req->order_id, -1, "", seq);
     set_cancel_reply(call,
@@ -943,15 +999,26 @@ static void handle_cancel_sysid(brg_sim_t *self, brg_call_t *call,
         brg_call_fail(call, XTBRIDGE__ERROR_CODE__INVALID_ARGUMENT, "missing order_sysid");
         return;
     }
-    if (req->market != BRG_SIM_MARKET_SH && req->market != BRG_SIM_MARKET_SZ &&
-        req->market != BRG_SIM_MARKET_BJ) {
+    if (account && account->futures) {
+        if (req->market < 2 || req->market > 6) {
+            brg_call_fail(call, XTBRIDGE__ERROR_CODE__INVALID_ARGUMENT,
+                          "market %d is not a futures market (CFFEX 2, SHFE 3, DCE 4, CZCE 5, "
+                          "INE 6)",
+                          req->market);
+            return;
+        }
+    } else if (req->market != BRG_SIM_MARKET_SH && req->market != BRG_SIM_MARKET_SZ &&
+               req->market != BRG_SIM_MARKET_BJ &&
+               !(!account && req->market >= 2 && req->market <= 6)) {
         brg_call_fail(call, XTBRIDGE__ERROR_CODE__INVALID_ARGUMENT,
                       "market %d is not a stock market (SH 0, SZ 1, BJ 70)", req->market);
         return;
     }
     int64_t seq = async ? self->next_seq++ : 0;
     int result = -1;
-    if (account)
+    if (account && account->futures)
+        result = brg_sim_futures_cancel_sysid(account->futures, req->market, req->order_sysid, seq);
+    else if (account)
         result = brg_sim_stock_cancel_sysid(account->stock, req->market, req->order_sysid, seq);
     else
         push_unknown_account_cancel(self, req->account, -1, req->market, req->order_sysid, seq);
@@ -975,7 +1042,10 @@ static void handle_query_asset(brg_sim_t *self, brg_call_t *call,
     xtbridge__asset_reply__init(r);
     if (account) {
         Xtbridge__XtAsset asset;
-        brg_sim_stock_asset(account->stock, &asset);
+        if (account->futures)
+            brg_sim_futures_asset(account->futures, &asset);
+        else
+            brg_sim_stock_asset(account->stock, &asset);
         r->found = true;
         r->asset = (Xtbridge__XtAsset *)COPY(call, &asset);
     }
@@ -991,7 +1061,9 @@ static void handle_query_order(brg_sim_t *self, brg_call_t *call,
     Xtbridge__OrderReply *r = (Xtbridge__OrderReply *)brg_call_alloc(call, sizeof *r);
     xtbridge__order_reply__init(r);
     Xtbridge__XtOrder order;
-    if (account && brg_sim_stock_order_get(account->stock, req->order_id, &order)) {
+    if (account &&
+        (account->futures ? brg_sim_futures_order_get(account->futures, req->order_id, &order)
+                          : brg_sim_stock_order_get(account->stock, req->order_id, &order))) {
         r->found = true;
         r->order = (Xtbridge__XtOrder *)COPY(call, &order);
     }
@@ -1006,11 +1078,16 @@ static void handle_query_orders(brg_sim_t *self, brg_call_t *call,
         return;
     Xtbridge__OrdersReply *r = (Xtbridge__OrdersReply *)brg_call_alloc(call, sizeof *r);
     xtbridge__orders_reply__init(r);
-    size_t count = account ? brg_sim_stock_order_count(account->stock) : 0;
+    size_t count = !account           ? 0
+                   : account->futures ? brg_sim_futures_order_count(account->futures)
+                                      : brg_sim_stock_order_count(account->stock);
     r->orders = (Xtbridge__XtOrder **)brg_call_alloc(call, (count + 1) * sizeof(void *));
     for (size_t i = 0; i < count; i++) {
         Xtbridge__XtOrder order;
-        brg_sim_stock_order_at(account->stock, i, &order);
+        if (account->futures)
+            brg_sim_futures_order_at(account->futures, i, &order);
+        else
+            brg_sim_stock_order_at(account->stock, i, &order);
         if (req->cancelable_only && !brg_sim_order_status_open(order.order_status))
             continue;
         r->orders[r->n_orders++] = (Xtbridge__XtOrder *)COPY(call, &order);
@@ -1026,11 +1103,16 @@ static void handle_query_trades(brg_sim_t *self, brg_call_t *call,
         return;
     Xtbridge__TradesReply *r = (Xtbridge__TradesReply *)brg_call_alloc(call, sizeof *r);
     xtbridge__trades_reply__init(r);
-    size_t count = account ? brg_sim_stock_trade_count(account->stock) : 0;
+    size_t count = !account           ? 0
+                   : account->futures ? brg_sim_futures_trade_count(account->futures)
+                                      : brg_sim_stock_trade_count(account->stock);
     r->trades = (Xtbridge__XtTrade **)brg_call_alloc(call, (count + 1) * sizeof(void *));
     for (size_t i = 0; i < count; i++) {
         Xtbridge__XtTrade trade;
-        brg_sim_stock_trade_at(account->stock, i, &trade);
+        if (account->futures)
+            brg_sim_futures_trade_at(account->futures, i, &trade);
+        else
+            brg_sim_stock_trade_at(account->stock, i, &trade);
         r->trades[r->n_trades++] = (Xtbridge__XtTrade *)COPY(call, &trade);
     }
     brg_call_reply(call)->result_case = XTBRIDGE__REPLY__RESULT_QUERY_STOCK_TRADES;
@@ -1042,7 +1124,7 @@ static void handle_query_position(brg_sim_t *self, brg_call_t *call,
     sim_account_t *account;
     if (resolve_account(self, call, req ? req->account : NULL, &account) != 0)
         return;
-    if (!brg_sim_code_valid(req->stock_code)) {
+    if (!brg_sim_code_valid(req->stock_code) && !brg_sim_futures_code_valid(req->stock_code)) {
         brg_call_fail(call, XTBRIDGE__ERROR_CODE__INVALID_ARGUMENT, "bad stock code '%.40s'",
                       req->stock_code ? req->stock_code : "");
         return;
@@ -1050,7 +1132,9 @@ static void handle_query_position(brg_sim_t *self, brg_call_t *call,
     Xtbridge__PositionReply *r = (Xtbridge__PositionReply *)brg_call_alloc(call, sizeof *r);
     xtbridge__position_reply__init(r);
     Xtbridge__XtPosition position;
-    if (account && brg_sim_stock_position_get(account->stock, req->stock_code, &position)) {
+    if (account && (account->futures
+                        ? brg_sim_futures_position_get(account->futures, req->stock_code, &position)
+                        : brg_sim_stock_position_get(account->stock, req->stock_code, &position))) {
         r->found = true;
         r->position = (Xtbridge__XtPosition *)COPY(call, &position);
     }
@@ -1065,11 +1149,16 @@ static void handle_query_positions(brg_sim_t *self, brg_call_t *call,
         return;
     Xtbridge__PositionsReply *r = (Xtbridge__PositionsReply *)brg_call_alloc(call, sizeof *r);
     xtbridge__positions_reply__init(r);
-    size_t count = account ? brg_sim_stock_position_count(account->stock) : 0;
+    size_t count = !account           ? 0
+                   : account->futures ? brg_sim_futures_position_count(account->futures)
+                                      : brg_sim_stock_position_count(account->stock);
     r->positions = (Xtbridge__XtPosition **)brg_call_alloc(call, (count + 1) * sizeof(void *));
     for (size_t i = 0; i < count; i++) {
         Xtbridge__XtPosition position;
-        brg_sim_stock_position_at(account->stock, i, &position);
+        if (account->futures)
+            brg_sim_futures_position_at(account->futures, i, &position);
+        else
+            brg_sim_stock_position_at(account->stock, i, &position);
         r->positions[r->n_positions++] = (Xtbridge__XtPosition *)COPY(call, &position);
     }
     brg_call_reply(call)->result_case = XTBRIDGE__REPLY__RESULT_QUERY_STOCK_POSITIONS;
@@ -1139,7 +1228,9 @@ static int match_code(brg_sim_t *self, const brg_sim_quote_t *quote) {
     int64_t left = quote->liquidity > 0 ? quote->liquidity : INT64_MAX;
     int fills = 0;
     for (size_t i = 0; i < self->naccounts && left > 0; i++)
-        fills += brg_sim_stock_match(self->accounts[i].stock, quote, &left);
+        fills += self->accounts[i].futures
+                     ? brg_sim_futures_match(self->accounts[i].futures, quote, &left)
+                     : brg_sim_stock_match(self->accounts[i].stock, quote, &left);
     return fills;
 }
 
@@ -1176,7 +1267,8 @@ static void sim_reply(brg_call_t *call, Xtbridge__Reply__ResultCase result_case,
 
 static void handle_set_price(brg_sim_t *self, brg_call_t *call,
                              const Xtbridge__SimSetPriceRequest *req) {
-    if (!req || !brg_sim_code_valid(req->stock_code)) {
+    if (!req ||
+        (!brg_sim_code_valid(req->stock_code) && !brg_sim_futures_code_valid(req->stock_code))) {
         brg_call_fail(call, XTBRIDGE__ERROR_CODE__INVALID_ARGUMENT, "bad stock code '%.40s'",
                       req && req->stock_code ? req->stock_code : "");
         return;
@@ -1228,7 +1320,7 @@ static void handle_tick(brg_sim_t *self, brg_call_t *call, const Xtbridge__SimTi
         sim_reply(call, XTBRIDGE__REPLY__RESULT_SIM_TICK, "all codes: %d fill(s)", fills);
         return;
     }
-    if (!brg_sim_code_valid(code)) {
+    if (!brg_sim_code_valid(code) && !brg_sim_futures_code_valid(code)) {
         brg_call_fail(call, XTBRIDGE__ERROR_CODE__INVALID_ARGUMENT, "bad stock code '%.40s'", code);
         return;
     }
@@ -1247,8 +1339,12 @@ static void handle_tick(brg_sim_t *self, brg_call_t *call, const Xtbridge__SimTi
 }
 
 static void handle_next_day(brg_sim_t *self, brg_call_t *call) {
-    for (size_t i = 0; i < self->naccounts; i++)
-        brg_sim_stock_next_day(self->accounts[i].stock);
+    for (size_t i = 0; i < self->naccounts; i++) {
+        if (self->accounts[i].futures)
+            brg_sim_futures_next_day(self->accounts[i].futures); /* settles at the last price */
+        else
+            brg_sim_stock_next_day(self->accounts[i].stock);
+    }
     for (size_t i = 0; i < brg_sim_market_size(self->ctx.market); i++) {
         brg_sim_quote_t *quote = brg_sim_market_at(self->ctx.market, i);
         if (quote->pre_close != quote->last) {
@@ -1282,6 +1378,247 @@ static void handle_set_account_status(brg_sim_t *self, brg_call_t *call,
               account->status);
 }
 
+/* --- futures statistics, IPO, export ------------------------------------------------ */
+
+static void handle_position_statistics(brg_sim_t *self, brg_call_t *call,
+                                       const Xtbridge__AccountRequest *req) {
+    sim_account_t *account;
+    if (resolve_account(self, call, req ? req->account : NULL, &account) != 0)
+        return;
+    Xtbridge__PositionStatisticsReply *r =
+        (Xtbridge__PositionStatisticsReply *)brg_call_alloc(call, sizeof *r);
+    xtbridge__position_statistics_reply__init(r);
+    /* futures position statistics: a FUTURE account's; any other account has none */
+    size_t count =
+        account && account->futures ? brg_sim_futures_position_count(account->futures) : 0;
+    r->statistics =
+        (Xtbridge__XtPositionStatistics **)brg_call_alloc(call, (count + 1) * sizeof(void *));
+    for (size_t i = 0; i < count; i++) {
+        Xtbridge__XtPositionStatistics st;
+        brg_sim_futures_statistics_at(account->futures, i, &st);
+        r->statistics[r->n_statistics++] = (Xtbridge__XtPositionStatistics *)COPY(call, &st);
+    }
+    brg_call_reply(call)->result_case = XTBRIDGE__REPLY__RESULT_QUERY_POSITION_STATISTICS;
+    brg_call_reply(call)->query_position_statistics = r;
+}
+
+/*  The sim's IPO calendar: what query_ipo_data lists on each sim trading day (day 0 is the
+    vendor doc's example; purchaseDate counts from its 20220627). */
+static const struct {
+    int day;
+    const char *code, *name, *type;
+    int64_t min, max;
+    double price;
+} ipo_calendar[] = {
+    {0, "754810.SH", "丰山发债", "BOND", 10, 10000, 100.0},
+    {0, "301208.SZ", "中亦科技", "STOCK", 500, 16500, 46.06},
+    {1, "787520.SH", "示例微电", "STOCK", 500, 4500, 32.50},
+    {1, "001389.SZ", "示例电子", "STOCK", 500, 10000, 18.88},
+    {2, "370660.SZ", "示例转债", "BOND", 10, 10000, 100.0},
+};
+
+static void handle_ipo_data(brg_sim_t *self, brg_call_t *call) {
+    Xtbridge__IpoDataReply *r = (Xtbridge__IpoDataReply *)brg_call_alloc(call, sizeof *r);
+    xtbridge__ipo_data_reply__init(r);
+    size_t n = sizeof ipo_calendar / sizeof ipo_calendar[0];
+    r->ipos = (Xtbridge__IpoInfo **)brg_call_alloc(call, (n + 1) * sizeof(void *));
+    struct tm day = {.tm_year = 2022 - 1900, .tm_mon = 5, .tm_mday = 27 + self->trading_day};
+    time_t t = timegm(&day); /* normalises the day count into a date */
+    struct tm date;
+    gmtime_r(&t, &date);
+    char text[40];
+    snprintf(text, sizeof text, "%04d%02d%02d", date.tm_year + 1900, date.tm_mon + 1, date.tm_mday);
+    for (size_t i = 0; i < n; i++) {
+        if (ipo_calendar[i].day != self->trading_day)
+            continue;
+        Xtbridge__IpoInfo *info = (Xtbridge__IpoInfo *)brg_call_alloc(call, sizeof *info);
+        xtbridge__ipo_info__init(info);
+        info->stock_code = brg_call_strdup(call, ipo_calendar[i].code);
+        info->name = brg_call_strdup(call, ipo_calendar[i].name);
+        info->type = brg_call_strdup(call, ipo_calendar[i].type);
+        info->minpurchasenum = ipo_calendar[i].min;
+        info->maxpurchasenum = ipo_calendar[i].max;
+        info->purchasedate = brg_call_strdup(call, text);
+        info->issueprice = ipo_calendar[i].price;
+        r->ipos[r->n_ipos++] = info;
+    }
+    brg_call_reply(call)->result_case = XTBRIDGE__REPLY__RESULT_QUERY_IPO_DATA;
+    brg_call_reply(call)->query_ipo_data = r;
+}
+
+/*  New-share quota from the holdings' market value (the exchanges' rule, on today's value
+    instead of a 20-day average): SH 1,000 shares per 10,000 CNY of Shanghai holdings,
+    KCB (STAR) 500 per 5,000 of the same, SZ 500 per 5,000 of Shenzhen holdings. Accounts
+    without a stock book (FUTURE) have no quota: an empty dict. */
+static void handle_purchase_limit(brg_sim_t *self, brg_call_t *call,
+                                  const Xtbridge__AccountRequest *req) {
+    sim_account_t *account;
+    if (resolve_account(self, call, req ? req->account : NULL, &account) != 0)
+        return;
+    Xtbridge__NewPurchaseLimitReply *r =
+        (Xtbridge__NewPurchaseLimitReply *)brg_call_alloc(call, sizeof *r);
+    xtbridge__new_purchase_limit_reply__init(r);
+    r->limits = (Xtbridge__PurchaseLimit **)brg_call_alloc(call, 4 * sizeof(void *));
+    if (account && account->stock) {
+        int64_t sh = 0, sz = 0; /* fen */
+        for (size_t i = 0; i < brg_sim_stock_position_count(account->stock); i++) {
+            Xtbridge__XtPosition p;
+            brg_sim_stock_position_at(account->stock, i, &p);
+            int market = brg_sim_code_market(p.stock_code);
+            if (market == BRG_SIM_MARKET_SH)
+                sh += brg_sim_to_fen(p.market_value);
+            else if (market == BRG_SIM_MARKET_SZ)
+                sz += brg_sim_to_fen(p.market_value);
+        }
+        const char *types[] = {"KCB", "SH", "SZ"};
+        int64_t numbers[] = {sh / 500000 * 500, sh / 1000000 * 1000, sz / 500000 * 500};
+        for (size_t i = 0; i < 3; i++) {
+            Xtbridge__PurchaseLimit *l = (Xtbridge__PurchaseLimit *)brg_call_alloc(call, sizeof *l);
+            xtbridge__purchase_limit__init(l);
+            l->type = brg_call_strdup(call, types[i]);
+            l->number = numbers[i];
+            r->limits[r->n_limits++] = l;
+        }
+    }
+    brg_call_reply(call)->result_case = XTBRIDGE__REPLY__RESULT_QUERY_NEW_PURCHASE_LIMIT;
+    brg_call_reply(call)->query_new_purchase_limit = r;
+}
+
+static void export_rows(sim_account_t *account, FILE *out, int kind) {
+    brg_sim_futures_t *fu = account->futures;
+    brg_sim_stock_t *st = account->stock;
+    if (kind == BRG_SIM_EXPORT_DEAL) {
+        size_t n = fu ? brg_sim_futures_trade_count(fu) : brg_sim_stock_trade_count(st);
+        for (size_t i = 0; i < n; i++) {
+            Xtbridge__XtTrade t;
+            if (fu)
+                brg_sim_futures_trade_at(fu, i, &t);
+            else
+                brg_sim_stock_trade_at(st, i, &t);
+            brg_sim_export_trade(out, &t);
+        }
+    } else if (kind == BRG_SIM_EXPORT_ORDER) {
+        size_t n = fu ? brg_sim_futures_order_count(fu) : brg_sim_stock_order_count(st);
+        for (size_t i = 0; i < n; i++) {
+            Xtbridge__XtOrder o;
+            if (fu)
+                brg_sim_futures_order_at(fu, i, &o);
+            else
+                brg_sim_stock_order_at(st, i, &o);
+            brg_sim_export_order(out, &o);
+        }
+    } else {
+        size_t n = fu ? brg_sim_futures_position_count(fu) : brg_sim_stock_position_count(st);
+        for (size_t i = 0; i < n; i++) {
+            Xtbridge__XtPosition p;
+            if (fu)
+                brg_sim_futures_position_at(fu, i, &p);
+            else
+                brg_sim_stock_position_at(st, i, &p);
+            brg_sim_export_position(out, &p);
+        }
+    }
+}
+
+static void json_reply(brg_call_t *call, bool query, const char *json) {
+    Xtbridge__JsonReply *r = (Xtbridge__JsonReply *)brg_call_alloc(call, sizeof *r);
+    xtbridge__json_reply__init(r);
+    r->json = brg_call_strdup(call, json);
+    Xtbridge__Reply *reply = brg_call_reply(call);
+    if (query) {
+        reply->result_case = XTBRIDGE__REPLY__RESULT_QUERY_DATA;
+        reply->query_data = r;
+    } else {
+        reply->result_case = XTBRIDGE__REPLY__RESULT_EXPORT_DATA;
+        reply->export_data = r;
+    }
+}
+
+/* JSON string body (no quotes) of plain text: paths and messages. */
+static void json_escape(char *out, size_t len, const char *text) {
+    size_t n = 0;
+    for (const char *s = text; *s && n + 7 < len; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') {
+            out[n++] = '\\';
+            out[n++] = (char)c;
+        } else if (c < 0x20) {
+            n += (size_t)snprintf(out + n, len - n, "\\u%04x", c);
+        } else {
+            out[n++] = (char)c;
+        }
+    }
+    out[n] = 0;
+}
+
+/*  export_data / query_data: write the account's deals, orders or positions as CSV under
+    <data dir>/export (only the file name of result_path counts); export answers
+    {"msg": "export success: <path>"}, query the rows as JSON and removes the file. An
+    unknown account gets the vendor's error dict. */
+static void handle_export(sim_backend_t *backend, brg_call_t *call,
+                          const Xtbridge__ExportDataRequest *req, bool query) {
+    brg_sim_t *self = backend->book;
+    sim_account_t *account;
+    if (!req) {
+        brg_call_fail(call, XTBRIDGE__ERROR_CODE__INVALID_ARGUMENT, "missing request");
+        return;
+    }
+    if (resolve_account(self, call, req->account, &account) != 0)
+        return;
+    int kind = brg_sim_export_kind(req->data_type);
+    if (kind < 0) {
+        brg_call_fail(call, XTBRIDGE__ERROR_CODE__INVALID_ARGUMENT,
+                      "data_type '%.40s' is not deal, order or position",
+                      req->data_type ? req->data_type : "");
+        return;
+    }
+    char name[160], err[400];
+    if (brg_sim_export_file_name(req->result_path, name, sizeof name, err, sizeof err)) {
+        brg_call_fail(call, XTBRIDGE__ERROR_CODE__INVALID_ARGUMENT, "%s", err);
+        return;
+    }
+    char json[1400], escaped[1100];
+    if (!account) {
+        snprintf(json, sizeof json,
+                 "{\"error\": {\"errorMsg\": \"can not find account info, accountID:%.64s "
+                 "accountType:%d\"}}",
+                 req->account->account_id, request_account_type(req->account));
+        json_reply(call, query, json);
+        return;
+    }
+    if (!backend->data_dir) {
+        brg_call_fail(call, XTBRIDGE__ERROR_CODE__BACKEND_ERROR,
+                      "this sim has no data directory to export into");
+        return;
+    }
+    char path[1100];
+    FILE *out = brg_sim_export_open(backend->data_dir, name, path, sizeof path, err, sizeof err);
+    if (!out) {
+        brg_call_fail(call, XTBRIDGE__ERROR_CODE__BACKEND_ERROR, "%s", err);
+        return;
+    }
+    brg_sim_export_header(out, (brg_sim_export_kind_t)kind);
+    export_rows(account, out, kind);
+    if (fclose(out) != 0) {
+        brg_call_fail(call, XTBRIDGE__ERROR_CODE__BACKEND_ERROR, "writing %s failed", path);
+        return;
+    }
+    if (!query) {
+        json_escape(escaped, sizeof escaped, path);
+        snprintf(json, sizeof json, "{\"msg\": \"export success: %s\"}", escaped);
+        json_reply(call, false, json);
+        return;
+    }
+    char *rows = brg_sim_export_read_json(path, err, sizeof err);
+    unlink(path); /* query_data reads the export and removes it */
+    if (!rows) {
+        brg_call_fail(call, XTBRIDGE__ERROR_CODE__BACKEND_ERROR, "%s", err);
+        return;
+    }
+    json_reply(call, true, rows);
+    free(rows);
+}
+
 /* --- ops --------------------------------------------------------------------------- */
 
 static bool sim_serves(void *handle, Xtbridge__Request__BodyCase body) {
@@ -1308,6 +1645,11 @@ static bool sim_serves(void *handle, Xtbridge__Request__BodyCase body) {
     case XTBRIDGE__REQUEST__BODY_SIM_TICK:
     case XTBRIDGE__REQUEST__BODY_SIM_NEXT_DAY:
     case XTBRIDGE__REQUEST__BODY_SIM_SET_ACCOUNT_STATUS:
+    case XTBRIDGE__REQUEST__BODY_QUERY_POSITION_STATISTICS:
+    case XTBRIDGE__REQUEST__BODY_QUERY_NEW_PURCHASE_LIMIT:
+    case XTBRIDGE__REQUEST__BODY_QUERY_IPO_DATA:
+    case XTBRIDGE__REQUEST__BODY_EXPORT_DATA:
+    case XTBRIDGE__REQUEST__BODY_QUERY_DATA:
         return true;
     default:
         return false;
@@ -1392,6 +1734,21 @@ static int sim_handle(void *handle, brg_call_t *call) {
         break;
     case XTBRIDGE__REQUEST__BODY_SIM_SET_ACCOUNT_STATUS:
         handle_set_account_status(self, call, req->sim_set_account_status);
+        break;
+    case XTBRIDGE__REQUEST__BODY_QUERY_POSITION_STATISTICS:
+        handle_position_statistics(self, call, req->query_position_statistics);
+        break;
+    case XTBRIDGE__REQUEST__BODY_QUERY_NEW_PURCHASE_LIMIT:
+        handle_purchase_limit(self, call, req->query_new_purchase_limit);
+        break;
+    case XTBRIDGE__REQUEST__BODY_QUERY_IPO_DATA:
+        handle_ipo_data(self, call);
+        break;
+    case XTBRIDGE__REQUEST__BODY_EXPORT_DATA:
+        handle_export((sim_backend_t *)handle, call, req->export_data, false);
+        break;
+    case XTBRIDGE__REQUEST__BODY_QUERY_DATA:
+        handle_export((sim_backend_t *)handle, call, req->query_data, true);
         break;
     default:
         /* the router checks serves() first; this guards direct callers */

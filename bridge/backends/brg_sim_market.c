@@ -2,6 +2,7 @@
     board limits, fees, cent rounding). See brg_sim_market.h.
 */
 #include "brg_sim_market.h"
+#include "brg_sim_futures.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -64,7 +65,7 @@ brg_sim_quote_t *brg_sim_market_quote(brg_sim_market_t *self, const char *code) 
 
 brg_sim_quote_t *brg_sim_market_set(brg_sim_market_t *self, const char *code, const char *name,
                                     double pre_close, double last, int64_t liquidity) {
-    if (!brg_sim_code_valid(code))
+    if (!brg_sim_code_valid(code) && !brg_sim_futures_code_valid(code))
         return NULL;
     brg_sim_quote_t *quote = brg_sim_market_quote(self, code);
     if (!quote) {
@@ -148,7 +149,7 @@ static int load_fee(zconfig_t *fees, const char *key, double *field, char *err, 
 static int load_price(brg_sim_market_t *self, zconfig_t *price, brg_sim_skip_fn *skip, void *arg,
                       char *err, size_t errlen) {
     const char *code = zconfig_get(price, "code", "");
-    if (!brg_sim_code_valid(code)) {
+    if (!brg_sim_code_valid(code) && !brg_sim_futures_code_valid(code)) {
         snprintf(err, errlen, "sim/price: bad code '%s'", code);
         return -1;
     }

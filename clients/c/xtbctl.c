@@ -1034,9 +1034,13 @@ static int cmd_call(ctl_t *c, int argc, char **argv) {
     }
     const ProtobufCFieldDescriptor *acc =
         protobuf_c_message_descriptor_get_field_by_name(msg->descriptor, "account");
-    if (acc && acc->type == PROTOBUF_C_TYPE_MESSAGE && acc->label != PROTOBUF_C_LABEL_REPEATED &&
-        !*(ProtobufCMessage **)((char *)msg + acc->offset))
-        set_path(msg, "account.account_id", c->account);
+    /* the default account fills a missing account, or one given only its type
+       (--arg account.account_type=1 for the FUTURE account named by --account) */
+    if (acc && acc->type == PROTOBUF_C_TYPE_MESSAGE && acc->label != PROTOBUF_C_LABEL_REPEATED) {
+        Xtbridge__Account *given = *(Xtbridge__Account **)((char *)msg + acc->offset);
+        if (!given || !given->account_id || !*given->account_id)
+            set_path(msg, "account.account_id", c->account);
+    }
 
     Xtbridge__Reply *reply = NULL;
     int rc = call(c, req, &reply);

@@ -222,9 +222,12 @@ def test_account_status_push_and_query(bridge, make_trader, pb):
     s = rec.of('on_account_status')[0]
     assert (s.account_id, s.account_type, s.status) == ('1000000365', 2, 6)
     statuses = trader.query_account_status()
-    assert [(x.account_id, x.status) for x in statuses] == [('1000000365', 6)]
+    # the default sim also has the FUTURE account 1000000367 (type 1)
+    assert [(x.account_id, x.status) for x in statuses] == [('1000000365', 6),
+                                                           ('1000000367', 0)]
     infos = trader.query_account_infos()
-    assert [(x.account_id, x.account_type) for x in infos] == [('1000000365', 2)]
+    assert [(x.account_id, x.account_type) for x in infos] == [('1000000365', 2),
+                                                               ('1000000367', 1)]
 
 
 def test_rejections_and_unknown_account(bridge, make_trader, pb):

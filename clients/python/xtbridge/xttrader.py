@@ -965,7 +965,8 @@ class XtQuantTrader(object):
 
     def query_data(self, account, result_path, data_type, start_time=None, end_time=None,
                    user_param={}):
-        """dict of the exported data, or {'error': {'errorMsg': ...}}."""
+        """The exported rows as a list of dicts keyed by the CSV header (pandas.DataFrame(rows)
+        gives xtquant's table), or {'error': {'errorMsg': ...}}."""
         return self._json_result('query_data', self._export_body(
             account, result_path, data_type, start_time, end_time, user_param), 'errorMsg')
 

@@ -27,7 +27,36 @@ char *brg_compat_strndup(const char *text, size_t len) {
 
 #ifdef _WIN32
 /* ------------------------------------------------------------------ Windows --------- */
+#include <direct.h>
 #include <windows.h>
+
+time_t brg_compat_timegm(struct tm *tm) {
+    return _mkgmtime(tm);
+}
+
+int brg_compat_mkdir(const char *path) {
+    return _mkdir(path);
+}
+
+char *brg_compat_realpath(const char *path) {
+    char *full = _fullpath(NULL, path, 0);
+    if (full && GetFileAttributesA(full) == INVALID_FILE_ATTRIBUTES) {
+        free(full);
+        errno = ENOENT;
+        return NULL;
+    }
+    return full;
+}
+
+FILE *brg_compat_create_file(const char *path) {
+    /* a reparse point (symlink, junction) at the path is refused like O_NOFOLLOW does */
+    DWORD attrs = GetFileAttributesA(path);
+    if (attrs != INVALID_FILE_ATTRIBUTES && (attrs & FILE_ATTRIBUTE_REPARSE_POINT)) {
+        errno = ELOOP;
+        return NULL;
+    }
+    return fopen(path, "wb");
+}
 
 struct brg_compat_lock {
     HANDLE file;
@@ -146,11 +175,35 @@ bool brg_compat_have_ipc(void) {
 #else
 /* ------------------------------------------------------------------ Linux ----------- */
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <sys/file.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+time_t brg_compat_timegm(struct tm *tm) {
+    return timegm(tm);
+}
+
+int brg_compat_mkdir(const char *path) {
+    return mkdir(path, 0755);
+}
+
+char *brg_compat_realpath(const char *path) {
+    return realpath(path, NULL);
+}
+
+FILE *brg_compat_create_file(const char *path) {
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!f && fd >= 0) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+    }
+    return f;
+}
 
 struct brg_compat_lock {
     int fd;

@@ -10,7 +10,8 @@
         request (czmq handles SIGINT/SIGTERM and Ctrl-C; on Windows closing the console,
         logging off and shutting down also stop the bridge cleanly),
       - which transports there are (no ipc:// on Windows: tcp only),
-      - strndup (not in the Windows C runtime).
+      - strndup, timegm, realpath, mkdir's mode and creating a file without following a
+        symlink (spelled differently, or missing, in the Windows C runtime).
 */
 #ifndef BRG_COMPAT_H_INCLUDED
 #define BRG_COMPAT_H_INCLUDED
@@ -19,6 +20,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <time.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -64,6 +67,15 @@ bool brg_compat_have_ipc(void);
 
 /*  strndup, which the Windows C runtime lacks. */
 char *brg_compat_strndup(const char *text, size_t len);
+/*  timegm: broken-down UTC time to time_t (normalising it, as mktime does). */
+time_t brg_compat_timegm(struct tm *tm);
+/*  mkdir (mode 0755 where there are modes). 0, or -1 with errno. */
+int brg_compat_mkdir(const char *path);
+/*  The absolute path of an existing `path`, malloc'd; NULL with errno. */
+char *brg_compat_realpath(const char *path);
+/*  Create or truncate `path` for writing, binary, refusing to follow a symlink at `path`
+    (where there are such); NULL with errno. */
+FILE *brg_compat_create_file(const char *path);
 
 #ifdef __cplusplus
 }

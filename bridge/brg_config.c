@@ -88,6 +88,7 @@ const char *brg_config_usage(void) {
            "  --config FILE      ZPL config file (sections: bridge, sim, xtquant)\n"
            "  --qmt-path DIR     xtquant backend: the terminal's userdata_mini dir\n"
            "  --session-id N     xtquant backend: first session id (+1 per reconnect)\n"
+           "  --python-home DIR  xtquant backend: the Python the terminal bundles (PYTHONHOME)\n"
            "  --log-level L      error|warn|info|debug (default info)\n"
            "  --heartbeat-ms N   heartbeat. push interval (default 1000)\n"
            "  --max-msg-size N   request size limit in bytes (default 1048576)\n"
@@ -293,6 +294,7 @@ int brg_config_parse_args(brg_config_t *self, int argc, char **argv, char *err, 
                                             {"jetstream-stream", required_argument, 0, 'T'},
                                             {"qmt-path", required_argument, 0, 'Q'},
                                             {"session-id", required_argument, 0, 'N'},
+                                            {"python-home", required_argument, 0, 'Y'},
                                             {"help", no_argument, 0, 'h'},
                                             {"version", no_argument, 0, 'V'},
                                             {0, 0, 0, 0}};
@@ -370,11 +372,16 @@ int brg_config_parse_args(brg_config_t *self, int argc, char **argv, char *err, 
             continue;
         case 'Q':
         case 'N':
+        case 'Y':
             /* backend settings: they go into the tree's `xtquant` section, where the
                backend reads them (and checks them) like the config file's keys */
             if (!self->tree)
                 self->tree = zconfig_new("root", NULL);
-            zconfig_put(self->tree, c == 'Q' ? "xtquant/qmt_path" : "xtquant/session_id", optarg);
+            zconfig_put(self->tree,
+                        c == 'Q'   ? "xtquant/qmt_path"
+                        : c == 'N' ? "xtquant/session_id"
+                                   : "xtquant/python_home",
+                        optarg);
             continue;
         default:
             snprintf(err, errlen, "unknown or incomplete option '%s' (see --help)",

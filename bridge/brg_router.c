@@ -416,8 +416,12 @@ static void finish_call(brg_call_t *call, void *arg) {
     xtbridge__reply__pack(reply, data);
     if (route->idem_key)
         zhash_delete(self->in_flight, route->idem_key);
-    if (route->state_changing && brg_store_reply_put(self->args.store, brg_call_client(call),
-                                                     request_id_of(call), data, size))
+    /* NOT_CONNECTED: nothing reached the terminal, so it is not the request's answer: a
+       retry of that request_id after `connected.` is executed (docs/protocol.md §7) */
+    bool remember = route->state_changing &&
+                    !(reply->error && reply->error->code == XTBRIDGE__ERROR_CODE__NOT_CONNECTED);
+    if (remember && brg_store_reply_put(self->args.store, brg_call_client(call),
+                                        request_id_of(call), data, size))
         /* the batch fails with it: no OK for a reply that could not be remembered */
         brg_error("cannot store reply of %s for idempotency: %s", request_id_of(call),
                   brg_store_error(self->args.store));

@@ -102,6 +102,8 @@ seed('sim_tick_all', sim_tick=pb.SimTickRequest())
 seed('sim_next_day', sim_next_day=pb.SimNextDayRequest())
 seed('sim_account_status', sim_set_account_status=pb.SimSetAccountStatusRequest(
     account=account(), status=1))
+seed('sim_session_down', sim_set_session=pb.SimSetSessionRequest(connected=False))
+seed('sim_session_up', sim_set_session=pb.SimSetSessionRequest(connected=True))
 seed('risk_kill_switch_on', risk_kill_switch=pb.RiskKillSwitchRequest(
     account=account(), engaged=True, cancel_open=True))
 seed('risk_kill_switch_off', risk_kill_switch=pb.RiskKillSwitchRequest(engaged=False))

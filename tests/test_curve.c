@@ -259,6 +259,8 @@ Test(curve, wrong_account_and_reader_orders_are_forbidden) {
                      "'cancel_order_stock' needs role trader or admin; this key's role is reader");
     expect_forbidden(trader, xtb_req_sim_tick("", 0),
                      "'sim_tick' needs role admin; this key's role is trader");
+    expect_forbidden(trader, xtb_req_sim_set_session(false),
+                     "'sim_set_session' needs role admin; this key's role is trader");
     expect_forbidden(trader, xtb_req_risk_kill_switch(ACC_A, true, false),
                      "'risk_kill_switch' needs role admin; this key's role is trader");
     expect_forbidden(reader, xtb_req_replay("", NULL, NULL, 0, 0),

@@ -845,6 +845,83 @@ Test(sim, account_not_ok_refuses_orders) {
     expect_order_statuses(mark, "48,50,56");
 }
 
+/* sim_set_session: down publishes disconnected. and refuses every call but sim_* with
+   NOT_CONNECTED; up publishes connected. then each account's status; a repeat is a no-op. */
+static brg_call_t *set_session(bool connected) {
+    Xtbridge__Request req = XTBRIDGE__REQUEST__INIT;
+    Xtbridge__SimSetSessionRequest ss = XTBRIDGE__SIM_SET_SESSION_REQUEST__INIT;
+    ss.connected = connected;
+    req.body_case = XTBRIDGE__REQUEST__BODY_SIM_SET_SESSION;
+    req.sim_set_session = &ss;
+    brg_call_t *call = run(&req);
+    cr_assert_eq(brg_call_reply(call)->error->code, XTBRIDGE__ERROR_CODE__OK);
+    cr_assert_eq(brg_call_reply(call)->result_case, XTBRIDGE__REPLY__RESULT_SIM_SET_SESSION);
+    return call;
+}
+
+/* hello's backend_connected, as the router asks describe() for it */
+static bool hello_connected(void) {
+    brg_call_t *call = brg_call_new(NULL, NULL); /* describe() allocates the accounts in it */
+    Xtbridge__HelloReply hello = XTBRIDGE__HELLO_REPLY__INIT;
+    brg_sim_ops.describe(sim, call, &hello);
+    bool up = hello.backend_connected;
+    brg_call_destroy(&call);
+    return up;
+}
+
+Test(sim, session_drop_and_restore) {
+    size_t mark = npushes;
+    brg_call_t *call = set_session(false);
+    cr_assert_str_eq(brg_call_reply(call)->sim_set_session->message, "session down");
+    brg_call_destroy(&call);
+    cr_assert_eq(npushes, mark + 1);
+    cr_assert_str_eq(pushes[mark].kind, "disconnected");
+    cr_assert_str_eq(pushes[mark].event->disconnected->reason,
+                     "sim session dropped by sim_set_session");
+    cr_assert_not(hello_connected());
+    call = set_session(false);
+    cr_assert_str_eq(brg_call_reply(call)->sim_set_session->message, "session already down");
+    brg_call_destroy(&call);
+    cr_assert_eq(npushes, mark + 1);
+
+    /* an order is not sent; a sim_* call still runs */
+    Xtbridge__Account account = account_of(ACCT);
+    Xtbridge__OrderStockRequest o = order_req(&account, "600000.SH", 23, 100, 11, 10.60);
+    Xtbridge__Request req = XTBRIDGE__REQUEST__INIT;
+    req.body_case = XTBRIDGE__REQUEST__BODY_ORDER_STOCK;
+    req.order_stock = &o;
+    call = run(&req);
+    cr_assert_eq(brg_call_reply(call)->error->code, XTBRIDGE__ERROR_CODE__NOT_CONNECTED);
+    cr_assert_str_eq(brg_call_reply(call)->error->message,
+                     "sim session is down (sim_set_session); order_stock was not sent");
+    brg_call_destroy(&call);
+    Xtbridge__SimTickRequest tick = XTBRIDGE__SIM_TICK_REQUEST__INIT;
+    req.body_case = XTBRIDGE__REQUEST__BODY_SIM_TICK;
+    req.sim_tick = &tick;
+    call = run(&req);
+    cr_assert_eq(brg_call_reply(call)->error->code, XTBRIDGE__ERROR_CODE__OK);
+    brg_call_destroy(&call);
+    cr_assert_eq(npushes, mark + 1);
+
+    call = set_session(true);
+    cr_assert_str_eq(brg_call_reply(call)->sim_set_session->message, "session up");
+    brg_call_destroy(&call);
+    /* the default book: the STOCK account and the FUTURE one, in config order */
+    cr_assert_eq(npushes, mark + 4);
+    cr_assert_str_eq(pushes[mark + 1].kind, "connected");
+    cr_assert_str_eq(pushes[mark + 1].event->connected->backend, "sim");
+    cr_assert_str_eq(pushes[mark + 2].kind, "account_status");
+    cr_assert_str_eq(pushes[mark + 2].account, ACCT);
+    cr_assert_eq(pushes[mark + 2].event->account_status->status, 0);
+    cr_assert_str_eq(pushes[mark + 3].kind, "account_status");
+    cr_assert_str_eq(pushes[mark + 3].account, "1000000367");
+    cr_assert_eq(pushes[mark + 3].event->account_status->account_type, 1);
+    cr_assert(hello_connected());
+    mark = npushes;
+    order("600000.SH", 23, 100, 11, 10.60);
+    expect_order_statuses(mark, "48,50,56");
+}
+
 /* A typo in a `sim` key stops the start, naming the key. */
 Test(sim, config_typo_names_the_key) {
     const struct {

@@ -6,13 +6,16 @@
     the queries, async seqs, cancel, order_error), idempotent retries, a Python exception
     (BACKEND_ERROR), a hung call (TIMEOUT), an object with a missing/ill-typed attribute,
     a session dropped mid-stream (disconnected., NOT_CONNECTED, a new session id,
-    connected., orders again) and 10,000 pushes fired from the stand-in's callback thread.
+    connected., orders again), 10,000 pushes fired from the stand-in's callback thread, and
+    --python-home (used; one without a standard library refused at start).
 */
 #include <criterion/criterion.h>
 #include <czmq.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "testutil.h"
 #include "xtb_client.h"
@@ -243,19 +246,24 @@ Test(xtquant, quick_start_flow, .init = start_flags, .fini = stop_bridge, .timeo
     cr_assert_eq(r->cancel_order_stock_sysid->result, -1);
     xtb_reply_destroy(&r);
 
-    /* a broker rejection is an OK reply plus an order_error push */
+    /* a broker rejection is an OK reply, the junk order (57) and an order_error push */
     int64_t bad = place(c, 150, 10.50, "odd");
+    ev = expect_push(c, "order." ACC ".", XTBRIDGE__EVENT__BODY_ORDER);
+    cr_assert_eq(ev->order->order_id, bad);
+    cr_assert_eq(ev->order->order_status, 57);
+    cr_assert_str_eq(ev->order->status_msg, "volume 150 is not a multiple of 100");
+    xtb_event_destroy(&ev);
     ev = expect_push(c, "order_error." ACC ".", XTBRIDGE__EVENT__BODY_ORDER_ERROR);
     cr_assert_eq(ev->order_error->order_id, bad);
     cr_assert_eq(ev->order_error->error_id, -61);
-    cr_assert_str_eq(ev->order_error->error_msg, "volume must be a multiple of 100");
+    cr_assert_str_eq(ev->order_error->error_msg, "volume 150 is not a multiple of 100");
     xtb_event_destroy(&ev);
 
     /* no account: INVALID_ARGUMENT from the backend, the bridge serves on */
     r = xtbt_call(c, xtb_req_account(XTBRIDGE__REQUEST__BODY_QUERY_STOCK_ASSET, ""));
     cr_assert_neq(r->error->code, XTBRIDGE__ERROR_CODE__OK);
     xtb_reply_destroy(&r);
-    cr_assert_eq(order_count(c), 2); /* the rejected one never became an order */
+    cr_assert_eq(order_count(c), 3); /* the rejected one is a junk order, as MiniQMT keeps it */
 }
 
 Test(xtquant, same_request_id_same_order, .init = start_default, .fini = stop_bridge,
@@ -469,4 +477,52 @@ Test(xtquant, call_round_trip, .init = start_default, .fini = stop_bridge, .time
     }
     fprintf(stderr, "xtquant: query_stock_asset round trip %.1f us (avg over %d)\n",
             (double)(zclock_usecs() - t0) / N, N);
+}
+
+/* --python-home: the interpreter's home (the terminal's bundled Python on Windows). The
+   system Python's own prefix works; a directory without a standard library stops the start
+   with exit 2 and the reason, instead of aborting inside Python. */
+static void start_python_home(void) {
+    FILE *p = popen("/usr/bin/python3 -c 'import sys; print(sys.base_prefix)'", "r");
+    cr_assert_not_null(p);
+    static char home[256];
+    cr_assert_not_null(fgets(home, sizeof home, p));
+    cr_assert_eq(pclose(p), 0);
+    home[strcspn(home, "\n")] = 0;
+    const char *extra[] = {"--python-home", home, NULL};
+    start_with_args("3000", "200", extra);
+}
+
+Test(xtquant, python_home_used, .init = start_python_home, .fini = stop_bridge, .timeout = 60) {
+    Xtbridge__Reply *h = NULL;
+    cr_assert(hello(s_client, &h)->backend_connected);
+    xtb_reply_destroy(&h);
+    cr_assert_eq(place(s_client, 100, 9.0, "home"), ORDER_ID_BASE + 1);
+}
+
+Test(xtquant, python_home_without_stdlib_refused, .timeout = 60) {
+    setenv("ASAN_OPTIONS", "detect_leaks=0", 1);
+    setenv("PYTHONPATH", XTB_SOURCE_DIR "/tests/xtquant_standin", 1);
+    char router[256], pub[256], data[300], log[300], cmd[1600];
+    xtbt_endpoint(router, sizeof router, "home-router");
+    xtbt_endpoint(pub, sizeof pub, "home-pub");
+    snprintf(data, sizeof data, "%s/xtq-home-%d-data", xtbt_tmpdir(), (int)getpid());
+    snprintf(log, sizeof log, "%s/xtq-home-%d.log", xtbt_tmpdir(), (int)getpid());
+    snprintf(cmd, sizeof cmd,
+             "'%s' --backend xtquant --python-home no-such-python-home --router '%s' --pub '%s' "
+             "--data '%s' >'%s' 2>&1",
+             XTB_BRIDGE_BIN, router, pub, data, log);
+    int status = system(cmd);
+    cr_assert(WIFEXITED(status), "xtbridge did not exit: %d", status);
+    cr_assert_eq(WEXITSTATUS(status), 2, "exit status %d", WEXITSTATUS(status));
+    FILE *f = fopen(log, "r");
+    cr_assert_not_null(f);
+    char line[1024];
+    bool found = false;
+    while (!found && fgets(line, sizeof line, f))
+        found = strstr(line, "xtbridge: xtquant: cannot start Python with python_home "
+                             "no-such-python-home: ") != NULL;
+    fclose(f);
+    cr_assert(found, "no start-up error naming the python home in %s", log);
+    zsys_dir_delete(data);
 }

@@ -62,6 +62,9 @@ typedef struct {
     void *emit_arg;
     int (*checkpoint)(void *arg);
     void *checkpoint_arg;
+    /* sim_set_session {connected: false}: the session is down until restored (a session
+       flag like a terminal's, not state: a restart brings it up) */
+    bool session_down;
 } sim_backend_t;
 
 /* --- keys and records -------------------------------------------------------------- */
@@ -1260,6 +1263,9 @@ static void sim_reply(brg_call_t *call, Xtbridge__Reply__ResultCase result_case,
     case XTBRIDGE__REPLY__RESULT_SIM_NEXT_DAY:
         reply->sim_next_day = r;
         break;
+    case XTBRIDGE__REPLY__RESULT_SIM_SET_SESSION:
+        reply->sim_set_session = r;
+        break;
     default:
         reply->sim_set_account_status = r;
         break;
@@ -1377,6 +1383,37 @@ static void handle_set_account_status(brg_sim_t *self, brg_call_t *call,
     push_account_status(self, account);
     sim_reply(call, XTBRIDGE__REPLY__RESULT_SIM_SET_ACCOUNT_STATUS, "%s status %d", account->id,
               account->status);
+}
+
+/*  Drop or restore the session, as a terminal's session drops and comes back (§6.4):
+    down publishes `disconnected.`, up publishes `connected.` and every account's status. */
+static void handle_set_session(sim_backend_t *backend, brg_call_t *call,
+                               const Xtbridge__SimSetSessionRequest *req) {
+    brg_sim_t *self = backend->book;
+    bool up = req && req->connected;
+    if (up == !backend->session_down) {
+        sim_reply(call, XTBRIDGE__REPLY__RESULT_SIM_SET_SESSION, "session already %s",
+                  up ? "up" : "down");
+        return;
+    }
+    backend->session_down = !up;
+    Xtbridge__Event event = XTBRIDGE__EVENT__INIT;
+    if (up) {
+        Xtbridge__Connected msg = XTBRIDGE__CONNECTED__INIT;
+        msg.backend = "sim";
+        event.body_case = XTBRIDGE__EVENT__BODY_CONNECTED;
+        event.connected = &msg;
+        emit(self, "connected", NULL, &event);
+        for (size_t i = 0; i < self->naccounts; i++)
+            push_account_status(self, &self->accounts[i]);
+    } else {
+        Xtbridge__Disconnected msg = XTBRIDGE__DISCONNECTED__INIT;
+        msg.reason = "sim session dropped by sim_set_session";
+        event.body_case = XTBRIDGE__EVENT__BODY_DISCONNECTED;
+        event.disconnected = &msg;
+        emit(self, "disconnected", NULL, &event);
+    }
+    sim_reply(call, XTBRIDGE__REPLY__RESULT_SIM_SET_SESSION, "session %s", up ? "up" : "down");
 }
 
 /* --- futures statistics, IPO, export ------------------------------------------------ */
@@ -1646,6 +1683,7 @@ static bool sim_serves(void *handle, Xtbridge__Request__BodyCase body) {
     case XTBRIDGE__REQUEST__BODY_SIM_TICK:
     case XTBRIDGE__REQUEST__BODY_SIM_NEXT_DAY:
     case XTBRIDGE__REQUEST__BODY_SIM_SET_ACCOUNT_STATUS:
+    case XTBRIDGE__REQUEST__BODY_SIM_SET_SESSION:
     case XTBRIDGE__REQUEST__BODY_QUERY_POSITION_STATISTICS:
     case XTBRIDGE__REQUEST__BODY_QUERY_NEW_PURCHASE_LIMIT:
     case XTBRIDGE__REQUEST__BODY_QUERY_IPO_DATA:
@@ -1658,10 +1696,19 @@ static bool sim_serves(void *handle, Xtbridge__Request__BodyCase body) {
 }
 
 static int sim_handle(void *handle, brg_call_t *call) {
-    brg_sim_t *self = ((sim_backend_t *)handle)->book;
+    sim_backend_t *backend = (sim_backend_t *)handle;
+    brg_sim_t *self = backend->book;
     const Xtbridge__Request *req = brg_call_request(call);
     if (!req) {
         brg_call_fail(call, XTBRIDGE__ERROR_CODE__MALFORMED, "no request");
+        return BRG_CALL_DONE;
+    }
+    /* session down: the terminal calls are not sent (as the xtquant backend); the sim_*
+       admin calls still work, so a test can move prices or bring the session back */
+    const char *name = brg_call_name(call);
+    if (backend->session_down && !(name && strncmp(name, "sim_", 4) == 0)) {
+        brg_call_fail(call, XTBRIDGE__ERROR_CODE__NOT_CONNECTED,
+                      "sim session is down (sim_set_session); %s was not sent", name);
         return BRG_CALL_DONE;
     }
     switch (req->body_case) {
@@ -1736,6 +1783,9 @@ static int sim_handle(void *handle, brg_call_t *call) {
     case XTBRIDGE__REQUEST__BODY_SIM_SET_ACCOUNT_STATUS:
         handle_set_account_status(self, call, req->sim_set_account_status);
         break;
+    case XTBRIDGE__REQUEST__BODY_SIM_SET_SESSION:
+        handle_set_session(backend, call, req->sim_set_session);
+        break;
     case XTBRIDGE__REQUEST__BODY_QUERY_POSITION_STATISTICS:
         handle_position_statistics(self, call, req->query_position_statistics);
         break;
@@ -1762,7 +1812,7 @@ static int sim_handle(void *handle, brg_call_t *call) {
 
 static void sim_describe(void *handle, brg_call_t *call, Xtbridge__HelloReply *hello) {
     brg_sim_t *self = ((sim_backend_t *)handle)->book;
-    hello->backend_connected = true; /* the sim's session never drops */
+    hello->backend_connected = !((sim_backend_t *)handle)->session_down; /* sim_set_session */
     hello->accounts =
         (Xtbridge__Account **)brg_call_alloc(call, (self->naccounts + 1) * sizeof(void *));
     hello->n_accounts = 0;

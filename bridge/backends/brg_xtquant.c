@@ -13,7 +13,15 @@
     down: `disconnected.` is published, every call is answered NOT_CONNECTED, and the actor
     reconnects with backoff on a new session id; its `connected` push brings it back.
 
-    Config section `xtquant`: qmt_path, session_id, accounts (comma-separated; default: what
+    Account status: the last status of each account, from account_status pushes (the actor
+    publishes query_account_status after every connect; on_account_status brings changes) and
+    from query_account_status replies. An order for an account whose status is known and not
+    0 (OK) is refused here as a broker would, without reaching the terminal: an OK reply with
+    xtquant's failure value (-1) and an order_error push (order_id -1, error_id -61, "account
+    status 6 (CLOSED) is not OK: no orders"), the sim's text.
+
+    Config section `xtquant`: qmt_path, session_id, python_home (the terminal's bundled
+    Python, as PYTHONHOME; default: the interpreter's own), accounts (comma-separated; default: what
     query_account_infos lists), call_timeout_ms (default 5000), reconnect_ms (first backoff,
     default 1000). The backend keeps no book (persist NULL) and cannot undo a failed commit
     (restore returns -1: the bridge marks itself degraded).
@@ -51,6 +59,7 @@ typedef struct xtquant {
     char accounts[1024];
     long session_id;
     uint64_t late_replies;
+    zhashx_t *statuses; /* account id -> int32_t status, as last pushed or queried */
 } xtquant_t;
 
 static const char *setting(zconfig_t *config, const char *key, const char *fallback) {
@@ -94,12 +103,84 @@ static void xtq_destroy(void **self_p) {
         brg_call_destroy(&p->call);
     }
     zhashx_destroy(&self->pending);
+    zhashx_destroy(&self->statuses);
     zsock_destroy(&self->pull);
     free(self->args.qmt_path);
     free(self->args.accounts);
     free(self->args.push_endpoint);
+    free(self->args.python_home);
     free(self);
     *self_p = NULL;
+}
+
+/* --- account status ------------------------------------------------------------------ */
+
+static void status_free(void **item) {
+    free(*item);
+    *item = NULL;
+}
+
+static void status_set(xtquant_t *self, const Xtbridge__XtAccountStatus *s) {
+    if (!s || !s->account_id || !*s->account_id)
+        return;
+    int32_t *v = (int32_t *)zmalloc(sizeof *v);
+    *v = s->status;
+    zhashx_update(self->statuses, s->account_id, v);
+}
+
+/* xtconstant's account status names (the sim's brg_sim_stock.c uses the same table) */
+static const char *status_name(int32_t status) {
+    static const char *names[] = {"INVALID",    "OK",           "WAITING_LOGIN", "LOGINING",
+                                  "FAIL",       "INITING",      "CORRECTING",    "CLOSED",
+                                  "ASSIS_FAIL", "DISABLEBYSYS", "DISABLEBYUSER"};
+    return status >= -1 && status <= 9 ? names[status + 1] : "unknown";
+}
+
+/*  An order for an account whose known status is not OK: answered here, as the broker would
+    (xtquant's -1, an order_error push), and never sent. Returns true when it refused. */
+static bool refuse_by_status(xtquant_t *self, brg_call_t *call, const Xtbridge__Request *req) {
+    bool async = req->body_case == XTBRIDGE__REQUEST__BODY_ORDER_STOCK_ASYNC;
+    const Xtbridge__OrderStockRequest *o = req->body_case == XTBRIDGE__REQUEST__BODY_ORDER_STOCK
+                                               ? req->order_stock
+                                           : async ? req->order_stock_async
+                                                   : NULL;
+    if (!o || !o->account || !o->account->account_id)
+        return false;
+    const int32_t *status = (const int32_t *)zhashx_lookup(self->statuses, o->account->account_id);
+    if (!status || *status == 0)
+        return false;
+    char text[96];
+    snprintf(text, sizeof text, "account status %d (%s) is not OK: no orders", *status,
+             status_name(*status));
+    Xtbridge__XtOrderError msg = XTBRIDGE__XT_ORDER_ERROR__INIT;
+    msg.account_type = o->account->account_type ? o->account->account_type : 2;
+    msg.account_id = o->account->account_id;
+    msg.order_id = -1;
+    msg.error_id = -61;
+    msg.error_msg = text;
+    msg.strategy_name = o->strategy_name;
+    msg.order_remark = o->order_remark;
+    Xtbridge__Event event = XTBRIDGE__EVENT__INIT;
+    event.body_case = XTBRIDGE__EVENT__BODY_ORDER_ERROR;
+    event.order_error = &msg;
+    self->emit(self->emit_arg, "order_error", o->account->account_id, &event);
+    Xtbridge__Reply *reply = brg_call_reply(call);
+    if (async) {
+        Xtbridge__OrderStockAsyncReply *r =
+            (Xtbridge__OrderStockAsyncReply *)brg_call_alloc(call, sizeof *r);
+        xtbridge__order_stock_async_reply__init(r);
+        r->seq = -1; /* no terminal seq: the call was not sent */
+        reply->result_case = XTBRIDGE__REPLY__RESULT_ORDER_STOCK_ASYNC;
+        reply->order_stock_async = r;
+    } else {
+        Xtbridge__OrderStockReply *r = (Xtbridge__OrderStockReply *)brg_call_alloc(call, sizeof *r);
+        xtbridge__order_stock_reply__init(r);
+        r->order_id = -1;
+        reply->result_case = XTBRIDGE__REPLY__RESULT_ORDER_STOCK;
+        reply->order_stock = r;
+    }
+    brg_info("xtquant: %s for %s refused: %s", brg_call_name(call), o->account->account_id, text);
+    return true;
 }
 
 /* --- replies ------------------------------------------------------------------------- */
@@ -152,6 +233,10 @@ static void on_reply(xtquant_t *self, const char *id, zframe_t *body) {
         if (!f)
             brg_call_fail(call, XTBRIDGE__ERROR_CODE__BACKEND_ERROR, "xtquant reply has no result");
         else {
+            if (r->result_case == XTBRIDGE__REPLY__RESULT_QUERY_ACCOUNT_STATUS &&
+                r->query_account_status)
+                for (size_t i = 0; i < r->query_account_status->n_statuses; i++)
+                    status_set(self, r->query_account_status->statuses[i]);
             const ProtobufCMessage *sub = *(ProtobufCMessage *const *)((char *)r + f->offset);
             *(ProtobufCMessage **)((char *)out + f->offset) = brg_call_copy_message(call, sub);
             out->result_case = r->result_case;
@@ -203,8 +288,11 @@ static void push_one(xtquant_t *self, zmsg_t *msg) {
             self->emit(self->emit_arg, "disconnected", NULL, event);
             zstr_send(zactor_sock(self->actor), "RECONNECT");
         }
-    } else
+    } else {
+        if (event->body_case == XTBRIDGE__EVENT__BODY_ACCOUNT_STATUS)
+            status_set(self, event->account_status);
         self->emit(self->emit_arg, kind, account, event);
+    }
     if (event)
         xtbridge__event__free_unpacked(event, NULL);
     zframe_destroy(&body);
@@ -277,8 +365,12 @@ static void *xtq_create(const brg_backend_env_t *env, char *err, size_t errlen) 
     const char *accounts = setting(config, "accounts", "");
     self->args.accounts = *accounts ? strdup(accounts) : NULL;
     self->args.reconnect_ms = (int)reconnect;
+    const char *home = setting(config, "python_home", "");
+    self->args.python_home = *home ? strdup(home) : NULL;
     self->pending = zhashx_new();
     zhashx_set_destructor(self->pending, pending_free);
+    self->statuses = zhashx_new();
+    zhashx_set_destructor(self->statuses, status_free);
     char endpoint[64];
     snprintf(endpoint, sizeof endpoint, "inproc://xtquant-push-%p", (void *)self);
     self->args.push_endpoint = strdup(endpoint);
@@ -361,6 +453,8 @@ static int xtq_handle(void *handle, brg_call_t *call) {
                       brg_call_name(call));
         return BRG_CALL_DONE;
     }
+    if (refuse_by_status(self, call, req))
+        return BRG_CALL_DONE;
     size_t size = xtbridge__request__get_packed_size(req);
     zframe_t *body = zframe_new(NULL, size);
     xtbridge__request__pack(req, zframe_data(body));

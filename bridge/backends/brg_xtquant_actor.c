@@ -552,6 +552,54 @@ static void push_connected(actor_t *self) {
     send_event(self, "connected", self->accounts, &event);
 }
 
+/*  Every account's status from query_account_status, published as account_status pushes
+    after a (re)connect: on_account_status is only a change push, so this is how the bridge
+    (and its subscribers) learn the state of a new session. GIL held. */
+static void push_statuses(actor_t *self) {
+    PyObject *list = PyObject_CallMethod(self->trader, "query_account_status", NULL);
+    PyObject *seq = list ? PySequence_Fast(list, "query_account_status: not a list") : NULL;
+    for (Py_ssize_t i = 0; seq && i < PySequence_Fast_GET_SIZE(seq); i++) {
+        Xtbridge__XtAccountStatus *msg =
+            (Xtbridge__XtAccountStatus *)new_message(&xtbridge__xt_account_status__descriptor);
+        fill_message(&msg->base, PySequence_Fast_GET_ITEM(seq, i));
+        Xtbridge__Event event = XTBRIDGE__EVENT__INIT;
+        event.body_case = XTBRIDGE__EVENT__BODY_ACCOUNT_STATUS;
+        event.account_status = msg;
+        if (msg->account_id && *msg->account_id)
+            send_event(self, "account_status", msg->account_id, &event);
+        protobuf_c_message_free_unpacked(&msg->base, NULL);
+    }
+    if (PyErr_Occurred()) {
+        char text[480];
+        exception_text(text, sizeof text);
+        brg_warn("xtquant: query_account_status after connect: %s", text);
+    }
+    Py_XDECREF(seq);
+    Py_XDECREF(list);
+}
+
+/*  The interpreter, with `home` as PYTHONHOME when given (the terminal's bundled Python:
+    its standard library must match the xtquant it ships). PYTHONPATH is honoured. Python
+    installs no signal handlers: the bridge owns them. 0, or -1 with err (a bad home is
+    refused here, not a process abort). */
+static int start_python(const char *home, char *err, size_t errlen) {
+    PyConfig config;
+    PyConfig_InitPythonConfig(&config);
+    config.install_signal_handlers = 0;
+    PyStatus status = PyStatus_Ok();
+    if (home)
+        status = PyConfig_SetBytesString(&config, &config.home, home);
+    if (!PyStatus_Exception(status))
+        status = Py_InitializeFromConfig(&config);
+    PyConfig_Clear(&config);
+    if (PyStatus_Exception(status)) {
+        snprintf(err, errlen, "cannot start Python%s%s: %s", home ? " with python_home " : "",
+                 home ? home : "", status.err_msg ? status.err_msg : "failed");
+        return -1;
+    }
+    return 0;
+}
+
 /* Start-up under the GIL: import xtquant, build the callback, first connect. */
 static int setup(actor_t *self, char *err, size_t errlen) {
     PyObject *xttrader = PyImport_ImportModule("xtquant.xttrader");
@@ -582,6 +630,8 @@ static int setup(actor_t *self, char *err, size_t errlen) {
         return -1;
     }
     self->connected = session_connect(self) == 0;
+    if (self->connected)
+        push_statuses(self); /* after the bridge's own connected. (the loop reads them later) */
     return 0;
 }
 
@@ -615,8 +665,10 @@ static int reconnect(actor_t *self) {
         PyEval_RestoreThread(self->tstate);
         self->session_id++; /* under the GIL: the callback thread reads it */
         self->connected = session_connect(self) == 0;
-        if (self->connected)
+        if (self->connected) {
             push_connected(self);
+            push_statuses(self);
+        }
         self->tstate = PyEval_SaveThread();
         if (backoff < 10000)
             backoff *= 2;
@@ -635,10 +687,12 @@ void brg_xtquant_actor(zsock_t *pipe, void *arg) {
     zsock_set_sndtimeo(self->push, -1);
 
     PyImport_AppendInittab("_xtbridge", init_module);
-    Py_InitializeEx(0); /* 0: Python installs no signal handlers, the bridge owns them */
     char err[600] = "";
-    int rc = setup(self, err, sizeof err);
-    self->tstate = PyEval_SaveThread();
+    int rc = start_python(self->args->python_home, err, sizeof err);
+    if (rc == 0) {
+        rc = setup(self, err, sizeof err);
+        self->tstate = PyEval_SaveThread();
+    }
     zsock_signal(pipe, 0); /* zactor_new returns once this is sent; READY follows */
     if (rc == 0) {
         char session[32];
@@ -667,12 +721,14 @@ void brg_xtquant_actor(zsock_t *pipe, void *arg) {
         free(cmd);
         zmsg_destroy(&msg);
     }
-    PyEval_RestoreThread(self->tstate);
-    drop_trader(self);
-    Py_CLEAR(self->callback);
-    Py_CLEAR(self->trader_cls);
-    Py_CLEAR(self->account_cls);
-    Py_FinalizeEx();
+    if (self->tstate) {
+        PyEval_RestoreThread(self->tstate);
+        drop_trader(self);
+        Py_CLEAR(self->callback);
+        Py_CLEAR(self->trader_cls);
+        Py_CLEAR(self->account_cls);
+        Py_FinalizeEx();
+    }
     zsock_destroy(&self->push);
     s_actor = NULL;
 }

@@ -27,6 +27,7 @@ typedef struct {
     char *accounts; /* comma-separated, or NULL: the accounts query_account_infos lists */
     int reconnect_ms;
     char *push_endpoint;
+    char *python_home; /* PYTHONHOME of the embedded interpreter, or NULL: Python's default */
 } brg_xtquant_actor_args_t;
 
 /*  zactor body; `args` is a brg_xtquant_actor_args_t owned by the caller for the actor's

@@ -1158,6 +1158,16 @@ Xtbridge__Request *xtb_req_sim_set_account_status(const char *account_id, int32_
     return req;
 }
 
+Xtbridge__Request *xtb_req_sim_set_session(bool connected) {
+    Xtbridge__SimSetSessionRequest *m = (Xtbridge__SimSetSessionRequest *)zmalloc(sizeof *m);
+    xtbridge__sim_set_session_request__init(m);
+    m->connected = connected;
+    Xtbridge__Request *req = req_new();
+    req->body_case = XTBRIDGE__REQUEST__BODY_SIM_SET_SESSION;
+    req->sim_set_session = m;
+    return req;
+}
+
 Xtbridge__Request *xtb_req_risk_kill_switch(const char *account_id, bool engaged,
                                             bool cancel_open) {
     Xtbridge__RiskKillSwitchRequest *m = (Xtbridge__RiskKillSwitchRequest *)zmalloc(sizeof *m);

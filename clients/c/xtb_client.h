@@ -242,6 +242,8 @@ Xtbridge__Request *xtb_req_sim_set_price(const char *stock_code, double last_pri
 Xtbridge__Request *xtb_req_sim_tick(const char *stock_code, double last_price);
 Xtbridge__Request *xtb_req_sim_next_day(void);
 Xtbridge__Request *xtb_req_sim_set_account_status(const char *account_id, int32_t status);
+/*  sim admin: drop (false) or restore (true) the sim's session (docs/protocol.md §6.4). */
+Xtbridge__Request *xtb_req_sim_set_session(bool connected);
 /*  risk_kill_switch: account_id NULL or "" = all accounts. */
 Xtbridge__Request *xtb_req_risk_kill_switch(const char *account_id, bool engaged, bool cancel_open);
 /*  Set the request id (copied). Returns 0 or -1. */

@@ -789,7 +789,7 @@ static int print_sim(ctl_t *c, Xtbridge__Request *req) {
     if (rc == EXIT_OK) {
         /* Every sim_* result is a SimReply at the same union offset. */
         bool is_sim = reply->result_case >= XTBRIDGE__REPLY__RESULT_SIM_SET_PRICE &&
-                      reply->result_case <= XTBRIDGE__REPLY__RESULT_SIM_SET_ACCOUNT_STATUS;
+                      reply->result_case <= XTBRIDGE__REPLY__RESULT_SIM_SET_SESSION;
         Xtbridge__SimReply *s = is_sim ? reply->sim_set_price : NULL;
         const char *m = s && s->message ? s->message : "";
         if (c->json) {

@@ -7,7 +7,10 @@ broker rejections arrive as on_order_error, every callback runs on the trader's 
 
 Matching rule: a BUY at or above FILL_PRICE (env XTQ_STANDIN_FILL_PRICE, default 10.0) fills
 at once (order 50, trade, order 56); anything else rests at 50 (reported). A volume that is
-not a positive multiple of 100 is rejected with on_order_error (error_id -61).
+not a positive multiple of 100 is rejected as the counter does: the order exists as junk
+(57, status_msg = the reason), pushed, then on_order_error (error_id -61, the reason).
+on_account_status is a change push (the doc: "账号状态信息变动推送"): subscribe() pushes
+nothing; query_account_status() answers each account's current status.
 
 Test hooks, chosen by the order's strategy_name (so a test can drive them over the wire):
   hook:drop        the order is accepted, then the session drops (on_disconnected)
@@ -15,6 +18,10 @@ Test hooks, chosen by the order's strategy_name (so a test can drive them over t
   hook:hang:MS     the call sleeps MS milliseconds before answering
   hook:missing     the pushed and queried order lacks order_status and has price 'n/a'
   hook:burst:N     N on_stock_order pushes as fast as possible (order_volume 1..N)
+and by query_stock_position's stock_code (a query, so it works when the bridge refuses
+orders or when the call must place nothing):
+  hook:status:N    the account's status becomes N, pushed as on_account_status; None
+  hook:drop        the session drops (on_disconnected); None
 A session id can be used once (as the terminal: a new session needs a new id); env
 XTQ_STANDIN_USED_SESSIONS lists ids already taken, so connect() fails on them.
 """
@@ -41,6 +48,7 @@ _BROKER_PRICE_TYPE = {xtconstant.FIX_PRICE: 50, xtconstant.MARKET_SH_CONVERT_5_C
                       xtconstant.MARKET_SZ_CONVERT_5_CANCEL: 88}
 _lock = threading.Lock()
 _book = {'orders': {}, 'trades': [], 'next_order': 0, 'next_seq': 0}
+_status = dict((a, xtconstant.ACCOUNT_STATUS_OK) for a in ACCOUNTS)  # account -> status
 
 
 class XtQuantTraderCallback(object):
@@ -116,8 +124,6 @@ class XtQuantTrader(object):
     def subscribe(self, account):
         if not self.connected or account.account_id not in ACCOUNTS:
             return -1
-        self._push('on_account_status', XtAccountStatus(
-            account_type=account.account_type, account_id=account.account_id, status=0))
         return 0
 
     def unsubscribe(self, account):
@@ -162,9 +168,19 @@ class XtQuantTrader(object):
                     order_status=xtconstant.ORDER_REPORTED))
             return order_id
         if order_volume <= 0 or order_volume % 100:
+            reason = 'volume %d is not a multiple of 100' % order_volume
+            junk = XtOrder(account_type=account.account_type, account_id=account.account_id,
+                           stock_code=stock_code, order_id=order_id,
+                           order_sysid=str(order_id - ORDER_ID_BASE + 100000),
+                           order_time=int(time.time()), order_type=order_type,
+                           order_volume=order_volume, price_type=price_type, price=price,
+                           order_status=xtconstant.ORDER_JUNK, status_msg=reason,
+                           strategy_name=strategy_name, order_remark=order_remark, direction=48)
+            _book['orders'][order_id] = junk
+            self._push('on_stock_order', junk)
             self._push('on_order_error', XtOrderError(
                 account_type=account.account_type, account_id=account.account_id,
-                order_id=order_id, error_id=-61, error_msg='volume must be a multiple of 100',
+                order_id=order_id, error_id=-61, error_msg=reason,
                 strategy_name=strategy_name, order_remark=order_remark, seq=seq))
             return order_id
         order = XtOrder(account_type=account.account_type, account_id=account.account_id,
@@ -222,10 +238,18 @@ class XtQuantTrader(object):
 
     def _cancel(self, account, order_id, seq):
         order = _book['orders'].get(order_id)
-        if order is None or getattr(order, 'order_status', 0) != xtconstant.ORDER_REPORTED:
+        ok = order is not None and getattr(order, 'order_status', 0) == xtconstant.ORDER_REPORTED
+        if seq:  # the async response comes before the cancel's own pushes
+            self._push('on_cancel_order_stock_async_response', XtCancelOrderResponse(
+                account_type=account.account_type, account_id=account.account_id,
+                order_id=order_id, cancel_result=0 if ok else -1, seq=seq))
+        if not ok:  # the reason as the sim words it
+            why = ('cancel %d: no such order' % order_id if order is None else
+                   'cancel %d: order already finished (status %d)'
+                   % (order_id, getattr(order, 'order_status', 0)))
             self._push('on_cancel_error', XtCancelError(
                 account_type=account.account_type, account_id=account.account_id,
-                order_id=order_id, error_id=-1, error_msg='order cannot be cancelled', seq=seq))
+                order_id=order_id, error_id=-63, error_msg=why, seq=seq))
             return -1
         order.order_status = xtconstant.ORDER_CANCELED
         self._push('on_stock_order', order)
@@ -240,10 +264,7 @@ class XtQuantTrader(object):
         with _lock:
             _book['next_seq'] += 1
             seq = _book['next_seq']
-        result = self._cancel(account, order_id, seq)
-        self._push('on_cancel_order_stock_async_response', XtCancelOrderResponse(
-            account_type=account.account_type, account_id=account.account_id,
-            order_id=order_id, cancel_result=result, seq=seq))
+        self._cancel(account, order_id, seq)
         return seq
 
     def _by_sysid(self, order_sysid):
@@ -288,6 +309,16 @@ class XtQuantTrader(object):
         return self._positions(account)
 
     def query_stock_position(self, account, stock_code):
+        if stock_code.startswith('hook:status:'):
+            _status[account.account_id] = int(stock_code.split(':')[2])
+            self._push('on_account_status', XtAccountStatus(
+                account_type=account.account_type, account_id=account.account_id,
+                status=_status[account.account_id]))
+            return None
+        if stock_code == 'hook:drop':
+            self.connected = False
+            self._push('on_disconnected')
+            return None
         for p in self._positions(account):
             if p.stock_code == stock_code:
                 return p
@@ -298,4 +329,5 @@ class XtQuantTrader(object):
                               account_classification=1, login_status=0) for a in ACCOUNTS]
 
     def query_account_status(self):
-        return [XtAccountStatus(account_type=2, account_id=a, status=0) for a in ACCOUNTS]
+        return [XtAccountStatus(account_type=2, account_id=a, status=_status[a])
+                for a in ACCOUNTS]

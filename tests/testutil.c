@@ -221,6 +221,19 @@ xtbt_bridge_t *xtbt_bridge_start_on(const char *router_ep, const char *pub_ep,
     return start_bridge_impl(router_ep, pub_ep, config_text, extra_args, NULL, NULL);
 }
 
+/* The bridge's log says a port it was given is taken. */
+static bool log_says_in_use(xtbt_bridge_t *self) {
+    FILE *f = fopen(self->log_path, "r");
+    if (!f)
+        return false;
+    char line[1024];
+    bool found = false;
+    while (!found && fgets(line, sizeof line, f))
+        found = strstr(line, "Address in use") != NULL;
+    fclose(f);
+    return found;
+}
+
 static xtbt_bridge_t *start_bridge_impl(const char *router_ep, const char *pub_ep,
                                         const char *config_text, const char *const *extra_args,
                                         const char *client_cert, const char *server_cert) {
@@ -253,13 +266,23 @@ static xtbt_bridge_t *start_bridge_impl(const char *router_ep, const char *pub_e
         fputs(config_text, f);
         fclose(f);
     }
-    self->pid = spawn_bridge(self, extra_args);
-    if (self->pid <= 0 || wait_ready(self) != 0) {
-        xtbt_bridge_dump_log(self);
-        xtbt_bridge_stop(&self);
-        return NULL;
+    /* tcp ports the harness picked were free when picked, but another process may take one
+       before the bridge binds it (under Wine, a bridge stopped a moment ago may still hold
+       its ports): on that failure alone, fresh ports, at most 3 times */
+    for (int attempt = 1;; attempt++) {
+        self->pid = spawn_bridge(self, extra_args);
+        if (self->pid > 0 && wait_ready(self) == 0)
+            return self;
+        if (self->pid != 0 || router_ep || pub_ep || attempt > 3 ||
+            strncmp(self->router_ep, "tcp://", 6) != 0 || !log_says_in_use(self))
+            break;
+        remove(self->log_path);
+        xtbt_endpoint(self->router_ep, sizeof self->router_ep, "router");
+        xtbt_endpoint(self->pub_ep, sizeof self->pub_ep, "pub");
     }
-    return self;
+    xtbt_bridge_dump_log(self);
+    xtbt_bridge_stop(&self);
+    return NULL;
 }
 
 int xtbt_bridge_restart(xtbt_bridge_t *self, const char *const *extra_args) {

@@ -395,9 +395,18 @@ static int open_dbs(brg_store_t *self) {
     if (mdb_get(self->wtxn, self->meta, &key, &val) == 0 && val.mv_size == 8)
         self->epoch = get_u64(val.mv_data);
     while (!self->epoch) {
-        /* New store: a fresh random epoch tells clients their old seqs mean nothing here. */
-        uint64_t a = (uint64_t)randof(1 << 30), b = (uint64_t)randof(1 << 30);
-        self->epoch = ((a << 30) ^ b ^ (uint64_t)time(NULL)) & 0x7fffffffffffffffULL;
+        /* New store: a fresh random epoch tells clients their old seqs mean nothing here.
+           The nanosecond clock and the pid go in too: two stores made in the same second
+           (a data dir replaced at once) must not share one. splitmix64 spreads the bits. */
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        uint64_t x = ((uint64_t)randof(1 << 30) << 30) ^ (uint64_t)randof(1 << 30) ^
+                     ((uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec) ^
+                     ((uint64_t)getpid() << 40);
+        x += 0x9E3779B97F4A7C15ULL;
+        x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
+        x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
+        self->epoch = (x ^ (x >> 31)) & 0x7fffffffffffffffULL;
         if (put(self, self->meta, "epoch", 5, &self->epoch, 8, 0, "epoch"))
             return -1;
     }

@@ -110,6 +110,28 @@ seed('risk_kill_switch_off', risk_kill_switch=pb.RiskKillSwitchRequest(engaged=F
 seed('order_over_risk_volume', order_stock=order(vol=200000, price=1.0))
 seed('no_body', )
 
+# The CREDIT account (type 3): credit order types, credit queries, smt, transfers.
+CREDIT = '1208970161'
+for otype, vol, price in ((27, 1000, 10.6), (28, 500, 10.6), (29, 100, 10.6), (30, 100, 10.6),
+                          (31, 100, 10.6), (32, 1, 100.0), (40, 100, 10.0), (45, 1, 1.0)):
+    req = order(otype=otype, vol=vol, price=price, acc=CREDIT)
+    req.account.account_type = 3
+    seed('credit_order_%d' % otype, order_stock=req)
+for call in ('query_credit_detail', 'query_stk_compacts', 'query_credit_subjects',
+             'query_credit_slo_code', 'query_credit_assure', 'smt_query_quoter',
+             'smt_query_compact', 'query_com_fund', 'query_com_position', 'query_stock_trades'):
+    seed('credit_' + call, **{call: pb.AccountRequest(account=account(CREDIT, 3))})
+seed('credit_smt_negotiate', smt_negotiate_order_async=pb.SmtNegotiateOrderAsyncRequest(
+    account=account(CREDIT, 3), src_group_id='', order_code='000001.SZ', date=7, amount=100,
+    apply_rate=0.2, dict_param_json='{"subFareRate":0.1,"fineRate":0.1}'))
+seed('credit_fund_transfer', fund_transfer=pb.FundTransferRequest(account=account(CREDIT, 3),
+                                                                  transfer_direction=512,
+                                                                  price=100))
+seed('credit_sync_deal', sync_transaction_from_external=pb.SyncTransactionFromExternalRequest(
+    operation='ADD', data_type='DEAL', account=account(CREDIT, 3),
+    deal_list_json=['{"m_strInstrumentID":"600000.SH","m_strTradeID":"1","m_dPrice":10.5,'
+                    '"m_nVolume":100,"m_strOrderSysID":"\\u4e2d"}']))
+
 for name, data in seeds:
     with open(os.path.join(out, '%s-%s' % (name, hashlib.sha1(data).hexdigest()[:8])), 'wb') as f:
         f.write(data)

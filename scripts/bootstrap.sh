@@ -37,7 +37,7 @@ fi
 
 PACKAGES="build-essential cmake pkg-config libzmq3-dev libczmq-dev libprotobuf-c-dev
 protobuf-c-compiler protobuf-compiler libcriterion-dev liblmdb-dev lmdb-utils
-python3 python3-zmq python3-protobuf python3-pytest libpython3-dev libnats-dev nats-server"
+python3 python3-zmq python3-protobuf python3-pytest python3-yaml libpython3-dev libnats-dev nats-server"
 # Only for a fuzzing build (fuzz/run.sh passes -DXTB_FUZZ=ON): clang and its libFuzzer and
 # sanitizer runtimes. Not in the image or a plain build.
 FUZZ_PACKAGES="clang libclang-rt-14-dev"
@@ -47,10 +47,35 @@ missing=()
 for p in $PACKAGES; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# The Node client (clients/node) and its tests: Debian's nodejs and npm when there is no
+# node / npm on PATH (a newer Node already installed is used as it is). Not for a build
+# without tests (the image: -DXTB_TESTS=OFF).
+with_node=1
+case " $* " in *" -DXTB_TESTS=OFF "*) with_node=0 ;; esac
+if [ $with_node = 1 ]; then
+  command -v node >/dev/null || missing+=(nodejs)
+  command -v npm >/dev/null || missing+=(npm)
+  # the live monitor's page test drives Debian's Chromium headless
+  dpkg-query -W -f='${Status}' chromium 2>/dev/null | grep -q "install ok installed" ||
+    missing+=(chromium)
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   echo "bootstrap: installing ${missing[*]}"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# clients/node's npm dependencies, exactly as package-lock.json pins them (again only when
+# the lock file changed since the last install)
+if [ $with_node = 1 ] && { [ ! -f clients/node/node_modules/.package-lock.json ] ||
+  [ clients/node/package-lock.json -nt clients/node/node_modules/.package-lock.json ]; }; then
+  echo "bootstrap: npm ci in clients/node"
+  (cd clients/node && npm ci --no-audit --no-fund --loglevel=error)
+fi
+if [ $with_node = 1 ] && { [ ! -f clients/node/monitor/node_modules/.package-lock.json ] ||
+  [ clients/node/monitor/package-lock.json -nt clients/node/monitor/node_modules/.package-lock.json ]; }; then
+  echo "bootstrap: npm ci in clients/node/monitor"
+  (cd clients/node/monitor && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
 build_dir=${1:-build}

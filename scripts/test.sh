@@ -2,8 +2,9 @@
 # One command on a fresh Debian 12 machine: install dependencies, build under
 # AddressSanitizer + UndefinedBehaviorSanitizer, and run every test: the Criterion unit and
 # integration tests (one binary per module, tests/test_*.c, the integration ones start the
-# real xtbridge), the Python client's pytest suite against the same bridge binary, and the
-# libFuzzer target of the request decoder for a bounded run.
+# real xtbridge), the Python client's pytest suite and the Node client's node:test suite
+# against the same bridge binary, the Docker image's engine-free checks, and the libFuzzer
+# target of the request decoder for a bounded run.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 build=build-test
@@ -41,6 +42,41 @@ if [ -d tests/python ]; then
   else
     failed=$((failed + 1))
     failures+=("pytest")
+  fi
+fi
+
+# The Node client's node:test suite against the same bridge binary (clients/node), and the
+# Docker image's checks that need no Docker engine (docker/test.sh).
+if [ -d clients/node ]; then
+  echo "=== npm test clients/node"
+  case $XTB_TMPDIR in /*) node_tmp=$XTB_TMPDIR ;; *) node_tmp=../../$XTB_TMPDIR ;; esac
+  if (cd clients/node && XTB_BRIDGE_BIN="$OLDPWD/$build/bin/xtbridge" XTB_TMPDIR="$node_tmp" \
+      timeout 600 npm test); then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+    failures+=("npm-test")
+  fi
+fi
+# The live monitor (clients/node/monitor): its page in headless Chromium against the bridge.
+if [ -d clients/node/monitor ]; then
+  echo "=== npm test clients/node/monitor"
+  case $XTB_TMPDIR in /*) mon_tmp=$XTB_TMPDIR ;; *) mon_tmp=../../../$XTB_TMPDIR ;; esac
+  if (cd clients/node/monitor && XTB_BRIDGE_BIN="$OLDPWD/$build/bin/xtbridge" \
+      XTB_TMPDIR="$mon_tmp" timeout 300 npm test); then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+    failures+=("monitor")
+  fi
+fi
+if [ -x docker/test.sh ]; then
+  echo "=== docker/test.sh"
+  if timeout 300 docker/test.sh "$build/bin"; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+    failures+=("docker")
   fi
 fi
 

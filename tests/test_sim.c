@@ -906,8 +906,8 @@ Test(sim, session_drop_and_restore) {
     call = set_session(true);
     cr_assert_str_eq(brg_call_reply(call)->sim_set_session->message, "session up");
     brg_call_destroy(&call);
-    /* the default book: the STOCK account and the FUTURE one, in config order */
-    cr_assert_eq(npushes, mark + 4);
+    /* the default book: the STOCK account, the FUTURE one and the CREDIT one */
+    cr_assert_eq(npushes, mark + 5);
     cr_assert_str_eq(pushes[mark + 1].kind, "connected");
     cr_assert_str_eq(pushes[mark + 1].event->connected->backend, "sim");
     cr_assert_str_eq(pushes[mark + 2].kind, "account_status");
@@ -916,6 +916,9 @@ Test(sim, session_drop_and_restore) {
     cr_assert_str_eq(pushes[mark + 3].kind, "account_status");
     cr_assert_str_eq(pushes[mark + 3].account, "1000000367");
     cr_assert_eq(pushes[mark + 3].event->account_status->account_type, 1);
+    cr_assert_str_eq(pushes[mark + 4].kind, "account_status");
+    cr_assert_str_eq(pushes[mark + 4].account, "1208970161");
+    cr_assert_eq(pushes[mark + 4].event->account_status->account_type, 3);
     cr_assert(hello_connected());
     mark = npushes;
     order("600000.SH", 23, 100, 11, 10.60);
@@ -930,7 +933,8 @@ Test(sim, config_typo_names_the_key) {
         {"sim\n    acount\n        id = A1\n",
          "sim: unknown key 'acount' (known: account, price, fees)"},
         {"sim\n    account\n        id = A1\n        csh = 5\n",
-         "sim/account A1: unknown key 'csh' (known: id, type, cash, position)"},
+         "sim/account A1: unknown key 'csh' (known: id, type, cash, position, fin_quota, "
+         "slo_quota)"},
         {"sim\n    account\n        id = A1\n        position\n            code = 600000.SH\n"
          "            volume = 100\n            avgprice = 5\n",
          "sim/account A1/position: unknown key 'avgprice' (known: code, volume, avg_price)"},
@@ -1573,9 +1577,11 @@ Test(sim, queries) {
     req.query_account_infos = &none;
     call = run(&req);
     Xtbridge__AccountInfosReply *infos = brg_call_reply(call)->query_account_infos;
-    cr_assert_eq(infos->n_accounts, 2);
+    cr_assert_eq(infos->n_accounts, 3);
     cr_assert_str_eq(infos->accounts[0]->account_id, ACCT);
     cr_assert_eq(infos->accounts[0]->account_type, 2);
+    cr_assert_str_eq(infos->accounts[2]->account_id, "1208970161");
+    cr_assert_eq(infos->accounts[2]->account_type, 3);
     cr_assert_str_eq(infos->accounts[1]->account_id, "1000000367");
     cr_assert_eq(infos->accounts[1]->account_type, 1);
     brg_call_destroy(&call);
@@ -1584,7 +1590,7 @@ Test(sim, queries) {
     req.query_account_status = &none;
     call = run(&req);
     Xtbridge__AccountStatusReply *statuses = brg_call_reply(call)->query_account_status;
-    cr_assert_eq(statuses->n_statuses, 2);
+    cr_assert_eq(statuses->n_statuses, 3);
     cr_assert_str_eq(statuses->statuses[0]->account_id, ACCT);
     cr_assert_eq(statuses->statuses[0]->status, 0);
     brg_call_destroy(&call);
@@ -1624,7 +1630,7 @@ Test(sim, unknown_account) {
     cr_assert_eq(pushes[mark].event->order_error->error_id, -61);
     cr_assert_str_eq(pushes[mark].event->order_error->account_id, "42");
     cr_assert_str_eq(pushes[mark].event->order_error->error_msg,
-                     "unknown account 42; have 1000000365, 1000000367");
+                     "unknown account 42; have 1000000365, 1000000367, 1208970161");
 
     /* the known id with another account type is another account */
     Xtbridge__Account credit = account_of(ACCT);
@@ -1639,7 +1645,8 @@ Test(sim, unknown_account) {
     brg_call_destroy(&call);
     expect_kinds(mark, "order_error");
     cr_assert_str_eq(pushes[mark].event->order_error->error_msg,
-                     "unknown account 1000000365 of type 3; have 1000000365, 1000000367");
+                     "unknown account 1000000365 of type 3; have 1000000365, 1000000367, "
+                     "1208970161");
 
     /* async: seq, then order_async (order_id -1), then order_error with the seq */
     Xtbridge__Account other = account_of("42");
@@ -1729,6 +1736,18 @@ Test(sim, serves_only_what_it_implements) {
         XTBRIDGE__REQUEST__BODY_SIM_TICK,
         XTBRIDGE__REQUEST__BODY_SIM_NEXT_DAY,
         XTBRIDGE__REQUEST__BODY_SIM_SET_ACCOUNT_STATUS,
+        XTBRIDGE__REQUEST__BODY_FUND_TRANSFER,
+        XTBRIDGE__REQUEST__BODY_SYNC_TRANSACTION_FROM_EXTERNAL,
+        XTBRIDGE__REQUEST__BODY_QUERY_CREDIT_DETAIL,
+        XTBRIDGE__REQUEST__BODY_QUERY_STK_COMPACTS,
+        XTBRIDGE__REQUEST__BODY_QUERY_CREDIT_SUBJECTS,
+        XTBRIDGE__REQUEST__BODY_QUERY_CREDIT_SLO_CODE,
+        XTBRIDGE__REQUEST__BODY_QUERY_CREDIT_ASSURE,
+        XTBRIDGE__REQUEST__BODY_QUERY_COM_FUND,
+        XTBRIDGE__REQUEST__BODY_QUERY_COM_POSITION,
+        XTBRIDGE__REQUEST__BODY_SMT_QUERY_QUOTER,
+        XTBRIDGE__REQUEST__BODY_SMT_NEGOTIATE_ORDER_ASYNC,
+        XTBRIDGE__REQUEST__BODY_SMT_QUERY_COMPACT,
         XTBRIDGE__REQUEST__BODY_QUERY_POSITION_STATISTICS,
         XTBRIDGE__REQUEST__BODY_QUERY_NEW_PURCHASE_LIMIT,
         XTBRIDGE__REQUEST__BODY_QUERY_IPO_DATA,
@@ -1742,32 +1761,19 @@ Test(sim, serves_only_what_it_implements) {
         XTBRIDGE__REQUEST__BODY__NOT_SET,
         XTBRIDGE__REQUEST__BODY_HELLO,
         XTBRIDGE__REQUEST__BODY_PING,
-        XTBRIDGE__REQUEST__BODY_FUND_TRANSFER,
-        XTBRIDGE__REQUEST__BODY_SYNC_TRANSACTION_FROM_EXTERNAL,
-        XTBRIDGE__REQUEST__BODY_QUERY_CREDIT_DETAIL,
-        XTBRIDGE__REQUEST__BODY_QUERY_STK_COMPACTS,
-        XTBRIDGE__REQUEST__BODY_QUERY_CREDIT_SUBJECTS,
-        XTBRIDGE__REQUEST__BODY_QUERY_CREDIT_SLO_CODE,
-        XTBRIDGE__REQUEST__BODY_QUERY_CREDIT_ASSURE,
-        XTBRIDGE__REQUEST__BODY_QUERY_COM_FUND,
-        XTBRIDGE__REQUEST__BODY_QUERY_COM_POSITION,
-        XTBRIDGE__REQUEST__BODY_SMT_QUERY_QUOTER,
-        XTBRIDGE__REQUEST__BODY_SMT_NEGOTIATE_ORDER_ASYNC,
-        XTBRIDGE__REQUEST__BODY_SMT_QUERY_COMPACT,
     };
     for (size_t i = 0; i < sizeof not_served / sizeof not_served[0]; i++)
         cr_assert_not(brg_sim_ops.serves(sim, not_served[i]), "%d", not_served[i]);
 
     /* a direct call to an unserved body is UNKNOWN_CALL naming it, never success */
-    Xtbridge__AccountRequest a = XTBRIDGE__ACCOUNT_REQUEST__INIT;
-    Xtbridge__Account account = account_of(ACCT);
-    a.account = &account;
+    /* (every xttrader call is served now: a bridge call stands in) */
+    Xtbridge__PingRequest ping = XTBRIDGE__PING_REQUEST__INIT;
     Xtbridge__Request req = XTBRIDGE__REQUEST__INIT;
-    req.body_case = XTBRIDGE__REQUEST__BODY_QUERY_CREDIT_DETAIL;
-    req.query_credit_detail = &a;
+    req.body_case = XTBRIDGE__REQUEST__BODY_PING;
+    req.ping = &ping;
     brg_call_t *call = run(&req);
     cr_assert_eq(brg_call_reply(call)->error->code, XTBRIDGE__ERROR_CODE__UNKNOWN_CALL);
-    cr_assert(strstr(brg_call_reply(call)->error->message, "query_credit_detail"));
+    cr_assert(strstr(brg_call_reply(call)->error->message, "ping"));
     brg_call_destroy(&call);
 }
 
@@ -1783,21 +1789,25 @@ Test(sim, describe_start_and_account_status) {
     brg_call_t *call = brg_call_new(xtbridge__request__unpack(NULL, size, buf), "c");
     Xtbridge__HelloReply hello = XTBRIDGE__HELLO_REPLY__INIT;
     brg_sim_ops.describe(sim, call, &hello);
-    /* the default book: the stock account and the FUTURE account */
-    cr_assert_eq(hello.n_accounts, 2);
+    /* the default book: the stock, FUTURE and CREDIT accounts */
+    cr_assert_eq(hello.n_accounts, 3);
     cr_assert_str_eq(hello.accounts[0]->account_id, ACCT);
     cr_assert_eq(hello.accounts[0]->account_type, 2);
     cr_assert_str_eq(hello.accounts[1]->account_id, "1000000367");
     cr_assert_eq(hello.accounts[1]->account_type, 1);
+    cr_assert_str_eq(hello.accounts[2]->account_id, "1208970161");
+    cr_assert_eq(hello.accounts[2]->account_type, 3);
     brg_call_destroy(&call);
 
     brg_sim_ops.start(sim);
-    expect_kinds(0, "account_status,account_status");
+    expect_kinds(0, "account_status,account_status,account_status");
     cr_assert_str_eq(pushes[0].account, ACCT);
     cr_assert_eq(pushes[0].event->account_status->status, 0);
     cr_assert_eq(pushes[0].event->account_status->account_type, 2);
     cr_assert_str_eq(pushes[1].account, "1000000367");
     cr_assert_eq(pushes[1].event->account_status->account_type, 1);
+    cr_assert_str_eq(pushes[2].account, "1208970161");
+    cr_assert_eq(pushes[2].event->account_status->account_type, 3);
     clear_pushes();
 
     Xtbridge__SimSetAccountStatusRequest s = XTBRIDGE__SIM_SET_ACCOUNT_STATUS_REQUEST__INIT;
@@ -1866,7 +1876,8 @@ Test(sim, config_accounts_prices_and_fees) {
 Test(sim, bad_config_fails_create) {
     const char *bad[] = {
         "sim\n    account\n        id = A.1\n",
-        "sim\n    account\n        id = A1\n        type = CREDIT\n",
+        "sim\n    account\n        id = A1\n        type = HUGANGTONG\n",
+        "sim\n    account\n        id = A1\n        fin_quota = 1000\n",
         "sim\n    account\n        id = A1\n        cash = lots\n",
         "sim\n    account\n        id = A1\n    account\n        id = A1\n",
         "sim\n    account\n        id = A1\n        position\n            code = 601398.SH\n"
@@ -2512,6 +2523,96 @@ Test(sim, format_1_book_in_yuan_is_converted) {
     cr_assert_str_eq(err, "store: the stored sim book has format 3, this bridge reads formats 1 "
                           "and 2 (a newer bridge wrote it: run that one, or start on an empty "
                           "--data)");
+}
+
+/* ---- set_relaxed_response_order_enabled --------------------------------------------- */
+
+static void set_relaxed(bool enabled) {
+    Xtbridge__SetRelaxedResponseOrderEnabledRequest r =
+        XTBRIDGE__SET_RELAXED_RESPONSE_ORDER_ENABLED_REQUEST__INIT;
+    r.enabled = enabled;
+    Xtbridge__Request req = XTBRIDGE__REQUEST__INIT;
+    req.body_case = XTBRIDGE__REQUEST__BODY_SET_RELAXED_RESPONSE_ORDER_ENABLED;
+    req.set_relaxed_response_order_enabled = &r;
+    brg_call_t *call = run(&req);
+    cr_assert_eq(brg_call_reply(call)->error->code, XTBRIDGE__ERROR_CODE__OK);
+    cr_assert_eq(brg_call_reply(call)->result_case,
+                 XTBRIDGE__REPLY__RESULT_SET_RELAXED_RESPONSE_ORDER_ENABLED);
+    brg_call_destroy(&call);
+}
+
+Test(sim, relaxed_response_order_lets_the_answer_come_after) {
+    /* strict (default): the async answer precedes what the call causes */
+    size_t mark = npushes;
+    order_async("600000.SH", 23, 150, 11, 10.50);
+    expect_kinds(mark, "order_async,order,order_error");
+
+    /* relaxed: the answer comes after the order's own pushes, as from a response thread */
+    set_relaxed(true);
+    mark = npushes;
+    int64_t seq = order_async("600000.SH", 23, 150, 11, 10.50);
+    expect_kinds(mark, "order,order_error,order_async");
+    cr_assert_eq(pushes[mark + 2].event->order_async->seq, seq);
+    cr_assert_eq(pushes[mark + 1].event->order_error->seq, seq);
+    mark = npushes;
+    order_async("600000.SH", 23, 100, 11, 10.50); /* rests */
+    expect_kinds(mark, "order,order,asset,order_async");
+    int64_t resting = pushes[mark].event->order->order_id;
+    mark = npushes;
+    cancel(resting, true);
+    expect_kinds(mark, "order,order,asset,cancel_async");
+    mark = npushes;
+    cancel(99999, true);
+    expect_kinds(mark, "cancel_error,cancel_async");
+    mark = npushes;
+    Xtbridge__Account other = account_of("42");
+    Xtbridge__OrderStockRequest o = order_req(&other, "600000.SH", 23, 100, 11, 10.60);
+    Xtbridge__Request req = XTBRIDGE__REQUEST__INIT;
+    req.body_case = XTBRIDGE__REQUEST__BODY_ORDER_STOCK_ASYNC;
+    req.order_stock_async = &o;
+    brg_call_t *call = run(&req);
+    brg_call_destroy(&call);
+    expect_kinds(mark, "order_error,order_async");
+
+    /* and back to strict */
+    set_relaxed(false);
+    mark = npushes;
+    order_async("600000.SH", 23, 150, 11, 10.50);
+    expect_kinds(mark, "order_async,order,order_error");
+}
+
+/* A store seeded with the defaults before the CREDIT account existed gets it, fresh. */
+Test(sim, default_store_without_the_credit_account_gets_it) {
+    teardown();
+    start_stored(NULL, 0);
+    cr_assert_eq(brg_store_begin(store), 0);
+    cr_assert_eq(commit(), 0);
+    /* what an older bridge stored: the STOCK account only */
+    cr_assert_eq(brg_store_begin(store), 0);
+    const char *prefixes[] = {BRG_SIM_KEY_ACCOUNT, "C/", "X/"};
+    for (size_t i = 0; i < 3; i++) {
+        uint8_t key[BRG_SIM_KEY_MAX];
+        size_t klen = brg_sim_key_str(key, prefixes[i], "1208970161", NULL);
+        cr_assert_eq(brg_store_state_del(store, key, klen), 0, "%s", prefixes[i]);
+    }
+    cr_assert_eq(brg_store_commit(store), 0);
+    restart(NULL);
+    Xtbridge__NoArgsRequest none = XTBRIDGE__NO_ARGS_REQUEST__INIT;
+    Xtbridge__Request req = XTBRIDGE__REQUEST__INIT;
+    req.body_case = XTBRIDGE__REQUEST__BODY_QUERY_ACCOUNT_INFOS;
+    req.query_account_infos = &none;
+    brg_call_t *call = run(&req);
+    Xtbridge__AccountInfosReply *infos = brg_call_reply(call)->query_account_infos;
+    cr_assert_eq(infos->n_accounts, 3);
+    cr_assert_str_eq(infos->accounts[2]->account_id, "1208970161");
+    cr_assert_eq(infos->accounts[2]->account_type, 3);
+    brg_call_destroy(&call);
+    /* (not committed) a config that lists accounts adds no default: the stored STOCK and
+       FUTURE accounts stay, no CREDIT one appears */
+    restart("sim\n    account\n        id = 1000000365\n");
+    call = run(&req);
+    cr_assert_eq(brg_call_reply(call)->query_account_infos->n_accounts, 2);
+    brg_call_destroy(&call);
 }
 
 /* The stored order keeps the price type it was sent with (SimOrder.price_type, as before

@@ -158,7 +158,7 @@ Test(sim_futures, default_future_account_listed_with_status_pushes) {
     Xtbridge__Reply *r =
         xtbt_call_ok(s_client, xtb_req_noargs(XTBRIDGE__REQUEST__BODY_QUERY_ACCOUNT_INFOS),
                      XTBRIDGE__REPLY__RESULT_QUERY_ACCOUNT_INFOS);
-    cr_assert_eq(r->query_account_infos->n_accounts, 2);
+    cr_assert_eq(r->query_account_infos->n_accounts, 3); /* and the CREDIT account */
     cr_assert_str_eq(r->query_account_infos->accounts[0]->account_id, STK);
     cr_assert_eq(r->query_account_infos->accounts[0]->account_type, 2);
     cr_assert_str_eq(r->query_account_infos->accounts[1]->account_id, FUT);
@@ -525,7 +525,8 @@ Test(sim_futures, bad_inputs_get_reasons) {
     Xtbridge__Event *ev =
         xtbt_wait_event(s_client, "order_error.42.", XTBRIDGE__EVENT__BODY_ORDER_ERROR, 3000);
     cr_assert_not_null(ev);
-    cr_assert_str_eq(ev->order_error->error_msg, "unknown account 42; have 1000000365, 1000000367");
+    cr_assert_str_eq(ev->order_error->error_msg,
+                     "unknown account 42; have 1000000365, 1000000367, 1208970161");
     xtb_event_destroy(&ev);
     /* cancel on a futures market that has no such order; a stock market on a futures account */
     r = xtbt_call_ok(s_client, fut(xtb_req_cancel_sysid(FUT, 3, "30000099", false)),

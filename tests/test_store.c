@@ -70,6 +70,26 @@ Test(store, seq_is_per_topic_and_survives_reopen) {
     brg_store_destroy(&store);
 }
 
+/* A data dir replaced at once (in the same second) must still get a new epoch, or clients
+   could not tell that the journal was reset. */
+Test(store, stores_made_in_one_second_get_distinct_epochs) {
+    enum { N = 16 };
+    uint64_t epochs[N];
+    for (int i = 0; i < N; i++) {
+        char dir[256], err[256];
+        fresh_dir(dir, sizeof dir);
+        brg_store_t *store = brg_store_new(dir, NULL, err, sizeof err);
+        cr_assert_not_null(store, "%s", err);
+        epochs[i] = brg_store_epoch(store);
+        cr_assert_neq(epochs[i], 0);
+        cr_assert_lt(epochs[i], 1ULL << 63, "epochs stay positive as int64");
+        brg_store_destroy(&store);
+        for (int j = 0; j < i; j++)
+            cr_assert_neq(epochs[i], epochs[j], "stores %d and %d share epoch %llu", j, i,
+                          (unsigned long long)epochs[i]);
+    }
+}
+
 Test(store, data_dir_is_created) {
     char dir[256], nested[300], err[256];
     fresh_dir(dir, sizeof dir);

@@ -22,22 +22,28 @@
 
 #include "brg_compat.h"
 #include "brg_log.h"
+#include "brg_sim_credit.h"
 #include "brg_sim_export.h"
 #include "brg_sim_futures.h"
+#include "brg_sim_json.h"
 #include "brg_sim_market.h"
 #include "brg_sim_stock.h"
+#include "brg_sim_transfer.h"
 
 #define SIM_DEFAULT_ACCOUNT "1000000365"
 #define SIM_DEFAULT_CASH 1000000.0
+#define SIM_DEFAULT_CREDIT_ACCOUNT "1208970161" /* the vendor doc's credit examples */
 #define SIM_DEFAULT_FUTURE_ACCOUNT "1000000367" /* type 1 (FUTURE) */
 
 typedef struct {
     char *id;
-    int32_t type;           /* xtconstant account type: STOCK (2) or FUTURE (1) */
+    int32_t type;           /* xtconstant account type: STOCK (2), CREDIT (3) or FUTURE (1) */
     int32_t status;         /* XtAccountStatus.status */
     bool dirty;             /* id/type/status not yet stored (cash and frozen: the class's mark) */
-    brg_sim_stock_t *stock; /* STOCK accounts */
-    brg_sim_futures_t *futures; /* FUTURE accounts (stock is NULL) */
+    brg_sim_stock_t *stock; /* STOCK and CREDIT accounts */
+    brg_sim_futures_t *futures;   /* FUTURE accounts (stock is NULL) */
+    brg_sim_credit_t *credit;     /* CREDIT accounts: compacts, quotas (hooks into stock) */
+    brg_sim_transfer_t *transfer; /* ordinary counter, other node, external deals */
 } sim_account_t;
 
 /* The book: everything the store holds, plus the session flag below. */
@@ -45,9 +51,8 @@ typedef struct {
     brg_sim_ctx_t ctx;
     sim_account_t *accounts;
     size_t naccounts;
-    int64_t next_seq;    /* async seq, shared by all accounts */
-    int32_t trading_day; /* sim_next_day count */
-    bool relaxed_order;
+    int64_t next_seq;                    /* async seq, shared by all accounts */
+    int32_t trading_day;                 /* sim_next_day count */
     Xtbridge__State__SimCounters stored; /* counters as last written or loaded */
     bool counters_stored;
 } brg_sim_t;
@@ -114,6 +119,8 @@ static void book_destroy(brg_sim_t **self_p) {
         return;
     brg_sim_t *self = *self_p;
     for (size_t i = 0; i < self->naccounts; i++) {
+        brg_sim_credit_destroy(&self->accounts[i].credit);
+        brg_sim_transfer_destroy(&self->accounts[i].transfer);
         brg_sim_stock_destroy(&self->accounts[i].stock);
         brg_sim_futures_destroy(&self->accounts[i].futures);
         free(self->accounts[i].id);
@@ -162,7 +169,19 @@ static sim_account_t *add_account(brg_sim_t *self, const char *id, int32_t type,
         account->futures = brg_sim_futures_new(&self->ctx, id, cash);
     else
         account->stock = brg_sim_stock_new(&self->ctx, id, cash);
+    account->transfer = brg_sim_transfer_new(&self->ctx, id, account->type);
     return account;
+}
+
+/* Make `account` a CREDIT account: its stock book gets the credit book's hooks. */
+static void make_credit(brg_sim_t *self, sim_account_t *account, double fin_quota,
+                        double slo_quota) {
+    account->type = BRG_SIM_ACCOUNT_CREDIT;
+    account->credit =
+        brg_sim_credit_new(&self->ctx, account->stock, account->id, fin_quota, slo_quota);
+    brg_sim_credit_set_day(account->credit, self->trading_day);
+    brg_sim_transfer_destroy(&account->transfer);
+    account->transfer = brg_sim_transfer_new(&self->ctx, account->id, account->type);
 }
 
 static sim_account_t *find_account_id(brg_sim_t *self, const char *id) {
@@ -197,7 +216,8 @@ static int known_keys(zconfig_t *node, const char *where, const char *const *key
 
 static int check_config_keys(zconfig_t *section, char *err, size_t errlen) {
     static const char *const top[] = {"account", "price", "fees", NULL};
-    static const char *const account[] = {"id", "type", "cash", "position", NULL};
+    static const char *const account[] = {"id",        "type",      "cash", "position",
+                                          "fin_quota", "slo_quota", NULL};
     static const char *const position[] = {"code", "volume", "avg_price", NULL};
     if (!section)
         return 0;
@@ -237,9 +257,23 @@ static int load_account(brg_sim_t *self, zconfig_t *node, size_t nstored, char *
         return -1;
     }
     const char *type = zconfig_get(node, "type", "STOCK");
+    bool credit = streq(type, "CREDIT") || streq(type, "3");
     bool future = streq(type, "FUTURE") || streq(type, "1");
-    if (!streq(type, "STOCK") && !streq(type, "2") && !future) {
+    if (!streq(type, "STOCK") && !streq(type, "2") && !credit && !future) {
         snprintf(err, errlen, "sim/account %s: account type '%s' is not simulated yet", id, type);
+        return -1;
+    }
+    double fin_quota = BRG_SIM_CREDIT_FIN_QUOTA, slo_quota = BRG_SIM_CREDIT_SLO_QUOTA;
+    if ((zconfig_locate(node, "fin_quota") &&
+         brg_sim_parse_number(zconfig_get(node, "fin_quota", ""), &fin_quota)) ||
+        (zconfig_locate(node, "slo_quota") &&
+         brg_sim_parse_number(zconfig_get(node, "slo_quota", ""), &slo_quota))) {
+        snprintf(err, errlen, "sim/account %s: bad fin_quota or slo_quota", id);
+        return -1;
+    }
+    if (!credit && (zconfig_locate(node, "fin_quota") || zconfig_locate(node, "slo_quota"))) {
+        snprintf(err, errlen, "sim/account %s: fin_quota and slo_quota are for CREDIT accounts",
+                 id);
         return -1;
     }
     double cash = SIM_DEFAULT_CASH;
@@ -257,8 +291,13 @@ static int load_account(brg_sim_t *self, zconfig_t *node, size_t nstored, char *
             }
         return 0;
     }
-    sim_account_t *account =
-        add_account(self, id, future ? BRG_SIM_ACCOUNT_FUTURE : BRG_SIM_ACCOUNT_STOCK, cash);
+    sim_account_t *account = add_account(self, id,
+                                         future   ? BRG_SIM_ACCOUNT_FUTURE
+                                         : credit ? BRG_SIM_ACCOUNT_CREDIT
+                                                  : BRG_SIM_ACCOUNT_STOCK,
+                                         cash);
+    if (credit)
+        make_credit(self, account, fin_quota, slo_quota);
     for (zconfig_t *child = zconfig_child(node); child; child = zconfig_next(child)) {
         if (!streq(zconfig_name(child), "position"))
             continue;
@@ -387,11 +426,14 @@ static int load_accounts(brg_sim_t *self, brg_store_t *store, load_t *l) {
     for (size_t i = 0; i < l->size; i++) {
         Xtbridge__State__SimAccount *a = (Xtbridge__State__SimAccount *)l->items[i];
         if (!account_id_ok(a->id) || find_account_id(self, a->id) ||
-            (a->type != BRG_SIM_ACCOUNT_STOCK && a->type != BRG_SIM_ACCOUNT_FUTURE)) {
+            (a->type != BRG_SIM_ACCOUNT_STOCK && a->type != BRG_SIM_ACCOUNT_CREDIT &&
+             a->type != BRG_SIM_ACCOUNT_FUTURE)) {
             snprintf(l->err, l->errlen, "store: bad stored account '%.64s'", a->id);
             return -1;
         }
         sim_account_t *account = add_account(self, a->id, a->type, 0);
+        if (a->type == BRG_SIM_ACCOUNT_CREDIT)
+            make_credit(self, account, 0, 0); /* quotas come with its credit record */
         account->status = a->status;
         account->dirty = false;
         if (account->futures) {
@@ -442,6 +484,28 @@ static int load_records(brg_sim_t *self, brg_store_t *store, load_t *l) {
         if (!account || !account->stock || brg_sim_stock_load_trade(account->stock, t) ||
             t->id >= self->ctx.next_trade_id) {
             snprintf(l->err, l->errlen, "store: bad stored trade %lld", (long long)t->id);
+            return -1;
+        }
+    }
+    collected_free(l);
+    if (collect_all(store, BRG_SIM_KEY_CREDIT, &xtbridge__state__sim_credit__descriptor, l))
+        return -1;
+    for (size_t i = 0; i < l->size; i++) {
+        Xtbridge__State__SimCredit *c = (Xtbridge__State__SimCredit *)l->items[i];
+        sim_account_t *account = find_account_id(self, c->account_id);
+        if (!account || !account->credit || brg_sim_credit_load(account->credit, c)) {
+            snprintf(l->err, l->errlen, "store: bad stored credit book %.64s", c->account_id);
+            return -1;
+        }
+    }
+    collected_free(l);
+    if (collect_all(store, BRG_SIM_KEY_TRANSFER, &xtbridge__state__sim_transfer__descriptor, l))
+        return -1;
+    for (size_t i = 0; i < l->size; i++) {
+        Xtbridge__State__SimTransfer *x = (Xtbridge__State__SimTransfer *)l->items[i];
+        sim_account_t *account = find_account_id(self, x->account_id);
+        if (!account || brg_sim_transfer_load(account->transfer, x)) {
+            snprintf(l->err, l->errlen, "store: bad stored counter record %.64s", x->account_id);
             return -1;
         }
     }
@@ -534,10 +598,19 @@ static brg_sim_t *book_build(sim_backend_t *backend, char *err, size_t errlen) {
         if (streq(zconfig_name(child), "account") &&
             load_account(self, child, nstored, err, errlen) != 0)
             goto fail;
+    bool config_accounts = section && zconfig_locate(section, "account");
     if (self->naccounts == 0) {
         add_account(self, SIM_DEFAULT_ACCOUNT, BRG_SIM_ACCOUNT_STOCK, SIM_DEFAULT_CASH);
         add_account(self, SIM_DEFAULT_FUTURE_ACCOUNT, BRG_SIM_ACCOUNT_FUTURE, SIM_DEFAULT_CASH);
     }
+    /* the default CREDIT account; a store seeded with the defaults before it existed
+       gets it too (fresh, like an account added to the config later) */
+    if (!config_accounts && find_account_id(self, SIM_DEFAULT_ACCOUNT) &&
+        !find_account_id(self, SIM_DEFAULT_CREDIT_ACCOUNT))
+        make_credit(
+            self,
+            add_account(self, SIM_DEFAULT_CREDIT_ACCOUNT, BRG_SIM_ACCOUNT_CREDIT, SIM_DEFAULT_CASH),
+            BRG_SIM_CREDIT_FIN_QUOTA, BRG_SIM_CREDIT_SLO_QUOTA);
     if (self->counters_stored) {
         if (load_records(self, backend->store, &l))
             goto fail;
@@ -630,7 +703,8 @@ static int sim_persist(void *handle) {
                 put_account(store, account, i))
                 return -1;
             account->dirty = false;
-            if (brg_sim_futures_persist(account->futures, store))
+            if (brg_sim_futures_persist(account->futures, store) ||
+                brg_sim_transfer_persist(account->transfer, store))
                 return -1;
             continue;
         }
@@ -639,6 +713,10 @@ static int sim_persist(void *handle) {
             return -1;
         account->dirty = false;
         if (brg_sim_stock_persist(account->stock, store))
+            return -1;
+        if (account->credit && brg_sim_credit_persist(account->credit, store))
+            return -1;
+        if (brg_sim_transfer_persist(account->transfer, store))
             return -1;
     }
     brg_sim_market_t *market = self->ctx.market;
@@ -677,7 +755,7 @@ static int sim_restore(void *handle) {
         brg_error("sim: cannot reload the book after a failed commit: %s", err);
         return -1;
     }
-    book->relaxed_order = backend->book->relaxed_order; /* a session flag, not state */
+    book->ctx.relaxed_order = backend->book->ctx.relaxed_order; /* a session flag, not state */
     book_destroy(&backend->book);
     backend->book = book;
     return 0;
@@ -798,20 +876,20 @@ static void push_unknown_account_order(brg_sim_t *self, const Xtbridge__OrderSto
                                        int64_t seq) {
     char buf[300];
     const char *msg_text = unknown_account_text(self, req->account, buf, sizeof buf);
-    if (seq > 0) {
-        Xtbridge__XtOrderResponse msg = XTBRIDGE__XT_ORDER_RESPONSE__INIT;
-        msg.account_type = request_account_type(req->account);
-        msg.account_id = req->account->account_id;
-        msg.order_id = -1;
-        msg.strategy_name = req->strategy_name;
-        msg.order_remark = req->order_remark;
-        msg.seq = seq;
-        msg.error_msg = (char *)msg_text;
-        Xtbridge__Event event = XTBRIDGE__EVENT__INIT;
-        event.body_case = XTBRIDGE__EVENT__BODY_ORDER_ASYNC;
-        event.order_async = &msg;
-        emit(self, "order_async", req->account->account_id, &event);
-    }
+    Xtbridge__XtOrderResponse resp = XTBRIDGE__XT_ORDER_RESPONSE__INIT;
+    resp.account_type = request_account_type(req->account);
+    resp.account_id = req->account->account_id;
+    resp.order_id = -1;
+    resp.strategy_name = req->strategy_name;
+    resp.order_remark = req->order_remark;
+    resp.seq = seq;
+    resp.error_msg = (char *)msg_text;
+    Xtbridge__Event resp_event = XTBRIDGE__EVENT__INIT;
+    resp_event.body_case = XTBRIDGE__EVENT__BODY_ORDER_ASYNC;
+    resp_event.order_async = &resp;
+    /* the async answer first, unless relaxed response order lets it come after */
+    if (seq > 0 && !self->ctx.relaxed_order)
+        emit(self, "order_async", req->account->account_id, &resp_event);
     Xtbridge__XtOrderError msg = XTBRIDGE__XT_ORDER_ERROR__INIT;
     msg.account_type = request_account_type(req->account);
     msg.account_id = req->account->account_id;
@@ -825,6 +903,8 @@ static void push_unknown_account_order(brg_sim_t *self, const Xtbridge__OrderSto
     event.body_case = XTBRIDGE__EVENT__BODY_ORDER_ERROR;
     event.order_error = &msg;
     emit(self, "order_error", req->account->account_id, &event);
+    if (seq > 0 && self->ctx.relaxed_order)
+        emit(self, "order_async", req->account->account_id, &resp_event);
 }
 
 static void handle_order(brg_sim_t *self, brg_call_t *call, const Xtbridge__OrderStockRequest *req,
@@ -853,6 +933,13 @@ static void handle_order(brg_sim_t *self, brg_call_t *call, const Xtbridge__Orde
     }
     if (req->order_volume <= 0) {
         brg_call_fail(call, XTBRIDGE__ERROR_CODE__INVALID_ARGUMENT, "order_volume must be > 0");
+        return;
+    }
+    if (req->order_volume > 1000000000000LL) {
+        /* more than any listed share count; keeps volume x price in fen far from overflow */
+        brg_call_fail(call, XTBRIDGE__ERROR_CODE__INVALID_ARGUMENT,
+                      "order_volume %lld is over the limit of 1000000000000",
+                      (long long)req->order_volume);
         return;
     }
     if (bad_price(req->price)) {
@@ -911,20 +998,19 @@ static void push_unknown_account_cancel(brg_sim_t *self, const Xtbridge__Account
                                         int64_t seq) {
     char buf[300];
     const char *text = unknown_account_text(self, account, buf, sizeof buf);
-    if (seq > 0) {
-        Xtbridge__XtCancelOrderResponse msg = XTBRIDGE__XT_CANCEL_ORDER_RESPONSE__INIT;
-        msg.account_type = request_account_type(account);
-        msg.account_id = account->account_id;
-        msg.order_id = order_id;
-        msg.order_sysid = (char *)sysid;
-        msg.cancel_result = -1;
-        msg.seq = seq;
-        msg.error_msg = (char *)text;
-        Xtbridge__Event event = XTBRIDGE__EVENT__INIT;
-        event.body_case = XTBRIDGE__EVENT__BODY_CANCEL_ASYNC;
-        event.cancel_async = &msg;
-        emit(self, "cancel_async", account->account_id, &event);
-    }
+    Xtbridge__XtCancelOrderResponse resp = XTBRIDGE__XT_CANCEL_ORDER_RESPONSE__INIT;
+    resp.account_type = request_account_type(account);
+    resp.account_id = account->account_id;
+    resp.order_id = order_id;
+    resp.order_sysid = (char *)sysid;
+    resp.cancel_result = -1;
+    resp.seq = seq;
+    resp.error_msg = (char *)text;
+    Xtbridge__Event resp_event = XTBRIDGE__EVENT__INIT;
+    resp_event.body_case = XTBRIDGE__EVENT__BODY_CANCEL_ASYNC;
+    resp_event.cancel_async = &resp;
+    if (seq > 0 && !self->ctx.relaxed_order)
+        emit(self, "cancel_async", account->account_id, &resp_event);
     Xtbridge__XtCancelError msg = XTBRIDGE__XT_CANCEL_ERROR__INIT;
     msg.account_type = request_account_type(account);
     msg.account_id = account->account_id;
@@ -938,6 +1024,8 @@ static void push_unknown_account_cancel(brg_sim_t *self, const Xtbridge__Account
     event.body_case = XTBRIDGE__EVENT__BODY_CANCEL_ERROR;
     event.cancel_error = &msg;
     emit(self, "cancel_error", account->account_id, &event);
+    if (seq > 0 && self->ctx.relaxed_order)
+        emit(self, "cancel_async", account->account_id, &resp_event);
 }
 
 static void set_cancel_reply(brg_call_t *call, Xtbridge__Reply__ResultCase result_case, bool async,
@@ -1119,6 +1207,19 @@ static void handle_query_trades(brg_sim_t *self, brg_call_t *call,
             brg_sim_stock_trade_at(account->stock, i, &trade);
         r->trades[r->n_trades++] = (Xtbridge__XtTrade *)COPY(call, &trade);
     }
+    /* deals recorded by sync_transaction_from_external follow the counter's own */
+    size_t deals = account ? brg_sim_transfer_deal_count(account->transfer) : 0;
+    if (deals) {
+        Xtbridge__XtTrade **all =
+            (Xtbridge__XtTrade **)brg_call_alloc(call, (count + deals + 1) * sizeof(void *));
+        memcpy(all, r->trades, r->n_trades * sizeof(void *));
+        r->trades = all;
+        for (size_t i = 0; i < deals; i++) {
+            Xtbridge__XtTrade trade;
+            brg_sim_transfer_deal_at(account->transfer, i, &trade);
+            r->trades[r->n_trades++] = (Xtbridge__XtTrade *)COPY(call, &trade);
+        }
+    }
     brg_call_reply(call)->result_case = XTBRIDGE__REPLY__RESULT_QUERY_STOCK_TRADES;
     brg_call_reply(call)->query_stock_trades = r;
 }
@@ -1223,6 +1324,374 @@ static void handle_subscribe(brg_sim_t *self, brg_call_t *call, const Xtbridge__
         reply->result_case = XTBRIDGE__REPLY__RESULT_UNSUBSCRIBE;
         reply->unsubscribe = r;
     }
+}
+
+/* --- credit, transfers, external deals, appointments --------------------------------- */
+
+/*  Resolve the account of a call that only a CREDIT account has: a request whose
+    account_type is not 3 is INVALID_ARGUMENT (the call cannot mean anything for it); a
+    well-formed CREDIT account the sim does not have gets *out NULL (xtquant's empty
+    answer). -1 when the call was failed. */
+static int resolve_credit(brg_sim_t *self, brg_call_t *call, const Xtbridge__Account *account,
+                          sim_account_t **out) {
+    if (resolve_account(self, call, account, out) != 0)
+        return -1;
+    if (account->account_type != BRG_SIM_ACCOUNT_CREDIT) {
+        brg_call_fail(call, XTBRIDGE__ERROR_CODE__INVALID_ARGUMENT,
+                      "%s needs a CREDIT account (account_type 3); account %.40s has type %d",
+                      brg_call_name(call), account->account_id, request_account_type(account));
+        *out = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+/* Reply slot of a repeated list: allocate `count` pointers (plus one). */
+#define LIST(call, count) brg_call_alloc((call), ((count) + 1) * sizeof(void *))
+
+static void handle_credit_detail(brg_sim_t *self, brg_call_t *call,
+                                 const Xtbridge__AccountRequest *req) {
+    sim_account_t *account;
+    if (resolve_credit(self, call, req ? req->account : NULL, &account) != 0)
+        return;
+    Xtbridge__CreditDetailReply *r = (Xtbridge__CreditDetailReply *)brg_call_alloc(call, sizeof *r);
+    xtbridge__credit_detail_reply__init(r);
+    r->details = (Xtbridge__XtCreditDetail **)LIST(call, 1);
+    if (account) {
+        Xtbridge__XtCreditDetail detail;
+        brg_sim_credit_detail(account->credit, account->status, &detail);
+        r->details[r->n_details++] = (Xtbridge__XtCreditDetail *)COPY(call, &detail);
+    }
+    brg_call_reply(call)->result_case = XTBRIDGE__REPLY__RESULT_QUERY_CREDIT_DETAIL;
+    brg_call_reply(call)->query_credit_detail = r;
+}
+
+static void handle_stk_compacts(brg_sim_t *self, brg_call_t *call,
+                                const Xtbridge__AccountRequest *req) {
+    sim_account_t *account;
+    if (resolve_credit(self, call, req ? req->account : NULL, &account) != 0)
+        return;
+    Xtbridge__StkCompactsReply *r = (Xtbridge__StkCompactsReply *)brg_call_alloc(call, sizeof *r);
+    xtbridge__stk_compacts_reply__init(r);
+    size_t n = account ? brg_sim_credit_compact_count(account->credit) : 0;
+    r->compacts = (Xtbridge__StkCompacts **)LIST(call, n);
+    for (size_t i = 0; i < n; i++) {
+        Xtbridge__StkCompacts c;
+        brg_sim_credit_compact_at(account->credit, i, &c);
+        r->compacts[r->n_compacts++] = (Xtbridge__StkCompacts *)COPY(call, &c);
+    }
+    brg_call_reply(call)->result_case = XTBRIDGE__REPLY__RESULT_QUERY_STK_COMPACTS;
+    brg_call_reply(call)->query_stk_compacts = r;
+}
+
+/* query_credit_subjects / _slo_code / _assure: one row per built-in table entry. */
+static void handle_credit_table(brg_sim_t *self, brg_call_t *call,
+                                const Xtbridge__AccountRequest *req,
+                                Xtbridge__Reply__ResultCase which) {
+    sim_account_t *account;
+    if (resolve_credit(self, call, req ? req->account : NULL, &account) != 0)
+        return;
+    size_t n = account ? brg_sim_credit_table_size() : 0;
+    Xtbridge__Reply *reply = brg_call_reply(call);
+    reply->result_case = which;
+    if (which == XTBRIDGE__REPLY__RESULT_QUERY_CREDIT_SUBJECTS) {
+        Xtbridge__CreditSubjectsReply *r = brg_call_alloc(call, sizeof *r);
+        xtbridge__credit_subjects_reply__init(r);
+        r->subjects = (Xtbridge__CreditSubjects **)LIST(call, n);
+        for (size_t i = 0; i < n; i++) {
+            Xtbridge__CreditSubjects m;
+            brg_sim_credit_subject_at(account->credit, i, &m);
+            r->subjects[r->n_subjects++] = (Xtbridge__CreditSubjects *)COPY(call, &m);
+        }
+        reply->query_credit_subjects = r;
+    } else if (which == XTBRIDGE__REPLY__RESULT_QUERY_CREDIT_SLO_CODE) {
+        Xtbridge__CreditSloCodeReply *r = brg_call_alloc(call, sizeof *r);
+        xtbridge__credit_slo_code_reply__init(r);
+        r->slo_codes = (Xtbridge__CreditSloCode **)LIST(call, n);
+        for (size_t i = 0; i < n; i++) {
+            Xtbridge__CreditSloCode m;
+            brg_sim_credit_slo_code_at(account->credit, i, &m);
+            r->slo_codes[r->n_slo_codes++] = (Xtbridge__CreditSloCode *)COPY(call, &m);
+        }
+        reply->query_credit_slo_code = r;
+    } else {
+        Xtbridge__CreditAssureReply *r = brg_call_alloc(call, sizeof *r);
+        xtbridge__credit_assure_reply__init(r);
+        r->assures = (Xtbridge__CreditAssure **)LIST(call, n);
+        for (size_t i = 0; i < n; i++) {
+            Xtbridge__CreditAssure m;
+            brg_sim_credit_assure_at(account->credit, i, &m);
+            r->assures[r->n_assures++] = (Xtbridge__CreditAssure *)COPY(call, &m);
+        }
+        reply->query_credit_assure = r;
+    }
+}
+
+static void success_msg_reply(brg_call_t *call, bool success, const char *msg) {
+    Xtbridge__SuccessMsgReply *r = (Xtbridge__SuccessMsgReply *)brg_call_alloc(call, sizeof *r);
+    xtbridge__success_msg_reply__init(r);
+    r->success = success;
+    r->msg = brg_call_strdup(call, msg);
+    brg_call_reply(call)->result_case = XTBRIDGE__REPLY__RESULT_FUND_TRANSFER;
+    brg_call_reply(call)->fund_transfer = r;
+}
+
+static void handle_fund_transfer(brg_sim_t *self, brg_call_t *call,
+                                 const Xtbridge__FundTransferRequest *req) {
+    sim_account_t *account;
+    if (!req) {
+        brg_call_fail(call, XTBRIDGE__ERROR_CODE__INVALID_ARGUMENT, "missing fund_transfer");
+        return;
+    }
+    if (resolve_account(self, call, req->account, &account) != 0)
+        return;
+    if (req->transfer_direction < BRG_SIM_TRANSFER_NORMAL_TO_SPEED ||
+        req->transfer_direction > BRG_SIM_TRANSFER_SZ_TO_SH) {
+        brg_call_fail(call, XTBRIDGE__ERROR_CODE__INVALID_ARGUMENT,
+                      "transfer_direction %d is not a fund transfer (510 normal->speed, 511 "
+                      "speed->normal, 512 SH->SZ node, 513 SZ->SH node)",
+                      req->transfer_direction);
+        return;
+    }
+    if (!isfinite(req->price) || req->price <= 0 || req->price > 1e13) {
+        brg_call_fail(call, XTBRIDGE__ERROR_CODE__INVALID_ARGUMENT,
+                      "transfer amount (price) must be a number > 0, got %g", req->price);
+        return;
+    }
+    if (!brg_sim_on_tick(req->price)) {
+        brg_call_fail(call, XTBRIDGE__ERROR_CODE__INVALID_ARGUMENT,
+                      "transfer amount %.10g is not a whole number of fen", req->price);
+        return;
+    }
+    char msg[300];
+    if (!account) {
+        success_msg_reply(call, false, unknown_account_text(self, req->account, msg, sizeof msg));
+        return;
+    }
+    if (!account->stock) {
+        /* an account class without a stock book (none yet) keeps its cash elsewhere */
+        success_msg_reply(call, false,
+                          "fund transfers are simulated for STOCK and CREDIT accounts");
+        return;
+    }
+    int64_t withdrawable = brg_sim_stock_cash_available(account->stock);
+    if (account->credit) {
+        /* a credit account may only take out what keeps its maintenance ratio */
+        Xtbridge__XtCreditDetail detail;
+        brg_sim_credit_detail(account->credit, account->status, &detail);
+        withdrawable = brg_sim_to_fen(detail.m_dfetchbalance);
+    }
+    bool ok = brg_sim_transfer_fund(account->transfer, account->stock, req->transfer_direction,
+                                    brg_sim_to_fen(req->price), withdrawable, msg, sizeof msg);
+    success_msg_reply(call, ok, msg);
+}
+
+static void handle_com_fund(brg_sim_t *self, brg_call_t *call,
+                            const Xtbridge__AccountRequest *req) {
+    sim_account_t *account;
+    if (resolve_account(self, call, req ? req->account : NULL, &account) != 0)
+        return;
+    Xtbridge__ComFundReply *r = (Xtbridge__ComFundReply *)brg_call_alloc(call, sizeof *r);
+    xtbridge__com_fund_reply__init(r);
+    Xtbridge__ComFund fund;
+    char text[300]; /* the reason must live until the copy below */
+    if (account) {
+        brg_sim_transfer_com_fund(account->transfer, &fund);
+    } else {
+        xtbridge__com_fund__init(&fund);
+        fund.erro = (char *)unknown_account_text(self, req->account, text, sizeof text);
+    }
+    r->fund = (Xtbridge__ComFund *)COPY(call, &fund);
+    brg_call_reply(call)->result_case = XTBRIDGE__REPLY__RESULT_QUERY_COM_FUND;
+    brg_call_reply(call)->query_com_fund = r;
+}
+
+static void handle_com_position(brg_sim_t *self, brg_call_t *call,
+                                const Xtbridge__AccountRequest *req) {
+    sim_account_t *account;
+    if (resolve_account(self, call, req ? req->account : NULL, &account) != 0)
+        return;
+    Xtbridge__ComPositionReply *r = (Xtbridge__ComPositionReply *)brg_call_alloc(call, sizeof *r);
+    xtbridge__com_position_reply__init(r);
+    size_t n = account ? brg_sim_transfer_com_position_count(account->transfer) : 0;
+    r->positions = (Xtbridge__ComPosition **)LIST(call, n);
+    for (size_t i = 0; i < n; i++) {
+        Xtbridge__ComPosition p;
+        brg_sim_transfer_com_position_at(account->transfer, i, &p);
+        r->positions[r->n_positions++] = (Xtbridge__ComPosition *)COPY(call, &p);
+    }
+    brg_call_reply(call)->result_case = XTBRIDGE__REPLY__RESULT_QUERY_COM_POSITION;
+    brg_call_reply(call)->query_com_position = r;
+}
+
+/* `text` as a JSON string body (quotes, backslashes and control characters escaped): paths
+   and messages in the dicts of sync_transaction_from_external and export_data. */
+static void json_escape(const char *text, char *out, size_t len) {
+    size_t n = 0;
+    for (const unsigned char *p = (const unsigned char *)text; *p && n + 7 < len; p++) {
+        if (*p == '"' || *p == '\\') {
+            out[n++] = '\\';
+            out[n++] = (char)*p;
+        } else if (*p < 0x20) {
+            n += (size_t)snprintf(out + n, len - n, "\\u%04x", *p);
+        } else {
+            out[n++] = (char)*p;
+        }
+    }
+    out[n] = 0;
+}
+
+static void handle_sync_external(brg_sim_t *self, brg_call_t *call,
+                                 const Xtbridge__SyncTransactionFromExternalRequest *req) {
+    sim_account_t *account;
+    if (!req) {
+        brg_call_fail(call, XTBRIDGE__ERROR_CODE__INVALID_ARGUMENT,
+                      "missing sync_transaction_from_external");
+        return;
+    }
+    if (resolve_account(self, call, req->account, &account) != 0)
+        return;
+    char why[300], escaped[700], json[800];
+    const char *reason = NULL;
+    if (!account) {
+        snprintf(why, sizeof why, "can not find account info, accountID:%.40s accountType:%d",
+                 req->account->account_id, request_account_type(req->account));
+        reason = why;
+    } else {
+        reason = brg_sim_transfer_sync(account->transfer, req->operation, req->data_type,
+                                       req->deal_list_json, req->n_deal_list_json, why, sizeof why);
+    }
+    if (reason) {
+        /* the vendor's failure dict: {'error': {'msg': '[0-0: invalid operation type: ADDD], '}} */
+        json_escape(reason, escaped, sizeof escaped);
+        snprintf(json, sizeof json, "{\"error\": {\"msg\": \"[0-0: %s], \"}}", escaped);
+    } else {
+        snprintf(json, sizeof json, "{\"msg\": \"sync transaction from external success\"}");
+    }
+    Xtbridge__JsonReply *r = (Xtbridge__JsonReply *)brg_call_alloc(call, sizeof *r);
+    xtbridge__json_reply__init(r);
+    r->json = brg_call_strdup(call, json);
+    brg_call_reply(call)->result_case = XTBRIDGE__REPLY__RESULT_SYNC_TRANSACTION_FROM_EXTERNAL;
+    brg_call_reply(call)->sync_transaction_from_external = r;
+}
+
+static void handle_smt_quoter(brg_sim_t *self, brg_call_t *call,
+                              const Xtbridge__AccountRequest *req) {
+    sim_account_t *account;
+    if (resolve_credit(self, call, req ? req->account : NULL, &account) != 0)
+        return;
+    Xtbridge__SmtQuoterReply *r = (Xtbridge__SmtQuoterReply *)brg_call_alloc(call, sizeof *r);
+    xtbridge__smt_quoter_reply__init(r);
+    size_t n = account ? brg_sim_credit_quoter_count() : 0;
+    r->quoters = (Xtbridge__SmtQuoter **)LIST(call, n);
+    for (size_t i = 0; i < n; i++) {
+        Xtbridge__SmtQuoter q;
+        brg_sim_credit_quoter_at(i, &q);
+        r->quoters[r->n_quoters++] = (Xtbridge__SmtQuoter *)COPY(call, &q);
+    }
+    brg_call_reply(call)->result_case = XTBRIDGE__REPLY__RESULT_SMT_QUERY_QUOTER;
+    brg_call_reply(call)->smt_query_quoter = r;
+}
+
+static void handle_smt_compact(brg_sim_t *self, brg_call_t *call,
+                               const Xtbridge__AccountRequest *req) {
+    sim_account_t *account;
+    if (resolve_credit(self, call, req ? req->account : NULL, &account) != 0)
+        return;
+    Xtbridge__SmtCompactReply *r = (Xtbridge__SmtCompactReply *)brg_call_alloc(call, sizeof *r);
+    xtbridge__smt_compact_reply__init(r);
+    size_t n = account ? brg_sim_credit_smt_count(account->credit) : 0;
+    r->compacts = (Xtbridge__SmtCompact **)LIST(call, n);
+    for (size_t i = 0; i < n; i++) {
+        Xtbridge__SmtCompact c;
+        brg_sim_credit_smt_at(account->credit, i, &c);
+        r->compacts[r->n_compacts++] = (Xtbridge__SmtCompact *)COPY(call, &c);
+    }
+    brg_call_reply(call)->result_case = XTBRIDGE__REPLY__RESULT_SMT_QUERY_COMPACT;
+    brg_call_reply(call)->smt_query_compact = r;
+}
+
+typedef struct {
+    double sub_fare_rate, fine_rate;
+    char *err;
+    size_t errlen;
+} smt_param_t;
+
+static int smt_param_member(void *arg, const char *key, brg_json_type_t type, const char *text,
+                            double number) {
+    smt_param_t *p = (smt_param_t *)arg;
+    bool sub = strcmp(key, "subFareRate") == 0, fine = strcmp(key, "fineRate") == 0;
+    if (!sub && !fine) {
+        snprintf(p->err, p->errlen, "dict_param: unknown key '%.40s' (subFareRate, fineRate)", key);
+        return 1;
+    }
+    if (type != BRG_JSON_NUMBER || number < 0) {
+        snprintf(p->err, p->errlen, "dict_param: %s must be a number >= 0, got %.40s", key, text);
+        return 1;
+    }
+    *(sub ? &p->sub_fare_rate : &p->fine_rate) = number;
+    return 0;
+}
+
+static void handle_smt_negotiate(brg_sim_t *self, brg_call_t *call,
+                                 const Xtbridge__SmtNegotiateOrderAsyncRequest *req) {
+    sim_account_t *account;
+    if (!req) {
+        brg_call_fail(call, XTBRIDGE__ERROR_CODE__INVALID_ARGUMENT,
+                      "missing smt_negotiate_order_async");
+        return;
+    }
+    if (resolve_credit(self, call, req->account, &account) != 0)
+        return;
+    if (!brg_sim_code_valid(req->order_code)) {
+        brg_call_fail(call, XTBRIDGE__ERROR_CODE__INVALID_ARGUMENT, "bad order_code '%.40s'",
+                      req->order_code ? req->order_code : "");
+        return;
+    }
+    if (req->date <= 0 || req->amount <= 0) {
+        brg_call_fail(call, XTBRIDGE__ERROR_CODE__INVALID_ARGUMENT,
+                      "date (days) and amount must be > 0, got %lld and %lld", (long long)req->date,
+                      (long long)req->amount);
+        return;
+    }
+    if (!isfinite(req->apply_rate) || req->apply_rate < 0) {
+        brg_call_fail(call, XTBRIDGE__ERROR_CODE__INVALID_ARGUMENT,
+                      "apply_rate must be a number >= 0");
+        return;
+    }
+    char err[200] = "";
+    smt_param_t param = {.err = err, .errlen = sizeof err};
+    if (req->dict_param_json && *req->dict_param_json &&
+        brg_sim_json_object(req->dict_param_json, smt_param_member, &param, err, sizeof err)) {
+        brg_call_fail(call, XTBRIDGE__ERROR_CODE__INVALID_ARGUMENT, "%s", err);
+        return;
+    }
+    int64_t seq = self->next_seq++;
+    char why[300], apply_id[32] = "-1";
+    const char *reason =
+        account
+            ? brg_sim_credit_smt_apply(account->credit, req, param.sub_fare_rate, param.fine_rate,
+                                       apply_id, sizeof apply_id, why, sizeof why)
+            : unknown_account_text(self, req->account, why, sizeof why);
+    Xtbridge__XtSmtAppointmentResponse msg = XTBRIDGE__XT_SMT_APPOINTMENT_RESPONSE__INIT;
+    msg.seq = seq;
+    msg.success = reason == NULL;
+    msg.msg = (char *)(reason ? reason : "appointment granted");
+    msg.apply_id = reason ? (char *)"-1" : apply_id;
+    msg.account_id = req->account->account_id;
+    msg.account_type = BRG_SIM_ACCOUNT_CREDIT;
+    msg.error_id = reason ? -1 : 0;
+    msg.error_msg = (char *)(reason ? reason : "");
+    Xtbridge__Event event = XTBRIDGE__EVENT__INIT;
+    event.body_case = XTBRIDGE__EVENT__BODY_SMT_APPOINTMENT;
+    event.smt_appointment = &msg;
+    emit(self, "smt_appointment", req->account->account_id, &event);
+    Xtbridge__SmtNegotiateOrderAsyncReply *r =
+        (Xtbridge__SmtNegotiateOrderAsyncReply *)brg_call_alloc(call, sizeof *r);
+    xtbridge__smt_negotiate_order_async_reply__init(r);
+    r->seq = seq;
+    brg_call_reply(call)->result_case = XTBRIDGE__REPLY__RESULT_SMT_NEGOTIATE_ORDER_ASYNC;
+    brg_call_reply(call)->smt_negotiate_order_async = r;
 }
 
 /* --- sim admin calls --------------------------------------------------------------- */
@@ -1351,6 +1820,8 @@ static void handle_next_day(brg_sim_t *self, brg_call_t *call) {
             brg_sim_futures_next_day(self->accounts[i].futures); /* settles at the last price */
         else
             brg_sim_stock_next_day(self->accounts[i].stock);
+        if (self->accounts[i].credit)
+            brg_sim_credit_next_day(self->accounts[i].credit); /* a day of interest */
     }
     for (size_t i = 0; i < brg_sim_market_size(self->ctx.market); i++) {
         brg_sim_quote_t *quote = brg_sim_market_at(self->ctx.market, i);
@@ -1572,23 +2043,6 @@ static void json_reply(brg_call_t *call, bool query, const char *json) {
     }
 }
 
-/* JSON string body (no quotes) of plain text: paths and messages. */
-static void json_escape(char *out, size_t len, const char *text) {
-    size_t n = 0;
-    for (const char *s = text; *s && n + 7 < len; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') {
-            out[n++] = '\\';
-            out[n++] = (char)c;
-        } else if (c < 0x20) {
-            n += (size_t)snprintf(out + n, len - n, "\\u%04x", c);
-        } else {
-            out[n++] = (char)c;
-        }
-    }
-    out[n] = 0;
-}
-
 /*  export_data / query_data: write the account's deals, orders or positions as CSV under
     <data dir>/export (only the file name of result_path counts); export answers
     {"msg": "export success: <path>"}, query the rows as JSON and removes the file. An
@@ -1642,7 +2096,7 @@ static void handle_export(sim_backend_t *backend, brg_call_t *call,
         return;
     }
     if (!query) {
-        json_escape(escaped, sizeof escaped, path);
+        json_escape(path, escaped, sizeof escaped);
         snprintf(json, sizeof json, "{\"msg\": \"export success: %s\"}", escaped);
         json_reply(call, false, json);
         return;
@@ -1683,6 +2137,18 @@ static bool sim_serves(void *handle, Xtbridge__Request__BodyCase body) {
     case XTBRIDGE__REQUEST__BODY_SIM_TICK:
     case XTBRIDGE__REQUEST__BODY_SIM_NEXT_DAY:
     case XTBRIDGE__REQUEST__BODY_SIM_SET_ACCOUNT_STATUS:
+    case XTBRIDGE__REQUEST__BODY_QUERY_CREDIT_DETAIL:
+    case XTBRIDGE__REQUEST__BODY_QUERY_STK_COMPACTS:
+    case XTBRIDGE__REQUEST__BODY_QUERY_CREDIT_SUBJECTS:
+    case XTBRIDGE__REQUEST__BODY_QUERY_CREDIT_SLO_CODE:
+    case XTBRIDGE__REQUEST__BODY_QUERY_CREDIT_ASSURE:
+    case XTBRIDGE__REQUEST__BODY_FUND_TRANSFER:
+    case XTBRIDGE__REQUEST__BODY_QUERY_COM_FUND:
+    case XTBRIDGE__REQUEST__BODY_QUERY_COM_POSITION:
+    case XTBRIDGE__REQUEST__BODY_SYNC_TRANSACTION_FROM_EXTERNAL:
+    case XTBRIDGE__REQUEST__BODY_SMT_QUERY_QUOTER:
+    case XTBRIDGE__REQUEST__BODY_SMT_NEGOTIATE_ORDER_ASYNC:
+    case XTBRIDGE__REQUEST__BODY_SMT_QUERY_COMPACT:
     case XTBRIDGE__REQUEST__BODY_SIM_SET_SESSION:
     case XTBRIDGE__REQUEST__BODY_QUERY_POSITION_STATISTICS:
     case XTBRIDGE__REQUEST__BODY_QUERY_NEW_PURCHASE_LIMIT:
@@ -1737,9 +2203,9 @@ static int sim_handle(void *handle, brg_call_t *call) {
         handle_subscribe(self, call, req->unsubscribe, false);
         break;
     case XTBRIDGE__REQUEST__BODY_SET_RELAXED_RESPONSE_ORDER_ENABLED: {
-        /* the sim always pushes in order; the flag is kept for completeness */
-        self->relaxed_order = req->set_relaxed_response_order_enabled &&
-                              req->set_relaxed_response_order_enabled->enabled;
+        /* read by the account classes when they push an async call's answer */
+        self->ctx.relaxed_order = req->set_relaxed_response_order_enabled &&
+                                  req->set_relaxed_response_order_enabled->enabled;
         Xtbridge__EmptyReply *r = (Xtbridge__EmptyReply *)brg_call_alloc(call, sizeof *r);
         xtbridge__empty_reply__init(r);
         brg_call_reply(call)->result_case =
@@ -1782,6 +2248,45 @@ static int sim_handle(void *handle, brg_call_t *call) {
         break;
     case XTBRIDGE__REQUEST__BODY_SIM_SET_ACCOUNT_STATUS:
         handle_set_account_status(self, call, req->sim_set_account_status);
+        break;
+    case XTBRIDGE__REQUEST__BODY_QUERY_CREDIT_DETAIL:
+        handle_credit_detail(self, call, req->query_credit_detail);
+        break;
+    case XTBRIDGE__REQUEST__BODY_QUERY_STK_COMPACTS:
+        handle_stk_compacts(self, call, req->query_stk_compacts);
+        break;
+    case XTBRIDGE__REQUEST__BODY_QUERY_CREDIT_SUBJECTS:
+        handle_credit_table(self, call, req->query_credit_subjects,
+                            XTBRIDGE__REPLY__RESULT_QUERY_CREDIT_SUBJECTS);
+        break;
+    case XTBRIDGE__REQUEST__BODY_QUERY_CREDIT_SLO_CODE:
+        handle_credit_table(self, call, req->query_credit_slo_code,
+                            XTBRIDGE__REPLY__RESULT_QUERY_CREDIT_SLO_CODE);
+        break;
+    case XTBRIDGE__REQUEST__BODY_QUERY_CREDIT_ASSURE:
+        handle_credit_table(self, call, req->query_credit_assure,
+                            XTBRIDGE__REPLY__RESULT_QUERY_CREDIT_ASSURE);
+        break;
+    case XTBRIDGE__REQUEST__BODY_FUND_TRANSFER:
+        handle_fund_transfer(self, call, req->fund_transfer);
+        break;
+    case XTBRIDGE__REQUEST__BODY_QUERY_COM_FUND:
+        handle_com_fund(self, call, req->query_com_fund);
+        break;
+    case XTBRIDGE__REQUEST__BODY_QUERY_COM_POSITION:
+        handle_com_position(self, call, req->query_com_position);
+        break;
+    case XTBRIDGE__REQUEST__BODY_SYNC_TRANSACTION_FROM_EXTERNAL:
+        handle_sync_external(self, call, req->sync_transaction_from_external);
+        break;
+    case XTBRIDGE__REQUEST__BODY_SMT_QUERY_QUOTER:
+        handle_smt_quoter(self, call, req->smt_query_quoter);
+        break;
+    case XTBRIDGE__REQUEST__BODY_SMT_NEGOTIATE_ORDER_ASYNC:
+        handle_smt_negotiate(self, call, req->smt_negotiate_order_async);
+        break;
+    case XTBRIDGE__REQUEST__BODY_SMT_QUERY_COMPACT:
+        handle_smt_compact(self, call, req->smt_query_compact);
         break;
     case XTBRIDGE__REQUEST__BODY_SIM_SET_SESSION:
         handle_set_session(backend, call, req->sim_set_session);

@@ -15,6 +15,7 @@
 #ifndef BRG_SIM_H_INCLUDED
 #define BRG_SIM_H_INCLUDED
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -39,6 +40,9 @@ typedef struct {
        publishes its first fills at once */
     int (*checkpoint)(void *arg);
     void *checkpoint_arg;
+    /* set_relaxed_response_order_enabled: false (default) pushes an async call's answer
+       before what the call causes; true lets it come after (a session flag, not stored) */
+    bool relaxed_order;
 } brg_sim_ctx_t;
 
 extern const brg_backend_ops_t brg_sim_ops;

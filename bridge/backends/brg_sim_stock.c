@@ -122,6 +122,8 @@ struct brg_sim_stock {
     position_t **positions;
     size_t npositions, cpositions;
     int64_t next_position_ord;
+    int32_t account_type;               /* xtconstant: 2 STOCK, 3 CREDIT */
+    const brg_sim_stock_hooks_t *hooks; /* credit order types (NULL: STOCK only) */
 
     /* what persist writes: */
     bool account_dirty;    /* cash or frozen changed */
@@ -202,6 +204,7 @@ brg_sim_stock_t *brg_sim_stock_new(brg_sim_ctx_t *ctx, const char *account_id, d
     self->ctx = ctx;
     self->account_id = dup_or_empty(account_id);
     self->cash = brg_sim_to_fen(cash);
+    self->account_type = BRG_SIM_ACCOUNT_STOCK;
     self->account_dirty = true; /* a new account is not in the store yet */
     return self;
 }
@@ -334,9 +337,20 @@ int brg_sim_stock_add_position(brg_sim_stock_t *self, const char *code, int64_t 
 
 /* --- message snapshots ------------------------------------------------------------- */
 
+/* offset_flag tells buy (48) from sell (49): credit sells (short sell, sell to repay) and
+   the direct return of shares are sells; the direct cash repayment counts as a buy. */
+static int32_t offset_of(int32_t order_type) {
+    brg_sim_flow_t flow;
+    if (!brg_sim_order_flow(order_type, &flow))
+        return OFFSET_OPEN;
+    if (flow.instant)
+        return order_type == 30 || order_type == 43 ? OFFSET_CLOSE : OFFSET_OPEN;
+    return flow.buy ? OFFSET_OPEN : OFFSET_CLOSE;
+}
+
 static void fill_order_msg(brg_sim_stock_t *self, const order_t *o, Xtbridge__XtOrder *out) {
     xtbridge__xt_order__init(out);
-    out->account_type = BRG_SIM_ACCOUNT_STOCK;
+    out->account_type = self->account_type;
     out->account_id = self->account_id;
     out->stock_code = o->code;
     out->stock_code1 = o->code;
@@ -356,12 +370,12 @@ static void fill_order_msg(brg_sim_stock_t *self, const order_t *o, Xtbridge__Xt
     out->strategy_name = o->strategy;
     out->order_remark = o->remark;
     out->direction = DIRECTION_LONG;
-    out->offset_flag = o->order_type == BRG_SIM_STOCK_SELL ? OFFSET_CLOSE : OFFSET_OPEN;
+    out->offset_flag = offset_of(o->order_type);
 }
 
 static void fill_trade_msg(brg_sim_stock_t *self, const trade_t *t, Xtbridge__XtTrade *out) {
     xtbridge__xt_trade__init(out);
-    out->account_type = BRG_SIM_ACCOUNT_STOCK;
+    out->account_type = self->account_type;
     out->account_id = self->account_id;
     out->stock_code = t->code;
     out->stock_code1 = t->code;
@@ -377,7 +391,7 @@ static void fill_trade_msg(brg_sim_stock_t *self, const trade_t *t, Xtbridge__Xt
     out->strategy_name = t->strategy;
     out->order_remark = t->remark;
     out->direction = DIRECTION_LONG;
-    out->offset_flag = t->order_type == BRG_SIM_STOCK_SELL ? OFFSET_CLOSE : OFFSET_OPEN;
+    out->offset_flag = offset_of(t->order_type);
     out->commission = brg_sim_yuan(t->commission);
 }
 
@@ -390,7 +404,7 @@ static void fill_position_msg(brg_sim_stock_t *self, const position_t *p,
                               Xtbridge__XtPosition *out) {
     xtbridge__xt_position__init(out);
     double last = last_of(self, p->code);
-    out->account_type = BRG_SIM_ACCOUNT_STOCK;
+    out->account_type = self->account_type;
     out->account_id = self->account_id;
     out->stock_code = p->code;
     out->stock_code1 = p->code;
@@ -413,7 +427,7 @@ void brg_sim_stock_asset(brg_sim_stock_t *self, Xtbridge__XtAsset *out) {
         position_t *p = self->positions[i];
         market_value += brg_sim_round2((double)p->volume * last_of(self, p->code));
     }
-    out->account_type = BRG_SIM_ACCOUNT_STOCK;
+    out->account_type = self->account_type;
     out->account_id = self->account_id;
     out->cash = brg_sim_yuan(self->cash);
     out->frozen_cash = brg_sim_yuan(self->frozen);
@@ -466,7 +480,7 @@ static void push_asset(brg_sim_stock_t *self) {
 
 static void push_order_async(brg_sim_stock_t *self, const order_t *o, int64_t seq) {
     Xtbridge__XtOrderResponse msg = XTBRIDGE__XT_ORDER_RESPONSE__INIT;
-    msg.account_type = BRG_SIM_ACCOUNT_STOCK;
+    msg.account_type = self->account_type;
     msg.account_id = self->account_id;
     msg.order_id = o->id;
     msg.strategy_name = o->strategy;
@@ -481,7 +495,7 @@ static void push_order_async(brg_sim_stock_t *self, const order_t *o, int64_t se
 static void push_order_error(brg_sim_stock_t *self, const order_t *o, const char *reason,
                              int64_t seq) {
     Xtbridge__XtOrderError msg = XTBRIDGE__XT_ORDER_ERROR__INIT;
-    msg.account_type = BRG_SIM_ACCOUNT_STOCK;
+    msg.account_type = self->account_type;
     msg.account_id = self->account_id;
     msg.order_id = o->id;
     msg.error_id = BRG_SIM_ORDER_ERROR_ID;
@@ -496,11 +510,33 @@ static void push_order_error(brg_sim_stock_t *self, const order_t *o, const char
 }
 
 /* cancel_async (when seq > 0) and, on failure, cancel_error. */
+static void push_cancel_error(brg_sim_stock_t *self, int64_t order_id, int market,
+                              const char *sysid, const char *error, int64_t seq) {
+    Xtbridge__XtCancelError msg = XTBRIDGE__XT_CANCEL_ERROR__INIT;
+    msg.account_type = self->account_type;
+    msg.account_id = self->account_id;
+    msg.order_id = order_id;
+    msg.market = market;
+    msg.order_sysid = (char *)(sysid ? sysid : "");
+    msg.error_id = BRG_SIM_CANCEL_ERROR_ID;
+    msg.error_msg = (char *)error;
+    msg.seq = seq > 0 ? seq : 0;
+    Xtbridge__Event event = XTBRIDGE__EVENT__INIT;
+    event.body_case = XTBRIDGE__EVENT__BODY_CANCEL_ERROR;
+    event.cancel_error = &msg;
+    emit(self, "cancel_error", &event);
+}
+
+/* cancel_async (when seq > 0) and, on failure, cancel_error: in that order, or (relaxed
+   response order) the error first. */
 static void push_cancel_result(brg_sim_stock_t *self, int64_t order_id, int market,
                                const char *sysid, const char *error, int64_t seq) {
+    bool relaxed = self->ctx->relaxed_order;
+    if (error && relaxed)
+        push_cancel_error(self, order_id, market, sysid, error, seq);
     if (seq > 0) {
         Xtbridge__XtCancelOrderResponse msg = XTBRIDGE__XT_CANCEL_ORDER_RESPONSE__INIT;
-        msg.account_type = BRG_SIM_ACCOUNT_STOCK;
+        msg.account_type = self->account_type;
         msg.account_id = self->account_id;
         msg.order_id = order_id;
         msg.order_sysid = (char *)(sysid ? sysid : "");
@@ -512,21 +548,8 @@ static void push_cancel_result(brg_sim_stock_t *self, int64_t order_id, int mark
         event.cancel_async = &msg;
         emit(self, "cancel_async", &event);
     }
-    if (error) {
-        Xtbridge__XtCancelError msg = XTBRIDGE__XT_CANCEL_ERROR__INIT;
-        msg.account_type = BRG_SIM_ACCOUNT_STOCK;
-        msg.account_id = self->account_id;
-        msg.order_id = order_id;
-        msg.market = market;
-        msg.order_sysid = (char *)(sysid ? sysid : "");
-        msg.error_id = BRG_SIM_CANCEL_ERROR_ID;
-        msg.error_msg = (char *)error;
-        msg.seq = seq > 0 ? seq : 0;
-        Xtbridge__Event event = XTBRIDGE__EVENT__INIT;
-        event.body_case = XTBRIDGE__EVENT__BODY_CANCEL_ERROR;
-        event.cancel_error = &msg;
-        emit(self, "cancel_error", &event);
-    }
+    if (error && !relaxed)
+        push_cancel_error(self, order_id, market, sysid, error, seq);
 }
 
 /* --- order entry ------------------------------------------------------------------- */
@@ -538,11 +561,60 @@ static int64_t amount_fen(int64_t volume, double price) {
 
 /* Cash frozen for a buy of volume at price, fen: amount + the order's commission and
    transfer fee (the most its fills can cost: they fill at or below the limit). */
-static int64_t buy_freeze(brg_sim_stock_t *self, int64_t volume, double price) {
-    int64_t amount = amount_fen(volume, price);
+static int64_t buy_freeze(brg_sim_stock_t *self, const order_t *o) {
+    int64_t amount = amount_fen(o->volume, o->price);
     brg_sim_fee_fen_t fee =
         brg_sim_fees_compute_fen(brg_sim_market_fees(self->ctx->market), amount, false);
-    return amount + fee.total;
+    brg_sim_flow_t flow;
+    brg_sim_order_flow(o->order_type, &flow);
+    /* a financed buy (margin buy) freezes only its fees here: the amount is the hook's */
+    return (flow.cash ? amount : 0) + fee.total;
+}
+
+bool brg_sim_order_flow(int32_t order_type, brg_sim_flow_t *flow) {
+    memset(flow, 0, sizeof *flow);
+    switch (order_type) {
+    case BRG_SIM_STOCK_BUY: /* also CREDIT_BUY: collateral buy */
+        *flow = (brg_sim_flow_t){.buy = true, .cash = true, .position = true};
+        return true;
+    case BRG_SIM_STOCK_SELL: /* also CREDIT_SELL: collateral sell */
+        *flow = (brg_sim_flow_t){.cash = true, .position = true};
+        return true;
+    case 27: /* CREDIT_FIN_BUY, and 40 its special-quota twin */
+    case 40:
+        *flow = (brg_sim_flow_t){.buy = true, .position = true};
+        return true;
+    case 28: /* CREDIT_SLO_SELL: borrowed shares, proceeds held by the credit book */
+    case 41:
+        return true;
+    case 29: /* CREDIT_BUY_SECU_REPAY: bought shares go back to the lender */
+    case 42:
+        *flow = (brg_sim_flow_t){.buy = true, .cash = true};
+        return true;
+    case 31: /* CREDIT_SELL_SECU_REPAY: proceeds repay the financing debt */
+    case 44:
+        *flow = (brg_sim_flow_t){.position = true};
+        return true;
+    case 30: /* CREDIT_DIRECT_SECU_REPAY, CREDIT_DIRECT_CASH_REPAY: no market order */
+    case 43:
+    case 32:
+    case 45:
+        *flow = (brg_sim_flow_t){.instant = true};
+        return true;
+    default:
+        return false;
+    }
+}
+
+static brg_sim_hook_order_t hook_order(const order_t *o) {
+    return (brg_sim_hook_order_t){.order_id = o->id,
+                                  .order_type = o->order_type,
+                                  .code = o->code,
+                                  .market = o->market,
+                                  .volume = o->volume,
+                                  .traded = o->traded,
+                                  .price = o->price,
+                                  .price_type = o->price_type};
 }
 
 static bool is_market_price_type(int32_t price_type) {
@@ -573,7 +645,8 @@ static const char *check_volume(const order_t *o, int64_t can_use, char *buf, si
     bool star = o->market == BRG_SIM_MARKET_SH &&
                 (strncmp(o->code, "688", 3) == 0 || strncmp(o->code, "689", 3) == 0);
     bool bj = o->market == BRG_SIM_MARKET_BJ;
-    bool buy = o->order_type == BRG_SIM_STOCK_BUY;
+    brg_sim_flow_t flow;
+    bool buy = brg_sim_order_flow(o->order_type, &flow) && flow.buy;
     if (star || bj) {
         int64_t min = star ? 200 : 100;
         if (o->volume >= min || (!buy && o->volume == can_use))
@@ -622,10 +695,15 @@ static const char *check_order(brg_sim_stock_t *self, order_t *o, const brg_sim_
         snprintf(buf, len, "unknown code %s", o->code);
         return buf;
     }
-    if (o->order_type != BRG_SIM_STOCK_BUY && o->order_type != BRG_SIM_STOCK_SELL) {
-        snprintf(buf, len, "order type %d not supported on a STOCK account", o->order_type);
+    brg_sim_flow_t flow;
+    bool stock_type = o->order_type == BRG_SIM_STOCK_BUY || o->order_type == BRG_SIM_STOCK_SELL;
+    if ((!self->hooks && !stock_type) || !brg_sim_order_flow(o->order_type, &flow)) {
+        snprintf(buf, len, "order type %d not supported on a %s account", o->order_type,
+                 self->account_type == BRG_SIM_ACCOUNT_STOCK ? "STOCK" : "CREDIT");
         return buf;
     }
+    if (flow.instant) /* a direct repayment: no market order, the hook decides (enter) */
+        return NULL;
     if (o->price_type == BRG_SIM_LATEST_PRICE || is_market_price_type(o->price_type)) {
         /* 42/43 are SSE and BSE order types, 46/47/48 SZSE-only */
         bool bad_market =
@@ -653,8 +731,8 @@ static const char *check_order(brg_sim_stock_t *self, order_t *o, const brg_sim_
         return buf;
     }
     position_t *p = position_find(self, o->code);
-    int64_t can_use = p ? p->can_use : 0;
-    if (o->order_type == BRG_SIM_STOCK_SELL && o->volume > can_use) {
+    int64_t can_use = p && flow.position ? p->can_use : 0; /* a short sell holds none */
+    if (!flow.buy && flow.position && o->volume > can_use) {
         snprintf(buf, len, "insufficient shares: sell %" PRId64 ", sellable %" PRId64, o->volume,
                  can_use);
         return buf;
@@ -662,8 +740,8 @@ static const char *check_order(brg_sim_stock_t *self, order_t *o, const brg_sim_
     const char *volume_rule = check_volume(o, can_use, buf, len);
     if (volume_rule)
         return volume_rule;
-    if (o->order_type == BRG_SIM_STOCK_BUY) {
-        int64_t need = buy_freeze(self, o->volume, o->price);
+    if (flow.buy) {
+        int64_t need = buy_freeze(self, o);
         if (need > self->cash) {
             snprintf(buf, len, "insufficient cash: need %.2f, available %.2f", brg_sim_yuan(need),
                      brg_sim_yuan(self->cash));
@@ -675,13 +753,19 @@ static const char *check_order(brg_sim_stock_t *self, order_t *o, const brg_sim_
 
 /* Give back what an open order still holds (cash for a buy, shares for a sell). */
 static void release_order(brg_sim_stock_t *self, order_t *o) {
-    if (o->order_type == BRG_SIM_STOCK_BUY) {
+    brg_sim_flow_t flow;
+    brg_sim_order_flow(o->order_type, &flow);
+    if (self->hooks && !(flow.cash && flow.position)) {
+        brg_sim_hook_order_t h = hook_order(o);
+        self->hooks->release(self->hooks->arg, &h, o->volume - o->traded);
+    }
+    if (flow.buy) {
         self->cash += o->freeze_left;
         self->frozen -= o->freeze_left;
         o->freeze_left = 0;
         self->account_dirty = true;
         order_touch(self, o);
-    } else {
+    } else if (flow.position) {
         position_t *p = position_find(self, o->code);
         int64_t rest = o->volume - o->traded;
         if (p) {
@@ -695,7 +779,9 @@ static void release_order(brg_sim_stock_t *self, order_t *o) {
 /*  The push of what an order's entry or end changed: the asset for a buy (cash <->
     frozen), the position for a sell (can_use <-> frozen). */
 static void push_holdings(brg_sim_stock_t *self, const order_t *o) {
-    if (o->order_type == BRG_SIM_STOCK_BUY) {
+    brg_sim_flow_t flow;
+    brg_sim_order_flow(o->order_type, &flow);
+    if (flow.buy || !flow.position) {
         push_asset(self);
     } else {
         position_t *p = position_find(self, o->code);
@@ -706,39 +792,53 @@ static void push_holdings(brg_sim_stock_t *self, const order_t *o) {
 
 /* Fill qty of order o at price: trade, order, position and asset pushes. */
 static void fill(brg_sim_stock_t *self, order_t *o, int64_t qty, double price) {
-    bool sell = o->order_type == BRG_SIM_STOCK_SELL;
+    brg_sim_flow_t flow;
+    brg_sim_order_flow(o->order_type, &flow);
+    bool sell = !flow.buy;
     int64_t amount = amount_fen(qty, price);
     brg_sim_fee_fen_t fee = brg_sim_fees_fill_fen(brg_sim_market_fees(self->ctx->market),
                                                   o->traded_amount, amount, sell);
-    position_t *p = position_get(self, o->code, o->name);
+    /* a credit order type: the credit book takes the financed amount, the borrowed or
+       returned shares, or the proceeds, and says what reaches available cash */
+    int64_t hook_cash = 0;
+    if (self->hooks && !(flow.cash && flow.position)) {
+        brg_sim_hook_order_t h = hook_order(o);
+        hook_cash = self->hooks->fill(self->hooks->arg, &h, qty, price, amount, fee.total);
+    }
+    position_t *p = flow.position ? position_get(self, o->code, o->name) : NULL;
     if (sell) {
-        self->cash += amount - fee.total;
+        self->cash += flow.cash ? amount - fee.total : hook_cash;
         /* average-cost method: selling keeps open_price / avg_price */
-        p->volume -= qty;
-        p->frozen -= qty;
+        if (p) {
+            p->volume -= qty;
+            p->frozen -= qty;
+        }
     } else {
         /* The fill is paid from the freeze (which covers the whole order's worst case:
            every fill is at or below the limit and the order's fees are those of its
            total), so available cash never dips; the last fill gives back the rest. */
         bool last_fill = o->traded + qty == o->volume;
-        int64_t spent = amount + fee.total;
+        int64_t spent = (flow.cash ? amount : 0) + fee.total; /* financed: fees only */
         int64_t release = last_fill || spent > o->freeze_left ? o->freeze_left : spent;
         o->freeze_left -= release;
         self->frozen -= release;
-        self->cash += release - spent;
-        /* per-share prices stay doubles (they are averages, not amounts of money) */
-        double cost = p->avg_price * (double)p->volume + brg_sim_yuan(spent);
-        double paid = p->open_price * (double)p->volume + brg_sim_yuan(amount);
-        p->volume += qty; /* T+1: not sellable before the next day */
-        p->avg_price = cost / (double)p->volume;
-        p->open_price = paid / (double)p->volume;
+        self->cash += release - spent + hook_cash;
+        if (p) {
+            /* per-share prices stay doubles (they are averages, not amounts of money) */
+            double cost = p->avg_price * (double)p->volume + brg_sim_yuan(amount + fee.total);
+            double paid = p->open_price * (double)p->volume + brg_sim_yuan(amount);
+            p->volume += qty; /* T+1: not sellable before the next day */
+            p->avg_price = cost / (double)p->volume;
+            p->open_price = paid / (double)p->volume;
+        }
     }
     o->traded += qty;
     o->traded_amount += amount;
     o->status = o->traded == o->volume ? ST_SUCCEEDED : ST_PART_SUCC;
     self->account_dirty = true;
     order_touch(self, o);
-    position_touch(self, p);
+    if (p)
+        position_touch(self, p);
 
     trade_t *t = (trade_t *)zmalloc(sizeof *t);
     t->id = self->ctx->next_trade_id++;
@@ -759,7 +859,8 @@ static void fill(brg_sim_stock_t *self, order_t *o, int64_t qty, double price) {
 
     push_trade(self, t);
     push_order(self, o);
-    push_position(self, p);
+    if (p)
+        push_position(self, p);
     push_asset(self);
 }
 
@@ -769,7 +870,8 @@ static int match_order(brg_sim_stock_t *self, order_t *o, const brg_sim_quote_t 
                        int64_t *left, bool entry) {
     if (!brg_sim_order_status_open(o->status) || strcmp(o->code, quote->code) != 0)
         return 0;
-    bool buy = o->order_type == BRG_SIM_STOCK_BUY;
+    brg_sim_flow_t flow;
+    bool buy = brg_sim_order_flow(o->order_type, &flow) && flow.buy;
     bool crosses = buy ? quote->last <= o->price + 1e-9 : quote->last >= o->price - 1e-9;
     if (!crosses)
         return 0;
@@ -794,6 +896,9 @@ static void expire_order(brg_sim_stock_t *self, order_t *o, const char *why) {
     push_holdings(self, o);
 }
 
+static void order_enter(brg_sim_stock_t *self, const brg_sim_order_args_t *args, order_t *o,
+                        brg_sim_quote_t *quote);
+
 int64_t brg_sim_stock_order(brg_sim_stock_t *self, const brg_sim_order_args_t *args) {
     brg_sim_quote_t *quote = brg_sim_market_quote(self->ctx->market, args->stock_code);
     order_t *o = (order_t *)zmalloc(sizeof *o);
@@ -813,23 +918,52 @@ int64_t brg_sim_stock_order(brg_sim_stock_t *self, const brg_sim_order_args_t *a
     push_ptr((void ***)&self->orders, &self->norders, &self->corders, o);
     order_touch(self, o);
 
-    if (args->seq > 0)
+    /* set_relaxed_response_order_enabled: strict (default) answers an async order before
+       anything it causes; relaxed lets the answer come after the order's own pushes, as
+       the terminal's dedicated response thread may deliver it */
+    bool relaxed = self->ctx->relaxed_order;
+    if (args->seq > 0 && !relaxed)
         push_order_async(self, o, args->seq);
+    order_enter(self, args, o, quote);
+    if (args->seq > 0 && relaxed)
+        push_order_async(self, o, args->seq);
+    return o->id;
+}
+
+/* The order's checks, freeze, entry pushes and matching at entry. */
+static void order_enter(brg_sim_stock_t *self, const brg_sim_order_args_t *args, order_t *o,
+                        brg_sim_quote_t *quote) {
     char why[200];
     const char *reason = check_order(self, o, quote, args->account_status, why, sizeof why);
+    brg_sim_flow_t flow;
+    brg_sim_order_flow(o->order_type, &flow);
+    if (!reason && self->hooks) {
+        /* the credit book's rules (collateral, subjects, quotas, debts), and what it
+           reserves; a direct repayment is done right here */
+        brg_sim_hook_order_t h = hook_order(o);
+        reason = self->hooks->enter(self->hooks->arg, &h, why, sizeof why);
+    }
     if (reason) {
         o->status = ST_JUNK;
         o->status_msg = dup_or_empty(reason);
         push_order(self, o);
         push_order_error(self, o, reason, args->seq);
-        return o->id;
+        return;
     }
-    if (o->order_type == BRG_SIM_STOCK_BUY) {
-        o->freeze = o->freeze_left = buy_freeze(self, o->volume, o->price);
+    if (flow.instant) {
+        o->status = ST_UNREPORTED;
+        push_order(self, o);
+        o->traded = o->volume;
+        o->status = ST_SUCCEEDED;
+        push_order(self, o);
+        return;
+    }
+    if (flow.buy) {
+        o->freeze = o->freeze_left = buy_freeze(self, o);
         self->cash -= o->freeze;
         self->frozen += o->freeze;
         self->account_dirty = true;
-    } else {
+    } else if (flow.position) {
         position_t *p = position_find(self, o->code);
         p->can_use -= o->volume;
         p->frozen += o->volume;
@@ -844,14 +978,13 @@ int64_t brg_sim_stock_order(brg_sim_stock_t *self, const brg_sim_order_args_t *a
     int64_t left = quote->liquidity > 0 ? quote->liquidity : INT64_MAX;
     if (o->price_type == PT_SZ_FULL_OR_CANCEL && left < o->volume) {
         expire_order(self, o, "fill or kill: not enough liquidity");
-        return o->id;
+        return;
     }
     match_order(self, o, quote, &left, true);
     if (brg_sim_order_status_open(o->status) &&
         (o->price_type == PT_SH_CONVERT_5_CANCEL || o->price_type == PT_SZ_INSTBUSI_RESTCANCEL ||
          o->price_type == PT_SZ_CONVERT_5_CANCEL || o->price_type == PT_SZ_FULL_OR_CANCEL))
         expire_order(self, o, "market order remainder cancelled");
-    return o->id;
 }
 
 /* --- cancel ------------------------------------------------------------------------ */
@@ -872,7 +1005,9 @@ static int cancel(brg_sim_stock_t *self, order_t *o, int64_t order_id, int marke
                            why, seq);
         return -1;
     }
-    push_cancel_result(self, o->id, o->market, o->sysid, NULL, seq);
+    bool relaxed = self->ctx->relaxed_order;
+    if (!relaxed)
+        push_cancel_result(self, o->id, o->market, o->sysid, NULL, seq);
     o->status = o->traded ? ST_PARTSUCC_CANCEL : ST_REPORTED_CANCEL;
     push_order(self, o);
     release_order(self, o);
@@ -880,6 +1015,8 @@ static int cancel(brg_sim_stock_t *self, order_t *o, int64_t order_id, int marke
     order_touch(self, o);
     push_order(self, o);
     push_holdings(self, o);
+    if (relaxed)
+        push_cancel_result(self, o->id, o->market, o->sysid, NULL, seq);
     return 0;
 }
 
@@ -963,6 +1100,46 @@ void brg_sim_stock_next_day(brg_sim_stock_t *self) {
             push_position(self, p);
     }
     self->npositions = kept;
+}
+
+/* --- the credit book's hooks and moves --------------------------------------------- */
+
+void brg_sim_stock_set_hooks(brg_sim_stock_t *self, int32_t account_type,
+                             const brg_sim_stock_hooks_t *hooks) {
+    self->account_type = account_type;
+    self->hooks = hooks;
+}
+
+int brg_sim_stock_move_cash(brg_sim_stock_t *self, int64_t delta) {
+    if (self->cash + delta < 0)
+        return -1;
+    if (delta == 0)
+        return 0;
+    self->cash += delta;
+    self->account_dirty = true;
+    push_asset(self);
+    return 0;
+}
+
+int64_t brg_sim_stock_cash_available(brg_sim_stock_t *self) {
+    return self->cash;
+}
+
+int64_t brg_sim_stock_can_use(brg_sim_stock_t *self, const char *code) {
+    position_t *p = position_find(self, code);
+    return p ? p->can_use : 0;
+}
+
+int brg_sim_stock_take_shares(brg_sim_stock_t *self, const char *code, int64_t qty) {
+    position_t *p = position_find(self, code);
+    if (!p || qty <= 0 || p->can_use < qty)
+        return -1;
+    p->volume -= qty;
+    p->can_use -= qty;
+    p->yesterday = p->yesterday > qty ? p->yesterday - qty : 0;
+    position_touch(self, p);
+    push_position(self, p);
+    return 0;
 }
 
 /* --- queries ----------------------------------------------------------------------- */

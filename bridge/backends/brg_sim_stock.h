@@ -57,6 +57,47 @@ typedef struct {
 
 typedef struct brg_sim_stock brg_sim_stock_t;
 
+/*  How an order type moves money and shares in this book (xtquant's stock and credit
+    types; brg_sim_order_flow). */
+typedef struct {
+    bool buy;      /* matched as a buy */
+    bool cash;     /* buy: amount + fees frozen from and paid with available cash (else only
+                      the fees: the credit book finances the amount); sell: proceeds to cash
+                      (else to the credit book, which returns what reaches cash) */
+    bool position; /* buy: bought shares enter the position (else they go to the lender);
+                      sell: held shares are frozen and sold (else they are borrowed) */
+    bool instant;  /* no market order (direct repayments): the credit book does it at entry */
+} brg_sim_flow_t;
+
+/*  The flow of `order_type`: false for a type this book cannot carry (futures, options).
+    23/24 are plain buys and sells; 27-32 and 40-45 are the credit types. */
+bool brg_sim_order_flow(int32_t order_type, brg_sim_flow_t *flow);
+
+/*  An order as the credit book's hooks see it (strings borrowed for the call). */
+typedef struct {
+    int64_t order_id;
+    int32_t order_type;
+    const char *code;
+    int market;
+    int64_t volume;
+    int64_t traded; /* before the fill being reported */
+    double price;   /* the limit (last price for market orders) */
+    int32_t price_type;
+} brg_sim_hook_order_t;
+
+/*  A CREDIT account's book is this book plus hooks (brg_sim_credit): every order passes
+    `enter` after the book's own rules (NULL accepts; the hook reserves quota, or performs
+    an instant order), and every order whose flow is not plain cash-and-position reports
+    its fills (`fill` returns fen to add to available cash) and the unfilled rest when it
+    ends (`release`). */
+typedef struct {
+    void *arg;
+    const char *(*enter)(void *arg, const brg_sim_hook_order_t *o, char *buf, size_t len);
+    int64_t (*fill)(void *arg, const brg_sim_hook_order_t *o, int64_t qty, double price,
+                    int64_t amount, int64_t fee);
+    void (*release)(void *arg, const brg_sim_hook_order_t *o, int64_t rest);
+} brg_sim_stock_hooks_t;
+
 /*  New book with `cash` available. `ctx` is borrowed and must outlive the book. */
 brg_sim_stock_t *brg_sim_stock_new(brg_sim_ctx_t *ctx, const char *account_id, double cash);
 void brg_sim_stock_destroy(brg_sim_stock_t **self_p);
@@ -130,6 +171,20 @@ int brg_sim_stock_load_order(brg_sim_stock_t *self, const Xtbridge__State__SimOr
 int brg_sim_stock_load_trade(brg_sim_stock_t *self, const Xtbridge__State__SimTrade *m);
 int brg_sim_stock_load_position(brg_sim_stock_t *self, const Xtbridge__State__SimPosition *m);
 void brg_sim_stock_load_done(brg_sim_stock_t *self);
+
+/*  Make this the book of an account of `account_type` (3 CREDIT) whose credit order
+    types go through `hooks` (borrowed; must outlive the book). */
+void brg_sim_stock_set_hooks(brg_sim_stock_t *self, int32_t account_type,
+                             const brg_sim_stock_hooks_t *hooks);
+/*  Add `delta` fen to available cash (a transfer, a repayment, released short-sale
+    proceeds) and push the asset. -1 (nothing changed) if cash would go negative. */
+int brg_sim_stock_move_cash(brg_sim_stock_t *self, int64_t delta);
+int64_t brg_sim_stock_cash_available(brg_sim_stock_t *self);
+/*  Sellable shares of `code` (0 if none). */
+int64_t brg_sim_stock_can_use(brg_sim_stock_t *self, const char *code);
+/*  Take `qty` sellable shares out of the position (direct return of borrowed shares) and
+    push it. -1 (nothing changed) if fewer are sellable. */
+int brg_sim_stock_take_shares(brg_sim_stock_t *self, const char *code, int64_t qty);
 
 #ifdef __cplusplus
 }

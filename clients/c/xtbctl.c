@@ -1,6 +1,6 @@
 /*  xtbctl.c - command-line client of xtbridge, built on the C client library.
 
-    xtbctl [--router EP] [--pub EP] [--json] [--timeout MS] [--account ID]
+    xtbctl [--router EP] [--pub EP] [--json] [--timeout MS] [--account ID] [--account-type N]
            [--curve-cert FILE --curve-server FILE] CMD [ARGS]
     xtbctl keygen NAME --accounts LIST --role ROLE
 
@@ -33,6 +33,7 @@ typedef struct {
     const char *router;
     const char *pub; /* NULL = the endpoint(s) hello announces */
     const char *account;
+    int32_t account_type; /* 0: leave requests' account_type as built (STOCK) */
     bool json;
     bool heartbeats; /* watch: show heartbeat pushes too */
     int timeout_ms;
@@ -40,55 +41,59 @@ typedef struct {
 } ctl_t;
 
 static void usage(FILE *f) {
-    fputs("usage: xtbctl [--router EP] [--pub EP] [--json] [--timeout MS] [--account ID]\n"
-          "              [--curve-cert FILE --curve-server FILE] CMD [ARGS]\n"
-          "  defaults: --router $XTB_ROUTER or " XTB_DEFAULT_ROUTER
-          ", --account $XTB_ACCOUNT or " XTB_DEFAULT_ACCOUNT ", --timeout 5000\n"
-          "  --pub EP (or $XTB_PUB): PUB endpoint for watch instead of the one hello announces\n"
-          "    (e.g. a proxy's XPUB side); an announced wildcard host (tcp://*:58611) becomes\n"
-          "    the --router host\n"
-          "  CURVE (a bridge run with --curve-secret): --curve-cert $XTB_CURVE_CERT (this\n"
-          "  client's secret cert), --curve-server $XTB_CURVE_SERVER (the bridge's public\n"
-          "  cert or its z85 key)\n"
-          "commands:\n"
-          "  hello                           bridge version, PUB endpoints, accounts, calls\n"
-          "  ping [--count N]                round-trip time\n"
-          "  order CODE buy|sell VOLUME PRICE [--type N] [--price-type N] [--async]\n"
-          "        [--strategy S] [--remark R]   price-type default 11 (FIX_PRICE)\n"
-          "  cancel ORDER_ID [--async]\n"
-          "  cancel-sysid MARKET SYSID [--async]   market 0 = SH, 1 = SZ, 70 = BJ\n"
-          "  orders [--cancelable]           today's orders\n"
-          "  show-order ORDER_ID             one order\n"
-          "  trades | positions | position CODE | asset\n"
-          "  accounts | status               query_account_infos / query_account_status\n"
-          "  watch [TOPIC_PREFIX] [--heartbeats]\n"
-          "                                  print pushes until Ctrl-C (heartbeats only\n"
-          "                                  with --heartbeats); lost pushes are replayed\n"
-          "                                  and duplicates dropped, so nothing is missing\n"
-          "  replay [TOPIC_PREFIX] [--after TOPIC=SEQ]... [--max-events N]\n"
-          "                                  journaled pushes after the given seqs, in order\n"
-          "  stats                           bridge counters\n"
-          "  sim-price CODE PRICE [--liquidity N] [--pre-close P]\n"
-          "  sim-tick [CODE] [PRICE]         run matching (optionally move the price)\n"
-          "  sim-next-day                    settle T+1, expire open orders\n"
-          "  sim-account-status STATUS       set the account status (pushes account_status)\n"
-          "  kill-switch on|off [--cancel-open] [--all]\n"
-          "                                  reject every new order of the account (--all:\n"
-          "                                  of every account); --cancel-open also cancels\n"
-          "                                  its open orders; off lifts it\n"
-          "  keygen NAME --accounts LIST --role reader|trader|admin\n"
-          "                                  write a client cert: NAME (public, goes into the\n"
-          "                                  bridge's --clients DIR) and NAME_secret (keep it);\n"
-          "                                  LIST is \"1000000365, 1000000366\" or \"*\"\n"
-          "  call NAME [--arg FIELD=VALUE]... any request by its name in proto/xtbridge.proto\n"
-          "                                  (Request.body), fields by dotted path, e.g.\n"
-          "                                  call query_stock_orders --arg cancelable_only=true\n"
-          "                                  (an unset account is --account)\n"
-          "  --version | --help\n"
-          "exit status: 0 done (an order or cancel the broker accepted), 1 the bridge refused\n"
-          "  the call, 2 usage error, 3 timeout / transport, 4 the broker rejected it (junk\n"
-          "  order, order_stock -1, failed cancel)\n",
-          f);
+    fputs(
+        "usage: xtbctl [--router EP] [--pub EP] [--json] [--timeout MS] [--account ID]\n"
+        "              [--account-type N]\n"
+        "              [--curve-cert FILE --curve-server FILE] CMD [ARGS]\n"
+        "  defaults: --router $XTB_ROUTER or " XTB_DEFAULT_ROUTER
+        ", --account $XTB_ACCOUNT or " XTB_DEFAULT_ACCOUNT ", --timeout 5000\n"
+        "  --account-type N ($XTB_ACCOUNT_TYPE): the account's xtquant type (2 STOCK default,\n"
+        "                   3 CREDIT, 1 FUTURE), e.g. --account 1208970161 --account-type 3 asset\n"
+        "  --pub EP (or $XTB_PUB): PUB endpoint for watch instead of the one hello announces\n"
+        "    (e.g. a proxy's XPUB side); an announced wildcard host (tcp://*:58611) becomes\n"
+        "    the --router host\n"
+        "  CURVE (a bridge run with --curve-secret): --curve-cert $XTB_CURVE_CERT (this\n"
+        "  client's secret cert), --curve-server $XTB_CURVE_SERVER (the bridge's public\n"
+        "  cert or its z85 key)\n"
+        "commands:\n"
+        "  hello                           bridge version, PUB endpoints, accounts, calls\n"
+        "  ping [--count N]                round-trip time\n"
+        "  order CODE buy|sell VOLUME PRICE [--type N] [--price-type N] [--async]\n"
+        "        [--strategy S] [--remark R]   price-type default 11 (FIX_PRICE)\n"
+        "  cancel ORDER_ID [--async]\n"
+        "  cancel-sysid MARKET SYSID [--async]   market 0 = SH, 1 = SZ, 70 = BJ\n"
+        "  orders [--cancelable]           today's orders\n"
+        "  show-order ORDER_ID             one order\n"
+        "  trades | positions | position CODE | asset\n"
+        "  accounts | status               query_account_infos / query_account_status\n"
+        "  watch [TOPIC_PREFIX] [--heartbeats]\n"
+        "                                  print pushes until Ctrl-C (heartbeats only\n"
+        "                                  with --heartbeats); lost pushes are replayed\n"
+        "                                  and duplicates dropped, so nothing is missing\n"
+        "  replay [TOPIC_PREFIX] [--after TOPIC=SEQ]... [--max-events N]\n"
+        "                                  journaled pushes after the given seqs, in order\n"
+        "  stats                           bridge counters\n"
+        "  sim-price CODE PRICE [--liquidity N] [--pre-close P]\n"
+        "  sim-tick [CODE] [PRICE]         run matching (optionally move the price)\n"
+        "  sim-next-day                    settle T+1, expire open orders\n"
+        "  sim-account-status STATUS       set the account status (pushes account_status)\n"
+        "  kill-switch on|off [--cancel-open] [--all]\n"
+        "                                  reject every new order of the account (--all:\n"
+        "                                  of every account); --cancel-open also cancels\n"
+        "                                  its open orders; off lifts it\n"
+        "  keygen NAME --accounts LIST --role reader|trader|admin\n"
+        "                                  write a client cert: NAME (public, goes into the\n"
+        "                                  bridge's --clients DIR) and NAME_secret (keep it);\n"
+        "                                  LIST is \"1000000365, 1000000366\" or \"*\"\n"
+        "  call NAME [--arg FIELD=VALUE]... any request by its name in proto/xtbridge.proto\n"
+        "                                  (Request.body), fields by dotted path, e.g.\n"
+        "                                  call query_stock_orders --arg cancelable_only=true\n"
+        "                                  (an unset account or account_id is --account)\n"
+        "  --version | --help\n"
+        "exit status: 0 done (an order or cancel the broker accepted), 1 the bridge refused\n"
+        "  the call, 2 usage error, 3 timeout / transport, 4 the broker rejected it (junk\n"
+        "  order, order_stock -1, failed cancel)\n",
+        f);
 }
 
 static int usage_error(const char *fmt, const char *arg) {
@@ -124,8 +129,28 @@ static bool parse_double(const char *s, double *out) {
 
 /* Send, wait, report. Takes ownership of req. Returns an exit code; *reply set on 0 and
    on EXIT_REFUSED (bridge error) so callers may still look at it. */
+/*  --account-type N: the request body's account, when it has one still of type 0, gets N
+    (`--account 1208970161 --account-type 3 asset` asks the CREDIT account). */
+static void apply_account_type(const ctl_t *c, Xtbridge__Request *req) {
+    if (!c->account_type || !req || req->body_case == XTBRIDGE__REQUEST__BODY__NOT_SET)
+        return;
+    const ProtobufCFieldDescriptor *f =
+        protobuf_c_message_descriptor_get_field(&xtbridge__request__descriptor, req->body_case);
+    if (!f || f->type != PROTOBUF_C_TYPE_MESSAGE)
+        return;
+    ProtobufCMessage *body = *(ProtobufCMessage **)((char *)req + f->offset);
+    const ProtobufCFieldDescriptor *acc =
+        body ? protobuf_c_message_descriptor_get_field_by_name(body->descriptor, "account") : NULL;
+    if (!acc || acc->type != PROTOBUF_C_TYPE_MESSAGE || acc->label == PROTOBUF_C_LABEL_REPEATED)
+        return;
+    Xtbridge__Account *a = *(Xtbridge__Account **)((char *)body + acc->offset);
+    if (a && a->account_type == 0)
+        a->account_type = c->account_type;
+}
+
 static int call(ctl_t *c, Xtbridge__Request *req, Xtbridge__Reply **reply) {
     *reply = NULL;
+    apply_account_type(c, req);
     int rc = xtb_client_call(c->client, req, c->timeout_ms, reply);
     xtb_request_destroy(&req);
     if (rc != 0) {
@@ -1157,6 +1182,13 @@ int main(int argc, char **argv) {
     ctl.account = getenv("XTB_ACCOUNT") && *getenv("XTB_ACCOUNT") ? getenv("XTB_ACCOUNT")
                                                                   : XTB_DEFAULT_ACCOUNT;
     ctl.timeout_ms = 5000;
+    {
+        int64_t t = 0;
+        const char *env = getenv("XTB_ACCOUNT_TYPE");
+        if (env && *env && (!parse_i64(env, &t) || t < 0 || t > 100))
+            return usage_error("bad XTB_ACCOUNT_TYPE %s", env);
+        ctl.account_type = (int32_t)t;
+    }
     const char *curve_cert = env_or("XTB_CURVE_CERT", NULL);
     const char *curve_server = env_or("XTB_CURVE_SERVER", NULL);
 
@@ -1171,7 +1203,12 @@ int main(int argc, char **argv) {
             ctl.pub = argv[++i];
         else if (strcmp(a, "--account") == 0 && i + 1 < argc)
             ctl.account = argv[++i];
-        else if (strcmp(a, "--json") == 0)
+        else if (strcmp(a, "--account-type") == 0 && i + 1 < argc) {
+            int64_t t;
+            if (!parse_i64(argv[++i], &t) || t < 0 || t > 100)
+                return usage_error("bad --account-type %s", argv[i]);
+            ctl.account_type = (int32_t)t;
+        } else if (strcmp(a, "--json") == 0)
             ctl.json = true;
         else if (strcmp(a, "--curve-cert") == 0 && i + 1 < argc)
             curve_cert = argv[++i];

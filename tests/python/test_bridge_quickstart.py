@@ -222,12 +222,15 @@ def test_account_status_push_and_query(bridge, make_trader, pb):
     s = rec.of('on_account_status')[0]
     assert (s.account_id, s.account_type, s.status) == ('1000000365', 2, 6)
     statuses = trader.query_account_status()
-    # the default sim also has the FUTURE account 1000000367 (type 1)
+    # the default sim also has the FUTURE account 1000000367 (type 1) and the CREDIT
+    # account 1208970161 (type 3)
     assert [(x.account_id, x.status) for x in statuses] == [('1000000365', 6),
-                                                           ('1000000367', 0)]
+                                                           ('1000000367', 0),
+                                                           ('1208970161', 0)]
     infos = trader.query_account_infos()
     assert [(x.account_id, x.account_type) for x in infos] == [('1000000365', 2),
-                                                               ('1000000367', 1)]
+                                                               ('1000000367', 1),
+                                                               ('1208970161', 3)]
 
 
 def test_rejections_and_unknown_account(bridge, make_trader, pb):
@@ -324,3 +327,53 @@ def test_dead_bridge_returns_within_timeout(endpoints, tmp_path, make_trader, pb
         assert rec.wait_for(lambda ev: rec.of('on_disconnected'), timeout=3)
     finally:
         b.terminate()
+
+
+def test_credit_account_margin_buy_and_transfer(bridge, make_trader, pb):
+    """The default CREDIT account through the drop-in client: a margin buy of 10,000.00 is
+    a compact of 10,000.00, 10,000.00 less quota and 10,000.00 more debt; a transfer moves
+    cash from the ordinary counter."""
+    trader, rec = make_trader(bridge.router, timeout=5.0)
+    credit = StockAccount('1208970161', 'CREDIT')
+    assert trader.subscribe(credit) == 0
+    set_price(trader, pb, 10.0)
+    oid = trader.order_stock(credit, '600000.SH', xtconstant.CREDIT_FIN_BUY, 1000,
+                             xtconstant.FIX_PRICE, 10.0)
+    assert oid > 0
+    compacts = trader.query_stk_compacts(credit)
+    assert [(c.compact_type, c.business_vol, c.business_balance, c.instrument_id)
+            for c in compacts] == [(0, 1000, 10000.0, '600000.SH')]
+    d, = trader.query_credit_detail(credit)
+    assert (d.m_dFinEnableQuota, d.m_dFinDebt) == (990000.0, 10000.0)
+    assert d.m_dAvailable == cents(999994.9)
+    assert trader.fund_transfer(credit, xtconstant.FUNDS_TRANSFER_NORMAL_TO_SPEED, 100.0) == (
+        True, 'transferred 100.00 from the ordinary counter')
+    assert trader.query_com_fund(credit)['currentBalance'] == 99900.0
+    assert trader.query_stock_asset(credit).cash == cents(1000094.9)
+
+
+def test_credit_smt_and_external_deals_through_the_client(bridge, make_trader):
+    """The vendor doc's smt and sync examples, verbatim, on the CREDIT account: the
+    appointment's answer reaches on_smt_appointment_async_response with the call's seq;
+    a recorded deal appears in query_stock_trades; a bad operation gets the vendor's dict."""
+    trader, rec = make_trader(bridge.router, timeout=5.0)
+    credit = StockAccount('1208970161', 'CREDIT')
+    assert trader.subscribe(credit) == 0
+    seq = trader.smt_negotiate_order_async(credit, '', '000001.SZ', 7, 100, 0.2,
+                                           {'subFareRate': 0.1, 'fineRate': 0.1})
+    assert seq > 0
+    assert rec.wait_for(lambda ev: rec.of('on_smt_appointment_async_response'))
+    resp, = rec.of('on_smt_appointment_async_response')
+    assert (resp.seq, resp.success, resp.apply_id) == (seq, True, 'SMT000001')
+    compacts = trader.smt_query_compact(credit)
+    assert [(c['applyId'], c['code'], c['compacAmount']) for c in compacts] == [
+        ('SMT000001', '000001.SZ', 100.0)]
+    deal_list = [{'m_strExchangeID': 'SH', 'm_strInstrumentID': '600000',
+                  'm_strTradeID': '123456', 'm_strOrderSysID': '1234566',
+                  'm_dPrice': 10.5, 'm_nVolume': 100, 'm_strTradeDate': '20240627'}]
+    assert trader.sync_transaction_from_external('ADD', 'DEAL', credit, deal_list) == {
+        'msg': 'sync transaction from external success'}
+    assert [(t.stock_code, t.traded_id, t.traded_volume)
+            for t in trader.query_stock_trades(credit)] == [('600000.SH', '123456', 100)]
+    bad = trader.sync_transaction_from_external('ADDD', 'DEAL', credit, deal_list)
+    assert 'invalid operation type: ADDD' in bad['error']['msg']

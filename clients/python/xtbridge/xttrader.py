@@ -13,7 +13,7 @@ Threads and sockets (zmq sockets are not thread-safe, so each has one owner):
   queue plus an inproc wake-up socket;
 - a worker thread runs the *_async queries and hands their results to the callback thread.
 Because requests never wait for the callback thread, a callback may call synchronous
-queries (what xtquant calls "relaxed response order" is always in effect here).
+queries (never blocked; the bridge's response order is set_relaxed_response_order_enabled's).
 
 The callback thread also hides the bus: it tracks the last seq per topic, drops
 duplicates, asks the bridge to `replay` a topic when its seq jumps (page by page: one

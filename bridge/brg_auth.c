@@ -4,6 +4,7 @@
 #include <czmq.h>
 #include <dirent.h>
 
+#include "brg_compat.h"
 #include "brg_log.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,7 +116,7 @@ brg_principal_t *brg_principal_new(const char *key, const char *accounts, const 
         else if (self->naccounts == MAX_ACCOUNTS)
             bad = "more than 4096 accounts";
         else
-            self->accounts[self->naccounts++] = strndup(start, len);
+            self->accounts[self->naccounts++] = brg_compat_strndup(start, len);
         item = comma ? comma + 1 : NULL;
     }
     free(copy);

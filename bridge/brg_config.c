@@ -11,6 +11,7 @@
                 id = 1000000365
 */
 #include "brg_config.h"
+#include "brg_compat.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -162,6 +163,14 @@ static int parse_int(const char *text, long min, long max, long *out) {
 static int apply(brg_config_t *self, const char *name, const char *value, char *err,
                  size_t errlen) {
     long number;
+    if ((streq(name, "router") || streq(name, "pub")) && !brg_compat_have_ipc() &&
+        strncmp(value, "ipc://", 6) == 0) {
+        snprintf(err, errlen,
+                 "%s '%s': ipc:// is not available on this system (Windows): use "
+                 "tcp://127.0.0.1:PORT",
+                 name, value);
+        return -1;
+    }
     if (streq(name, "router"))
         set_str(&self->router, value);
     else if (streq(name, "pub"))

@@ -17,29 +17,27 @@
 
     MDB_WRITEMAP writes pages straight into the shared map, so a commit without sync costs
     no system call at all. Its danger is a sparse file: a page written into a hole when the
-    disk is full raises SIGBUS. So the map never covers a hole: the file is reserved with
-    posix_fallocate() and the map is only as large as the reserved part. After a commit
+    disk is full raises SIGBUS. So the map never covers a hole: the file is reserved
+    (posix_fallocate; brg_compat_reserve) and the map is only as large as the reserved part.
+    After a commit
     that leaves less than a quarter of it free, the store reserves more (doubling, up to
     --store-max-mb); when the disk cannot give more, the map stays where it is and the next
     batch that does not fit fails cleanly with "store is full".
 */
 #include "brg_store.h"
 
+#include "brg_compat.h"
 #include "brg_log.h"
 
 #include <czmq.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <lmdb.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 /* Longest idempotency key kept verbatim; longer ones keep a prefix and a hash of the
    whole (LMDB keys are limited to 511 bytes). */
@@ -74,10 +72,10 @@ struct brg_store {
     zhash_t *seqs;               /* topic -> seq_entry_t: last seq, written at commit */
     zlist_t *dirty_seqs;         /* seq_entry_t changed in the open transaction */
     uint64_t commits, failures, pruned;
-    int lock_fd;
-    size_t map_bytes; /* current map size = the reserved part of the data file */
-    size_t max_bytes; /* --store-max-mb */
-    bool no_space;    /* the last reservation failed: the disk is full */
+    brg_compat_lock_t *lock; /* the data dir's xtbridge.lock */
+    size_t map_bytes;        /* current map size = the reserved part of the data file */
+    size_t max_bytes;        /* --store-max-mb */
+    bool no_space;           /* the last reservation failed: the disk is full */
     /* Readers on other threads (brg_store_journal_read_mt) hold it shared while their
        transaction is open; map_grow holds it exclusive, as mdb_env_set_mapsize wants no
        transaction active in the process. */
@@ -227,13 +225,13 @@ static int map_grow(brg_store_t *self, size_t bytes) {
         bytes = self->max_bytes;
     if (bytes <= self->map_bytes)
         return 0;
-    int fd;
+    mdb_filehandle_t fd;
     if (mdb_env_get_fd(self->env, &fd))
         return -1;
-    int rc = posix_fallocate(fd, 0, (off_t)bytes);
+    int rc = brg_compat_reserve(fd, bytes);
     if (rc) {
         /* EOPNOTSUPP: a filesystem without reservations; anything else: no space */
-        self->no_space = rc != EOPNOTSUPP && rc != EINVAL;
+        self->no_space = rc != EOPNOTSUPP;
         if (self->no_space)
             return -1;
     }
@@ -366,27 +364,15 @@ bool brg_store_batch_dirty(brg_store_t *self) {
 static int lock_dir(brg_store_t *self, const char *data_dir) {
     char path[4096];
     snprintf(path, sizeof path, "%s/xtbridge.lock", data_dir);
-    self->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (self->lock_fd < 0) {
+    char pid[32];
+    int rc = brg_compat_lock(path, &self->lock, pid, sizeof pid);
+    if (rc < 0)
         set_error(self, "cannot open %s: %s", path, strerror(errno));
-        return -1;
-    }
-    if (flock(self->lock_fd, LOCK_EX | LOCK_NB)) {
-        char pid[32] = "";
-        ssize_t n = pread(self->lock_fd, pid, sizeof pid - 1, 0);
-        pid[n > 0 ? n : 0] = 0;
-        pid[strcspn(pid, "\n")] = 0;
-        if (*pid)
-            set_error(self, "another xtbridge (pid %s) is using data dir '%s'", pid, data_dir);
-        else
-            set_error(self, "another xtbridge is using data dir '%s'", data_dir);
-        return -1;
-    }
-    char text[32];
-    int len = snprintf(text, sizeof text, "%d\n", (int)getpid());
-    if (ftruncate(self->lock_fd, 0) == 0 && pwrite(self->lock_fd, text, (size_t)len, 0) < 0)
-        (void)0; /* the pid is a courtesy for the next one's message */
-    return 0;
+    else if (rc > 0 && *pid)
+        set_error(self, "another xtbridge (pid %s) is using data dir '%s'", pid, data_dir);
+    else if (rc > 0)
+        set_error(self, "another xtbridge is using data dir '%s'", data_dir);
+    return rc ? -1 : 0;
 }
 
 static int open_dbs(brg_store_t *self) {
@@ -456,7 +442,6 @@ brg_store_t *brg_store_new(const char *data_dir, const brg_store_opts_t *opts, c
         return NULL;
     }
     brg_store_t *self = (brg_store_t *)zmalloc(sizeof(brg_store_t));
-    self->lock_fd = -1;
     pthread_rwlock_init(&self->resize_lock, NULL);
     self->seqs = zhash_new();
     self->dirty_seqs = zlist_new();
@@ -474,8 +459,7 @@ brg_store_t *brg_store_new(const char *data_dir, const brg_store_opts_t *opts, c
        reservation, at most the limit. */
     char file[4096];
     snprintf(file, sizeof file, "%s/data.mdb", data_dir);
-    struct stat st;
-    size_t have = stat(file, &st) == 0 ? (size_t)st.st_size : 0;
+    size_t have = (size_t)brg_compat_file_size(file);
     self->map_bytes = have > INITIAL_MAP_BYTES ? have : INITIAL_MAP_BYTES;
     if (self->map_bytes > self->max_bytes)
         self->map_bytes = have > self->max_bytes ? have : self->max_bytes;
@@ -534,8 +518,7 @@ void brg_store_destroy(brg_store_t **self_p) {
         mdb_env_sync(self->env, 1);
         mdb_env_close(self->env);
     }
-    if (self->lock_fd >= 0)
-        close(self->lock_fd); /* releases the flock */
+    brg_compat_unlock(&self->lock);
     zlist_destroy(&self->dirty_seqs);
     zhash_destroy(&self->seqs);
     pthread_rwlock_destroy(&self->resize_lock);
@@ -741,7 +724,8 @@ static int journal_scan(brg_store_t *self, MDB_txn *txn, const char *prefix,
             break;
         if (k.mv_size > 255 || v.mv_size != 8)
             continue;
-        head_t head = {0, 0, strndup((const char *)k.mv_data, k.mv_size), k.mv_size, NULL, 0};
+        head_t head = {0,         0,    brg_compat_strndup((const char *)k.mv_data, k.mv_size),
+                       k.mv_size, NULL, 0};
         uint64_t have = after ? after(after_arg, head.topic) : 0;
         if (get_u64(v.mv_data) > have && head_seek(index, &head, have + 1))
             heap_push(&heap, head);

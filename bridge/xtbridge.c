@@ -5,16 +5,14 @@
     2 start-up failure.
 */
 #include <czmq.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/signalfd.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "brg_auth.h"
 #include "brg_backend.h"
+#include "brg_compat.h"
 #include "brg_config.h"
 #include "brg_jetstream.h"
 #include "brg_log.h"
@@ -147,17 +145,16 @@ static void security_stop(security_t *sec) {
     zactor_destroy(&sec->zauth);
     brg_auth_destroy(&sec->auth);
     zcert_destroy(&sec->cert);
-    if (sec->sighup_fd >= 0)
-        close(sec->sighup_fd);
+    brg_compat_reload_close(sec->sighup_fd);
 }
 
 /* SIGHUP: reload the client certs (ours and zauth's). Read through a signalfd so the
-   signal never interrupts zloop's poll (which would end the loop). */
+   signal never interrupts zloop's poll (which would end the loop). Not on Windows (no
+   SIGHUP there): restart the bridge instead. */
 static int on_sighup(zloop_t *loop, zmq_pollitem_t *item, void *arg) {
     (void)loop;
     security_t *sec = (security_t *)arg;
-    struct signalfd_siginfo info;
-    if (read(item->fd, &info, sizeof info) != (ssize_t)sizeof info)
+    if (!brg_compat_reload_take(item->fd))
         return 0;
     if (!sec->auth) {
         brg_info("SIGHUP: no CURVE, nothing to reload");
@@ -285,10 +282,7 @@ int main(int argc, char **argv) {
     }
     /* SIGHUP is taken by a signalfd on the loop; blocked before any thread starts so
        every thread inherits the mask. */
-    sigset_t hup;
-    sigemptyset(&hup);
-    sigaddset(&hup, SIGHUP);
-    pthread_sigmask(SIG_BLOCK, &hup, NULL);
+    int sighup_fd = brg_compat_reload_fd();
     /* Risk limits are part of the configuration: a bad one is a usage error, before
        anything is opened. */
     brg_risk_t *risk = brg_risk_new(brg_config_tree(config), err, sizeof err);
@@ -297,8 +291,10 @@ int main(int argc, char **argv) {
         brg_config_destroy(&config);
         return 1;
     }
-    /* czmq's handler turns SIGINT/SIGTERM into zsys_interrupted, which ends zloop. */
+    /* czmq's handler turns SIGINT/SIGTERM (Windows: Ctrl-C) into zsys_interrupted, which
+       ends zloop; on Windows closing the console does too. */
     zsys_init();
+    brg_compat_stop_handler_install();
     zsys_set_logident("xtbridge");
     char instance_id[17];
     snprintf(instance_id, sizeof instance_id, "%08x%08x", (unsigned)randof(0x7fffffff),
@@ -310,7 +306,7 @@ int main(int argc, char **argv) {
     void *backend = NULL;
     brg_publisher_t *publisher = NULL;
     brg_store_t *store = NULL;
-    security_t sec = {NULL, NULL, NULL, signalfd(-1, &hup, SFD_CLOEXEC | SFD_NONBLOCK)};
+    security_t sec = {NULL, NULL, NULL, sighup_fd};
     if (sec.sighup_fd >= 0) {
         zmq_pollitem_t item = {NULL, sec.sighup_fd, ZMQ_POLLIN, 0};
         zloop_poller(loop, &item, on_sighup, &sec);
@@ -419,5 +415,6 @@ out:
     zloop_destroy(&loop);
     security_stop(&sec);
     brg_config_destroy(&config);
+    brg_compat_stop_done();
     return exit_code;
 }

@@ -2,8 +2,38 @@
 # Install what xtbridge needs on Debian 12 (apt only), then configure and build it.
 # Used by scripts/run.sh, scripts/test.sh and docker/Dockerfile, so a fresh machine, CI and
 # the image all set up the same way. Usage: scripts/bootstrap.sh [BUILD_DIR] [cmake args...]
+#   scripts/bootstrap.sh --windows: instead, what the Windows cross-build and its Wine run
+#   need (scripts/build-windows.sh, scripts/test-windows.sh): mingw-w64, Wine, dpkg-dev, and
+#   a deb-src line for the mirror already configured so `apt-get source` works.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+SUDO=""
+[ "$(id -u)" = 0 ] || SUDO="sudo"
+
+if [ "${1:-}" = --windows ]; then
+  if [ -z "$(apt-cache showsrc zeromq3 2>/dev/null)" ]; then
+    # the same mirrors as the binary packages, as deb-src
+    if [ -f /etc/apt/sources.list.d/debian.sources ]; then
+      sed 's/^Types: deb$/Types: deb-src/' /etc/apt/sources.list.d/debian.sources |
+        $SUDO tee /etc/apt/sources.list.d/xtbridge-deb-src.sources >/dev/null
+    else
+      grep -h '^deb ' /etc/apt/sources.list | sed 's/^deb /deb-src /' |
+        $SUDO tee /etc/apt/sources.list.d/xtbridge-deb-src.list >/dev/null
+    fi
+    echo "bootstrap: added deb-src lines for apt-get source"
+    $SUDO apt-get update -qq
+  fi
+  missing=()
+  for p in mingw-w64 wine wine64 dpkg-dev; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "bootstrap: installing ${missing[*]}"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  fi
+  exit 0
+fi
 
 PACKAGES="build-essential cmake pkg-config libzmq3-dev libczmq-dev libprotobuf-c-dev
 protobuf-c-compiler protobuf-compiler libcriterion-dev liblmdb-dev lmdb-utils
@@ -34,8 +64,6 @@ if [ $with_node = 1 ]; then
 fi
 if [ ${#missing[@]} -gt 0 ]; then
   echo "bootstrap: installing ${missing[*]}"
-  SUDO=""
-  [ "$(id -u)" = 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi

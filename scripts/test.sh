@@ -80,6 +80,23 @@ if [ -x docker/test.sh ]; then
   fi
 fi
 
+# Windows stage: its own suites (the cross-build, then the C and Python contract suites and
+# tests/windows against xtbridge.exe under Wine) count here one by one. XTB_WIN_JOBS: make
+# jobs for the dependency builds (CI: 2).
+echo "=== Windows stage: scripts/test-windows.sh"
+./scripts/bootstrap.sh --windows || true
+win_log=$build/windows-stage.log
+XTB_WIN_JOBS=${XTB_WIN_JOBS:-2} ./scripts/test-windows.sh "$build" 2>&1 | tee "$win_log"
+win_line=$(grep '^windows suites: ' "$win_log" | tail -1)
+if [[ $win_line =~ ^windows\ suites:\ ([0-9]+)\ passed,\ ([0-9]+)\ failed ]]; then
+  passed=$((passed + BASH_REMATCH[1]))
+  failed=$((failed + BASH_REMATCH[2]))
+  [ "${BASH_REMATCH[2]}" = 0 ] || failures+=("windows: $(grep '^windows failed: ' "$win_log" | cut -d' ' -f3-)")
+else
+  failed=$((failed + 1))
+  failures+=("windows stage (no summary)")
+fi
+
 # The decoder fuzzer (libFuzzer, its own clang build in build-fuzz), bounded in inputs and
 # time: one more suite. FUZZ_RUNS / FUZZ_MAX_TIME change the bounds.
 echo "=== fuzz/run.sh"

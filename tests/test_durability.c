@@ -1448,9 +1448,9 @@ Test(durability, second_bridge_same_data_dir_exits_2, .fini = cleanup, .timeout 
             dup2(fd, 2);
             close(fd);
         }
-        execl(XTB_BRIDGE_BIN, XTB_BRIDGE_BIN, "--backend", "sim", "--router", router, "--pub", pub,
-              "--data", b->data_dir, "--config", b->config_path, (char *)NULL);
-        _exit(127);
+        const char *args[] = {"--backend", "sim",       "--router", router,         "--pub", pub,
+                              "--data",    b->data_dir, "--config", b->config_path, NULL};
+        xtbt_bridge_exec(args);
     }
     /* A process exit has no socket to poll: check every 5 ms, at most 20 s. */
     int status = 0;

@@ -4,6 +4,14 @@
     parallel (criterion -j) without touching each other or the default TCP ports. Readiness
     is a ping answered, not a sleep: the DEALER queues the request until the ipc socket
     exists, and each attempt is bounded so a bridge that died is noticed quickly.
+
+    The same tests drive a bridge that runs elsewhere, e.g. the Windows build under Wine
+    (scripts/test-windows.sh): XTB_BRIDGE_CMD is the command that runs it, split at spaces
+    ("wine build-win/project/bin/xtbridge.exe"; default: XTB_BRIDGE_BIN), and
+    XTB_TRANSPORT=tcp makes every endpoint a loopback tcp:// one on a free port (Windows has
+    no ipc://). XTB_BRIDGE_STOP_SIGNAL=INT stops it with SIGINT instead of SIGTERM: Wine
+    delivers SIGINT as the console's Ctrl-C (the Windows stop request) but ends the process
+    outright on SIGTERM.
 */
 #define _GNU_SOURCE
 #include "testutil.h"
@@ -14,11 +22,13 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <math.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -40,16 +50,71 @@ const char *xtbt_tmpdir(void) {
     return dir;
 }
 
+/* A loopback tcp port nothing listens on now, below Linux's ephemeral range (32768 up) so
+   outgoing connections do not take it before the bridge binds it; random so parallel test
+   processes do not pick the same one. */
+static int free_tcp_port(void) {
+    /* seeded per process: Criterion's forked workers must not share one sequence */
+    static unsigned seed;
+    static pid_t seeded_by;
+    if (seeded_by != getpid()) {
+        seeded_by = getpid();
+        seed = (unsigned)getpid() ^ (unsigned)zclock_usecs();
+    }
+    for (int attempt = 0; attempt < 200; attempt++) {
+        int port = 20000 + (int)(rand_r(&seed) % 12000);
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        if (fd < 0)
+            break;
+        struct sockaddr_in addr = {0};
+        addr.sin_family = AF_INET;
+        addr.sin_port = htons((uint16_t)port);
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        int rc = bind(fd, (struct sockaddr *)&addr, sizeof addr);
+        close(fd);
+        if (rc == 0)
+            return port;
+    }
+    cr_assert_fail("testutil: no free loopback tcp port");
+    return -1;
+}
+
 char *xtbt_endpoint(char *buf, size_t len, const char *what) {
-    snprintf(buf, len, "ipc://%s/xtbt-%d-%d-%s", xtbt_tmpdir(), (int)getpid(), ++s_endpoint_counter,
-             what);
+    const char *transport = getenv("XTB_TRANSPORT");
+    if (transport && streq(transport, "tcp"))
+        snprintf(buf, len, "tcp://127.0.0.1:%d", free_tcp_port());
+    else
+        snprintf(buf, len, "ipc://%s/xtbt-%d-%d-%s", xtbt_tmpdir(), (int)getpid(),
+                 ++s_endpoint_counter, what);
     return buf;
+}
+
+int xtbt_bridge_command(const char **argv, int max) {
+    /* XTB_BRIDGE_CMD: a launcher and the binary, split at spaces (argv points into a copy) */
+    static char cmd[512];
+    const char *launch = getenv("XTB_BRIDGE_CMD");
+    snprintf(cmd, sizeof cmd, "%s", launch && *launch ? launch : XTB_BRIDGE_BIN);
+    int n = 0;
+    for (char *save = NULL, *tok = strtok_r(cmd, " ", &save); tok && n < max;
+         tok = strtok_r(NULL, " ", &save))
+        argv[n++] = tok;
+    return n;
+}
+
+void xtbt_bridge_exec(const char *const *args) {
+    const char *argv[64];
+    int n = xtbt_bridge_command(argv, 8);
+    for (int i = 0; args && args[i] && n < 63; i++)
+        argv[n++] = args[i];
+    argv[n] = NULL;
+    execvp(argv[0], (char *const *)argv);
+    fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
+    _exit(127);
 }
 
 static pid_t spawn_bridge(xtbt_bridge_t *self, const char *const *extra_args) {
     const char *argv[64];
-    int n = 0;
-    argv[n++] = XTB_BRIDGE_BIN;
+    int n = xtbt_bridge_command(argv, 8);
     argv[n++] = "--backend";
     argv[n++] = "sim";
     argv[n++] = "--router";
@@ -80,7 +145,7 @@ static pid_t spawn_bridge(xtbt_bridge_t *self, const char *const *extra_args) {
             dup2(fd, 2);
             close(fd);
         }
-        execv(argv[0], (char *const *)argv);
+        execvp(argv[0], (char *const *)argv);
         fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
         _exit(127);
     }
@@ -156,6 +221,19 @@ xtbt_bridge_t *xtbt_bridge_start_on(const char *router_ep, const char *pub_ep,
     return start_bridge_impl(router_ep, pub_ep, config_text, extra_args, NULL, NULL);
 }
 
+/* The bridge's log says a port it was given is taken. */
+static bool log_says_in_use(xtbt_bridge_t *self) {
+    FILE *f = fopen(self->log_path, "r");
+    if (!f)
+        return false;
+    char line[1024];
+    bool found = false;
+    while (!found && fgets(line, sizeof line, f))
+        found = strstr(line, "Address in use") != NULL;
+    fclose(f);
+    return found;
+}
+
 static xtbt_bridge_t *start_bridge_impl(const char *router_ep, const char *pub_ep,
                                         const char *config_text, const char *const *extra_args,
                                         const char *client_cert, const char *server_cert) {
@@ -188,13 +266,23 @@ static xtbt_bridge_t *start_bridge_impl(const char *router_ep, const char *pub_e
         fputs(config_text, f);
         fclose(f);
     }
-    self->pid = spawn_bridge(self, extra_args);
-    if (self->pid <= 0 || wait_ready(self) != 0) {
-        xtbt_bridge_dump_log(self);
-        xtbt_bridge_stop(&self);
-        return NULL;
+    /* tcp ports the harness picked were free when picked, but another process may take one
+       before the bridge binds it (under Wine, a bridge stopped a moment ago may still hold
+       its ports): on that failure alone, fresh ports, at most 3 times */
+    for (int attempt = 1;; attempt++) {
+        self->pid = spawn_bridge(self, extra_args);
+        if (self->pid > 0 && wait_ready(self) == 0)
+            return self;
+        if (self->pid != 0 || router_ep || pub_ep || attempt > 3 ||
+            strncmp(self->router_ep, "tcp://", 6) != 0 || !log_says_in_use(self))
+            break;
+        remove(self->log_path);
+        xtbt_endpoint(self->router_ep, sizeof self->router_ep, "router");
+        xtbt_endpoint(self->pub_ep, sizeof self->pub_ep, "pub");
     }
-    return self;
+    xtbt_bridge_dump_log(self);
+    xtbt_bridge_stop(&self);
+    return NULL;
 }
 
 int xtbt_bridge_restart(xtbt_bridge_t *self, const char *const *extra_args) {
@@ -208,10 +296,15 @@ int xtbt_bridge_restart(xtbt_bridge_t *self, const char *const *extra_args) {
     return 0;
 }
 
+int xtbt_stop_signal(void) {
+    const char *stop = getenv("XTB_BRIDGE_STOP_SIGNAL");
+    return stop && streq(stop, "INT") ? SIGINT : SIGTERM;
+}
+
 int xtbt_bridge_kill(xtbt_bridge_t *self) {
     if (self->pid <= 0)
         return -1;
-    kill(self->pid, SIGTERM);
+    kill(self->pid, xtbt_stop_signal());
     int status = 0;
     pid_t got = 0;
     /* Waiting for a process has no socket to poll: check every 5 ms, bounded. */
@@ -221,7 +314,7 @@ int xtbt_bridge_kill(xtbt_bridge_t *self) {
             usleep(5000);
     }
     if (got == 0) {
-        fprintf(stderr, "testutil: xtbridge %d ignored SIGTERM for 10 s, killing\n",
+        fprintf(stderr, "testutil: xtbridge %d ignored its stop signal for 10 s, killing\n",
                 (int)self->pid);
         kill(self->pid, SIGKILL);
         waitpid(self->pid, &status, 0);

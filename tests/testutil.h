@@ -5,6 +5,9 @@
     text written to a file, and waits (bounded) until it answers ping. Tests then drive it
     with the C client (xtbt_bridge_client) and stop it with SIGTERM to check the exit status.
 
+    XTB_BRIDGE_CMD runs the bridge through a launcher instead (e.g. the Windows build under
+    Wine) and XTB_TRANSPORT=tcp puts it on loopback tcp:// endpoints (see testutil.c).
+
     The other helpers wrap common assertions: call-and-expect-OK, and wait-for-a-push with a
     topic prefix and body kind, skipping heartbeats and anything else.
 */
@@ -38,8 +41,17 @@ typedef struct {
     <build dir>/tmp. Created on first use. Static string. */
 const char *xtbt_tmpdir(void);
 
-/*  A unique endpoint "ipc://<tmpdir>/xtbt-<pid>-<n>-<what>" in buf. Returns buf. */
+/*  A unique endpoint "ipc://<tmpdir>/xtbt-<pid>-<n>-<what>" in buf, or with
+    XTB_TRANSPORT=tcp "tcp://127.0.0.1:<free port>". Returns buf. */
 char *xtbt_endpoint(char *buf, size_t len, const char *what);
+
+/*  The command that runs the bridge: XTB_BRIDGE_CMD split at spaces (a launcher and the
+    binary), else XTB_BRIDGE_BIN. Fills at most `max` of argv (pointers into a static copy);
+    returns how many. */
+int xtbt_bridge_command(const char **argv, int max);
+/*  In a forked child: exec that command followed by `args` (NULL-terminated). Does not
+    return (exit 127 when the exec fails). */
+void xtbt_bridge_exec(const char *const *args);
 
 /*  Start xtbridge --backend sim on fresh endpoints and data dir, heartbeat 50 ms, with
     `config_text` (NULL = none) as --config and `extra_args` (NULL-terminated, may be NULL)
@@ -58,8 +70,12 @@ xtbt_bridge_t *xtbt_bridge_start_curve(const char *config_text, const char *cons
 /*  Restart a stopped bridge's process on the same endpoints and data dir (for durability
     tests). Returns 0 when it answers ping. */
 int xtbt_bridge_restart(xtbt_bridge_t *self, const char *const *extra_args);
-/*  SIGTERM the bridge and wait up to 10 s (then SIGKILL). Returns the exit status (0..255),
-    128+signal if killed by a signal, -1 if it was not running. Keeps the data dir. */
+/*  The signal that asks the bridge to stop: SIGTERM, or SIGINT with
+    XTB_BRIDGE_STOP_SIGNAL=INT (a bridge under Wine, where SIGINT is the console's Ctrl-C). */
+int xtbt_stop_signal(void);
+/*  SIGTERM the bridge (SIGINT with XTB_BRIDGE_STOP_SIGNAL=INT) and wait up to 10 s (then SIGKILL).
+   Returns the exit status (0..255), 128+signal if killed by a signal, -1 if it was not running.
+   Keeps the data dir. */
 int xtbt_bridge_kill(xtbt_bridge_t *self);
 /*  Kill (if running), remove the temp dir and free; NULLs the pointer. Returns the exit
     status as xtbt_bridge_kill (or -1 if it was already stopped). */

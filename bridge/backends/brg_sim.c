@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "brg_compat.h"
 #include "brg_log.h"
 #include "brg_stall.h"
 #include "brg_sim_credit.h"
@@ -2102,7 +2103,7 @@ static void handle_ipo_data(brg_sim_t *self, brg_call_t *call) {
     size_t n = sizeof ipo_calendar / sizeof ipo_calendar[0];
     r->ipos = (Xtbridge__IpoInfo **)brg_call_alloc(call, (n + 1) * sizeof(void *));
     struct tm day = {.tm_year = 2022 - 1900, .tm_mon = 5, .tm_mday = 27 + self->trading_day};
-    time_t t = timegm(&day); /* normalises the day count into a date */
+    time_t t = brg_compat_timegm(&day); /* normalises the day count into a date */
     struct tm date;
     gmtime_r(&t, &date);
     char text[40];

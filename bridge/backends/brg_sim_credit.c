@@ -12,6 +12,7 @@
     or from the proceeds (short sell, sell to repay).
 */
 #include "brg_sim_credit.h"
+#include "brg_compat.h"
 
 #include <czmq.h>
 #include <inttypes.h>
@@ -156,7 +157,7 @@ int32_t brg_sim_credit_date(int32_t trading_day) {
     /* Monday 2026-01-05 is day 0; each sim day is the next weekday */
     int32_t n = trading_day > 0 ? trading_day : 0;
     struct tm tm = {.tm_year = 2026 - 1900, .tm_mon = 0, .tm_mday = 5 + (n / 5) * 7 + n % 5};
-    time_t t = timegm(&tm);
+    time_t t = brg_compat_timegm(&tm);
     struct tm out;
     gmtime_r(&t, &out);
     return (out.tm_year + 1900) * 10000 + (out.tm_mon + 1) * 100 + out.tm_mday;
@@ -166,7 +167,7 @@ static int32_t date_plus_days(int32_t date, int32_t days) {
     struct tm tm = {.tm_year = date / 10000 - 1900,
                     .tm_mon = date / 100 % 100 - 1,
                     .tm_mday = date % 100 + days};
-    time_t t = timegm(&tm);
+    time_t t = brg_compat_timegm(&tm);
     struct tm out;
     gmtime_r(&t, &out);
     return (out.tm_year + 1900) * 10000 + (out.tm_mon + 1) * 100 + out.tm_mday;

@@ -6,15 +6,14 @@
 */
 #include "brg_sim_export.h"
 
+#include "brg_compat.h"
+
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 int brg_sim_export_kind(const char *data_type) {
     if (!data_type)
@@ -58,21 +57,16 @@ FILE *brg_sim_export_open(const char *data_dir, const char *name, char *path, si
                           char *err, size_t errlen) {
     char dir[1024];
     snprintf(dir, sizeof dir, "%s/export", data_dir && *data_dir ? data_dir : ".");
-    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+    if (brg_compat_mkdir(dir) != 0 && errno != EEXIST) {
         snprintf(err, errlen, "cannot create the export directory %s: %s", dir, strerror(errno));
         return NULL;
     }
-    char *real = realpath(dir, NULL);
+    char *real = brg_compat_realpath(dir);
     snprintf(path, pathlen, "%s/%s", real ? real : dir, name);
     free(real);
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
-    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
-    if (!f) {
+    FILE *f = brg_compat_create_file(path); /* never through a symlink */
+    if (!f)
         snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
-        if (fd >= 0)
-            close(fd);
-        return NULL;
-    }
     return f;
 }
 

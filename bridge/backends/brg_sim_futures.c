@@ -40,7 +40,8 @@ enum {
     ST_SUCCEEDED = 56,
     ST_JUNK = 57,
 };
-enum { LONG = 48, SHORT = 49, BUY = 48, SELL = 49 };
+/* DIR_: windows.h (through czmq) has types named LONG and SHORT */
+enum { DIR_LONG = 48, DIR_SHORT = 49, BUY = 48, SELL = 49 };
 enum {
     OFFSET_OPEN = 48,
     OFFSET_CLOSE = 49,
@@ -466,14 +467,14 @@ static int64_t used_margin(const position_t *p) {
 
 /* Mark-to-market profit of a position against its reference prices, at price `last`. */
 static int64_t position_profit(const position_t *p, int64_t last) {
-    int64_t sign = p->direction == LONG ? 1 : -1, v = 0;
+    int64_t sign = p->direction == DIR_LONG ? 1 : -1, v = 0;
     for (size_t i = 0; i < p->nlots; i++)
         v += sign * (last - p->lots[i].ref_price) * p->product->multiplier * p->lots[i].volume;
     return v;
 }
 
 static int64_t float_profit(const position_t *p, int64_t last) {
-    int64_t sign = p->direction == LONG ? 1 : -1, v = 0;
+    int64_t sign = p->direction == DIR_LONG ? 1 : -1, v = 0;
     for (size_t i = 0; i < p->nlots; i++)
         v += sign * (last - p->lots[i].open_price) * p->product->multiplier * p->lots[i].volume;
     return v;
@@ -717,8 +718,8 @@ static void push_cancel_result(brg_sim_futures_t *self, int64_t order_id, int ma
 
 /* Pushes of the positions an order touches (its close legs' and its open leg's). */
 static void push_order_positions(brg_sim_futures_t *self, const order_t *o) {
-    int32_t open_dir = o->side == BUY ? LONG : SHORT;
-    int32_t close_dir = o->side == BUY ? SHORT : LONG;
+    int32_t open_dir = o->side == BUY ? DIR_LONG : DIR_SHORT;
+    int32_t close_dir = o->side == BUY ? DIR_SHORT : DIR_LONG;
     bool closes = false, opens = false;
     for (size_t i = 0; i < o->nlegs; i++)
         *(o->legs[i].kind == LEG_OPEN ? &opens : &closes) = true;
@@ -795,7 +796,7 @@ static const char *plan(brg_sim_futures_t *self, order_t *o, char *buf, size_t l
     o->side = side;
     int64_t left = o->volume;
     if (kind >= 0) {
-        position_t *p = position_find(self, o->code, side == BUY ? SHORT : LONG);
+        position_t *p = position_find(self, o->code, side == BUY ? DIR_SHORT : DIR_LONG);
         int64_t first_can = closable(p, kind);
         int64_t second_can = second >= 0 ? closable(p, second) : 0;
         int64_t take = first_can < left ? first_can : left;
@@ -882,7 +883,7 @@ static const char *check_order(brg_sim_futures_t *self, order_t *o, const brg_si
 }
 
 static void order_freeze(brg_sim_futures_t *self, order_t *o) {
-    position_t *p = position_find(self, o->code, o->side == BUY ? SHORT : LONG);
+    position_t *p = position_find(self, o->code, o->side == BUY ? DIR_SHORT : DIR_LONG);
     for (size_t i = 0; i < o->nlegs; i++)
         if (o->legs[i].kind != LEG_OPEN && p)
             freeze_lots(p, o->legs[i].kind, o->legs[i].volume);
@@ -890,7 +891,7 @@ static void order_freeze(brg_sim_futures_t *self, order_t *o) {
 }
 
 static void order_release(brg_sim_futures_t *self, order_t *o) {
-    position_t *p = position_find(self, o->code, o->side == BUY ? SHORT : LONG);
+    position_t *p = position_find(self, o->code, o->side == BUY ? DIR_SHORT : DIR_LONG);
     for (size_t i = 0; i < o->nlegs; i++)
         if (o->legs[i].kind != LEG_OPEN && p)
             unfreeze_lots(p, o->legs[i].kind, o->legs[i].volume - o->legs[i].done);
@@ -926,7 +927,7 @@ static trade_t *new_trade(brg_sim_futures_t *self, order_t *o, int64_t qty, int6
 /* Close `qty` frozen lots of leg `kind` at `price`: profit and fees into the balance. */
 static int64_t close_lots(brg_sim_futures_t *self, position_t *p, int kind, int64_t qty,
                           int64_t price) {
-    int64_t sign = p->direction == LONG ? 1 : -1, fee = 0;
+    int64_t sign = p->direction == DIR_LONG ? 1 : -1, fee = 0;
     for (size_t i = 0; i < p->nlots && qty > 0; i++) {
         lot_t *l = &p->lots[i];
         if (!lot_matches(l, kind) || l->frozen == 0)
@@ -945,8 +946,8 @@ static int64_t close_lots(brg_sim_futures_t *self, position_t *p, int kind, int6
 }
 
 static void fill(brg_sim_futures_t *self, order_t *o, int64_t qty, int64_t price) {
-    int32_t open_dir = o->side == BUY ? LONG : SHORT;
-    int32_t close_dir = o->side == BUY ? SHORT : LONG;
+    int32_t open_dir = o->side == BUY ? DIR_LONG : DIR_SHORT;
+    int32_t close_dir = o->side == BUY ? DIR_SHORT : DIR_LONG;
     size_t first_trade = self->ntrades;
     for (size_t i = 0; i < o->nlegs && qty > 0; i++) {
         leg_t *leg = &o->legs[i];
@@ -1127,8 +1128,8 @@ static int cancel(brg_sim_futures_t *self, order_t *o, int64_t order_id, int mar
     order_release(self, o);
     o->status = o->traded ? ST_PART_CANCEL : ST_CANCELED;
     /* the statistics count cancels on the position the order would open or close */
-    int32_t dir = o->nlegs && o->legs[0].kind != LEG_OPEN ? (o->side == BUY ? SHORT : LONG)
-                                                          : (o->side == BUY ? LONG : SHORT);
+    int32_t dir = o->nlegs && o->legs[0].kind != LEG_OPEN ? (o->side == BUY ? DIR_SHORT : DIR_LONG)
+                                                          : (o->side == BUY ? DIR_LONG : DIR_SHORT);
     position_get(self, o->code, dir)->cancel_times++;
     push_order(self, o);
     push_release(self, o);
@@ -1247,9 +1248,9 @@ void brg_sim_futures_position_at(brg_sim_futures_t *self, size_t index, Xtbridge
 
 bool brg_sim_futures_position_get(brg_sim_futures_t *self, const char *code,
                                   Xtbridge__XtPosition *out) {
-    position_t *p = code ? position_find(self, code, LONG) : NULL;
+    position_t *p = code ? position_find(self, code, DIR_LONG) : NULL;
     if (!p && code)
-        p = position_find(self, code, SHORT);
+        p = position_find(self, code, DIR_SHORT);
     if (p)
         fill_position_msg(self, p, out);
     return p != NULL;
@@ -1277,7 +1278,7 @@ void brg_sim_futures_statistics_at(brg_sim_futures_t *self, size_t index,
     for (size_t i = 0; i < self->norders; i++) {
         order_t *o = self->orders[i];
         if (!order_open(o) || strcmp(o->code, p->code) != 0 ||
-            (o->side == BUY ? LONG : SHORT) != p->direction)
+            (o->side == BUY ? DIR_LONG : DIR_SHORT) != p->direction)
             continue;
         for (size_t j = 0; j < o->nlegs; j++)
             if (o->legs[j].kind == LEG_OPEN) {
@@ -1499,7 +1500,7 @@ int brg_sim_futures_load(brg_sim_futures_t *self, brg_store_t *store, int64_t ba
     for (size_t i = 0; i < b->n_positions && result == 0; i++) {
         Xtbridge__State__SimFuturesPosition *m = b->positions[i];
         if (!brg_sim_futures_code_valid(m->code) ||
-            (m->direction != LONG && m->direction != SHORT) ||
+            (m->direction != DIR_LONG && m->direction != DIR_SHORT) ||
             position_find(self, m->code, m->direction)) {
             result = -1;
             break;

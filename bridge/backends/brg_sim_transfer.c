@@ -1,6 +1,7 @@
 /*  brg_sim_transfer.c - the ordinary counter, the other node and external deals beside a
     simulated account (see brg_sim_transfer.h). Money in fen. */
 #include "brg_sim_transfer.h"
+#include "brg_compat.h"
 
 #include <czmq.h>
 #include <inttypes.h>
@@ -327,7 +328,7 @@ static int64_t date_epoch(const char *date) {
         d > 31)
         return 0;
     struct tm tm = {.tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = d};
-    return (int64_t)timegm(&tm) - 8 * 3600;
+    return (int64_t)brg_compat_timegm(&tm) - 8 * 3600;
 }
 
 void brg_sim_transfer_deal_at(brg_sim_transfer_t *self, size_t index, Xtbridge__XtTrade *out) {

@@ -8,6 +8,7 @@
     host this client reached the ROUTER at: the one address known to lead to the bridge.
 */
 #include "xtb_client.h"
+#include "xtb_memstream.h"
 
 #include <czmq.h>
 #include <ctype.h>
@@ -1594,17 +1595,14 @@ static void print_message(FILE *f, const ProtobufCMessage *msg, fmt_t fmt, bool 
 }
 
 static char *print_to_string(const ProtobufCMessage *msg, fmt_t fmt, bool skip_defaults) {
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    if (!f)
+    xtb_memstream_t ms;
+    if (xtb_memstream_open(&ms))
         return NULL;
     if (msg)
-        print_message(f, msg, fmt, skip_defaults);
+        print_message(ms.f, msg, fmt, skip_defaults);
     else
-        fputs(fmt == FMT_JSON ? "null" : "{}", f);
-    fclose(f);
-    return buf;
+        fputs(fmt == FMT_JSON ? "null" : "{}", ms.f);
+    return xtb_memstream_close(&ms);
 }
 
 char *xtb_message_to_json(const ProtobufCMessage *msg, bool skip_defaults) {

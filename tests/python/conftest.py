@@ -5,11 +5,20 @@ Environment:
   fail when it does not exist (build first: a test that cannot run is a failure).
 - XTBRIDGE_PB2_DIR: directory holding the generated xtbridge_pb2.py (default
   <repo>/build/python when it exists; otherwise the package generates it with protoc).
-Every test gets its own ipc:// endpoints and, for the real bridge, its own --data dir.
+- XTB_BRIDGE_CMD: run the bridge through a launcher instead, split like a shell would
+  (e.g. "wine build-win/project/bin/xtbridge.exe": the Windows build under Wine).
+- XTB_TRANSPORT=tcp: loopback tcp:// endpoints on free ports instead of ipc:// (Windows has
+  no ipc://).
+- XTB_BRIDGE_STOP_SIGNAL=INT: stop the bridge with SIGINT, not SIGTERM (Wine delivers SIGINT
+  as the console's Ctrl-C, the Windows stop request, and ends the process on SIGTERM).
+Every test gets its own endpoints and, for the real bridge, its own --data dir.
 """
 
 import itertools
 import os
+import random
+import shlex
+import socket
 import tempfile
 import signal
 import subprocess
@@ -33,7 +42,26 @@ from xtquant.xttrader import XtQuantTrader, XtQuantTraderCallback  # noqa: E402
 from fakebridge import FakeBridge  # noqa: E402
 
 BRIDGE_BIN = os.environ.get('XTB_BRIDGE_BIN', os.path.join(REPO, 'build', 'bin', 'xtbridge'))
+BRIDGE_CMD = shlex.split(os.environ.get('XTB_BRIDGE_CMD', '')) or [BRIDGE_BIN]
+TCP = os.environ.get('XTB_TRANSPORT') == 'tcp'
+STOP_SIGNAL = signal.SIGINT if os.environ.get('XTB_BRIDGE_STOP_SIGNAL') == 'INT' else signal.SIGTERM
 _counter = itertools.count(1)
+
+
+def free_tcp_port():
+    """A loopback port nothing listens on now, below Linux's ephemeral range (so outgoing
+    connections do not take it before the bridge binds it)."""
+    for _ in range(200):
+        port = random.randrange(20000, 32000)
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            s.bind(('127.0.0.1', port))
+            return port
+        except OSError:
+            continue
+        finally:
+            s.close()
+    pytest.fail('no free loopback tcp port')
 
 
 @pytest.fixture
@@ -44,6 +72,9 @@ def pb():
 @pytest.fixture
 def endpoints():
     n = next(_counter)
+    if TCP:
+        yield ('tcp://127.0.0.1:%d' % free_tcp_port(), 'tcp://127.0.0.1:%d' % free_tcp_port())
+        return
     # $XTB_TMPDIR (scripts/test.sh: build-test/tmp, relative to the repository) or the
     # system's temporary directory
     tmp = os.environ.get('XTB_TMPDIR') or tempfile.gettempdir()
@@ -200,7 +231,7 @@ class Bridge(object):
 
     def terminate(self, timeout=10):
         if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
+            self.proc.send_signal(STOP_SIGNAL)
             try:
                 self.proc.wait(timeout)
             except subprocess.TimeoutExpired:
@@ -211,11 +242,12 @@ class Bridge(object):
 
 def start_bridge(router, pub, data_dir, pb, config=None, heartbeat_ms=200, extra_args=(),
                  curve=None):
-    if not os.access(BRIDGE_BIN, os.X_OK):
+    binary = BRIDGE_CMD[-1]
+    if not (os.access(binary, os.X_OK) or (len(BRIDGE_CMD) > 1 and os.path.isfile(binary))):
         pytest.fail('bridge binary %s not built (run scripts/bootstrap.sh or set '
-                    'XTB_BRIDGE_BIN)' % BRIDGE_BIN)
+                    'XTB_BRIDGE_BIN / XTB_BRIDGE_CMD)' % binary)
     log_path = os.path.join(str(data_dir), 'bridge.log')
-    args = [BRIDGE_BIN, '--backend', 'sim', '--router', router, '--pub', pub,
+    args = BRIDGE_CMD + ['--backend', 'sim', '--router', router, '--pub', pub,
             '--data', os.path.join(str(data_dir), 'data'), '--heartbeat-ms', str(heartbeat_ms)]
     if config:
         args += ['--config', config]

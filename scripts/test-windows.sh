@@ -80,6 +80,8 @@ suite() {
 #   fails now and then with "Address in use" (the killed process's sockets are still open
 #   in wineserver), which also points at Wine for the cases above.
 suite test_integration "$linux/bin/test_integration" -j2
+# the shared contract suite's sim half (its xtquant half needs the Linux stand-in terminal)
+suite test_contract "$linux/bin/test_contract" -j2 --filter 'contract_sim/*'
 suite test_durability "$linux/bin/test_durability" -j2 \
   --filter '!(durability/replay_200k_bounded|durability/second_bridge_same_data_dir_exits_2|durability/same_request_id_three_times_across_kill9|durability/crash_mid_stream|durability/kill9_mid_fill_burst)'
 suite test_curve "$linux/bin/test_curve" -j2 \

@@ -175,7 +175,12 @@ Test(curve, unknown_key_and_plaintext_get_nothing) {
     char router_needle[300];
     snprintf(router_needle, sizeof router_needle, "ROUTER on %s refused", s_bridge->router_ep);
     cr_assert(log_contains(router_needle), "no ROUTER refusal logged (%s)", router_needle);
-    cr_assert(log_contains("refused a connection: it does not speak CURVE to this bridge"),
+    /* libzmq reports a plaintext peer as a mechanism mismatch (PROTOCOL) when it reads its
+       greeting, or, when the peer hangs up first (here: after its 500 ms), as a failed
+       handshake without detail (EPIPE); both are this client's refusal, logged (the
+       stranger's are AUTH refusals, a third text) */
+    cr_assert(log_contains("refused a connection: it does not speak CURVE to this bridge") ||
+                  log_contains("refused a connection: the security handshake failed"),
               "no refusal logged for the plaintext client");
     cr_assert(log_contains("refused a connection: its key is not in the allowed client certs"),
               "no refusal logged by the monitor for the stranger's key");

@@ -749,8 +749,11 @@ Test(sim_futures, export_paths_never_leave_the_export_dir) {
     char *real = realpath(s_bridge->data_dir, NULL);
     cr_assert_not_null(real);
     snprintf(dir, sizeof dir, "%s/export", real);
-    /* escapes: each lands in <data>/export under its last component */
-    const char *escapes[] = {"../../escape1.csv", "/tmp/escape2.csv", "..\\..\\escape3.csv",
+    /* escapes: each lands in <data>/export under its last component; the absolute one
+       names the data dir itself, a place the bridge could write to */
+    char absolute[600];
+    snprintf(absolute, sizeof absolute, "%s/escape2.csv", real);
+    const char *escapes[] = {"../../escape1.csv", absolute, "..\\..\\escape3.csv",
                              "C:/Windows/escape4.csv", "a/b/../../../escape5.csv"};
     for (size_t i = 0; i < 5; i++) {
         char *json = export_json(STK, 2, escapes[i], "deal", false);

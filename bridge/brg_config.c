@@ -11,6 +11,8 @@
                 id = 1000000365
 */
 #include "brg_config.h"
+
+#include "brg_jetstream.h"
 #include "brg_compat.h"
 
 #include <ctype.h>
@@ -229,18 +231,16 @@ static int apply(brg_config_t *self, const char *name, const char *value, char *
         if (parse_flag(name, value, &self->insecure, err, errlen))
             return -1;
     } else if (streq(name, "jetstream")) {
-        if (strncmp(value, "nats://", 7) != 0 && strncmp(value, "tls://", 6) != 0) {
+        if (!brg_jetstream_url_ok(value)) {
             snprintf(err, errlen, "bad jetstream '%s' (want nats://HOST:PORT)", value);
             return -1;
         }
         set_str(&self->jetstream, value);
     } else if (streq(name, "jetstream-stream") || streq(name, "jetstream_stream")) {
-        for (const char *p = value; *p || p == value; p++)
-            if (!*p || !(isalnum((unsigned char)*p) || *p == '_' || *p == '-')) {
-                snprintf(err, errlen, "bad jetstream_stream '%s' (letters, digits, _ and -)",
-                         value);
-                return -1;
-            }
+        if (!brg_jetstream_stream_ok(value)) {
+            snprintf(err, errlen, "bad jetstream_stream '%s' (letters, digits, _ and -)", value);
+            return -1;
+        }
         set_str(&self->jetstream_stream, value);
     } else if (streq(name, "behind-proxy") || streq(name, "behind_proxy")) {
         if (parse_flag("behind_proxy", value, &self->behind_proxy, err, errlen))

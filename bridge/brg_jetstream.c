@@ -16,6 +16,19 @@
 
 #include "brg_log.h"
 
+bool brg_jetstream_url_ok(const char *url) {
+    return url && (strncmp(url, "nats://", 7) == 0 || strncmp(url, "tls://", 6) == 0);
+}
+
+bool brg_jetstream_stream_ok(const char *name) {
+    if (!name || !*name)
+        return false;
+    for (const char *p = name; *p; p++)
+        if (!(isalnum((unsigned char)*p) || *p == '_' || *p == '-'))
+            return false;
+    return true;
+}
+
 #ifdef XTB_HAVE_JETSTREAM
 #include <nats/nats.h>
 
@@ -399,13 +412,11 @@ brg_jetstream_t *brg_jetstream_new(const brg_jetstream_args_t *args, char *err, 
         return NULL;
     }
     const char *stream = args->stream && *args->stream ? args->stream : "XTB";
-    for (const char *p = stream; *p; p++)
-        if (!(isalnum((unsigned char)*p) || *p == '_' || *p == '-')) {
-            snprintf(err, errlen, "bad jetstream stream name '%s' (letters, digits, _ and -)",
-                     stream);
-            return NULL;
-        }
-    if (strncmp(args->url, "nats://", 7) != 0 && strncmp(args->url, "tls://", 6) != 0) {
+    if (!brg_jetstream_stream_ok(stream)) {
+        snprintf(err, errlen, "bad jetstream stream name '%s' (letters, digits, _ and -)", stream);
+        return NULL;
+    }
+    if (!brg_jetstream_url_ok(args->url)) {
         snprintf(err, errlen, "bad jetstream url '%s' (want nats://HOST:PORT)", args->url);
         return NULL;
     }

@@ -46,6 +46,11 @@ typedef struct {
     char last_error[256]; /* "" when the last attempt worked */
 } brg_jetstream_stats_t;
 
+/*  The forms brg_jetstream_new accepts (the config checks them at parse time too): a url
+    nats://... or tls://..., a stream name of letters, digits, _ and - (not empty). */
+bool brg_jetstream_url_ok(const char *url);
+bool brg_jetstream_stream_ok(const char *name);
+
 /*  Whether this build has JetStream support (libnats). */
 bool brg_jetstream_available(void);
 

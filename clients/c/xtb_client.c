@@ -657,19 +657,13 @@ static void watch_heartbeat(xtb_client_t *self, const Xtbridge__Event *ev) {
     if (!restarted && !silent)
         return;
     self->recovery.catch_ups++;
-    /* collect first: recover() reorders the pending list, not the table */
-    zlist_t *topics = zlist_new();
-    zlist_autofree(topics);
+    /* recover() only queues events: the table is not changed while we walk it */
     for (uint64_t *seq = (uint64_t *)zhashx_first(self->last_seq); seq;
-         seq = (uint64_t *)zhashx_next(self->last_seq))
-        if (!no_replay_topic((const char *)zhashx_cursor(self->last_seq)))
-            zlist_append(topics, (void *)zhashx_cursor(self->last_seq));
-    for (char *t = (char *)zlist_first(topics); t; t = (char *)zlist_next(topics)) {
-        uint64_t *last = tracked(self, t);
-        if (last)
-            recover(self, t, *last, NULL);
+         seq = (uint64_t *)zhashx_next(self->last_seq)) {
+        const char *topic = (const char *)zhashx_cursor(self->last_seq);
+        if (!no_replay_topic(topic))
+            recover(self, topic, *seq, NULL);
     }
-    zlist_destroy(&topics);
 }
 
 /* Whether `p` goes to the user now. May replay (then p is queued behind the replayed

@@ -297,17 +297,14 @@ static void page_clear(page_t *page) {
 }
 
 /* Wait up to ms for a message on the pipe; true when the actor must stop. */
-static bool wait_pipe(zsock_t *pipe, int ms) {
-    zpoller_t *poller = zpoller_new(pipe, NULL);
-    bool stop = false;
+static bool wait_pipe(zpoller_t *poller, zsock_t *pipe, int ms) {
     if (zpoller_wait(poller, ms)) {
         char *command = zstr_recv(pipe);
-        stop = !command || streq(command, "$TERM");
+        bool stop = !command || streq(command, "$TERM");
         free(command);
-    } else
-        stop = zpoller_terminated(poller);
-    zpoller_destroy(&poller);
-    return stop;
+        return stop;
+    }
+    return zpoller_terminated(poller);
 }
 
 static void forwarder(zsock_t *pipe, void *arg) {
@@ -348,12 +345,13 @@ static void forwarder(zsock_t *pipe, void *arg) {
         set_error(self, "cannot set up NATS for %s: %s", self->url, natsStatus_GetText(s));
     zsock_signal(pipe, 0);
 
+    zpoller_t *poller = zpoller_new(pipe, NULL); /* the actor's only wait: for a stop */
     page_t *page = (page_t *)calloc(1, sizeof(page_t));
     int backoff = BACKOFF_MIN_MS;
-    bool stop = s != NATS_OK && wait_pipe(pipe, -1); /* broken setup: only wait for $TERM */
+    bool stop = s != NATS_OK && wait_pipe(poller, pipe, -1); /* broken setup: only wait for $TERM */
     while (!stop) {
         if (!f.stream_ready && !(f.stream_ready = ensure_stream(&f))) {
-            stop = wait_pipe(pipe, backoff);
+            stop = wait_pipe(poller, pipe, backoff);
             backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
             continue;
         }
@@ -363,7 +361,7 @@ static void forwarder(zsock_t *pipe, void *arg) {
         if (read < 0) {
             set_error(self, "cannot read the journal");
             page_clear(page);
-            stop = wait_pipe(pipe, BACKOFF_MAX_MS);
+            stop = wait_pipe(poller, pipe, BACKOFF_MAX_MS);
             continue;
         }
         bool failed = false;
@@ -382,7 +380,7 @@ static void forwarder(zsock_t *pipe, void *arg) {
         page_clear(page);
         if (failed) {
             cursor_save(&f);
-            stop = wait_pipe(pipe, backoff);
+            stop = wait_pipe(poller, pipe, backoff);
             backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
             continue;
         }
@@ -390,11 +388,12 @@ static void forwarder(zsock_t *pipe, void *arg) {
         if (idle || zclock_mono() - f.saved_ms >= SAVE_EVERY_MS)
             cursor_save(&f);
         if (idle)
-            stop = wait_pipe(pipe, IDLE_MS);
+            stop = wait_pipe(poller, pipe, IDLE_MS);
         else if (zsock_events(pipe) & ZMQ_POLLIN)
-            stop = wait_pipe(pipe, 0);
+            stop = wait_pipe(poller, pipe, 0);
     }
     cursor_save(&f);
+    zpoller_destroy(&poller);
     free(page);
     jsCtx_Destroy(f.js);
     natsConnection_Destroy(f.nc);

@@ -461,14 +461,25 @@ static int seqs_flush(brg_store_t *self) {
     return 0;
 }
 
+/* The batch's record is done with: start the next one empty (a big batch's buffer, say a
+   day close slice's, is not kept for the small ones after it). */
+static void log_clear(brg_store_t *self) {
+    self->dirty = false;
+    self->log_len = 0;
+    if (self->log_cap > ((size_t)1 << 20)) {
+        free(self->log);
+        self->log = NULL;
+        self->log_cap = 0;
+    }
+}
+
 /* The open batch's writes are discarded: the transaction goes, and is rebuilt from the
    log with the batches before this one. */
 static void write_abort(brg_store_t *self) {
     if (self->wtxn)
         mdb_txn_abort(self->wtxn);
     self->wtxn = NULL;
-    self->dirty = false;
-    self->log_len = 0;
+    log_clear(self);
     self->next_pos = self->saved_next_pos;
     self->count = self->saved_count;
     seqs_drop(self);
@@ -507,8 +518,7 @@ static int write_commit(brg_store_t *self) {
         self->failures++;
         return -1;
     }
-    self->dirty = false;
-    self->log_len = 0;
+    log_clear(self);
     self->commits++;
     if (brg_wal_used(self->wal) > brg_wal_size(self->wal) / 2)
         checkpoint(self);
@@ -1095,7 +1105,8 @@ static int journal_scan(brg_store_t *self, MDB_txn *txn, const char *prefix,
     heap_t heap = {NULL, 0, 0};
     MDB_cursor *topics = NULL, *index = NULL;
     int visited = -1;
-    if (mdb_cursor_open(txn, self->dbis[DB_TOPICS], &topics) || mdb_cursor_open(txn, self->dbis[DB_JOURNAL], &index))
+    if (mdb_cursor_open(txn, self->dbis[DB_TOPICS], &topics) ||
+        mdb_cursor_open(txn, self->dbis[DB_JOURNAL], &index))
         goto done;
     /* one head per matching topic that has something after the client's seq */
     MDB_val k = {plen, (void *)(prefix ? prefix : "")}, v;

@@ -100,8 +100,8 @@ int brg_wal_scan(brg_wal_t *self, brg_wal_record_fn *fn, void *arg) {
         header_t h;
         memcpy(&h, self->base + at, sizeof h);
         const uint8_t *data = self->base + at + HEADER;
-        if (h.magic != WAL_MAGIC || h.epoch != self->epoch ||
-            h.size > self->bytes - at - HEADER || checksum(&h, data, h.size) != h.check)
+        if (h.magic != WAL_MAGIC || h.epoch != self->epoch || h.size > self->bytes - at - HEADER ||
+            checksum(&h, data, h.size) != h.check)
             break;
         visited++;
         if (fn(arg, h.batch, data, h.size))

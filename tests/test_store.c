@@ -532,7 +532,8 @@ static void die_after_batches(const char *dir, int n, int checkpoint_at) {
             _exit(3);
         for (int i = 1; i <= n; i++) {
             write_batch(store, i);
-            if (i == checkpoint_at && (brg_store_checkpoint(store) || brg_store_checkpoints(store) != 1))
+            if (i == checkpoint_at &&
+                (brg_store_checkpoint(store) || brg_store_checkpoints(store) != 1))
                 _exit(4);
         }
         _exit(0); /* no destroy, no checkpoint: what was logged must be enough */

@@ -522,12 +522,16 @@ static void write_batch(brg_store_t *store, int i) {
 
 /* The store as a process that dies leaves it: `n` batches committed, a checkpoint after
    `checkpoint_at` of them (0: none), no brg_store_destroy. Runs in a child process. */
-static void die_after_batches(const char *dir, int n, int checkpoint_at) {
+static void die_after_batches(const char *dir, int n, int checkpoint_at,
+                              brg_durability_t durability) {
     pid_t pid = fork();
     cr_assert_geq(pid, 0);
     if (pid == 0) {
         char err[256];
-        brg_store_t *store = brg_store_new(dir, NULL, err, sizeof err);
+        brg_store_opts_t opts;
+        brg_store_opts_default(&opts);
+        opts.durability = durability;
+        brg_store_t *store = brg_store_new(dir, &opts, err, sizeof err);
         if (!store)
             _exit(3);
         for (int i = 1; i <= n; i++) {
@@ -566,13 +570,18 @@ static void expect_batches(const char *dir, int n) {
 Test(store, batches_logged_before_a_crash_are_back_after_it) {
     char dir[256];
     fresh_dir(dir, sizeof dir);
-    die_after_batches(dir, 300, 0);
+    die_after_batches(dir, 300, 0, BRG_DURABILITY_PROCESS);
     expect_batches(dir, 300);
     /* a checkpoint in the middle, the rest only in the log */
     char dir2[256];
     fresh_dir(dir2, sizeof dir2);
-    die_after_batches(dir2, 300, 120);
+    die_after_batches(dir2, 300, 120, BRG_DURABILITY_PROCESS);
     expect_batches(dir2, 300);
+    /* power: each record synced (msync), the checkpoint synced too */
+    char dir3[256];
+    fresh_dir(dir3, sizeof dir3);
+    die_after_batches(dir3, 40, 25, BRG_DURABILITY_POWER);
+    expect_batches(dir3, 40);
 }
 
 /* A record the process was writing when it died (or a torn page) fails its checksum: the
@@ -580,7 +589,7 @@ Test(store, batches_logged_before_a_crash_are_back_after_it) {
 Test(store, a_torn_last_record_is_not_replayed) {
     char dir[256], path[300];
     fresh_dir(dir, sizeof dir);
-    die_after_batches(dir, 50, 0);
+    die_after_batches(dir, 50, 0, BRG_DURABILITY_PROCESS);
     snprintf(path, sizeof path, "%s/data.wal", dir);
     FILE *f = fopen(path, "r+b");
     cr_assert_not_null(f);

@@ -237,11 +237,12 @@ static int apply_ops(brg_store_t *self, const uint8_t *data, size_t size) {
     return 0;
 }
 
-/* Replaying the log: batches from..to must come in order, each once. */
+/* Replaying the log: batches from..to must come in order, each once. Without `apply`
+   only counted (open, before the transaction that applies them). */
 typedef struct {
     brg_store_t *self;
     uint64_t next, to;
-    bool started;
+    bool started, apply;
     int rc;
 } replay_t;
 
@@ -252,7 +253,7 @@ static int replay_record(void *arg, uint64_t batch, const uint8_t *data, size_t 
     if (batch != r->next || batch > r->to)
         return 1;
     r->started = true;
-    if ((r->rc = apply_ops(r->self, data, size)))
+    if (r->apply && (r->rc = apply_ops(r->self, data, size)))
         return 1;
     r->next++;
     return 0;
@@ -262,7 +263,7 @@ static int replay_record(void *arg, uint64_t batch, const uint8_t *data, size_t 
    one holding them was aborted. -1 (the store is broken until a restart, which replays
    the log into LMDB's committed state) if that cannot be done. */
 static int rebuild(brg_store_t *self) {
-    replay_t r = {self, self->ckpt_batch + 1, self->wal_batch, false, 0};
+    replay_t r = {self, self->ckpt_batch + 1, self->wal_batch, false, true, 0};
     if (!self->wtxn && (r.rc = now_txn_begin(self)) == 0) {
         brg_wal_scan(self->wal, replay_record, &r);
         if (!r.rc && r.next != self->wal_batch + 1)
@@ -737,20 +738,6 @@ static int open_dbs(brg_store_t *self) {
     return 0;
 }
 
-/* Counting the log's batches after the checkpoint. */
-static int count_record(void *arg, uint64_t batch, const uint8_t *data, size_t size) {
-    (void)data;
-    (void)size;
-    replay_t *r = (replay_t *)arg;
-    if (batch < r->next)
-        return r->started;
-    if (batch != r->next)
-        return 1;
-    r->started = true;
-    r->next++;
-    return 0;
-}
-
 /* Open the redo log and commit the batches it holds beyond the committed state's (a
    process that died after logging them, before a checkpoint). */
 static int wal_recover(brg_store_t *self, const char *data_dir) {
@@ -761,8 +748,8 @@ static int wal_recover(brg_store_t *self, const char *data_dir) {
         set_error(self, "%s", err);
         return -1;
     }
-    replay_t r = {self, self->ckpt_batch + 1, UINT64_MAX, false, 0};
-    brg_wal_scan(self->wal, count_record, &r);
+    replay_t r = {self, self->ckpt_batch + 1, UINT64_MAX, false, false, 0};
+    brg_wal_scan(self->wal, replay_record, &r);
     self->wal_batch = r.next - 1;
     if (self->wal_batch == self->ckpt_batch) {
         map_check(self);

@@ -9,6 +9,7 @@
 */
 #include "brg_pbenc.h"
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +24,53 @@
 /* room for a tag (a field number below 2^29: 5 bytes) and any scalar (10) */
 #define SCALAR_ROOM 15
 
+/* A message type's fields as the encoder walks them: what protobuf-c's pack decides per
+   field from the label, the flags and the type (two switches and a varint for the tag)
+   is decided once per type, so that a field costs one switch. */
+enum kind {
+    K_INT32, /* int32 and enum: a negative value is sign-extended to 10 bytes */
+    K_UINT32,
+    K_SINT32,
+    K_INT64, /* int64 and uint64 */
+    K_SINT64,
+    K_FIXED32, /* fixed32, sfixed32 */
+    K_FLOAT,
+    K_FIXED64, /* fixed64, sfixed64 */
+    K_DOUBLE,
+    K_BOOL,
+    K_STRING,
+    K_BYTES,
+    K_MESSAGE,
+};
+
+enum presence {
+    P_REQUIRED, /* always written (a NULL string or message as an empty one) */
+    P_NONZERO,  /* proto3: left out when zeroish */
+    P_HAS,      /* optional scalar or bytes: its has_ flag */
+    P_POINTER,  /* optional string or message: neither NULL nor the default */
+    P_ONEOF,    /* the case names it (and a string or message is not NULL/the default) */
+    P_REPEATED, /* left to protobuf-c unless empty */
+};
+
+typedef struct {
+    uint32_t offset, qoffset, id;
+    uint8_t kind, presence, taglen;
+    uint8_t tag[5];
+    const void *defval;
+    const ProtobufCMessageDescriptor *sub;
+} step_t;
+
+typedef struct {
+    const ProtobufCMessageDescriptor *desc;
+    unsigned n;
+    step_t steps[];
+} plan_t;
+
 static inline size_t varint_put(uint8_t *out, uint64_t v) {
+    if (v < 0x80) { /* tags, lengths, most ids and flags: one byte */
+        out[0] = (uint8_t)v;
+        return 1;
+    }
     size_t n = 0;
     while (v >= 0x80) {
         out[n++] = (uint8_t)(v | 0x80);
@@ -42,181 +89,271 @@ static inline size_t varint_len(uint64_t v) {
     return n;
 }
 
-static bool zeroish(const ProtobufCFieldDescriptor *f, const void *m) {
-    switch (f->type) {
-    case PROTOBUF_C_TYPE_BOOL:
-        return *(const protobuf_c_boolean *)m == 0;
-    case PROTOBUF_C_TYPE_ENUM:
-    case PROTOBUF_C_TYPE_SINT32:
-    case PROTOBUF_C_TYPE_INT32:
-    case PROTOBUF_C_TYPE_UINT32:
-    case PROTOBUF_C_TYPE_SFIXED32:
-    case PROTOBUF_C_TYPE_FIXED32:
-        return *(const uint32_t *)m == 0;
-    case PROTOBUF_C_TYPE_SINT64:
-    case PROTOBUF_C_TYPE_INT64:
-    case PROTOBUF_C_TYPE_UINT64:
-    case PROTOBUF_C_TYPE_SFIXED64:
-    case PROTOBUF_C_TYPE_FIXED64:
-        return *(const uint64_t *)m == 0;
-    case PROTOBUF_C_TYPE_FLOAT:
-        return *(const float *)m == 0;
-    case PROTOBUF_C_TYPE_DOUBLE:
-        return *(const double *)m == 0;
-    case PROTOBUF_C_TYPE_STRING: {
-        const char *s = *(const char *const *)m;
-        return !s || !*s;
+static plan_t *plan_build(const ProtobufCMessageDescriptor *d) {
+    plan_t *p = (plan_t *)malloc(sizeof(plan_t) + d->n_fields * sizeof(step_t));
+    if (!p)
+        return NULL;
+    p->desc = d;
+    p->n = d->n_fields;
+    for (unsigned i = 0; i < d->n_fields; i++) {
+        const ProtobufCFieldDescriptor *f = &d->fields[i];
+        step_t *s = &p->steps[i];
+        s->offset = f->offset;
+        s->qoffset = f->quantifier_offset;
+        s->id = f->id;
+        s->defval = f->default_value;
+        s->sub = (const ProtobufCMessageDescriptor *)f->descriptor;
+        int wire = PROTOBUF_C_WIRE_TYPE_VARINT;
+        switch (f->type) {
+        case PROTOBUF_C_TYPE_ENUM:
+        case PROTOBUF_C_TYPE_INT32:
+            s->kind = K_INT32;
+            break;
+        case PROTOBUF_C_TYPE_UINT32:
+            s->kind = K_UINT32;
+            break;
+        case PROTOBUF_C_TYPE_SINT32:
+            s->kind = K_SINT32;
+            break;
+        case PROTOBUF_C_TYPE_INT64:
+        case PROTOBUF_C_TYPE_UINT64:
+            s->kind = K_INT64;
+            break;
+        case PROTOBUF_C_TYPE_SINT64:
+            s->kind = K_SINT64;
+            break;
+        case PROTOBUF_C_TYPE_SFIXED32:
+        case PROTOBUF_C_TYPE_FIXED32:
+            s->kind = K_FIXED32;
+            wire = PROTOBUF_C_WIRE_TYPE_32BIT;
+            break;
+        case PROTOBUF_C_TYPE_FLOAT:
+            s->kind = K_FLOAT;
+            wire = PROTOBUF_C_WIRE_TYPE_32BIT;
+            break;
+        case PROTOBUF_C_TYPE_SFIXED64:
+        case PROTOBUF_C_TYPE_FIXED64:
+            s->kind = K_FIXED64;
+            wire = PROTOBUF_C_WIRE_TYPE_64BIT;
+            break;
+        case PROTOBUF_C_TYPE_DOUBLE:
+            s->kind = K_DOUBLE;
+            wire = PROTOBUF_C_WIRE_TYPE_64BIT;
+            break;
+        case PROTOBUF_C_TYPE_BOOL:
+            s->kind = K_BOOL;
+            break;
+        case PROTOBUF_C_TYPE_STRING:
+            s->kind = K_STRING;
+            wire = PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED;
+            break;
+        case PROTOBUF_C_TYPE_BYTES:
+            s->kind = K_BYTES;
+            wire = PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED;
+            break;
+        case PROTOBUF_C_TYPE_MESSAGE:
+            s->kind = K_MESSAGE;
+            wire = PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED;
+            break;
+        default: /* a type this encoder does not know: protobuf-c packs this message */
+            free(p);
+            return NULL;
+        }
+        bool pointer = f->type == PROTOBUF_C_TYPE_MESSAGE || f->type == PROTOBUF_C_TYPE_STRING;
+        if (f->label == PROTOBUF_C_LABEL_REQUIRED)
+            s->presence = P_REQUIRED;
+        else if ((f->label == PROTOBUF_C_LABEL_OPTIONAL || f->label == PROTOBUF_C_LABEL_NONE) &&
+                 (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF))
+            s->presence = P_ONEOF;
+        else if (f->label == PROTOBUF_C_LABEL_OPTIONAL)
+            s->presence = pointer ? P_POINTER : P_HAS;
+        else if (f->label == PROTOBUF_C_LABEL_NONE)
+            s->presence = P_NONZERO;
+        else
+            s->presence = P_REPEATED;
+        s->taglen = (uint8_t)varint_put(s->tag, ((uint64_t)f->id << 3) | (uint64_t)wire);
     }
-    case PROTOBUF_C_TYPE_BYTES:
-    case PROTOBUF_C_TYPE_MESSAGE:
-        return *(const void *const *)m == NULL;
-    }
-    return true;
+    return p;
 }
 
-static size_t pack_message(const ProtobufCMessage *msg, uint8_t *out, size_t cap);
+/* Plans by descriptor, built at a type's first pack and kept for the process. Lock-free:
+   two threads packing a new type at once both build its plan and one is dropped. */
+#define PLAN_SLOTS 1024
+static _Atomic(plan_t *) plans[PLAN_SLOTS];
 
-/* One present field, tag included; SIZE_MAX when it does not fit. */
-static size_t pack_field(const ProtobufCFieldDescriptor *f, const void *m, uint8_t *out,
-                         size_t cap) {
-    uint64_t tag = (uint64_t)f->id << 3;
-    switch (f->type) {
-    case PROTOBUF_C_TYPE_STRING: {
-        const char *s = *(const char *const *)m;
-        size_t len = s ? strlen(s) : 0;
-        if (cap < SCALAR_ROOM || cap - SCALAR_ROOM < len)
-            return SIZE_MAX;
-        size_t n = varint_put(out, tag | PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED);
-        n += varint_put(out + n, len);
-        if (len)
-            memcpy(out + n, s, len);
-        return n + len;
+static const plan_t *plan_of(const ProtobufCMessageDescriptor *d) {
+    size_t h = ((uintptr_t)d >> 4) * 0x9E3779B97F4A7C15ULL >> 32;
+    for (size_t probe = 0; probe < PLAN_SLOTS; probe++) {
+        _Atomic(plan_t *) *slot = &plans[(h + probe) % PLAN_SLOTS];
+        plan_t *p = atomic_load_explicit(slot, memory_order_acquire);
+        if (p && p->desc == d)
+            return p;
+        if (p)
+            continue;
+        plan_t *mine = plan_build(d);
+        if (!mine)
+            return NULL;
+        plan_t *expected = NULL;
+        if (atomic_compare_exchange_strong(slot, &expected, mine))
+            return mine;
+        free(mine);
+        if (expected->desc == d)
+            return expected;
     }
-    case PROTOBUF_C_TYPE_BYTES: {
-        const ProtobufCBinaryData *b = (const ProtobufCBinaryData *)m;
-        if (cap < SCALAR_ROOM || cap - SCALAR_ROOM < b->len)
-            return SIZE_MAX;
-        size_t n = varint_put(out, tag | PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED);
-        n += varint_put(out + n, b->len);
-        if (b->len)
-            memcpy(out + n, b->data, b->len);
-        return n + b->len;
-    }
-    case PROTOBUF_C_TYPE_MESSAGE: {
-        const ProtobufCMessage *sub = *(const ProtobufCMessage *const *)m;
-        if (cap < SCALAR_ROOM)
-            return SIZE_MAX;
-        size_t n = varint_put(out, tag | PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED);
-        if (!sub) {
-            out[n] = 0;
-            return n + 1;
-        }
-        /* packed one byte after the tag, then moved when its length takes more */
-        size_t len = pack_message(sub, out + n + 1, cap - n - 1);
-        if (len == SIZE_MAX || len > UINT32_MAX)
-            return SIZE_MAX;
-        size_t ll = varint_len(len);
-        if (ll > 1) {
-            if (cap - n - 1 - len < ll - 1)
-                return SIZE_MAX;
-            memmove(out + n + ll, out + n + 1, len);
-        }
-        varint_put(out + n, len);
-        return n + ll + len;
-    }
-    default:
-        break;
-    }
-    if (cap < SCALAR_ROOM)
-        return SIZE_MAX;
-    size_t n;
-    switch (f->type) {
-    case PROTOBUF_C_TYPE_SINT32: {
-        int32_t v = *(const int32_t *)m;
-        n = varint_put(out, tag | PROTOBUF_C_WIRE_TYPE_VARINT);
-        return n + varint_put(out + n, ((uint32_t)v << 1) ^ (uint32_t)(v >> 31));
-    }
-    case PROTOBUF_C_TYPE_ENUM:
-    case PROTOBUF_C_TYPE_INT32: /* negative: sign-extended to 64 bits, 10 bytes */
-        n = varint_put(out, tag | PROTOBUF_C_WIRE_TYPE_VARINT);
-        return n + varint_put(out + n, (uint64_t)(int64_t) * (const int32_t *)m);
-    case PROTOBUF_C_TYPE_UINT32:
-        n = varint_put(out, tag | PROTOBUF_C_WIRE_TYPE_VARINT);
-        return n + varint_put(out + n, *(const uint32_t *)m);
-    case PROTOBUF_C_TYPE_SINT64: {
-        int64_t v = *(const int64_t *)m;
-        n = varint_put(out, tag | PROTOBUF_C_WIRE_TYPE_VARINT);
-        return n + varint_put(out + n, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
-    }
-    case PROTOBUF_C_TYPE_INT64:
-    case PROTOBUF_C_TYPE_UINT64:
-        n = varint_put(out, tag | PROTOBUF_C_WIRE_TYPE_VARINT);
-        return n + varint_put(out + n, *(const uint64_t *)m);
-    case PROTOBUF_C_TYPE_SFIXED32:
-    case PROTOBUF_C_TYPE_FIXED32:
-    case PROTOBUF_C_TYPE_FLOAT:
-        n = varint_put(out, tag | PROTOBUF_C_WIRE_TYPE_32BIT);
-        memcpy(out + n, m, 4);
-        return n + 4;
-    case PROTOBUF_C_TYPE_SFIXED64:
-    case PROTOBUF_C_TYPE_FIXED64:
-    case PROTOBUF_C_TYPE_DOUBLE:
-        n = varint_put(out, tag | PROTOBUF_C_WIRE_TYPE_64BIT);
-        memcpy(out + n, m, 8);
-        return n + 8;
-    case PROTOBUF_C_TYPE_BOOL:
-        n = varint_put(out, tag | PROTOBUF_C_WIRE_TYPE_VARINT);
-        out[n] = *(const protobuf_c_boolean *)m ? 1 : 0;
-        return n + 1;
-    default:
-        return SIZE_MAX; /* a type this encoder does not know: protobuf-c's business */
-    }
+    return NULL; /* more types than slots: protobuf-c packs the rest */
 }
 
 static size_t pack_message(const ProtobufCMessage *msg, uint8_t *out, size_t cap) {
     if (PBENC_BIG_ENDIAN || msg->n_unknown_fields)
         return SIZE_MAX;
-    const ProtobufCMessageDescriptor *d = msg->descriptor;
+    const plan_t *plan = plan_of(msg->descriptor);
+    if (!plan)
+        return SIZE_MAX;
+    const char *base = (const char *)msg;
     size_t at = 0;
-    for (unsigned i = 0; i < d->n_fields; i++) {
-        const ProtobufCFieldDescriptor *f = &d->fields[i];
-        const void *m = (const char *)msg + f->offset;
-        const void *q = (const char *)msg + f->quantifier_offset;
-        bool pointer = f->type == PROTOBUF_C_TYPE_MESSAGE || f->type == PROTOBUF_C_TYPE_STRING;
-        switch (f->label) {
-        case PROTOBUF_C_LABEL_REQUIRED:
-            break;
-        case PROTOBUF_C_LABEL_OPTIONAL:
-        case PROTOBUF_C_LABEL_NONE:
-            if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
-                if (*(const uint32_t *)q != f->id)
+    for (const step_t *s = plan->steps, *end = s + plan->n; s < end; s++) {
+        const char *m = base + s->offset;
+        bool nonzero = s->presence == P_NONZERO;
+        if (s->presence > P_NONZERO) {
+            const char *q = base + s->qoffset;
+            switch (s->presence) {
+            case P_ONEOF:
+                if (*(const uint32_t *)q != s->id)
                     continue;
-                if (pointer) {
+                if (s->kind == K_STRING || s->kind == K_MESSAGE) {
                     const void *p = *(const void *const *)m;
-                    if (!p || p == f->default_value)
+                    if (!p || p == s->defval)
                         continue;
                 }
-            } else if (f->label == PROTOBUF_C_LABEL_OPTIONAL) {
-                if (pointer) {
-                    const void *p = *(const void *const *)m;
-                    if (!p || p == f->default_value)
-                        continue;
-                } else if (!*(const protobuf_c_boolean *)q)
+                break;
+            case P_HAS:
+                if (!*(const protobuf_c_boolean *)q)
                     continue;
-            } else if (zeroish(f, m))
-                continue;
-            break;
-        case PROTOBUF_C_LABEL_REPEATED:
-            if (*(const size_t *)q == 0)
-                continue; /* protobuf-c writes nothing for an empty repeated field */
-            return SIZE_MAX;
-        default:
-            return SIZE_MAX;
+                break;
+            case P_POINTER: {
+                const void *p = *(const void *const *)m;
+                if (!p || p == s->defval)
+                    continue;
+                break;
+            }
+            default: /* P_REPEATED: protobuf-c writes nothing for an empty one */
+                if (*(const size_t *)q == 0)
+                    continue;
+                return SIZE_MAX;
+            }
         }
-        size_t n = pack_field(f, m, out + at, cap - at);
-        if (n == SIZE_MAX)
+        if (cap - at < SCALAR_ROOM)
             return SIZE_MAX;
-        at += n;
+        uint8_t *o = out + at;
+        size_t n = s->taglen;
+        uint64_t v;
+        switch (s->kind) {
+        case K_INT32:
+            if (nonzero && !*(const int32_t *)m)
+                continue;
+            v = (uint64_t)(int64_t) * (const int32_t *)m;
+            break;
+        case K_UINT32:
+            if (nonzero && !*(const uint32_t *)m)
+                continue;
+            v = *(const uint32_t *)m;
+            break;
+        case K_SINT32: {
+            int32_t x = *(const int32_t *)m;
+            if (nonzero && !x)
+                continue;
+            v = ((uint32_t)x << 1) ^ (uint32_t)(x >> 31);
+            break;
+        }
+        case K_INT64:
+            if (nonzero && !*(const uint64_t *)m)
+                continue;
+            v = *(const uint64_t *)m;
+            break;
+        case K_SINT64: {
+            int64_t x = *(const int64_t *)m;
+            if (nonzero && !x)
+                continue;
+            v = ((uint64_t)x << 1) ^ (uint64_t)(x >> 63);
+            break;
+        }
+        case K_BOOL:
+            if (nonzero && !*(const protobuf_c_boolean *)m)
+                continue;
+            v = *(const protobuf_c_boolean *)m ? 1 : 0;
+            break;
+        case K_FIXED32:
+        case K_FLOAT:
+            if (nonzero && (s->kind == K_FLOAT ? *(const float *)m == 0 : !*(const uint32_t *)m))
+                continue;
+            memcpy(o, s->tag, 5);
+            memcpy(o + n, m, 4);
+            at += n + 4;
+            continue;
+        case K_FIXED64:
+        case K_DOUBLE:
+            if (nonzero && (s->kind == K_DOUBLE ? *(const double *)m == 0 : !*(const uint64_t *)m))
+                continue;
+            memcpy(o, s->tag, 5);
+            memcpy(o + n, m, 8);
+            at += n + 8;
+            continue;
+        case K_STRING: {
+            const char *str = *(const char *const *)m;
+            if (nonzero && (!str || !*str))
+                continue;
+            size_t len = str ? strlen(str) : 0;
+            if (cap - at - SCALAR_ROOM < len)
+                return SIZE_MAX;
+            memcpy(o, s->tag, 5);
+            n += varint_put(o + n, len);
+            if (len)
+                memcpy(o + n, str, len);
+            at += n + len;
+            continue;
+        }
+        case K_BYTES: {
+            /* protobuf-c's zeroish test reads the first word of ProtobufCBinaryData: len */
+            const ProtobufCBinaryData *b = (const ProtobufCBinaryData *)m;
+            if (nonzero && !b->len)
+                continue;
+            if (cap - at - SCALAR_ROOM < b->len)
+                return SIZE_MAX;
+            memcpy(o, s->tag, 5);
+            n += varint_put(o + n, b->len);
+            if (b->len)
+                memcpy(o + n, b->data, b->len);
+            at += n + b->len;
+            continue;
+        }
+        default: { /* K_MESSAGE */
+            const ProtobufCMessage *sub = *(const ProtobufCMessage *const *)m;
+            if (nonzero && !sub)
+                continue;
+            memcpy(o, s->tag, 5);
+            if (!sub) {
+                o[n] = 0;
+                at += n + 1;
+                continue;
+            }
+            /* packed one byte after the tag, then moved when its length takes more */
+            size_t room = cap - at - n - 1;
+            size_t len = pack_message(sub, o + n + 1, room);
+            if (len == SIZE_MAX || len > UINT32_MAX)
+                return SIZE_MAX;
+            size_t ll = varint_len(len);
+            if (ll > 1) {
+                if (room - len < ll - 1)
+                    return SIZE_MAX;
+                memmove(o + n + ll, o + n + 1, len);
+            }
+            varint_put(o + n, len);
+            at += n + ll + len;
+            continue;
+        }
+        }
+        memcpy(o, s->tag, 5);
+        at += n + varint_put(o + n, v);
     }
     return at;
 }

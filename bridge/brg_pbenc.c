@@ -56,6 +56,7 @@ typedef struct {
     uint32_t offset, qoffset, id;
     uint8_t kind, presence, taglen;
     uint8_t tag[5];
+    uint32_t group; /* P_ONEOF: this member and the next group - 1 are one oneof */
     const void *defval;
     const ProtobufCMessageDescriptor *sub;
 } step_t;
@@ -173,6 +174,17 @@ static plan_t *plan_build(const ProtobufCMessageDescriptor *d) {
             s->presence = P_REPEATED;
         s->taglen = (uint8_t)varint_put(s->tag, ((uint64_t)f->id << 3) | (uint64_t)wire);
     }
+    /* a oneof's members follow each other (an Event's 13 bodies): one step finds the one
+       its case names instead of each member testing the case */
+    for (unsigned i = 0; i < p->n;) {
+        unsigned j = i + 1;
+        if (p->steps[i].presence == P_ONEOF)
+            while (j < p->n && p->steps[j].presence == P_ONEOF &&
+                   p->steps[j].qoffset == p->steps[i].qoffset)
+                j++;
+        p->steps[i].group = j - i;
+        i = j;
+    }
     return p;
 }
 
@@ -211,21 +223,33 @@ static size_t pack_message(const ProtobufCMessage *msg, uint8_t *out, size_t cap
         return SIZE_MAX;
     const char *base = (const char *)msg;
     size_t at = 0;
-    for (const step_t *s = plan->steps, *end = s + plan->n; s < end; s++) {
+    for (const step_t *it = plan->steps, *end = it + plan->n; it < end; it++) {
+        const step_t *s = it;
         const char *m = base + s->offset;
         bool nonzero = s->presence == P_NONZERO;
         if (s->presence > P_NONZERO) {
             const char *q = base + s->qoffset;
             switch (s->presence) {
-            case P_ONEOF:
-                if (*(const uint32_t *)q != s->id)
+            case P_ONEOF: {
+                const step_t *last = it + it->group - 1;
+                uint32_t which = *(const uint32_t *)q;
+                s = NULL;
+                for (const step_t *t = it; t <= last; t++)
+                    if (t->id == which) {
+                        s = t;
+                        break;
+                    }
+                it = last; /* the loop goes on after the oneof */
+                if (!s)
                     continue;
+                m = base + s->offset;
                 if (s->kind == K_STRING || s->kind == K_MESSAGE) {
                     const void *p = *(const void *const *)m;
                     if (!p || p == s->defval)
                         continue;
                 }
                 break;
+            }
             case P_HAS:
                 if (!*(const protobuf_c_boolean *)q)
                     continue;

@@ -1,7 +1,7 @@
 /*  brg_pbenc.c - see brg_pbenc.h. Each field is written with the rules of protobuf-c 1.x's
     pack: fields in descriptor order (by number); a proto3 field is left out when it is
-    "zeroish" (0, 0.0 or -0.0, false, NULL or "" for a string, NULL for bytes and
-    messages); an optional scalar when its has_ flag is false, an optional string or message
+    "zeroish" (0, 0.0 or -0.0, false, NULL or "" for a string, length 0 for bytes, NULL for
+    a message); an optional scalar when its has_ flag is false, an optional string or message
     when it is NULL or the default; a oneof member only when the case names it and, for a
     string or message, it is neither NULL nor the default; a NULL string or message in a
     required field is an empty one; a nested message is packed after one byte of room for

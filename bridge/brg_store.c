@@ -1207,10 +1207,20 @@ int brg_store_account_topics(brg_store_t *self, const char *account_id, brg_stor
 /* --- idempotency ------------------------------------------------------------------- */
 
 static size_t idem_key(char *buf, const char *client, const char *request_id) {
-    int n = snprintf(buf, IDEM_KEY_MAX + 32, "%s\x1f%s", client, request_id);
-    size_t len = strlen(client) + 1 + strlen(request_id);
+    /* client \x1f request_id, as much as the buffer (IDEM_KEY_MAX + 32) holds; copied by
+       hand: it is built twice for every state-changing request */
+    size_t clen = strlen(client), rlen = strlen(request_id), len = clen + 1 + rlen;
+    size_t room = IDEM_KEY_MAX + 31, c = clen < room ? clen : room;
+    memcpy(buf, client, c);
+    if (c < room) {
+        buf[c++] = 0x1f;
+        size_t r = rlen < room - c ? rlen : room - c;
+        memcpy(buf + c, request_id, r);
+        c += r;
+    }
+    buf[c] = 0;
     if (len <= IDEM_KEY_MAX)
-        return (size_t)n;
+        return len;
     /* too long for an LMDB key: a prefix plus a 64-bit FNV-1a of the whole key */
     uint64_t hash = 1469598103934665603ULL;
     for (const char *p = client; *p; p++)

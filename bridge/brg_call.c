@@ -5,39 +5,82 @@
 #include "brg_call.h"
 
 #include <czmq.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* Arena chunk: a singly linked list of blocks freed together. */
-typedef struct chunk {
-    struct chunk *next;
+/* The arena: blocks freed together, filled by bumping a pointer. The first lives in the
+   call itself, so a usual request (its decoded fields and its reply) costs no allocation
+   beyond the call's. */
+typedef struct block {
+    struct block *next;
+    size_t used, cap;
     max_align_t data[];
-} chunk_t;
+} block_t;
+
+#define FIRST_BLOCK 1024
+#define NEXT_BLOCK 4096
 
 struct brg_call {
     Xtbridge__Request *request;
+    bool request_in_arena; /* decoded by brg_call_decode: no free_unpacked */
     Xtbridge__Reply reply;
     Xtbridge__Error error;
     char *client;
-    chunk_t *arena;
+    block_t *blocks; /* newest first; the last is `first` */
     brg_call_done_fn *done;
     void *done_arg;
     void *user;
     void (*user_free)(void **);
+    block_t first;
+    max_align_t first_data[FIRST_BLOCK / sizeof(max_align_t)];
 };
 
-brg_call_t *brg_call_new(Xtbridge__Request *request, const char *client) {
+static brg_call_t *call_new(const char *client) {
     brg_call_t *self = (brg_call_t *)zmalloc(sizeof(brg_call_t));
-    self->request = request;
+    self->first.cap = FIRST_BLOCK;
+    self->blocks = &self->first;
     self->client = strdup(client ? client : "");
     xtbridge__reply__init(&self->reply);
     xtbridge__error__init(&self->error);
     self->reply.error = &self->error;
     self->error.code = XTBRIDGE__ERROR_CODE__OK;
     self->error.message = (char *)"";
+    return self;
+}
+
+static void set_request(brg_call_t *self, Xtbridge__Request *request) {
+    self->request = request;
     self->reply.request_id =
         brg_call_strdup(self, request && request->request_id ? request->request_id : "");
+}
+
+/* protobuf-c allocator backed by the call arena: frees are no-ops, the arena frees all. */
+static void *arena_alloc(void *data, size_t size) {
+    return brg_call_alloc((brg_call_t *)data, size);
+}
+static void arena_free(void *data, void *ptr) {
+    (void)data;
+    (void)ptr;
+}
+
+brg_call_t *brg_call_decode(const uint8_t *data, size_t size, const char *client) {
+    brg_call_t *self = call_new(client);
+    ProtobufCAllocator allocator = {arena_alloc, arena_free, self};
+    Xtbridge__Request *request = xtbridge__request__unpack(&allocator, size, data);
+    if (!request) {
+        brg_call_destroy(&self);
+        return NULL;
+    }
+    self->request_in_arena = true;
+    set_request(self, request);
+    return self;
+}
+
+brg_call_t *brg_call_new(Xtbridge__Request *request, const char *client) {
+    brg_call_t *self = call_new(client);
+    set_request(self, request);
     return self;
 }
 
@@ -47,12 +90,13 @@ void brg_call_destroy(brg_call_t **self_p) {
     brg_call_t *self = *self_p;
     if (self->user_free && self->user)
         self->user_free(&self->user);
-    if (self->request)
+    if (self->request && !self->request_in_arena)
         xtbridge__request__free_unpacked(self->request, NULL);
-    while (self->arena) {
-        chunk_t *next = self->arena->next;
-        free(self->arena);
-        self->arena = next;
+    for (block_t *block = self->blocks; block;) {
+        block_t *next = block->next;
+        if (block != &self->first)
+            free(block);
+        block = next;
     }
     free(self->client);
     free(self);
@@ -72,14 +116,32 @@ const char *brg_call_client(brg_call_t *self) {
 }
 
 void *brg_call_alloc(brg_call_t *self, size_t size) {
-    chunk_t *chunk = (chunk_t *)calloc(1, sizeof(chunk_t) + (size ? size : 1));
-    if (!chunk) {
-        fprintf(stderr, "xtbridge: out of memory\n");
-        abort();
+    size_t need = (size + sizeof(max_align_t) - 1) / sizeof(max_align_t) * sizeof(max_align_t);
+    if (need == 0)
+        need = sizeof(max_align_t);
+    block_t *block = self->blocks;
+    if (block->cap - block->used < need) {
+        size_t cap = need > NEXT_BLOCK ? need : NEXT_BLOCK;
+        block = (block_t *)malloc(sizeof(block_t) + cap);
+        if (!block) {
+            fprintf(stderr, "xtbridge: out of memory\n");
+            abort();
+        }
+        block->cap = cap;
+        block->used = 0;
+        /* a big block goes behind the current one, which keeps its free room */
+        if (cap > NEXT_BLOCK) {
+            block->next = self->blocks->next;
+            self->blocks->next = block;
+        } else {
+            block->next = self->blocks;
+            self->blocks = block;
+        }
     }
-    chunk->next = self->arena;
-    self->arena = chunk;
-    return chunk->data;
+    void *at = (uint8_t *)block->data + block->used;
+    block->used += need;
+    memset(at, 0, need);
+    return at;
 }
 
 char *brg_call_strdup(brg_call_t *self, const char *s) {
@@ -89,15 +151,6 @@ char *brg_call_strdup(brg_call_t *self, const char *s) {
     char *copy = (char *)brg_call_alloc(self, len + 1);
     memcpy(copy, s, len + 1);
     return copy;
-}
-
-/* protobuf-c allocator backed by the call arena: frees are no-ops, the arena frees all. */
-static void *arena_alloc(void *data, size_t size) {
-    return brg_call_alloc((brg_call_t *)data, size);
-}
-static void arena_free(void *data, void *ptr) {
-    (void)data;
-    (void)ptr;
 }
 
 ProtobufCMessage *brg_call_copy_message(brg_call_t *self, const ProtobufCMessage *msg) {

@@ -29,6 +29,10 @@ typedef void(brg_call_done_fn)(brg_call_t *call, void *arg);
     protobuf-c's unpack allocator on destroy). `client` is the stable client key, copied.
     The reply starts with request_id copied and error OK. */
 brg_call_t *brg_call_new(Xtbridge__Request *request, const char *client);
+/*  Create a call by decoding `size` bytes of a packed Request into the call's own arena
+    (no allocation per field, nothing to free field by field). NULL when the bytes are not
+    a Request. `client` as for brg_call_new. */
+brg_call_t *brg_call_decode(const uint8_t *data, size_t size, const char *client);
 void brg_call_destroy(brg_call_t **self_p);
 
 /*  The decoded request; owned by the call. */

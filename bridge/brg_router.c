@@ -774,7 +774,10 @@ static void handle_request(brg_router_t *self, const envelope_t *env, bool delim
                            size_t frames, const uint8_t *payload, size_t size,
                            const char *curve_key) {
     char text[256];
-    Xtbridge__Request *req = NULL;
+    char client[1400]; /* curve key or routing id, then up to 256 bytes of hops, in hex */
+    if (!self->args.auth)
+        curve_key = NULL;
+    brg_call_t *call = NULL;
     if (!delimiters_ok) {
         snprintf(text, sizeof text,
                  self->args.behind_proxy
@@ -785,19 +788,17 @@ static void handle_request(brg_router_t *self, const envelope_t *env, bool delim
                  frames);
     } else if (size == 0) {
         snprintf(text, sizeof text, "empty request frame");
-    } else if (!(req = xtbridge__request__unpack(NULL, size, payload))) {
+    } else if (!(call = brg_call_decode(payload, size,
+                                        client_key(self, env, curve_key, client, sizeof client)))) {
         snprintf(text, sizeof text, "request of %zu bytes does not decode as xtbridge.Request",
                  size);
     }
-    if (!req) {
+    if (!call) {
         self->malformed++;
         send_error(self, env, "", XTBRIDGE__ERROR_CODE__MALFORMED, text);
         return;
     }
-    char client[1400]; /* curve key or routing id, then up to 256 bytes of hops, in hex */
-    if (!self->args.auth)
-        curve_key = NULL;
-    brg_call_t *call = brg_call_new(req, client_key(self, env, curve_key, client, sizeof client));
+    const Xtbridge__Request *req = brg_call_request(call);
     route_t *route = (route_t *)zmalloc(sizeof(route_t));
     route->env = *env;
     route->curve_key = curve_key ? strdup(curve_key) : NULL;

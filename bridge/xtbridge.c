@@ -9,6 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "brg_auth.h"
 #include "brg_backend.h"
@@ -244,7 +247,19 @@ static void refusals_stop(refusals_t *r, zloop_t *loop) {
     zsock_destroy(&r->pair);
 }
 
+/* One glibc arena for the whole process: libzmq's I/O threads would each get one of their
+   own, which keeps the high-water mark of the messages they once buffered (6-8 MB after
+   300,000 pipelined orders: ~20 bytes per open order) in pages the loop's allocations
+   can never reuse. Measured with 300,000 open orders: RssAnon ~165 -> ~150 bytes per
+   order. */
+static void tune_malloc(void) {
+#ifdef __GLIBC__
+    mallopt(M_ARENA_MAX, 1);
+#endif
+}
+
 int main(int argc, char **argv) {
+    tune_malloc();
     char err[512] = "";
     brg_config_t *config = brg_config_new();
     int rc = brg_config_parse_args(config, argc, argv, err, sizeof err);

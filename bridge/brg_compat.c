@@ -126,6 +126,63 @@ int brg_compat_reserve(mdb_filehandle_t fd, uint64_t bytes) {
     return err == ERROR_DISK_FULL || err == ERROR_HANDLE_DISK_FULL ? ENOSPC : EOPNOTSUPP;
 }
 
+struct brg_compat_map {
+    HANDLE file, mapping;
+    uint8_t *addr;
+};
+
+brg_compat_map_t *brg_compat_map_open(const char *path, size_t bytes, uint8_t **addr) {
+    HANDLE file = CreateFileA(path, GENERIC_READ | GENERIC_WRITE, FILE_SHARE_READ, NULL,
+                              OPEN_ALWAYS, FILE_ATTRIBUTE_NORMAL, NULL);
+    if (file == INVALID_HANDLE_VALUE) {
+        errno = GetLastError() == ERROR_ACCESS_DENIED ? EACCES : ENOENT;
+        return NULL;
+    }
+    int rc = brg_compat_reserve(file, bytes);
+    if (rc == ENOSPC) {
+        CloseHandle(file);
+        errno = ENOSPC;
+        return NULL;
+    }
+    /* the mapping object sets the file's length to its size */
+    HANDLE mapping = CreateFileMappingA(file, NULL, PAGE_READWRITE, (DWORD)((uint64_t)bytes >> 32),
+                                        (DWORD)bytes, NULL);
+    uint8_t *view = mapping ? (uint8_t *)MapViewOfFile(mapping, FILE_MAP_WRITE, 0, 0, bytes) : NULL;
+    if (!view) {
+        DWORD err = GetLastError();
+        if (mapping)
+            CloseHandle(mapping);
+        CloseHandle(file);
+        errno = err == ERROR_DISK_FULL ? ENOSPC : EIO;
+        return NULL;
+    }
+    brg_compat_map_t *map = (brg_compat_map_t *)zmalloc(sizeof *map);
+    map->file = file;
+    map->mapping = mapping;
+    map->addr = view;
+    *addr = view;
+    return map;
+}
+
+int brg_compat_map_sync(brg_compat_map_t *map, size_t offset, size_t len) {
+    if (!FlushViewOfFile(map->addr + offset, len) || !FlushFileBuffers(map->file)) {
+        errno = EIO;
+        return -1;
+    }
+    return 0;
+}
+
+void brg_compat_map_close(brg_compat_map_t **map_p) {
+    if (!map_p || !*map_p)
+        return;
+    brg_compat_map_t *map = *map_p;
+    UnmapViewOfFile(map->addr);
+    CloseHandle(map->mapping);
+    CloseHandle(map->file);
+    free(map);
+    *map_p = NULL;
+}
+
 uint64_t brg_compat_file_size(const char *path) {
     WIN32_FILE_ATTRIBUTE_DATA data;
     if (!GetFileAttributesExA(path, GetFileExInfoStandard, &data))
@@ -178,6 +235,7 @@ bool brg_compat_have_ipc(void) {
 #include <limits.h>
 #include <signal.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -253,6 +311,53 @@ int brg_compat_reserve(mdb_filehandle_t fd, uint64_t bytes) {
     int rc = posix_fallocate(fd, 0, (off_t)bytes);
     /* EINVAL: a filesystem that cannot (some report it instead of EOPNOTSUPP) */
     return rc == EINVAL ? EOPNOTSUPP : rc;
+}
+
+struct brg_compat_map {
+    int fd;
+    uint8_t *addr;
+    size_t bytes;
+};
+
+brg_compat_map_t *brg_compat_map_open(const char *path, size_t bytes, uint8_t **addr) {
+    int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return NULL;
+    /* posix_fallocate also makes the file that long; without reservations, ftruncate */
+    int rc = brg_compat_reserve(fd, bytes);
+    if (rc == EOPNOTSUPP && ftruncate(fd, (off_t)bytes) == 0)
+        rc = 0;
+    void *view = MAP_FAILED;
+    if (rc == 0)
+        view = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (view == MAP_FAILED) {
+        int saved = rc ? rc : errno;
+        close(fd);
+        errno = saved;
+        return NULL;
+    }
+    brg_compat_map_t *map = (brg_compat_map_t *)zmalloc(sizeof *map);
+    map->fd = fd;
+    map->addr = (uint8_t *)view;
+    map->bytes = bytes;
+    *addr = map->addr;
+    return map;
+}
+
+int brg_compat_map_sync(brg_compat_map_t *map, size_t offset, size_t len) {
+    /* msync wants a page-aligned start */
+    size_t page = (size_t)sysconf(_SC_PAGESIZE), start = offset / page * page;
+    return msync(map->addr + start, offset + len - start, MS_SYNC);
+}
+
+void brg_compat_map_close(brg_compat_map_t **map_p) {
+    if (!map_p || !*map_p)
+        return;
+    brg_compat_map_t *map = *map_p;
+    munmap(map->addr, map->bytes);
+    close(map->fd);
+    free(map);
+    *map_p = NULL;
 }
 
 uint64_t brg_compat_file_size(const char *path) {

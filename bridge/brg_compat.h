@@ -6,6 +6,8 @@
       - reserving a file's blocks so a writable map never covers a hole (posix_fallocate;
         on Windows the allocation size of the file),
       - a file's size as 64 bits (Windows' stat is 32-bit),
+      - a fixed-size file mapped shared and writable, with its blocks reserved first (the
+        store's redo log: mmap; on Windows a file mapping),
       - the reload signal (SIGHUP through a signalfd on Linux; Windows has none) and the stop
         request (czmq handles SIGINT/SIGTERM and Ctrl-C; on Windows closing the console,
         logging off and shutting down also stop the bridge cleanly),
@@ -41,6 +43,19 @@ void brg_compat_unlock(brg_compat_lock_t **lock_p);
     when the disk cannot give them; EOPNOTSUPP when the filesystem has no such thing (the
     caller goes on without a reservation). */
 int brg_compat_reserve(mdb_filehandle_t fd, uint64_t bytes);
+
+/*  A file of a fixed size mapped shared and writable. What is stored into the map is the
+    file's (the OS page cache holds it if the process dies); brg_compat_map_sync puts a range
+    on disk. */
+typedef struct brg_compat_map brg_compat_map_t;
+/*  Open or create `path`, make it `bytes` long with its blocks reserved (so a store into the
+    map never meets a full disk), and map it. Returns the map and its address in *addr, or
+    NULL with errno (ENOSPC when the disk cannot give the blocks). The owner closes it. */
+brg_compat_map_t *brg_compat_map_open(const char *path, size_t bytes, uint8_t **addr);
+/*  Write [offset, offset + len) of the map to disk before returning. 0, or -1 with errno. */
+int brg_compat_map_sync(brg_compat_map_t *map, size_t offset, size_t len);
+/*  Unmap, close and free; NULLs the pointer. */
+void brg_compat_map_close(brg_compat_map_t **map_p);
 
 /*  Size of the file at `path`, 0 when it does not exist. */
 uint64_t brg_compat_file_size(const char *path);

@@ -1,33 +1,48 @@
 /*  brg_store.c - the durable store on LMDB (see brg_store.h for what it holds and why).
 
     Layout, one LMDB environment (data.mdb + lock.mdb in --data), named databases:
-      meta       "epoch" -> u64
+      meta       "epoch" -> u64; "wal" -> u64 the last batch the committed state holds
       topics     topic -> u64 last seq                  (never pruned: seq is never reused)
       journal    topic '\0' u64 seq (big-endian) -> [u64 pos][u64 time s][event]
       replies    idempotency key -> [u64 time s][packed Reply]
       state      backend keys -> backend values
-    Why LMDB: a batch (book rows + journal rows + idempotency rows) is one copy-on-write
-    transaction committed by flipping a meta page, a few microseconds without a sync, and
-    readers see a consistent snapshot without blocking the writer.
+    plus the redo log data.wal (brg_wal).
+
+    The commit path. A batch's writes go into one long-lived LMDB write transaction and,
+    as they are made, into the batch's redo record (db, put/del, key, value). Committing
+    the batch appends that record to the mapped redo log: a copy into memory the OS keeps
+    if the process dies (`power` syncs its pages). Every few milliseconds, and when the
+    log is half full, a checkpoint commits the LMDB transaction (recording the last batch
+    number in meta "wal") and empties the log. Why: a commit per batch copy-on-writes every
+    page the batch touches (~10 for an order) and flips a meta page; inside the long
+    transaction a page is copied once per checkpoint, shared by hundreds of batches.
+    On open, the records after meta "wal" are applied again (a crash lost only the LMDB
+    transaction, never a logged batch).
+
+    A batch that fails (a write error, a full store, a caller's brg_store_fail_batch) must
+    leave no trace, but LMDB can only abort the whole transaction: so it is aborted and
+    rebuilt from the log (the batches since the checkpoint), then checkpointed. Readers on
+    other threads see checkpoints only.
 
     The journal is keyed by (topic, seq): one B-tree put per event, and a replay page is a
     merge of per-topic cursors by `pos` (the global publish order kept in each record).
     Seq counters are cached in memory and written once per commit per topic, not once per
-    event; a rolled-back batch drops the cache, which reloads from the committed table.
+    event; a rolled-back batch drops the cache, which reloads from the table.
 
     MDB_WRITEMAP writes pages straight into the shared map, so a commit without sync costs
     no system call at all. Its danger is a sparse file: a page written into a hole when the
     disk is full raises SIGBUS. So the map never covers a hole: the file is reserved
     (posix_fallocate; brg_compat_reserve) and the map is only as large as the reserved part.
-    After a commit
-    that leaves less than a quarter of it free, the store reserves more (doubling, up to
-    --store-max-mb); when the disk cannot give more, the map stays where it is and the next
-    batch that does not fit fails cleanly with "store is full".
+    After a checkpoint that leaves less than a quarter of it free, the store reserves more
+    (doubling, up to --store-max-mb). A write that finds the map full commits the batches
+    before it (their pages are reusable only after a commit) or grows the map, and goes
+    on; when neither is possible the batch fails cleanly with "store is full".
 */
 #include "brg_store.h"
 
 #include "brg_compat.h"
 #include "brg_log.h"
+#include "brg_wal.h"
 
 #include <czmq.h>
 #include <errno.h>
@@ -45,6 +60,21 @@
 #define JOURNAL_HEADER 16 /* pos, time */
 /* The first reservation of the data file; it doubles as the store fills. */
 #define INITIAL_MAP_BYTES ((size_t)16 << 20)
+/* The redo log's file; a checkpoint comes at the latest when half of it is used. */
+#define WAL_BYTES ((size_t)16 << 20)
+/* Free map below which a store that cannot grow commits LMDB at every batch: room for what
+   the batches between two checkpoints may touch, with a wide margin. */
+#define TIGHT_FREE (4 * WAL_BYTES)
+
+/* The tables, as a redo record names them. */
+enum { DB_META, DB_TOPICS, DB_JOURNAL, DB_REPLIES, DB_STATE, DB_COUNT };
+enum { OP_PUT = 1, OP_DEL = 2 };
+/* A redo record is a run of ops: this header, the key, the value. */
+typedef struct {
+    uint8_t db, kind;
+    uint16_t klen;
+    uint32_t vlen;
+} op_t;
 
 /* A topic's last seq as the open transaction sees it. */
 typedef struct {
@@ -56,15 +86,24 @@ typedef struct {
 
 struct brg_store {
     MDB_env *env;
-    MDB_dbi meta, topics, journal, replies, state;
+    MDB_dbi dbis[DB_COUNT]; /* the tables, by DB_* */
     /* retention sweeps the idempotency rows a slice at a time from here ("" = start): no
        time index, so a request writes one row, not two */
     char sweep_key[IDEM_KEY_MAX + 32];
     size_t sweep_len;
-    MDB_txn *wtxn; /* the open write transaction (a batch's, or one call's) */
+    MDB_txn *wtxn; /* the long-lived write transaction: batches since the checkpoint */
     MDB_txn *rtxn; /* reused read transaction, reset between reads */
     int batch;     /* depth of brg_store_begin() */
     bool failed;   /* a write of the open batch failed: the batch cannot commit */
+    bool dirty;    /* the open batch (or one call) has begun writing */
+    bool broken;   /* the transaction could not be rebuilt from the log: restart needed */
+    bool tight;    /* the map cannot grow and is nearly full: each batch commits LMDB */
+    brg_wal_t *wal;
+    uint8_t *log; /* the open batch's redo record */
+    size_t log_len, log_cap, last_op;
+    uint64_t wal_batch;  /* number of the last batch committed (logged) */
+    uint64_t ckpt_batch; /* the last batch that LMDB's committed state holds */
+    uint64_t checkpoints;
     brg_store_opts_t opts;
     uint64_t epoch;
     uint64_t next_pos, saved_next_pos;
@@ -142,80 +181,348 @@ static size_t index_key(uint8_t *buf, const char *topic, size_t tlen, uint64_t s
 
 /* --- transactions ------------------------------------------------------------------ */
 
-/* The write transaction for the next write: the batch's (opened lazily) or a one-call one. */
+static void map_check(brg_store_t *self);
+static int map_grow_step(brg_store_t *self);
+
+static int now_txn_begin(brg_store_t *self) {
+    int rc = mdb_txn_begin(self->env, NULL, 0, &self->wtxn);
+    if (rc)
+        self->wtxn = NULL;
+    return rc;
+}
+
+/* Room for one op at the end of the open batch's redo record; returns where its value
+   goes (the caller fills vlen bytes there). */
+static uint8_t *log_reserve(brg_store_t *self, int db, int kind, const void *key, size_t klen,
+                            size_t vlen) {
+    size_t need = sizeof(op_t) + klen + vlen;
+    if (self->log_len + need > self->log_cap) {
+        size_t cap = self->log_cap ? self->log_cap : 4096;
+        while (cap < self->log_len + need)
+            cap *= 2;
+        uint8_t *log = (uint8_t *)realloc(self->log, cap);
+        if (!log)
+            abort();
+        self->log = log;
+        self->log_cap = cap;
+    }
+    op_t op = {(uint8_t)db, (uint8_t)kind, (uint16_t)klen, (uint32_t)vlen};
+    uint8_t *at = self->log + self->log_len;
+    memcpy(at, &op, sizeof op);
+    memcpy(at + sizeof op, key, klen);
+    self->last_op = self->log_len;
+    self->log_len += need;
+    return at + sizeof op + klen;
+}
+
+/* Apply the ops of a redo record (or of the open batch's) to the write transaction.
+   Returns 0 or the LMDB error. A delete of a missing key is no error. */
+static int apply_ops(brg_store_t *self, const uint8_t *data, size_t size) {
+    size_t at = 0;
+    while (at < size) {
+        op_t op;
+        if (size - at < sizeof op)
+            return MDB_CORRUPTED;
+        memcpy(&op, data + at, sizeof op);
+        at += sizeof op;
+        if (op.db >= DB_COUNT || size - at < (size_t)op.klen + op.vlen)
+            return MDB_CORRUPTED;
+        MDB_val k = {op.klen, (void *)(data + at)}, v = {op.vlen, (void *)(data + at + op.klen)};
+        int rc = op.kind == OP_PUT ? mdb_put(self->wtxn, self->dbis[op.db], &k, &v, 0)
+                                   : mdb_del(self->wtxn, self->dbis[op.db], &k, NULL);
+        if (rc && !(op.kind == OP_DEL && rc == MDB_NOTFOUND))
+            return rc;
+        at += (size_t)op.klen + op.vlen;
+    }
+    return 0;
+}
+
+/* Replaying the log: batches from..to must come in order, each once. Without `apply`
+   only counted (open, before the transaction that applies them). */
+typedef struct {
+    brg_store_t *self;
+    uint64_t next, to;
+    bool started, apply;
+    int rc;
+} replay_t;
+
+static int replay_record(void *arg, uint64_t batch, const uint8_t *data, size_t size) {
+    replay_t *r = (replay_t *)arg;
+    if (batch < r->next)
+        return r->started; /* checkpointed before a crash emptied the log: skip; later: stale */
+    if (batch != r->next || batch > r->to)
+        return 1;
+    r->started = true;
+    if (r->apply && (r->rc = apply_ops(r->self, data, size)))
+        return 1;
+    r->next++;
+    return 0;
+}
+
+/* A new write transaction holding the checkpoint plus every batch logged since, after the
+   one holding them was aborted. -1 (the store is broken until a restart, which replays
+   the log into LMDB's committed state) if that cannot be done. */
+static int rebuild(brg_store_t *self) {
+    replay_t r = {self, self->ckpt_batch + 1, self->wal_batch, false, true, 0};
+    if (!self->wtxn && (r.rc = now_txn_begin(self)) == 0) {
+        brg_wal_scan(self->wal, replay_record, &r);
+        if (!r.rc && r.next != self->wal_batch + 1)
+            r.rc = MDB_CORRUPTED;
+    }
+    if (!r.rc)
+        return 0;
+    if (self->wtxn)
+        mdb_txn_abort(self->wtxn);
+    self->wtxn = NULL;
+    self->broken = true;
+    brg_error("the store cannot rebuild its state from the redo log (%s): every write fails "
+              "until a restart (which replays the log; nothing committed is lost)",
+              lmdb_text(r.rc));
+    return -1;
+}
+
+/* The log's batches after the checkpoint, one LMDB commit each (as the store committed
+   before it had a log): a long transaction cannot reuse the pages its own batches free,
+   one per batch can. */
+typedef struct {
+    brg_store_t *self;
+    bool started;
+    int rc;
+} drain_t;
+
+static int drain_record(void *arg, uint64_t batch, const uint8_t *data, size_t size) {
+    drain_t *d = (drain_t *)arg;
+    brg_store_t *self = d->self;
+    if (batch <= self->ckpt_batch)
+        return d->started;
+    if (batch != self->ckpt_batch + 1 || batch > self->wal_batch)
+        return 1;
+    d->started = true;
+    MDB_val k = {3, (void *)"wal"}, v = {8, &batch};
+    if ((d->rc = now_txn_begin(self)) == 0) {
+        if ((d->rc = apply_ops(self, data, size)) == 0 &&
+            (d->rc = mdb_put(self->wtxn, self->dbis[DB_META], &k, &v, 0)) == 0)
+            d->rc = mdb_txn_commit(self->wtxn);
+        else
+            mdb_txn_abort(self->wtxn);
+        self->wtxn = NULL;
+    }
+    if (d->rc)
+        return 1;
+    self->ckpt_batch = batch;
+    return 0;
+}
+
+static void committed(brg_store_t *self) {
+    brg_wal_reset(self->wal);
+    self->checkpoints++;
+    map_check(self);
+}
+
+/* Commit the write transaction as holding every batch up to `last` (wal_batch, or the
+   batch after it when that one is committed directly instead of logged), and empty the
+   log. When the logged batches do not fit in one commit, the map grows or they are
+   committed one by one. On failure the transaction is rebuilt from the log. */
+static int commit_txn(brg_store_t *self, uint64_t last) {
+    for (;;) {
+        MDB_val k = {3, (void *)"wal"}, v = {8, &last};
+        int rc = mdb_put(self->wtxn, self->dbis[DB_META], &k, &v, 0);
+        if (rc == 0)
+            rc = mdb_txn_commit(self->wtxn);
+        else
+            mdb_txn_abort(self->wtxn);
+        self->wtxn = NULL;
+        if (rc == 0) {
+            self->wal_batch = self->ckpt_batch = last;
+            committed(self);
+            return 0;
+        }
+        set_error(self, "cannot commit the store: %s", lmdb_text(rc));
+        bool full = rc == MDB_MAP_FULL || rc == MDB_TXN_FULL;
+        if (full && last == self->wal_batch && map_grow_step(self) == 0) {
+            if (rebuild(self))
+                return -1;
+            continue;
+        }
+        if (full && last == self->wal_batch) {
+            drain_t d = {self, false, 0};
+            brg_wal_scan(self->wal, drain_record, &d);
+            if (self->ckpt_batch == self->wal_batch) {
+                committed(self);
+                return 0;
+            }
+        }
+        brg_warn("store commit failed (%s); the redo log keeps the batches it holds",
+                 lmdb_text(rc));
+        rebuild(self);
+        return -1;
+    }
+}
+
+/* Commit what the log holds to LMDB, between batches. */
+static int checkpoint(brg_store_t *self) {
+    if (!self->wtxn || self->dirty || self->failed || self->broken)
+        return 0;
+    if (self->wal_batch == self->ckpt_batch) {
+        /* nothing logged (a batch of reads): drop the transaction, nothing to keep */
+        mdb_txn_abort(self->wtxn);
+        self->wtxn = NULL;
+        return 0;
+    }
+    return commit_txn(self, self->wal_batch);
+}
+
+/* The write transaction for the next write: the long-lived one (opened lazily). The
+   first write of a batch saves what a rollback restores. */
 static int write_begin(brg_store_t *self) {
     if (self->failed)
         return -1;
-    if (self->wtxn)
-        return 0;
-    int rc = mdb_txn_begin(self->env, NULL, 0, &self->wtxn);
+    if (self->broken) {
+        set_error(self, "the store must be restarted: its state could not be rebuilt after a "
+                        "failed batch");
+        self->failed = self->batch > 0;
+        return -1;
+    }
+    int rc = self->wtxn ? 0 : now_txn_begin(self);
     if (rc) {
         set_error(self, "cannot begin a store transaction: %s", lmdb_text(rc));
-        self->wtxn = NULL;
         if (self->batch)
             self->failed = true;
         return -1;
     }
-    self->saved_next_pos = self->next_pos;
-    self->saved_count = self->count;
+    if (!self->dirty) {
+        self->dirty = true;
+        self->log_len = 0;
+        self->saved_next_pos = self->next_pos;
+        self->saved_count = self->count;
+    }
     return 0;
 }
 
-static void map_check(brg_store_t *self);
+/* A write of the open batch found the map full (or the transaction's page list). The
+   batches before it in the transaction hold pages that are reusable only after a commit:
+   commit them; with none, grow the map. Then apply this batch's writes so far again (the
+   failed one is the last of them). Returns 0 when all of it is applied, -1 when the store
+   cannot hold it. */
+static int make_room(brg_store_t *self) {
+    for (;;) {
+        mdb_txn_abort(self->wtxn);
+        self->wtxn = NULL;
+        if (self->wal_batch > self->ckpt_batch) {
+            if (rebuild(self) || commit_txn(self, self->wal_batch))
+                return -1;
+        } else if (map_grow_step(self))
+            return -1;
+        int rc = now_txn_begin(self);
+        if (rc == 0)
+            rc = apply_ops(self, self->log, self->log_len);
+        if (rc == 0)
+            return 0;
+        if (rc != MDB_MAP_FULL && rc != MDB_TXN_FULL)
+            return -1;
+    }
+}
+
+/* Apply the op just logged; a full map is made room for. */
+static int apply_last(brg_store_t *self, const char *what) {
+    int rc = apply_ops(self, self->log + self->last_op, self->log_len - self->last_op);
+    if ((rc == MDB_MAP_FULL || rc == MDB_TXN_FULL) && make_room(self) == 0)
+        rc = 0;
+    if (rc)
+        set_error(self, "cannot write %s: %s", what, lmdb_text(rc));
+    return rc ? -1 : 0;
+}
+
+/* One put or delete of the open batch: logged, then applied. */
+static int write_op(brg_store_t *self, int db, int kind, const void *key, size_t klen,
+                    const void *val, size_t vlen, const char *what) {
+    uint8_t *at = log_reserve(self, db, kind, key, klen, vlen);
+    if (vlen)
+        memcpy(at, val, vlen);
+    return apply_last(self, what);
+}
 
 /* The cached seqs may hold values of a transaction that will not commit: forget them all
-   (they reload from the committed table on use). */
+   (they reload from the table on use). */
 static void seqs_drop(brg_store_t *self) {
     zlist_purge(self->dirty_seqs);
     zhash_destroy(&self->seqs);
     self->seqs = zhash_new();
 }
 
-/* Write the seqs the transaction changed into the topics table. */
+/* Write the seqs the batch changed into the topics table. */
 static int seqs_flush(brg_store_t *self) {
     seq_entry_t *entry;
     while ((entry = (seq_entry_t *)zlist_pop(self->dirty_seqs))) {
         entry->dirty = false;
-        MDB_val k = {entry->tlen, entry->topic}, v = {8, &entry->seq};
-        int rc = mdb_put(self->wtxn, self->topics, &k, &v, 0);
-        if (rc) {
-            set_error(self, "cannot write seq counter: %s", lmdb_text(rc));
+        if (write_op(self, DB_TOPICS, OP_PUT, entry->topic, entry->tlen, &entry->seq, 8,
+                     "seq counter"))
             return -1;
-        }
     }
     return 0;
 }
 
+/* The batch's record is done with: start the next one empty (a big batch's buffer, say a
+   day close slice's, is not kept for the small ones after it). */
+static void log_clear(brg_store_t *self) {
+    self->dirty = false;
+    self->log_len = 0;
+    if (self->log_cap > ((size_t)1 << 20)) {
+        free(self->log);
+        self->log = NULL;
+        self->log_cap = 0;
+    }
+}
+
+/* The open batch's writes are discarded: the transaction goes, and is rebuilt from the
+   log with the batches before this one. */
 static void write_abort(brg_store_t *self) {
     if (self->wtxn)
         mdb_txn_abort(self->wtxn);
     self->wtxn = NULL;
+    log_clear(self);
     self->next_pos = self->saved_next_pos;
     self->count = self->saved_count;
     seqs_drop(self);
-    /* a batch that did not fit (MDB_MAP_FULL) may fit once the map has grown */
-    map_check(self);
+    if (self->wal_batch > self->ckpt_batch && !self->broken) {
+        if (rebuild(self) == 0)
+            checkpoint(self);
+    } else
+        map_check(self); /* a batch that did not fit may fit once the map has grown */
 }
 
+/* The open batch's writes are complete: its redo record goes into the log, which makes
+   it durable. A record the log has no room for is committed by a checkpoint instead. */
 static int write_commit(brg_store_t *self) {
     if (seqs_flush(self)) {
         write_abort(self);
         self->failures++;
         return -1;
     }
-    int rc = mdb_txn_commit(self->wtxn);
-    self->wtxn = NULL;
+    int rc = 0;
+    if (self->log_len) {
+        uint64_t batch = self->wal_batch + 1;
+        /* a store near its limit commits each batch: a batch is acknowledged only once
+           LMDB has room for it */
+        rc = self->tight ? 1
+                         : brg_wal_append(self->wal, batch, self->log, self->log_len,
+                                          self->opts.durability == BRG_DURABILITY_POWER);
+        if (rc == 0)
+            self->wal_batch = batch;
+        else if (rc == 1)
+            rc = commit_txn(self, batch);
+        else
+            set_error(self, "cannot write the redo log: %s", strerror(errno));
+    }
     if (rc) {
-        seqs_drop(self);
-        set_error(self, "%s", lmdb_text(rc));
-        self->next_pos = self->saved_next_pos;
-        self->count = self->saved_count;
+        write_abort(self);
         self->failures++;
-        map_check(self);
         return -1;
     }
+    log_clear(self);
     self->commits++;
-    map_check(self);
+    if (brg_wal_used(self->wal) > brg_wal_size(self->wal) / 2)
+        checkpoint(self);
     return 0;
 }
 
@@ -249,25 +556,35 @@ static int map_grow(brg_store_t *self, size_t bytes) {
     return 0;
 }
 
-/* After a commit: keep a quarter of the map free for the next batches. */
+/* Grow the map once: double it; on a nearly full disk take what it still has, down to
+   1 MiB steps. -1 when it cannot grow (at the limit, or no space). */
+static int map_grow_step(brg_store_t *self) {
+    if (self->map_bytes >= self->max_bytes)
+        return -1;
+    for (size_t step = self->map_bytes; step >= ((size_t)1 << 20); step /= 2)
+        if (map_grow(self, self->map_bytes + step) == 0)
+            return 0;
+    return -1;
+}
+
+/* After a checkpoint: keep a quarter of the map free for the next batches. A map that
+   cannot grow any more, with less than TIGHT_FREE left, makes the store tight. */
 static void map_check(brg_store_t *self) {
-    if (self->wtxn || self->map_bytes >= self->max_bytes)
+    if (self->wtxn)
         return;
     MDB_envinfo info;
     MDB_stat stat;
     if (mdb_env_info(self->env, &info) || mdb_env_stat(self->env, &stat))
         return;
     size_t used = ((size_t)info.me_last_pgno + 1) * stat.ms_psize;
-    if (used <= self->map_bytes / 4 * 3)
-        return;
-    /* double; on a nearly full disk take what it still has, down to 1 MiB steps */
-    for (size_t step = self->map_bytes; step >= ((size_t)1 << 20); step /= 2)
-        if (map_grow(self, self->map_bytes + step) == 0)
-            return;
+    if (used > self->map_bytes / 4 * 3 && self->map_bytes < self->max_bytes)
+        map_grow_step(self);
+    self->tight = (self->map_bytes >= self->max_bytes || self->no_space) &&
+                  (used > self->map_bytes || self->map_bytes - used < TIGHT_FREE);
 }
 
 /* After a write: outside a batch commit (or abort) it now; inside, remember a failure so
-   the whole batch fails (LMDB leaves a transaction unusable after MDB_MAP_FULL). */
+   the whole batch fails (LMDB leaves a transaction unusable after an error). */
 static int write_end(brg_store_t *self, int rc) {
     if (self->batch) {
         if (rc)
@@ -282,17 +599,8 @@ static int write_end(brg_store_t *self, int rc) {
     return write_commit(self);
 }
 
-static int put(brg_store_t *self, MDB_dbi dbi, const void *key, size_t klen, const void *val,
-               size_t vlen, unsigned flags, const char *what) {
-    MDB_val k = {klen, (void *)key}, v = {vlen, (void *)val};
-    int rc = mdb_put(self->wtxn, dbi, &k, &v, flags);
-    if (rc)
-        set_error(self, "cannot write %s: %s", what, lmdb_text(rc));
-    return rc ? -1 : 0;
-}
-
-/* A transaction to read from: the open write transaction (so a batch sees its own
-   writes) or the reused read-only one. Pair with read_end(). */
+/* A transaction to read from: the write transaction (so a batch sees its own writes and
+   every logged batch before it) or the reused read-only one. Pair with read_end(). */
 static MDB_txn *read_begin(brg_store_t *self) {
     if (self->wtxn)
         return self->wtxn;
@@ -324,7 +632,7 @@ int brg_store_commit(brg_store_t *self) {
         return 0;
     bool failed = self->failed;
     self->failed = false;
-    if (!self->wtxn) {
+    if (!self->dirty) {
         if (failed)
             self->failures++;
         return failed ? -1 : 0;
@@ -335,6 +643,16 @@ int brg_store_commit(brg_store_t *self) {
         return -1;
     }
     return write_commit(self);
+}
+
+int brg_store_checkpoint(brg_store_t *self) {
+    if (self->batch)
+        return 0;
+    return checkpoint(self);
+}
+
+uint64_t brg_store_checkpoints(brg_store_t *self) {
+    return self->checkpoints;
 }
 
 bool brg_store_in_batch(brg_store_t *self) {
@@ -356,7 +674,7 @@ bool brg_store_batch_failed(brg_store_t *self) {
 }
 
 bool brg_store_batch_dirty(brg_store_t *self) {
-    return self->wtxn != NULL || self->failed;
+    return self->dirty || self->failed;
 }
 
 /* --- open / close ------------------------------------------------------------------ */
@@ -379,11 +697,11 @@ static int open_dbs(brg_store_t *self) {
     struct {
         const char *name;
         MDB_dbi *dbi;
-    } dbs[] = {{"meta", &self->meta},
-               {"topics", &self->topics},
-               {"journal", &self->journal},
-               {"replies", &self->replies},
-               {"state", &self->state}};
+    } dbs[] = {{"meta", &self->dbis[DB_META]},
+               {"topics", &self->dbis[DB_TOPICS]},
+               {"journal", &self->dbis[DB_JOURNAL]},
+               {"replies", &self->dbis[DB_REPLIES]},
+               {"state", &self->dbis[DB_STATE]}};
     for (size_t i = 0; i < sizeof dbs / sizeof dbs[0]; i++) {
         int rc = mdb_dbi_open(self->wtxn, dbs[i].name, MDB_CREATE, dbs[i].dbi);
         if (rc) {
@@ -392,7 +710,7 @@ static int open_dbs(brg_store_t *self) {
         }
     }
     MDB_val key = {5, (void *)"epoch"}, val;
-    if (mdb_get(self->wtxn, self->meta, &key, &val) == 0 && val.mv_size == 8)
+    if (mdb_get(self->wtxn, self->dbis[DB_META], &key, &val) == 0 && val.mv_size == 8)
         self->epoch = get_u64(val.mv_data);
     while (!self->epoch) {
         /* New store: a fresh random epoch tells clients their old seqs mean nothing here.
@@ -407,13 +725,56 @@ static int open_dbs(brg_store_t *self) {
         x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
         x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
         self->epoch = (x ^ (x >> 31)) & 0x7fffffffffffffffULL;
-        if (put(self, self->meta, "epoch", 5, &self->epoch, 8, 0, "epoch"))
+        MDB_val ek = {5, (void *)"epoch"}, ev = {8, &self->epoch};
+        int rc = mdb_put(self->wtxn, self->dbis[DB_META], &ek, &ev, 0);
+        if (rc) {
+            set_error(self, "cannot write the epoch: %s", lmdb_text(rc));
             return -1;
+        }
     }
-    /* the next publish position follows the newest event of any topic */
-    MDB_cursor *cursor;
-    if (mdb_cursor_open(self->wtxn, self->topics, &cursor))
+    MDB_val wk = {3, (void *)"wal"}, wv;
+    if (mdb_get(self->wtxn, self->dbis[DB_META], &wk, &wv) == 0 && wv.mv_size == 8)
+        self->ckpt_batch = get_u64(wv.mv_data);
+    return 0;
+}
+
+/* Open the redo log and commit the batches it holds beyond the committed state's (a
+   process that died after logging them, before a checkpoint). */
+static int wal_recover(brg_store_t *self, const char *data_dir) {
+    char path[4096], err[512];
+    snprintf(path, sizeof path, "%s/data.wal", data_dir);
+    self->wal = brg_wal_new(path, WAL_BYTES, self->epoch, err, sizeof err);
+    if (!self->wal) {
+        set_error(self, "%s", err);
         return -1;
+    }
+    replay_t r = {self, self->ckpt_batch + 1, UINT64_MAX, false, false, 0};
+    brg_wal_scan(self->wal, replay_record, &r);
+    self->wal_batch = r.next - 1;
+    if (self->wal_batch == self->ckpt_batch) {
+        map_check(self);
+        return 0;
+    }
+    uint64_t pending = self->wal_batch - self->ckpt_batch;
+    if (rebuild(self) || commit_txn(self, self->wal_batch)) {
+        set_error(self, "cannot apply the redo log %s: %s", path, self->error);
+        return -1;
+    }
+    brg_info("store: %llu batches applied from the redo log", (unsigned long long)pending);
+    return 0;
+}
+
+/* Where the journal stands: the next publish position and the number of events. */
+static int journal_position(brg_store_t *self) {
+    /* the next publish position follows the newest event of any topic */
+    MDB_txn *txn = read_begin(self);
+    MDB_cursor *cursor;
+    if (!txn)
+        return -1;
+    if (mdb_cursor_open(txn, self->dbis[DB_TOPICS], &cursor)) {
+        read_end(self, txn);
+        return -1;
+    }
     self->next_pos = 1;
     MDB_val k, v;
     for (int rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == 0;
@@ -424,14 +785,15 @@ static int open_dbs(brg_store_t *self) {
         MDB_val jk = {index_key(jkey, (const char *)k.mv_data, k.mv_size, get_u64(v.mv_data)),
                       jkey},
                 jv;
-        if (mdb_get(self->wtxn, self->journal, &jk, &jv) == 0 && jv.mv_size >= JOURNAL_HEADER &&
+        if (mdb_get(txn, self->dbis[DB_JOURNAL], &jk, &jv) == 0 && jv.mv_size >= JOURNAL_HEADER &&
             get_u64(jv.mv_data) >= self->next_pos)
             self->next_pos = get_u64(jv.mv_data) + 1;
     }
     mdb_cursor_close(cursor);
     MDB_stat stat;
-    if (mdb_stat(self->wtxn, self->journal, &stat) == 0)
+    if (mdb_stat(txn, self->dbis[DB_JOURNAL], &stat) == 0)
         self->count = stat.ms_entries;
+    read_end(self, txn);
     return 0;
 }
 
@@ -485,13 +847,26 @@ brg_store_t *brg_store_new(const char *data_dir, const brg_store_opts_t *opts, c
                   strerror(ENOSPC));
         goto fail;
     }
-    if (write_begin(self) || open_dbs(self)) {
-        write_abort(self);
+    /* the tables and the epoch first, committed on their own: the log's batches are
+       applied after them (and may need commits of their own, see commit_txn) */
+    if ((rc = now_txn_begin(self))) {
+        set_error(self, "cannot begin a store transaction: %s", lmdb_text(rc));
         goto fail;
     }
-    if (write_commit(self))
+    if (open_dbs(self)) {
+        mdb_txn_abort(self->wtxn);
+        self->wtxn = NULL;
         goto fail;
-    self->commits = self->failures = 0;
+    }
+    rc = mdb_txn_commit(self->wtxn);
+    self->wtxn = NULL;
+    if (rc) {
+        set_error(self, "cannot create the store's tables: %s", lmdb_text(rc));
+        goto fail;
+    }
+    if (wal_recover(self, data_dir) || journal_position(self))
+        goto fail;
+    self->commits = self->failures = self->checkpoints = 0;
     char old[4096];
     snprintf(old, sizeof old, "%s/xtbridge.db", data_dir);
     if (zsys_file_exists(old))
@@ -509,6 +884,10 @@ void brg_store_destroy(brg_store_t **self_p) {
     if (!self_p || !*self_p)
         return;
     brg_store_t *self = *self_p;
+    /* logged batches go into LMDB now (a batch still open is dropped: it never committed);
+       if that fails, the next open applies them from the log */
+    if (self->wtxn && self->wal && !self->batch)
+        checkpoint(self);
     if (self->wtxn)
         mdb_txn_abort(self->wtxn);
     if (self->rtxn)
@@ -518,6 +897,8 @@ void brg_store_destroy(brg_store_t **self_p) {
         mdb_env_sync(self->env, 1);
         mdb_env_close(self->env);
     }
+    brg_wal_destroy(&self->wal);
+    free(self->log);
     brg_compat_unlock(&self->lock);
     zlist_destroy(&self->dirty_seqs);
     zhash_destroy(&self->seqs);
@@ -569,7 +950,7 @@ static seq_entry_t *seq_entry(brg_store_t *self, const char *topic, size_t tlen)
     memcpy(entry->topic, topic, tlen);
     entry->tlen = tlen;
     MDB_val k = {tlen, (void *)topic}, v;
-    int rc = mdb_get(self->wtxn, self->topics, &k, &v);
+    int rc = mdb_get(self->wtxn, self->dbis[DB_TOPICS], &k, &v);
     if (rc == 0 && v.mv_size == 8)
         entry->seq = get_u64(v.mv_data);
     else if (rc != MDB_NOTFOUND) {
@@ -600,17 +981,14 @@ int brg_store_journal_append(brg_store_t *self, const char *topic, brg_store_pac
         set_error(self, "cannot pack event for %s", topic);
     else if (entry) {
         uint8_t key[300];
-        MDB_val jk = {index_key(key, topic, tlen, seq), key}, jv = {JOURNAL_HEADER + size, NULL};
-        /* MDB_RESERVE: the record is written in place, no copy through a buffer */
-        int mrc = mdb_put(self->wtxn, self->journal, &jk, &jv, MDB_RESERVE);
-        if (mrc)
-            set_error(self, "cannot write journal: %s", lmdb_text(mrc));
-        else {
-            uint8_t *rec = (uint8_t *)jv.mv_data;
-            uint64_t now = (uint64_t)time(NULL);
-            memcpy(rec, &self->next_pos, 8);
-            memcpy(rec + 8, &now, 8);
-            memcpy(rec + JOURNAL_HEADER, data, size);
+        size_t klen = index_key(key, topic, tlen, seq);
+        /* the record is built in the redo log and copied into the tree from there */
+        uint8_t *rec = log_reserve(self, DB_JOURNAL, OP_PUT, key, klen, JOURNAL_HEADER + size);
+        uint64_t now = (uint64_t)time(NULL);
+        memcpy(rec, &self->next_pos, 8);
+        memcpy(rec + 8, &now, 8);
+        memcpy(rec + JOURNAL_HEADER, data, size);
+        if (apply_last(self, "journal") == 0) {
             self->next_pos++;
             self->count++;
             entry->seq = seq;
@@ -714,7 +1092,8 @@ static int journal_scan(brg_store_t *self, MDB_txn *txn, const char *prefix,
     heap_t heap = {NULL, 0, 0};
     MDB_cursor *topics = NULL, *index = NULL;
     int visited = -1;
-    if (mdb_cursor_open(txn, self->topics, &topics) || mdb_cursor_open(txn, self->journal, &index))
+    if (mdb_cursor_open(txn, self->dbis[DB_TOPICS], &topics) ||
+        mdb_cursor_open(txn, self->dbis[DB_JOURNAL], &index))
         goto done;
     /* one head per matching topic that has something after the client's seq */
     MDB_val k = {plen, (void *)(prefix ? prefix : "")}, v;
@@ -801,7 +1180,7 @@ int brg_store_account_topics(brg_store_t *self, const char *account_id, brg_stor
         return -1;
     MDB_cursor *cursor;
     int count = -1;
-    if (mdb_cursor_open(txn, self->topics, &cursor) == 0) {
+    if (mdb_cursor_open(txn, self->dbis[DB_TOPICS], &cursor) == 0) {
         count = 0;
         MDB_val k, v;
         /* suffix match on ".<account>." so 1000000365 never picks up 10000003650 */
@@ -848,7 +1227,7 @@ int brg_store_reply_get(brg_store_t *self, const char *client, const char *reque
     if (!txn)
         return -1;
     MDB_val k = {klen, key}, v;
-    int rc = mdb_get(txn, self->replies, &k, &v), found = 0;
+    int rc = mdb_get(txn, self->dbis[DB_REPLIES], &k, &v), found = 0;
     if (rc == 0 && v.mv_size >= 8) {
         *size = v.mv_size - 8;
         *data = (uint8_t *)malloc(*size ? *size : 1);
@@ -869,14 +1248,10 @@ int brg_store_reply_put(brg_store_t *self, const char *client, const char *reque
     if (write_begin(self))
         return -1;
     uint64_t now = (uint64_t)time(NULL);
-    MDB_val k = {klen, key}, v = {8 + size, NULL};
-    int rc = mdb_put(self->wtxn, self->replies, &k, &v, MDB_RESERVE);
-    if (rc)
-        set_error(self, "cannot write idempotency row: %s", lmdb_text(rc));
-    else {
-        memcpy(v.mv_data, &now, 8);
-        memcpy((uint8_t *)v.mv_data + 8, data, size);
-    }
+    uint8_t *row = log_reserve(self, DB_REPLIES, OP_PUT, key, klen, 8 + size);
+    memcpy(row, &now, 8);
+    memcpy(row + 8, data, size);
+    int rc = apply_last(self, "idempotency row");
     return write_end(self, rc ? -1 : 0);
 }
 
@@ -892,7 +1267,7 @@ int brg_store_state_put(brg_store_t *self, const void *key, size_t klen, const v
     }
     if (write_begin(self))
         return -1;
-    return write_end(self, put(self, self->state, key, klen, val, vlen, 0, "state"));
+    return write_end(self, write_op(self, DB_STATE, OP_PUT, key, klen, val, vlen, "state"));
 }
 
 int brg_store_state_del(brg_store_t *self, const void *key, size_t klen) {
@@ -900,11 +1275,7 @@ int brg_store_state_del(brg_store_t *self, const void *key, size_t klen) {
         return 0;
     if (write_begin(self))
         return -1;
-    MDB_val k = {klen, (void *)key};
-    int rc = mdb_del(self->wtxn, self->state, &k, NULL);
-    if (rc && rc != MDB_NOTFOUND)
-        set_error(self, "cannot delete state: %s", lmdb_text(rc));
-    return write_end(self, rc && rc != MDB_NOTFOUND ? -1 : 0);
+    return write_end(self, write_op(self, DB_STATE, OP_DEL, key, klen, NULL, 0, "state"));
 }
 
 int brg_store_state_get(brg_store_t *self, const void *key, size_t klen, uint8_t **val,
@@ -915,7 +1286,7 @@ int brg_store_state_get(brg_store_t *self, const void *key, size_t klen, uint8_t
     if (!txn)
         return -1;
     MDB_val k = {klen, (void *)key}, v;
-    int rc = mdb_get(txn, self->state, &k, &v), found = 0;
+    int rc = mdb_get(txn, self->dbis[DB_STATE], &k, &v), found = 0;
     if (rc == 0) {
         *vlen = v.mv_size;
         *val = (uint8_t *)malloc(v.mv_size ? v.mv_size : 1);
@@ -936,7 +1307,7 @@ int brg_store_state_scan(brg_store_t *self, const void *prefix, size_t plen, brg
         return -1;
     MDB_cursor *cursor;
     int count = -1;
-    if (mdb_cursor_open(txn, self->state, &cursor) == 0) {
+    if (mdb_cursor_open(txn, self->dbis[DB_STATE], &cursor) == 0) {
         count = 0;
         MDB_val k = {plen, (void *)prefix}, v;
         for (int rc = mdb_cursor_get(cursor, &k, &v, plen ? MDB_SET_RANGE : MDB_FIRST); rc == 0;
@@ -966,8 +1337,8 @@ int64_t brg_store_prune(brg_store_t *self, int64_t now_s, int64_t budget) {
     MDB_cursor *cursor = NULL, *topics = NULL;
     MDB_val k, v;
     /* each topic's events are in time order: drop from its front while they are old */
-    if (mdb_cursor_open(self->wtxn, self->topics, &topics) ||
-        mdb_cursor_open(self->wtxn, self->journal, &cursor)) {
+    if (mdb_cursor_open(self->wtxn, self->dbis[DB_TOPICS], &topics) ||
+        mdb_cursor_open(self->wtxn, self->dbis[DB_JOURNAL], &cursor)) {
         rc = -1;
         goto done;
     }
@@ -990,6 +1361,7 @@ int64_t brg_store_prune(brg_store_t *self, int64_t now_s, int64_t budget) {
                 jv.mv_size < JOURNAL_HEADER || get_u64((const uint8_t *)jv.mv_data + 8) >= cut)
                 break;
             /* after a delete the cursor already sits on the next record; MDB_NEXT knows */
+            log_reserve(self, DB_JOURNAL, OP_DEL, jk.mv_data, jk.mv_size, 0);
             if (mdb_cursor_del(cursor, 0)) {
                 rc = -1;
                 goto done;
@@ -1002,7 +1374,7 @@ int64_t brg_store_prune(brg_store_t *self, int64_t now_s, int64_t budget) {
     cursor = NULL;
     /* idempotency rows: a slice of the sweep, wrapping round at the end */
     uint64_t reply_cut = (uint64_t)(now_s - self->opts.reply_retention_s);
-    if (mdb_cursor_open(self->wtxn, self->replies, &cursor)) {
+    if (mdb_cursor_open(self->wtxn, self->dbis[DB_REPLIES], &cursor)) {
         rc = -1;
         goto done;
     }
@@ -1011,6 +1383,7 @@ int64_t brg_store_prune(brg_store_t *self, int64_t now_s, int64_t budget) {
     int r = mdb_cursor_get(cursor, &k, &v, self->sweep_len ? MDB_SET_RANGE : MDB_FIRST);
     for (; r == 0 && seen < budget; r = mdb_cursor_get(cursor, &k, &v, MDB_NEXT), seen++) {
         if (v.mv_size >= 8 && get_u64(v.mv_data) < reply_cut) {
+            log_reserve(self, DB_REPLIES, OP_DEL, k.mv_data, k.mv_size, 0);
             if (mdb_cursor_del(cursor, 0)) {
                 rc = -1;
                 goto done;

@@ -8,22 +8,25 @@
     - the backend's `state` keyspace (the sim's whole book: accounts, orders, trades,
       positions, quotes, id counters), opaque keys and values owned by the backend.
 
-    Everything written between brg_store_begin() and brg_store_commit() is ONE LMDB write
-    transaction: a batch's book changes, journal rows and idempotency rows become durable
+    Everything written between brg_store_begin() and brg_store_commit() is one atomic
+    batch: a batch's book changes, journal rows and idempotency rows become durable
     together or not at all. Callers hold back what they hand out (pushes, replies) until
-    commit succeeds.
+    commit succeeds. A batch is durable once its record is in the redo log (data.wal,
+    brg_wal); LMDB's own commit (a checkpoint) follows every few milliseconds
+    (brg_store_checkpoint, from a loop timer) and applies to many batches at once.
 
-    Durability: BRG_DURABILITY_PROCESS (MDB_NOSYNC) loses nothing acknowledged when the
-    process dies; BRG_DURABILITY_POWER syncs at every commit, so an acknowledged batch is on
-    disk. MDB_WRITEMAP (commits write straight into the map, no copy through pwrite) over
-    a data file whose blocks are reserved with posix_fallocate before the map grows over
-    them, so a full disk is a failed reservation the batch can report, never a SIGBUS.
+    Durability: BRG_DURABILITY_PROCESS loses nothing acknowledged when the process dies
+    (the log and the LMDB map are shared file maps: the OS has every byte written);
+    BRG_DURABILITY_POWER syncs each batch's log record and each checkpoint, so an
+    acknowledged batch is on disk. MDB_WRITEMAP over a data file whose blocks are reserved
+    with posix_fallocate before the map grows over them, so a full disk is a failed
+    reservation the batch can report, never a SIGBUS.
 
     One bridge per data dir: brg_store_new() takes an exclusive lock on <data>/xtbridge.lock
     and fails if another process holds it.
 
     Threading: every call runs on the bridge loop thread, except brg_store_journal_read_mt
-    and brg_store_epoch.
+    and brg_store_epoch (which see checkpoints only).
 */
 #ifndef BRG_STORE_H_INCLUDED
 #define BRG_STORE_H_INCLUDED
@@ -65,6 +68,13 @@ void brg_store_destroy(brg_store_t **self_p);
 int brg_store_begin(brg_store_t *self);
 int brg_store_commit(brg_store_t *self);
 bool brg_store_in_batch(brg_store_t *self);
+/*  Commit to LMDB the batches the redo log holds (outside a batch; a no-op inside one or
+    when there is nothing). The loop calls it every few ms so readers on other threads
+    (brg_store_journal_read_mt) see recent batches and a restart has little to replay.
+    0, or -1 when LMDB could not commit (the log keeps the batches; nothing is lost). */
+int brg_store_checkpoint(brg_store_t *self);
+/*  Checkpoints since open. */
+uint64_t brg_store_checkpoints(brg_store_t *self);
 /*  Make the open batch fail at commit (a caller could not write what it must), with
     `why` as the error unless a write of the batch already failed (its cause is kept).
     No-op outside a batch. */
@@ -81,7 +91,7 @@ const char *brg_store_durability_name(brg_durability_t durability);
 
 /*  Append one published event: takes the next seq of `topic` and journals the bytes that
     `pack` produces for that seq (malloc'd, size via *size, NULL/0 on failure). Outside a
-    batch it is its own transaction. Returns 0 and sets *seq, *data (caller frees), *size;
+    batch it is a batch of its own. Returns 0 and sets *seq, *data (caller frees), *size;
     or -1 (the seq is not taken). */
 typedef uint8_t *(brg_store_pack_fn)(void *arg, uint64_t seq, size_t *size);
 int brg_store_journal_append(brg_store_t *self, const char *topic, brg_store_pack_fn *pack,
@@ -101,7 +111,7 @@ int brg_store_journal_read(brg_store_t *self, const char *prefix, brg_store_afte
                            bool *more);
 
 /*  The same read for a thread other than the loop's (the JetStream forwarder): its own
-    read transaction, which never blocks the writer; it sees what is committed. Only this
+    read transaction, which never blocks the writer; it sees the last checkpoint. Only this
     and brg_store_epoch may be called off the loop thread. -1 on error (no
     brg_store_error text: that belongs to the loop thread). */
 int brg_store_journal_read_mt(brg_store_t *self, const char *prefix, brg_store_after_fn *after,
@@ -122,7 +132,7 @@ int brg_store_reply_get(brg_store_t *self, const char *client, const char *reque
 int brg_store_reply_put(brg_store_t *self, const char *client, const char *request_id,
                         const uint8_t *data, size_t size);
 
-/*  The backend's keyspace. put/del write into the open batch (their own transaction
+/*  The backend's keyspace. put/del write into the open batch (a batch of their own
     outside one); get/scan see the batch's own writes. Keys are at most 400 bytes.
     get returns 1 with a malloc'd copy (caller frees), 0 when absent, -1 on error.
     scan visits keys starting with `prefix` in key order (bytes borrowed for the call; fn
@@ -137,7 +147,7 @@ int brg_store_state_scan(brg_store_t *self, const void *prefix, size_t plen, brg
                          void *arg);
 
 /*  Retention: remove at most `budget` expired journal events and idempotency rows (never
-    seq counters). Runs in its own transaction (call it outside a batch). Returns how many
+    seq counters). Runs as a batch of its own (call it outside a batch). Returns how many
     were removed, or -1. */
 int64_t brg_store_prune(brg_store_t *self, int64_t now_s, int64_t budget);
 /*  Events in the journal now; events pruned since open. */

@@ -62,6 +62,21 @@ static int on_prune(zloop_t *loop, int timer_id, void *arg) {
     return 0;
 }
 
+/* The store logs each batch and commits LMDB (a checkpoint) this often: readers on other
+   threads (JetStream) see batches this much later, and a restart replays at most this
+   much of the redo log. */
+#define CHECKPOINT_MS 20
+
+static int on_checkpoint(zloop_t *loop, int timer_id, void *arg) {
+    (void)loop;
+    (void)timer_id;
+    brg_store_t *store = (brg_store_t *)arg;
+    if (brg_store_checkpoint(store))
+        brg_warn("store checkpoint failed (the redo log keeps the batches): %s",
+                 brg_store_error(store));
+    return 0;
+}
+
 /* Event groups for backends (brg_backend_env_t.group_begin/end): one commit, then publish. */
 typedef struct {
     brg_store_t *store;
@@ -391,6 +406,7 @@ int main(int argc, char **argv) {
                  ops->name, brg_config_router(config), brg_config_pub(config),
                  brg_config_data_dir(config), instance_id);
         zloop_timer(loop, PRUNE_INTERVAL_MS, 0, on_prune, store);
+        zloop_timer(loop, CHECKPOINT_MS, 0, on_checkpoint, store);
         on_prune(loop, 0, store);
         /* The start pushes and the backend's initial book are one batch like any other. */
         brg_store_begin(store);

@@ -321,7 +321,7 @@ Test(sim_stock, persist_writes_only_what_changed) {
     brg_sim_stock_destroy(&a);
     brg_store_destroy(&store);
     char path[256];
-    const char *files[] = {"data.mdb", "lock.mdb", "xtbridge.lock"};
+    const char *files[] = {"data.mdb", "lock.mdb", "data.wal", "xtbridge.lock"};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         snprintf(path, sizeof path, "%s/%s", dir, files[i]);
         unlink(path);

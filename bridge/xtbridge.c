@@ -22,6 +22,7 @@
 #include "brg_publisher.h"
 #include "brg_risk.h"
 #include "brg_router.h"
+#include "brg_stall.h"
 #include "brg_store.h"
 
 typedef struct {
@@ -54,7 +55,9 @@ static int on_prune(zloop_t *loop, int timer_id, void *arg) {
     (void)loop;
     (void)timer_id;
     brg_store_t *store = (brg_store_t *)arg;
+    int64_t start = brg_stall_now_us();
     int64_t removed = brg_store_prune(store, (int64_t)time(NULL), PRUNE_BUDGET);
+    brg_stall_note(start); /* a loop run like any other: the stall figure counts it */
     if (removed < 0)
         brg_warn("retention pass failed: %s", brg_store_error(store));
     else if (removed)
@@ -71,7 +74,10 @@ static int on_checkpoint(zloop_t *loop, int timer_id, void *arg) {
     (void)loop;
     (void)timer_id;
     brg_store_t *store = (brg_store_t *)arg;
-    if (brg_store_checkpoint(store))
+    int64_t start = brg_stall_now_us();
+    int rc = brg_store_checkpoint(store);
+    brg_stall_note(start);
+    if (rc)
         brg_warn("store checkpoint failed (the redo log keeps the batches): %s",
                  brg_store_error(store));
     return 0;

@@ -635,3 +635,36 @@ Test(sim_stock, day_close_frees_the_order_blocks_a_few_per_step) {
     cr_assert_not(brg_sim_stock_closing(book));
     brg_sim_stock_destroy(&book);
 }
+
+/* What a close step leaves for the store to delete is counted, so the sim can end a slice
+   on it: freeing a stored trade costs little in memory but a row delete in the commit. */
+Test(sim_stock, day_close_counts_the_deletes_it_leaves_for_the_store) {
+    brg_sim_stock_t *book = brg_sim_stock_new(&ctx, "A", 1e6);
+    for (int64_t id = 1; id <= 100; id++) {
+        Xtbridge__State__SimTrade m = XTBRIDGE__STATE__SIM_TRADE__INIT;
+        m.id = id;
+        m.traded_id = (char *)"t";
+        m.code = (char *)"600000.SH";
+        m.volume = 100;
+        m.order_id = id;
+        cr_assert_eq(brg_sim_stock_load_trade(book, &m), 0);
+    }
+    cr_assert_eq(brg_sim_stock_close_deletes(book), 0);
+    cr_assert_eq(brg_sim_stock_close_step(book, 32), 1);
+    cr_assert_eq(brg_sim_stock_close_deletes(book), 32);
+    cr_assert_eq(brg_sim_stock_close_step(book, 32), 1);
+    cr_assert_eq(brg_sim_stock_close_deletes(book), 64);
+    while (brg_sim_stock_close_step(book, 32))
+        ;
+    cr_assert_eq(brg_sim_stock_close_deletes(book), 100);
+    /* persist writes them into the store's batch and forgets them */
+    char dir[128], err[256] = "";
+    snprintf(dir, sizeof dir, "%s/xtbt-simstock-del-%d", xtbt_tmpdir(), getpid());
+    cr_assert_eq(zsys_dir_create("%s", dir), 0);
+    brg_store_t *store = brg_store_new(dir, NULL, err, sizeof err);
+    cr_assert_not_null(store, "%s", err);
+    persist_commit(store, book);
+    cr_assert_eq(brg_sim_stock_close_deletes(book), 0);
+    brg_store_destroy(&store);
+    brg_sim_stock_destroy(&book);
+}

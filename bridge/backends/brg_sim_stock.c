@@ -1325,6 +1325,10 @@ size_t brg_sim_stock_close_left(brg_sim_stock_t *self) {
     return self->norders - self->close_orders + self->ntrades - self->close_trades;
 }
 
+size_t brg_sim_stock_close_deletes(brg_sim_stock_t *self) {
+    return self->del_orders.size + self->del_trades.size;
+}
+
 void brg_sim_stock_next_day(brg_sim_stock_t *self) {
     while (brg_sim_stock_close_step(self, SIZE_MAX / 2))
         ;

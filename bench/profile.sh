@@ -9,6 +9,14 @@
 # Usage: bench/profile.sh [--malloc] [BUILD_DIR] KIND [N]
 #   KIND: ping | resting | filling      pipelined, window 1000 (N default 30000)
 #         sync-ping | sync-resting | sync-filling   one at a time (N default 3000)
+#         fanout   instructions per fan-out event: the bench's fan-out part (N fills per
+#                  burst, default 5000, 4 events each, to 1 then 8 subscribers) with the
+#                  bridge under valgrind's callgrind counting only inside the price move
+#                  (brg_sim_stock_match: matching, the pushes packed, journaled and sent,
+#                  the book's records, the checkpoint commits), then the functions by
+#                  inclusive share. A count, not a time: it does not move with the load
+#                  of a shared machine (and perf stat has no instruction counter in a VM
+#                  without a PMU). Needs valgrind.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 malloc=0
@@ -22,6 +30,33 @@ if [ $# -gt 1 ] && [ -d "$1" ]; then
   shift
 fi
 kind=${1:?usage: bench/profile.sh [--malloc] [BUILD_DIR] KIND [N]}
+if [ "$kind" = fanout ]; then
+  n=${2:-5000}
+  command -v valgrind >/dev/null || { echo "profile.sh: fanout needs valgrind" >&2; exit 2; }
+  [ -x "$build/bin/xtb_bench" ] || { echo "profile.sh: no $build/bin/xtb_bench (run bench/run.sh $build first)" >&2; exit 2; }
+  export XTB_TMPDIR=${XTB_TMPDIR:-$build/tmp}
+  mkdir -p "$XTB_TMPDIR"
+  out=$(mktemp -d "$build/profile.XXXXXX")
+  trap 'rm -rf "$out"' EXIT
+  # the bench starts its bridge through this wrapper (--xtbridge)
+  printf '#!/bin/sh\nexec valgrind --tool=callgrind --callgrind-out-file=%s --collect-atstart=no --toggle-collect=brg_sim_stock_match %s "$@"\n' \
+    "$out/callgrind.out" "$(readlink -f "$build/bin/xtbridge")" >"$out/xtbridge"
+  chmod +x "$out/xtbridge"
+  echo "== fanout: $n fills x 4 events, to 1 then 8 subscribers; the bridge under callgrind"
+  "$build/bin/xtb_bench" --xtbridge "$out/xtbridge" --durability process --parts fanout \
+    --fanout "$n" >"$out/bench.out" 2>"$out/bench.err" || { cat "$out/bench.err" >&2; exit 1; }
+  callgrind_annotate --inclusive=yes "$out/callgrind.out" 2>/dev/null |
+    awk -v events=$((n * 8)) '
+      /PROGRAM TOTALS/ { gsub(",", "", $1); total = $1
+        printf "-- bridge loop thread, inside the price moves: %.0f instructions per event\n", total / events
+        print "-- by function, inclusive (share of those instructions)"; next }
+      total && /%\) / && shown < 40 { count = $1; gsub(",", "", count)
+        rest = $0; sub(/^[^)]*\) +/, "", rest)    # "file:function [library]"
+        lib = rest; sub(/.*\[/, "", lib); sub(/\].*/, "", lib); sub(/.*\//, "", lib)
+        fn = rest; sub(/ \[.*/, "", fn); sub(/.*:/, "", fn)
+        if (count / total < 0.99) { printf "  %5.1f%%  %s (%s)\n", 100 * count / total, fn, lib; shown++ } }'
+  exit 0
+fi
 part=${kind#sync-}
 window=1000
 n=${2:-30000}

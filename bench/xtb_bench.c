@@ -17,8 +17,8 @@
     - sync round trips, interleaved one by one: raw echo, ping, a RESTING order_stock
       (buy below the last price) and a FILLING one (marketable on entry, buys and sells
       alternating);
-    - 4 and 16 concurrent sync clients (resting orders), each against the echo with the
-      same number of clients;
+    - 1/4/16/64 concurrent sync clients (resting orders), each against the echo with the
+      same number of clients, in 6 alternating rounds (median rate reported);
     - pipelined over one DEALER with a window of outstanding requests: raw echo, ping,
       resting and filling orders, in interleaved rounds (median rate reported);
     - a burst: N resting buys at one price on a second account, then ONE sim_set_price
@@ -266,7 +266,9 @@ static int cmp_dbl(const void *a, const void *b) {
 
 static double median(double *v, int n) {
     qsort(v, (size_t)n, sizeof *v, cmp_dbl);
-    return n ? v[n / 2] : 0;
+    if (n == 0)
+        return 0;
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 /* --- requests ---------------------------------------------------------------------- */
@@ -734,20 +736,24 @@ static int run_clients(const char *endpoint, bool echo, int clients, int n, int6
     return failed ? -1 : 0;
 }
 
+#define CLIENT_ROUNDS 6
+
 static int run_concurrency(result_t *r, const char *echo_ep, const char *router_ep,
                            const opts_t *o) {
     for (int i = 0; i < o->nclients; i++) {
         int clients = o->clients[i];
-        /* about the same number of samples whatever the client count; two rounds each,
-           raw and bridge alternating */
-        int n = (o->sync_n / 2 + clients - 1) / clients;
+        /* about the same number of samples whatever the client count, in CLIENT_ROUNDS
+           rounds, raw and bridge alternating: a round of 16 clients lasts tens of ms, and
+           on a shared machine one busy moment can halve a round's rate; the median of the
+           rounds' rates is what the run says */
+        int n = (o->sync_n * 3 / CLIENT_ROUNDS + clients - 1) / clients;
         if (n < 20)
             n = 20;
-        size_t total = (size_t)2 * (size_t)clients * (size_t)n;
+        size_t total = (size_t)CLIENT_ROUNDS * (size_t)clients * (size_t)n;
         int64_t *raw = (int64_t *)calloc(total, sizeof(int64_t));
         int64_t *order = (int64_t *)calloc(total, sizeof(int64_t));
-        double raw_rate[2], order_rate[2];
-        for (int round = 0; round < 2; round++) {
+        double raw_rate[CLIENT_ROUNDS], order_rate[CLIENT_ROUNDS];
+        for (int round = 0; round < CLIENT_ROUNDS; round++) {
             size_t at = (size_t)round * (size_t)clients * (size_t)n;
             if (run_clients(echo_ep, true, clients, n, raw + at, &raw_rate[round]) ||
                 run_clients(router_ep, false, clients, n, order + at, &order_rate[round])) {
@@ -760,8 +766,8 @@ static int run_concurrency(result_t *r, const char *echo_ep, const char *router_
         r->conc[r->nconc].clients = clients;
         r->conc[r->nconc].raw = lat_of(raw, total);
         r->conc[r->nconc].order = lat_of(order, total);
-        r->conc[r->nconc].raw_rate = (raw_rate[0] + raw_rate[1]) / 2;
-        r->conc[r->nconc].order_rate = (order_rate[0] + order_rate[1]) / 2;
+        r->conc[r->nconc].raw_rate = median(raw_rate, CLIENT_ROUNDS);
+        r->conc[r->nconc].order_rate = median(order_rate, CLIENT_ROUNDS);
         r->nconc++;
         free(raw);
         free(order);

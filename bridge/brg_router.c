@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "brg_log.h"
+#include "brg_pbenc.h"
 #include "brg_stall.h"
 #include "brg_validate.h"
 
@@ -165,12 +166,22 @@ static void send_owned(brg_router_t *self, const envelope_t *env, uint8_t *data,
     held->size = size;
 }
 
-static void send_reply(brg_router_t *self, const envelope_t *env, Xtbridge__Reply *reply) {
-    size_t size = xtbridge__reply__get_packed_size(reply);
-    uint8_t *data = (uint8_t *)malloc(size ? size : 1);
+/* A reply packed into a new buffer (the caller owns it): in one pass (brg_pbenc) when it
+   fits the first 256 bytes, as most answers do; a query's long list through protobuf-c. */
+static uint8_t *pack_reply(const Xtbridge__Reply *reply, size_t *size) {
+    size_t cap = 256;
+    uint8_t *data = (uint8_t *)malloc(cap);
     if (!data)
         abort();
-    xtbridge__reply__pack(reply, data);
+    *size = brg_pbenc_pack_alloc(&reply->base, &data, &cap);
+    if (*size == SIZE_MAX)
+        abort(); /* out of memory */
+    return data;
+}
+
+static void send_reply(brg_router_t *self, const envelope_t *env, Xtbridge__Reply *reply) {
+    size_t size;
+    uint8_t *data = pack_reply(reply, &size);
     send_owned(self, env, data, size);
 }
 
@@ -429,11 +440,8 @@ static void finish_call(brg_call_t *call, void *arg) {
     add_subscribe_baseline(self, call);
     if (self->args.auth)
         filter_reply(self, route, reply);
-    size_t size = xtbridge__reply__get_packed_size(reply);
-    uint8_t *data = (uint8_t *)malloc(size ? size : 1);
-    if (!data)
-        abort();
-    xtbridge__reply__pack(reply, data);
+    size_t size;
+    uint8_t *data = pack_reply(reply, &size);
     if (route->idem_key)
         zhash_delete(self->in_flight, route->idem_key);
     /* NOT_CONNECTED: nothing reached the terminal, so it is not the request's answer: a

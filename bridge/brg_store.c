@@ -831,8 +831,11 @@ brg_store_t *brg_store_new(const char *data_dir, const brg_store_opts_t *opts, c
         goto fail;
     }
     /* process: the OS has every committed page even if we die; power: each commit syncs.
-       NOTLS: the reused read transaction is not tied to a thread. */
-    unsigned flags = MDB_NOTLS | MDB_WRITEMAP;
+       NOTLS: the reused read transaction is not tied to a thread. NORDAHEAD (MADV_RANDOM):
+       a write into a fresh page of the map faults, and with read-ahead the kernel then
+       reads up to 8 MB of the reserved, unwritten file around it: 30-40 ms loop stalls
+       in a day close's slices, 4-7 ms without. */
+    unsigned flags = MDB_NOTLS | MDB_WRITEMAP | MDB_NORDAHEAD;
     if (self->opts.durability == BRG_DURABILITY_PROCESS)
         flags |= MDB_NOSYNC;
     if ((rc = mdb_env_open(self->env, data_dir, flags, 0644))) {
@@ -1204,10 +1207,20 @@ int brg_store_account_topics(brg_store_t *self, const char *account_id, brg_stor
 /* --- idempotency ------------------------------------------------------------------- */
 
 static size_t idem_key(char *buf, const char *client, const char *request_id) {
-    int n = snprintf(buf, IDEM_KEY_MAX + 32, "%s\x1f%s", client, request_id);
-    size_t len = strlen(client) + 1 + strlen(request_id);
+    /* client \x1f request_id, as much as the buffer (IDEM_KEY_MAX + 32) holds; copied by
+       hand: it is built twice for every state-changing request */
+    size_t clen = strlen(client), rlen = strlen(request_id), len = clen + 1 + rlen;
+    size_t room = IDEM_KEY_MAX + 31, c = clen < room ? clen : room;
+    memcpy(buf, client, c);
+    if (c < room) {
+        buf[c++] = 0x1f;
+        size_t r = rlen < room - c ? rlen : room - c;
+        memcpy(buf + c, request_id, r);
+        c += r;
+    }
+    buf[c] = 0;
     if (len <= IDEM_KEY_MAX)
-        return (size_t)n;
+        return len;
     /* too long for an LMDB key: a prefix plus a 64-bit FNV-1a of the whole key */
     uint64_t hash = 1469598103934665603ULL;
     for (const char *p = client; *p; p++)

@@ -26,6 +26,7 @@
 #include "brg_compat.h"
 #include "brg_log.h"
 #include "brg_stall.h"
+#include "brg_pbenc.h"
 #include "brg_sim_credit.h"
 #include "brg_sim_export.h"
 #include "brg_sim_futures.h"
@@ -126,12 +127,18 @@ size_t brg_sim_key_str(uint8_t *key, const char *prefix, const char *a, const ch
 
 int brg_sim_state_put(brg_store_t *store, const void *key, size_t klen,
                       const ProtobufCMessage *msg) {
+    /* one pass into the stack (brg_pbenc: a fill rewrites its order and adds a trade);
+       protobuf-c's size + pack for a record too big for it or with repeated fields */
     uint8_t stack[512];
-    size_t size = protobuf_c_message_get_packed_size(msg);
-    uint8_t *buf = size <= sizeof stack ? stack : (uint8_t *)malloc(size);
-    if (!buf)
-        return -1;
-    protobuf_c_message_pack(msg, buf);
+    uint8_t *buf = stack;
+    size_t size = brg_pbenc_pack(msg, stack, sizeof stack);
+    if (size == SIZE_MAX) {
+        size = protobuf_c_message_get_packed_size(msg);
+        buf = size <= sizeof stack ? stack : (uint8_t *)malloc(size);
+        if (!buf)
+            return -1;
+        protobuf_c_message_pack(msg, buf);
+    }
     int rc = brg_store_state_put(store, key, klen, buf, size);
     if (buf != stack)
         free(buf);

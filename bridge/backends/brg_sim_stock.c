@@ -999,7 +999,10 @@ static void fill(brg_sim_stock_t *self, order_t *o, int64_t qty, double price) {
     t->amount = amount;
     t->commission = fee.total;
     t->order_id = o->id;
-    snprintf(t->sysid, sizeof t->sysid, "%s", o->sysid);
+    /* as snprintf "%s" would, without printf on every fill */
+    size_t sysid_len = strnlen(o->sysid, sizeof t->sysid - 1);
+    memcpy(t->sysid, o->sysid, sysid_len);
+    t->sysid[sysid_len] = 0;
     t->strategy = o->names->strategy;
     t->remark = dup_or_empty(ORDER_REMARK(o));
     push_ptr((void ***)&self->trades, &self->ntrades, &self->ctrades, t);

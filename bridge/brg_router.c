@@ -109,8 +109,6 @@ static int64_t now_ns(void) {
     return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-/* Send a whole reply (envelope frames + payload) without blocking; a client that left or
-   stopped reading costs a counted drop, never a stalled loop. */
 static void free_sent(void *data, void *hint) {
     (void)hint;
     free(data);
@@ -120,7 +118,9 @@ static void free_sent(void *data, void *hint) {
    query's answer (10 MB for 100,000 orders) is not held twice. */
 #define ZERO_COPY_BYTES (64 * 1024)
 
-/* Send a packed reply now. Takes `data` (malloc'd): freed here, or by libzmq once sent. */
+/* Send a whole reply (envelope frames + payload) without blocking; a client that left or
+   stopped reading costs a counted drop, never a stalled loop. Takes `data` (malloc'd):
+   freed here, or by libzmq once sent. */
 static void send_now(brg_router_t *self, const envelope_t *env, uint8_t *data, size_t size) {
     void *handle = zsock_resolve(self->sock);
     int rc = zmq_send(handle, env->id, env->id_size, ZMQ_SNDMORE | ZMQ_DONTWAIT);

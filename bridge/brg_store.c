@@ -17,7 +17,10 @@
     page the batch touches (~10 for an order) and flips a meta page; inside the long
     transaction a page is copied once per checkpoint, shared by hundreds of batches.
     On open, the records after meta "wal" are applied again (a crash lost only the LMDB
-    transaction, never a logged batch).
+    transaction, never a logged batch). Writes to the journal, the seq counters and the
+    backend's state are applied to the transaction late (deferred(): before a read of
+    them, at a checkpoint, or every PEND_MAX bytes): a reply waits for the record copy,
+    not for their B-tree puts. Idempotency rows, read by every request, go in at once.
 
     A batch that fails (a write error, a full store, a caller's brg_store_fail_batch) must
     leave no trace, but LMDB can only abort the whole transaction: so it is aborted and
@@ -62,6 +65,9 @@
 #define INITIAL_MAP_BYTES ((size_t)16 << 20)
 /* The redo log's file; a checkpoint comes at the latest when half of it is used. */
 #define WAL_BYTES ((size_t)16 << 20)
+/* Deferred writes applied at the latest when this many bytes of them wait (~170 orders):
+   the loop never spends more than about a millisecond applying them at once. */
+#define PEND_MAX ((size_t)256 << 10)
 /* Free map below which a store that cannot grow commits LMDB at every batch: room for what
    the batches between two checkpoints may touch, with a wide margin. */
 #define TIGHT_FREE (4 * WAL_BYTES)
@@ -101,6 +107,10 @@ struct brg_store {
     brg_wal_t *wal;
     uint8_t *log; /* the open batch's redo record */
     size_t log_len, log_cap, last_op;
+    /* logged writes of deferred tables (deferred()) not yet applied to the transaction, in
+       order: applied before a read of them, at a checkpoint, or when PEND_MAX is passed */
+    uint8_t *pend;
+    size_t pend_len, pend_cap;
     uint64_t wal_batch;  /* number of the last batch committed (logged) */
     uint64_t ckpt_batch; /* the last batch that LMDB's committed state holds */
     uint64_t checkpoints;
@@ -183,6 +193,7 @@ static size_t index_key(uint8_t *buf, const char *topic, size_t tlen, uint64_t s
 
 static void map_check(brg_store_t *self);
 static int map_grow_step(brg_store_t *self);
+static int pend_apply(brg_store_t *self);
 
 static int now_txn_begin(brg_store_t *self) {
     int rc = mdb_txn_begin(self->env, NULL, 0, &self->wtxn);
@@ -213,6 +224,30 @@ static uint8_t *log_reserve(brg_store_t *self, int db, int kind, const void *key
     self->last_op = self->log_len;
     self->log_len += need;
     return at + sizeof op + klen;
+}
+
+/* Tables whose writes wait in `pend` until something reads them or a checkpoint comes:
+   the loop reads the journal, the seq counters and the book rarely (replay, subscribe,
+   the sim's load and undo), so an order's writes to them cost a copy, not a B-tree put,
+   before its reply. Idempotency rows are looked up by every state-changing request:
+   applied at once (as is meta). */
+static bool deferred(int db) {
+    return db == DB_JOURNAL || db == DB_TOPICS || db == DB_STATE;
+}
+
+static void pend_add(brg_store_t *self, const uint8_t *op, size_t len) {
+    if (self->pend_len + len > self->pend_cap) {
+        size_t cap = self->pend_cap ? self->pend_cap : 16384;
+        while (cap < self->pend_len + len)
+            cap *= 2;
+        uint8_t *pend = (uint8_t *)realloc(self->pend, cap);
+        if (!pend)
+            abort();
+        self->pend = pend;
+        self->pend_cap = cap;
+    }
+    memcpy(self->pend + self->pend_len, op, len);
+    self->pend_len += len;
 }
 
 /* Apply the ops of a redo record (or of the open batch's) to the write transaction.
@@ -259,28 +294,6 @@ static int replay_record(void *arg, uint64_t batch, const uint8_t *data, size_t 
     return 0;
 }
 
-/* A new write transaction holding the checkpoint plus every batch logged since, after the
-   one holding them was aborted. -1 (the store is broken until a restart, which replays
-   the log into LMDB's committed state) if that cannot be done. */
-static int rebuild(brg_store_t *self) {
-    replay_t r = {self, self->ckpt_batch + 1, self->wal_batch, false, true, 0};
-    if (!self->wtxn && (r.rc = now_txn_begin(self)) == 0) {
-        brg_wal_scan(self->wal, replay_record, &r);
-        if (!r.rc && r.next != self->wal_batch + 1)
-            r.rc = MDB_CORRUPTED;
-    }
-    if (!r.rc)
-        return 0;
-    if (self->wtxn)
-        mdb_txn_abort(self->wtxn);
-    self->wtxn = NULL;
-    self->broken = true;
-    brg_error("the store cannot rebuild its state from the redo log (%s): every write fails "
-              "until a restart (which replays the log; nothing committed is lost)",
-              lmdb_text(r.rc));
-    return -1;
-}
-
 /* The log's batches after the checkpoint, one LMDB commit each (as the store committed
    before it had a log): a long transaction cannot reuse the pages its own batches free,
    one per batch can. */
@@ -319,12 +332,56 @@ static void committed(brg_store_t *self) {
     map_check(self);
 }
 
+/* A new write transaction holding the checkpoint plus every batch logged since, after the
+   one holding them was aborted. When they do not fit in the map, it grows; when it cannot,
+   they are committed one LMDB transaction each (drain) and no transaction is left open
+   (the next write opens one). -1 (the store is broken until a restart, which replays the
+   log into LMDB's committed state) if none of that can be done. */
+static int rebuild(brg_store_t *self) {
+    self->pend_len = 0; /* the log holds every deferred write of a logged batch */
+    int rc = 0;
+    for (;;) {
+        replay_t r = {self, self->ckpt_batch + 1, self->wal_batch, false, true, 0};
+        if (!self->wtxn && (r.rc = now_txn_begin(self)) == 0) {
+            brg_wal_scan(self->wal, replay_record, &r);
+            if (!r.rc && r.next != self->wal_batch + 1)
+                r.rc = MDB_CORRUPTED;
+        }
+        if (!(rc = r.rc))
+            return 0;
+        if (self->wtxn)
+            mdb_txn_abort(self->wtxn);
+        self->wtxn = NULL;
+        if (rc != MDB_MAP_FULL && rc != MDB_TXN_FULL)
+            break;
+        if (map_grow_step(self) == 0)
+            continue;
+        drain_t d = {self, false, 0};
+        brg_wal_scan(self->wal, drain_record, &d);
+        if (self->ckpt_batch == self->wal_batch) {
+            committed(self);
+            return 0;
+        }
+        rc = d.rc ? d.rc : rc;
+        break;
+    }
+    self->broken = true;
+    brg_error("the store cannot rebuild its state from the redo log (%s): every write fails "
+              "until a restart (which replays the log; nothing committed is lost)",
+              lmdb_text(rc));
+    return -1;
+}
+
 /* Commit the write transaction as holding every batch up to `last` (wal_batch, or the
    batch after it when that one is committed directly instead of logged), and empty the
    log. When the logged batches do not fit in one commit, the map grows or they are
    committed one by one. On failure the transaction is rebuilt from the log. */
 static int commit_txn(brg_store_t *self, uint64_t last) {
+    if (pend_apply(self))
+        return -1;
     for (;;) {
+        if (!self->wtxn) /* rebuild committed the log's batches one by one */
+            return last == self->ckpt_batch ? 0 : -1;
         MDB_val k = {3, (void *)"wal"}, v = {8, &last};
         int rc = mdb_put(self->wtxn, self->dbis[DB_META], &k, &v, 0);
         if (rc == 0)
@@ -365,6 +422,7 @@ static int checkpoint(brg_store_t *self) {
         return 0;
     if (self->wal_batch == self->ckpt_batch) {
         /* nothing logged (a batch of reads): drop the transaction, nothing to keep */
+        self->pend_len = 0;
         mdb_txn_abort(self->wtxn);
         self->wtxn = NULL;
         return 0;
@@ -416,15 +474,44 @@ static int make_room(brg_store_t *self) {
         int rc = now_txn_begin(self);
         if (rc == 0)
             rc = apply_ops(self, self->log, self->log_len);
-        if (rc == 0)
+        if (rc == 0) {
+            self->pend_len = 0; /* the open batch's deferred writes are applied with it */
             return 0;
+        }
         if (rc != MDB_MAP_FULL && rc != MDB_TXN_FULL)
             return -1;
     }
 }
 
-/* Apply the op just logged; a full map is made room for. */
+/* Apply the deferred writes to the transaction. 0, or -1 when the store cannot hold them:
+   the transaction is then rebuilt from the log (an open batch fails: its writes are
+   gone). */
+static int pend_apply(brg_store_t *self) {
+    if (!self->pend_len)
+        return 0;
+    int rc = apply_ops(self, self->pend, self->pend_len);
+    self->pend_len = 0;
+    if ((rc == MDB_MAP_FULL || rc == MDB_TXN_FULL) && make_room(self) == 0)
+        rc = 0;
+    if (!rc)
+        return 0;
+    set_error(self, "cannot write to the store: %s", lmdb_text(rc));
+    if (self->wtxn)
+        mdb_txn_abort(self->wtxn);
+    self->wtxn = NULL;
+    if (!self->broken)
+        rebuild(self);
+    if (self->batch)
+        self->failed = true;
+    return -1;
+}
+
+/* Apply the op just logged (or defer it); a full map is made room for. */
 static int apply_last(brg_store_t *self, const char *what) {
+    if (deferred(self->log[self->last_op])) {
+        pend_add(self, self->log + self->last_op, self->log_len - self->last_op);
+        return 0;
+    }
     int rc = apply_ops(self, self->log + self->last_op, self->log_len - self->last_op);
     if ((rc == MDB_MAP_FULL || rc == MDB_TXN_FULL) && make_room(self) == 0)
         rc = 0;
@@ -481,6 +568,7 @@ static void write_abort(brg_store_t *self) {
         mdb_txn_abort(self->wtxn);
     self->wtxn = NULL;
     log_clear(self);
+    self->pend_len = 0; /* this batch's are void, the logged ones come back by rebuild */
     self->next_pos = self->saved_next_pos;
     self->count = self->saved_count;
     seqs_drop(self);
@@ -521,6 +609,8 @@ static int write_commit(brg_store_t *self) {
     }
     log_clear(self);
     self->commits++;
+    if (self->pend_len > PEND_MAX && pend_apply(self))
+        brg_warn("store: %s (the redo log keeps the batches)", self->error);
     if (brg_wal_used(self->wal) > brg_wal_size(self->wal) / 2)
         checkpoint(self);
     return 0;
@@ -600,8 +690,9 @@ static int write_end(brg_store_t *self, int rc) {
 }
 
 /* A transaction to read from: the write transaction (so a batch sees its own writes and
-   every logged batch before it) or the reused read-only one. Pair with read_end(). */
-static MDB_txn *read_begin(brg_store_t *self) {
+   every logged batch before it) or the reused read-only one. Pair with read_end().
+   read_txn for the idempotency rows (never deferred), read_begin for the rest. */
+static MDB_txn *read_txn(brg_store_t *self) {
     if (self->wtxn)
         return self->wtxn;
     int rc = self->rtxn ? mdb_txn_renew(self->rtxn)
@@ -615,6 +706,10 @@ static MDB_txn *read_begin(brg_store_t *self) {
         return NULL;
     }
     return self->rtxn;
+}
+
+static MDB_txn *read_begin(brg_store_t *self) {
+    return pend_apply(self) ? NULL : read_txn(self);
 }
 
 static void read_end(brg_store_t *self, MDB_txn *txn) {
@@ -902,6 +997,7 @@ void brg_store_destroy(brg_store_t **self_p) {
     }
     brg_wal_destroy(&self->wal);
     free(self->log);
+    free(self->pend);
     brg_compat_unlock(&self->lock);
     zlist_destroy(&self->dirty_seqs);
     zhash_destroy(&self->seqs);
@@ -1236,7 +1332,7 @@ int brg_store_reply_get(brg_store_t *self, const char *client, const char *reque
                         uint8_t **data, size_t *size) {
     char key[IDEM_KEY_MAX + 32];
     size_t klen = idem_key(key, client, request_id);
-    MDB_txn *txn = read_begin(self);
+    MDB_txn *txn = read_txn(self);
     if (!txn)
         return -1;
     MDB_val k = {klen, key}, v;
@@ -1350,7 +1446,8 @@ int64_t brg_store_prune(brg_store_t *self, int64_t now_s, int64_t budget) {
     MDB_cursor *cursor = NULL, *topics = NULL;
     MDB_val k, v;
     /* each topic's events are in time order: drop from its front while they are old */
-    if (mdb_cursor_open(self->wtxn, self->dbis[DB_TOPICS], &topics) ||
+    if (pend_apply(self) || !self->wtxn ||
+        mdb_cursor_open(self->wtxn, self->dbis[DB_TOPICS], &topics) ||
         mdb_cursor_open(self->wtxn, self->dbis[DB_JOURNAL], &cursor)) {
         rc = -1;
         goto done;

@@ -577,6 +577,11 @@ Test(store, batches_logged_before_a_crash_are_back_after_it) {
     fresh_dir(dir2, sizeof dir2);
     die_after_batches(dir2, 300, 120, BRG_DURABILITY_PROCESS);
     expect_batches(dir2, 300);
+    /* enough batches that the deferred writes are applied on the way (PEND_MAX) */
+    char dir4[256];
+    fresh_dir(dir4, sizeof dir4);
+    die_after_batches(dir4, 4000, 0, BRG_DURABILITY_PROCESS);
+    expect_batches(dir4, 4000);
     /* power: each record synced (msync), the checkpoint synced too */
     char dir3[256];
     fresh_dir(dir3, sizeof dir3);
@@ -609,6 +614,40 @@ Test(store, a_torn_last_record_is_not_replayed) {
     fputc(c ^ 0x5a, f);
     fclose(f);
     expect_batches(dir, 49);
+}
+
+/* Journal, seq-counter and book writes are applied to LMDB late (at a read of them or a
+   checkpoint): a batch still reads its own writes at once. */
+Test(store, a_batch_reads_its_deferred_writes) {
+    char dir[256], err[256];
+    fresh_dir(dir, sizeof dir);
+    brg_store_t *store = brg_store_new(dir, NULL, err, sizeof err);
+    cr_assert_not_null(store, "%s", err);
+    brg_store_begin(store);
+    cr_assert_eq(brg_store_state_put(store, "k/1", 3, "one", 3), 0);
+    uint8_t *val = NULL;
+    size_t vlen = 0;
+    cr_assert_eq(brg_store_state_get(store, "k/1", 3, &val, &vlen), 1);
+    cr_assert(vlen == 3 && memcmp(val, "one", 3) == 0);
+    free(val);
+    cr_assert_eq(brg_store_state_del(store, "k/1", 3), 0);
+    cr_assert_eq(brg_store_state_put(store, "k/2", 3, "two", 3), 0);
+    cr_assert_eq(brg_store_state_get(store, "k/1", 3, &val, &vlen), 0, "deleted in order");
+    append(store, "order.a.", "x");
+    append(store, "order.a.", "y");
+    bool more = false;
+    scan_t scan = {0};
+    cr_assert_eq(brg_store_journal_read(store, "order.", NULL, NULL, 10, collect, &scan, &more), 2);
+    cr_assert_str_eq(scan.seen[1], "order.a.2:y#2");
+    cr_assert_eq(brg_store_commit(store), 0);
+    /* after the commit (logged, not yet checkpointed) and after a checkpoint */
+    scan_t kv = {0};
+    cr_assert_eq(brg_store_state_scan(store, "k/", 2, collect_kv, &kv), 1);
+    cr_assert_str_eq(kv.seen[0], "k/2=two");
+    cr_assert_eq(brg_store_checkpoint(store), 0);
+    cr_assert_eq(brg_store_state_get(store, "k/2", 3, &val, &vlen), 1);
+    free(val);
+    brg_store_destroy(&store);
 }
 
 /* A batch that fails after others were logged (and not yet checkpointed) takes only

@@ -117,12 +117,13 @@ static const exchange_t *exchange_of(const char *suffix) {
     return NULL;
 }
 
-/*  The product of a contract code, or NULL with the reason in buf. */
+/*  The product of a contract code, or NULL with the reason in buf (when buf is not NULL). */
 static const product_t *parse_code(const char *code, char *buf, size_t len) {
     const char *dot = code ? strchr(code, '.') : NULL;
     if (!dot || strlen(code) > 20) {
-        snprintf(buf, len, "bad futures code '%.30s' (want <product><yymm>.<IF|SF|DF|ZF|INE>)",
-                 code ? code : "");
+        if (buf)
+            snprintf(buf, len, "bad futures code '%.30s' (want <product><yymm>.<IF|SF|DF|ZF|INE>)",
+                     code ? code : "");
         return NULL;
     }
     const exchange_t *exchange = exchange_of(dot + 1);
@@ -134,8 +135,9 @@ static const product_t *parse_code(const char *code, char *buf, size_t len) {
     for (const char *s = code + letters; s < dot; s++)
         all_digits = all_digits && isdigit((unsigned char)*s);
     if (!exchange || letters == 0 || letters > 2 || !all_digits) {
-        snprintf(buf, len, "bad futures code '%.30s' (want <product><yymm>.<IF|SF|DF|ZF|INE>)",
-                 code);
+        if (buf)
+            snprintf(buf, len, "bad futures code '%.30s' (want <product><yymm>.<IF|SF|DF|ZF|INE>)",
+                     code);
         return NULL;
     }
     const product_t *product = NULL;
@@ -143,34 +145,38 @@ static const product_t *parse_code(const char *code, char *buf, size_t len) {
         if (strlen(products[i].id) == letters && strncmp(products[i].id, code, letters) == 0)
             product = &products[i];
     if (!product) {
-        snprintf(
-            buf, len,
-            "unknown futures product '%.*s' in %.30s (known: IF IH IC IM rb cu au i m SR CF sc)",
-            (int)letters, code, code);
+        if (buf)
+            snprintf(buf, len,
+                     "unknown futures product '%.*s' in %.30s (known: IF IH IC IM rb cu au i m SR "
+                     "CF sc)",
+                     (int)letters, code, code);
         return NULL;
     }
     if (strcmp(product->suffix, exchange->suffix) != 0) {
-        snprintf(buf, len, "%.30s: product %s trades on .%s, not .%s", code, product->id,
-                 product->suffix, exchange->suffix);
+        if (buf)
+            snprintf(buf, len, "%.30s: product %s trades on .%s, not .%s", code, product->id,
+                     product->suffix, exchange->suffix);
         return NULL;
     }
     /* yymm; CZCE writes ymm */
     bool czce = strcmp(exchange->suffix, "ZF") == 0;
     if (!(digits == 4 || (czce && digits == 3))) {
-        snprintf(buf, len, "%.30s: the month must be yymm%s", code, czce ? " or ymm" : "");
+        if (buf)
+            snprintf(buf, len, "%.30s: the month must be yymm%s", code, czce ? " or ymm" : "");
         return NULL;
     }
     int month = (code[letters + digits - 2] - '0') * 10 + (code[letters + digits - 1] - '0');
     if (month < 1 || month > 12) {
-        snprintf(buf, len, "%.30s: month %02d is not 01-12", code, month);
+        if (buf)
+            snprintf(buf, len, "%.30s: month %02d is not 01-12", code, month);
         return NULL;
     }
     return product;
 }
 
 bool brg_sim_futures_code_valid(const char *code) {
-    char buf[160];
-    return parse_code(code, buf, sizeof buf) != NULL;
+    /* asked of every order's code, stock codes included: no message to format */
+    return parse_code(code, NULL, 0) != NULL;
 }
 
 const char *brg_sim_futures_code_problem(const char *code, char *buf, size_t len) {
@@ -184,8 +190,7 @@ int brg_sim_futures_code_market(const char *code) {
 }
 
 static const product_t *product_of(const char *code) {
-    char buf[160];
-    return parse_code(code, buf, sizeof buf);
+    return parse_code(code, NULL, 0);
 }
 
 /* SHFE and INE tell close-today from close-yesterday; the others close FIFO. */

@@ -1,6 +1,8 @@
 /*  brg_idset.c - see brg_idset.h. Slots hold the id itself (0 = empty); the table doubles
-    when half full and never shrinks below its first size. Backward-shift deletion keeps
-    every probe chain unbroken, so a lookup stops at the first empty slot.
+    when 3/4 full (consecutive ids hashed by Fibonacci multiplication land evenly spaced, so
+    the probe chains stay short at that load) and returns to its first size when the last
+    member goes. Backward-shift deletion keeps every probe chain unbroken, so a lookup
+    stops at the first empty slot.
 */
 #include "brg_idset.h"
 
@@ -45,6 +47,17 @@ void brg_idset_destroy(brg_idset_t **self_p) {
     *self_p = NULL;
 }
 
+/* Empty again, at the first size (a big table is freed, a small one zeroed). */
+static void reset(brg_idset_t *self) {
+    if (self->nslots == FIRST_SLOTS) {
+        memset(self->slots, 0, FIRST_SLOTS * sizeof(int64_t));
+        return;
+    }
+    free(self->slots);
+    self->nslots = FIRST_SLOTS;
+    self->slots = alloc_slots(self->nslots);
+}
+
 static void grow(brg_idset_t *self) {
     int64_t *old = self->slots;
     size_t n = self->nslots;
@@ -64,7 +77,7 @@ static void grow(brg_idset_t *self) {
 bool brg_idset_add(brg_idset_t *self, int64_t id) {
     if (id <= 0)
         return false;
-    if ((self->size + 1) * 2 > self->nslots)
+    if ((self->size + 1) * 4 > self->nslots * 3)
         grow(self);
     size_t s = slot_of(self, id);
     while (self->slots[s]) {
@@ -108,6 +121,8 @@ bool brg_idset_remove(brg_idset_t *self, int64_t id) {
     }
     self->slots[hole] = 0;
     self->size--;
+    if (!self->size)
+        reset(self); /* a big table emptied (a day close): give it back */
     return true;
 }
 
@@ -116,8 +131,12 @@ size_t brg_idset_size(const brg_idset_t *self) {
 }
 
 void brg_idset_clear(brg_idset_t *self) {
-    memset(self->slots, 0, self->nslots * sizeof(int64_t));
     self->size = 0;
+    reset(self);
+}
+
+size_t brg_idset_bytes(const brg_idset_t *self) {
+    return self->nslots * sizeof(int64_t);
 }
 
 int64_t *brg_idset_members(const brg_idset_t *self, size_t *count) {

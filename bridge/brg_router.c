@@ -109,15 +109,35 @@ static int64_t now_ns(void) {
     return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
+static void free_sent(void *data, void *hint) {
+    (void)hint;
+    free(data);
+}
+
+/* Replies at least this big are handed to libzmq as they are instead of copied: a big
+   query's answer (10 MB for 100,000 orders) is not held twice. */
+#define ZERO_COPY_BYTES (64 * 1024)
+
 /* Send a whole reply (envelope frames + payload) without blocking; a client that left or
-   stopped reading costs a counted drop, never a stalled loop. */
-static void send_now(brg_router_t *self, const envelope_t *env, const uint8_t *data, size_t size) {
+   stopped reading costs a counted drop, never a stalled loop. Takes `data` (malloc'd):
+   freed here, or by libzmq once sent. */
+static void send_now(brg_router_t *self, const envelope_t *env, uint8_t *data, size_t size) {
     void *handle = zsock_resolve(self->sock);
     int rc = zmq_send(handle, env->id, env->id_size, ZMQ_SNDMORE | ZMQ_DONTWAIT);
     for (size_t at = 0, i = 0; i < env->hops && rc >= 0; i++, at += 1u + env->path[at])
         rc = zmq_send(handle, env->path + at + 1, env->path[at], ZMQ_SNDMORE | ZMQ_DONTWAIT);
-    if (rc >= 0)
+    if (rc >= 0 && size >= ZERO_COPY_BYTES) {
+        zmq_msg_t msg;
+        if (zmq_msg_init_data(&msg, data, size, free_sent, NULL) == 0) {
+            rc = zmq_msg_send(&msg, handle, ZMQ_DONTWAIT);
+            if (rc < 0)
+                zmq_msg_close(&msg); /* frees data */
+            data = NULL;
+        } else
+            rc = zmq_send(handle, data, size, ZMQ_DONTWAIT);
+    } else if (rc >= 0)
         rc = zmq_send(handle, data, size, ZMQ_DONTWAIT);
+    free(data);
     if (rc < 0) {
         self->dropped++;
         brg_warn("reply dropped: %s", zmq_strerror(zmq_errno()));
@@ -129,7 +149,6 @@ static void send_now(brg_router_t *self, const envelope_t *env, const uint8_t *d
 static void send_owned(brg_router_t *self, const envelope_t *env, uint8_t *data, size_t size) {
     if (!brg_store_in_batch(self->args.store)) {
         send_now(self, env, data, size);
-        free(data);
         return;
     }
     /* The reply may speak of this batch's orders and be its idempotency row: it must not
@@ -985,10 +1004,8 @@ static void batch_failed(brg_router_t *self, int handled) {
    of a failed batch are dropped: their seqs were never taken. */
 static void send_held(brg_router_t *self, bool committed) {
     brg_publisher_flush(self->args.publisher, committed);
-    for (size_t i = 0; i < self->nheld; i++) {
+    for (size_t i = 0; i < self->nheld; i++)
         send_now(self, &self->held[i].env, self->held[i].data, self->held[i].size);
-        free(self->held[i].data);
-    }
     self->nheld = 0;
 }
 

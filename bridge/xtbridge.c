@@ -9,6 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "brg_auth.h"
 #include "brg_backend.h"
@@ -19,6 +22,7 @@
 #include "brg_publisher.h"
 #include "brg_risk.h"
 #include "brg_router.h"
+#include "brg_stall.h"
 #include "brg_store.h"
 
 typedef struct {
@@ -51,7 +55,9 @@ static int on_prune(zloop_t *loop, int timer_id, void *arg) {
     (void)loop;
     (void)timer_id;
     brg_store_t *store = (brg_store_t *)arg;
+    int64_t start = brg_stall_now_us();
     int64_t removed = brg_store_prune(store, (int64_t)time(NULL), PRUNE_BUDGET);
+    brg_stall_note(start); /* a loop run like any other: the stall figure counts it */
     if (removed < 0)
         brg_warn("retention pass failed: %s", brg_store_error(store));
     else if (removed)
@@ -68,7 +74,10 @@ static int on_checkpoint(zloop_t *loop, int timer_id, void *arg) {
     (void)loop;
     (void)timer_id;
     brg_store_t *store = (brg_store_t *)arg;
-    if (brg_store_checkpoint(store))
+    int64_t start = brg_stall_now_us();
+    int rc = brg_store_checkpoint(store);
+    brg_stall_note(start);
+    if (rc)
         brg_warn("store checkpoint failed (the redo log keeps the batches): %s",
                  brg_store_error(store));
     return 0;
@@ -259,7 +268,19 @@ static void refusals_stop(refusals_t *r, zloop_t *loop) {
     zsock_destroy(&r->pair);
 }
 
+/* One glibc arena for the whole process: libzmq's I/O threads would each get one of their
+   own, which keeps the high-water mark of the messages they once buffered (6-8 MB after
+   300,000 pipelined orders: ~20 bytes per open order) in pages the loop's allocations
+   can never reuse. Measured with 300,000 open orders: RssAnon ~165 -> ~150 bytes per
+   order. */
+static void tune_malloc(void) {
+#ifdef __GLIBC__
+    mallopt(M_ARENA_MAX, 1);
+#endif
+}
+
 int main(int argc, char **argv) {
+    tune_malloc();
     char err[512] = "";
     brg_config_t *config = brg_config_new();
     int rc = brg_config_parse_args(config, argc, argv, err, sizeof err);

@@ -71,3 +71,39 @@ Test(idset, random_against_bitmap) {
         cr_assert_not(brg_idset_has(set, k));
     brg_idset_destroy(&set);
 }
+
+Test(idset, grows_past_three_quarters_and_shrinks_when_emptied) {
+    brg_idset_t *set = brg_idset_new();
+    cr_assert_eq(brg_idset_bytes(set), 16 * sizeof(int64_t));
+    for (int64_t id = 1; id <= 12; id++) /* 12 of 16 slots: 3/4, still the first table */
+        cr_assert(brg_idset_add(set, id));
+    cr_assert_eq(brg_idset_bytes(set), 16 * sizeof(int64_t));
+    cr_assert(brg_idset_add(set, 13));
+    cr_assert_eq(brg_idset_bytes(set), 32 * sizeof(int64_t));
+    /* 300,000 open orders fit 2^19 slots (4 MiB, 14 bytes per member) */
+    for (int64_t id = 14; id <= 300000; id++)
+        cr_assert(brg_idset_add(set, id));
+    cr_assert_eq(brg_idset_bytes(set), ((size_t)1 << 19) * sizeof(int64_t));
+    for (int64_t id = 1; id <= 300000; id++)
+        cr_assert(brg_idset_has(set, id));
+    cr_assert_not(brg_idset_has(set, 300001));
+    /* a day close expires them all: the big table goes */
+    for (int64_t id = 300000; id >= 2; id--)
+        cr_assert(brg_idset_remove(set, id));
+    cr_assert_eq(brg_idset_bytes(set), ((size_t)1 << 19) * sizeof(int64_t));
+    cr_assert(brg_idset_remove(set, 1));
+    cr_assert_eq(brg_idset_size(set), 0);
+    cr_assert_eq(brg_idset_bytes(set), 16 * sizeof(int64_t));
+    cr_assert_not(brg_idset_has(set, 1));
+    /* and it works as before */
+    cr_assert(brg_idset_add(set, 7));
+    cr_assert(brg_idset_has(set, 7));
+    for (int64_t id = 100; id < 200; id++)
+        cr_assert(brg_idset_add(set, id));
+    cr_assert_eq(brg_idset_bytes(set), 256 * sizeof(int64_t));
+    brg_idset_clear(set);
+    cr_assert_eq(brg_idset_size(set), 0);
+    cr_assert_eq(brg_idset_bytes(set), 16 * sizeof(int64_t));
+    cr_assert_not(brg_idset_has(set, 7));
+    brg_idset_destroy(&set);
+}

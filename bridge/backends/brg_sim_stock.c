@@ -50,32 +50,40 @@ enum {
     PT_SZ_FULL_OR_CANCEL = 48,
 };
 
+/*  An order's code, instrument name and strategy: pooled by the book, one record per
+    distinct triple (a day has few), so an order holds one pointer instead of three. The
+    strings themselves are the book's interned ones, shared with the trades. */
+typedef struct {
+    char *code;
+    char *name;
+    char *strategy;
+} order_names_t;
+
 /*  One order of the day. Sized for books of hundreds of thousands of open orders: the
-    numbers first, the small enums narrowed, code/name/strategy shared with every other
-    order that uses them (the book's intern pool), and the two strings that differ per
-    order (sysid, remark) in the same allocation. About 115 bytes with a short remark:
-    one glibc malloc chunk of 128. */
+    numbers first, the small enums narrowed, code/name/strategy as one pointer to the
+    book's pooled triple, and the two strings that differ per order (sysid, remark) right
+    after the fields in the day's order blocks. 83 bytes of fields: with an 8-digit sysid
+    and a remark of up to 4 bytes, 96 bytes (8-aligned). */
 typedef struct {
     int64_t id;
     double price; /* the limit price (last price for LATEST_PRICE and market orders) */
     int64_t volume;
     int64_t traded;
-    int64_t traded_amount; /* fen */
-    int64_t freeze;        /* buy: cash frozen at entry, fen */
-    int64_t freeze_left;   /* buy: part of it not yet released, fen */
-    char *status_msg;      /* NULL until the order is rejected, cancelled or expired */
-    char *code;            /* interned (never freed by the order) */
-    char *name;            /* interned */
-    char *strategy;        /* interned */
-    uint32_t time;         /* epoch seconds (good until 2106) */
-    int16_t order_type;    /* xtconstant 23/24 (validated before entry) */
-    int16_t price_type;    /* as requested (xtconstant); reported as brg_sim_broker_price_type */
-    int16_t status;
-    uint16_t remark_at; /* the remark starts at sysid + remark_at */
+    int64_t traded_amount;      /* fen */
+    int64_t freeze;             /* buy: cash frozen at entry, fen */
+    int64_t freeze_left;        /* buy: part of it not yet released, fen */
+    char *status_msg;           /* NULL until the order is rejected, cancelled or expired */
+    const order_names_t *names; /* code, name and strategy (pooled, never freed by it) */
+    uint32_t time;              /* epoch seconds (good until 2106) */
+    int16_t order_type;         /* xtconstant, up to 400 (validated before entry) */
+    int8_t price_type; /* as requested (xtconstant, <= 48: validated before entry); reported
+                          as brg_sim_broker_price_type */
+    int8_t status;     /* ST_* (48..57) */
+    uint8_t remark_at; /* the remark starts at sysid + remark_at (a sysid is <= 63 bytes) */
     int8_t market;
-    bool dirty;   /* in the book's dirty_orders list */
-    bool stored;  /* has a record in the store (so the day close deletes it) */
-    char sysid[]; /* sysid, NUL, remark, NUL */
+    bool dirty : 1;  /* in the book's dirty_orders list */
+    bool stored : 1; /* has a record in the store (so the day close deletes it) */
+    char sysid[];    /* sysid, NUL, remark, NUL */
 } order_t;
 
 #define ORDER_REMARK(o) ((char *)(o)->sysid + (o)->remark_at)
@@ -152,6 +160,7 @@ struct brg_sim_stock {
     /* code, name and strategy strings of the day's orders and trades, one copy each;
        emptied when a day close has freed them all */
     zhashx_t *interned;
+    zhashx_t *names; /* order_names_t by "<len>:code<len>:name<len>:strategy", likewise */
     /* the day's orders (order_alloc) */
     order_slab_t *slabs;
     size_t slab_bytes;
@@ -212,11 +221,42 @@ static char *intern(brg_sim_stock_t *self, const char *s) {
     return copy;
 }
 
+/* The pooled triple of an order's code, name and strategy (NULL = ""). */
+static const order_names_t *intern_names(brg_sim_stock_t *self, const char *code, const char *name,
+                                         const char *strategy) {
+    code = code ? code : "";
+    name = name ? name : "";
+    strategy = strategy ? strategy : "";
+    /* length-prefixed parts: no two triples make the same key */
+    char stack[256];
+    size_t need = strlen(code) + strlen(name) + strlen(strategy) + 3 * 21 + 1;
+    char *key = need <= sizeof stack ? stack : (char *)malloc(need);
+    if (!key)
+        abort();
+    snprintf(key, need, "%zu:%s%zu:%s%zu:%s", strlen(code), code, strlen(name), name,
+             strlen(strategy), strategy);
+    order_names_t *have = (order_names_t *)zhashx_lookup(self->names, key);
+    if (!have) {
+        have = (order_names_t *)malloc(sizeof *have);
+        if (!have)
+            abort();
+        have->code = intern(self, code);
+        have->name = intern(self, name);
+        have->strategy = intern(self, strategy);
+        zhashx_insert(self->names, key, have);
+    }
+    if (key != stack)
+        free(key);
+    return have;
+}
+
 /*  The day's orders live in big blocks of their own, one after the other: no allocator
     header or rounding per order, no holes between them from the requests' short-lived
     allocations, and all of it goes back to the system once the day close has dropped
     every order. Orders are never freed one by one before that. */
 #define SLAB_BYTES (1u << 20)
+/* a day close step frees one block per this many orders of its budget, plus one */
+#define CLOSE_SLAB_ORDERS 8
 
 struct order_slab {
     struct order_slab *next;
@@ -248,13 +288,14 @@ static void *slab_take(brg_sim_stock_t *self, size_t size) {
     return p;
 }
 
-static void slabs_release(brg_sim_stock_t *self) {
-    while (self->slabs) {
+/* Free up to `count` blocks (all of them with SIZE_MAX). */
+static void slabs_release(brg_sim_stock_t *self, size_t count) {
+    for (; self->slabs && count > 0; count--) {
         order_slab_t *next = self->slabs->next;
+        self->slab_bytes -= offsetof(order_slab_t, data) + self->slabs->size;
         free(self->slabs);
         self->slabs = next;
     }
-    self->slab_bytes = 0;
 }
 
 /* A new order with room for its sysid and remark. */
@@ -267,7 +308,7 @@ static order_t *order_alloc(brg_sim_stock_t *self, const char *sysid, const char
     /* the strings start right after the last field, not after sizeof's padding */
     order_t *o = (order_t *)slab_take(self, offsetof(order_t, sysid) + ls + 1 + lr + 1);
     memcpy(o->sysid, sysid ? sysid : "", ls);
-    o->remark_at = (uint16_t)(ls + 1);
+    o->remark_at = (uint8_t)(ls + 1);
     memcpy(o->sysid + ls + 1, remark ? remark : "", lr);
     return o;
 }
@@ -307,6 +348,8 @@ brg_sim_stock_t *brg_sim_stock_new(brg_sim_ctx_t *ctx, const char *account_id, d
     self->account_dirty = true; /* a new account is not in the store yet */
     self->interned = zhashx_new();
     zhashx_set_destructor(self->interned, intern_free);
+    self->names = zhashx_new();
+    zhashx_set_destructor(self->names, intern_free);
     return self;
 }
 
@@ -331,8 +374,9 @@ void brg_sim_stock_destroy(brg_sim_stock_t **self_p) {
     free(self->del_trades.items);
     free(self->del_positions.items);
     free(self->account_id);
+    zhashx_destroy(&self->names);
     zhashx_destroy(&self->interned);
-    slabs_release(self);
+    slabs_release(self, SIZE_MAX);
     free(self);
     *self_p = NULL;
 }
@@ -455,9 +499,9 @@ static void fill_order_msg(brg_sim_stock_t *self, const order_t *o, Xtbridge__Xt
     xtbridge__xt_order__init(out);
     out->account_type = self->account_type;
     out->account_id = self->account_id;
-    out->stock_code = o->code;
-    out->stock_code1 = o->code;
-    out->instrument_name = o->name;
+    out->stock_code = o->names->code;
+    out->stock_code1 = o->names->code;
+    out->instrument_name = o->names->name;
     out->order_id = o->id;
     out->order_sysid = (char *)o->sysid;
     out->order_time = o->time;
@@ -470,7 +514,7 @@ static void fill_order_msg(brg_sim_stock_t *self, const order_t *o, Xtbridge__Xt
     out->traded_price = o->traded ? brg_sim_yuan(o->traded_amount) / (double)o->traded : 0.0;
     out->order_status = o->status;
     out->status_msg = o->status_msg ? o->status_msg : (char *)"";
-    out->strategy_name = o->strategy;
+    out->strategy_name = o->names->strategy;
     out->order_remark = ORDER_REMARK(o);
     out->direction = DIRECTION_LONG;
     out->offset_flag = offset_of(o->order_type);
@@ -586,7 +630,7 @@ static void push_order_async(brg_sim_stock_t *self, const order_t *o, int64_t se
     msg.account_type = self->account_type;
     msg.account_id = self->account_id;
     msg.order_id = o->id;
-    msg.strategy_name = o->strategy;
+    msg.strategy_name = o->names->strategy;
     msg.order_remark = ORDER_REMARK(o);
     msg.seq = seq;
     Xtbridge__Event event = XTBRIDGE__EVENT__INIT;
@@ -603,7 +647,7 @@ static void push_order_error(brg_sim_stock_t *self, const order_t *o, const char
     msg.order_id = o->id;
     msg.error_id = BRG_SIM_ORDER_ERROR_ID;
     msg.error_msg = (char *)reason;
-    msg.strategy_name = o->strategy;
+    msg.strategy_name = o->names->strategy;
     msg.order_remark = ORDER_REMARK(o);
     msg.seq = seq > 0 ? seq : 0;
     Xtbridge__Event event = XTBRIDGE__EVENT__INIT;
@@ -712,7 +756,7 @@ bool brg_sim_order_flow(int32_t order_type, brg_sim_flow_t *flow) {
 static brg_sim_hook_order_t hook_order(const order_t *o) {
     return (brg_sim_hook_order_t){.order_id = o->id,
                                   .order_type = o->order_type,
-                                  .code = o->code,
+                                  .code = o->names->code,
                                   .market = o->market,
                                   .volume = o->volume,
                                   .traded = o->traded,
@@ -746,7 +790,7 @@ static const char *account_status_name(int32_t status) {
     that minimum ("余额不足200股的，应当一次性申报卖出"). */
 static const char *check_volume(const order_t *o, int64_t can_use, char *buf, size_t len) {
     bool star = o->market == BRG_SIM_MARKET_SH &&
-                (strncmp(o->code, "688", 3) == 0 || strncmp(o->code, "689", 3) == 0);
+                (strncmp(o->names->code, "688", 3) == 0 || strncmp(o->names->code, "689", 3) == 0);
     bool bj = o->market == BRG_SIM_MARKET_BJ;
     brg_sim_flow_t flow;
     bool buy = brg_sim_order_flow(o->order_type, &flow) && flow.buy;
@@ -795,7 +839,7 @@ static const char *check_order(brg_sim_stock_t *self, order_t *o, const brg_sim_
         return buf;
     }
     if (!quote) {
-        snprintf(buf, len, "unknown code %s", o->code);
+        snprintf(buf, len, "unknown code %s", o->names->code);
         return buf;
     }
     brg_sim_flow_t flow;
@@ -833,7 +877,7 @@ static const char *check_order(brg_sim_stock_t *self, order_t *o, const brg_sim_
         snprintf(buf, len, "price %.2f outside price limits %.2f - %.2f", o->price, down, up);
         return buf;
     }
-    position_t *p = position_find(self, o->code);
+    position_t *p = position_find(self, o->names->code);
     int64_t can_use = p && flow.position ? p->can_use : 0; /* a short sell holds none */
     if (!flow.buy && flow.position && o->volume > can_use) {
         snprintf(buf, len, "insufficient shares: sell %" PRId64 ", sellable %" PRId64, o->volume,
@@ -869,7 +913,7 @@ static void release_order(brg_sim_stock_t *self, order_t *o) {
         self->account_dirty = true;
         order_touch(self, o);
     } else if (flow.position) {
-        position_t *p = position_find(self, o->code);
+        position_t *p = position_find(self, o->names->code);
         int64_t rest = o->volume - o->traded;
         if (p) {
             p->can_use += rest;
@@ -887,7 +931,7 @@ static void push_holdings(brg_sim_stock_t *self, const order_t *o) {
     if (flow.buy || !flow.position) {
         push_asset(self);
     } else {
-        position_t *p = position_find(self, o->code);
+        position_t *p = position_find(self, o->names->code);
         if (p)
             push_position(self, p);
     }
@@ -908,7 +952,7 @@ static void fill(brg_sim_stock_t *self, order_t *o, int64_t qty, double price) {
         brg_sim_hook_order_t h = hook_order(o);
         hook_cash = self->hooks->fill(self->hooks->arg, &h, qty, price, amount, fee.total);
     }
-    position_t *p = flow.position ? position_get(self, o->code, o->name) : NULL;
+    position_t *p = flow.position ? position_get(self, o->names->code, o->names->name) : NULL;
     if (sell) {
         self->cash += flow.cash ? amount - fee.total : hook_cash;
         /* average-cost method: selling keeps open_price / avg_price */
@@ -946,8 +990,8 @@ static void fill(brg_sim_stock_t *self, order_t *o, int64_t qty, double price) {
     trade_t *t = (trade_t *)zmalloc(sizeof *t);
     t->id = self->ctx->next_trade_id++;
     format_id(t->traded_id, sizeof t->traded_id, 50000000 + t->id);
-    t->code = o->code; /* the pool's strings: they stay until the day close */
-    t->name = o->name;
+    t->code = o->names->code; /* the pool's strings: they stay until the day close */
+    t->name = o->names->name;
     t->order_type = o->order_type;
     t->time = (int64_t)time(NULL);
     t->price = price;
@@ -959,7 +1003,7 @@ static void fill(brg_sim_stock_t *self, order_t *o, int64_t qty, double price) {
     size_t sysid_len = strnlen(o->sysid, sizeof t->sysid - 1);
     memcpy(t->sysid, o->sysid, sysid_len);
     t->sysid[sysid_len] = 0;
-    t->strategy = o->strategy;
+    t->strategy = o->names->strategy;
     t->remark = dup_or_empty(ORDER_REMARK(o));
     push_ptr((void ***)&self->trades, &self->ntrades, &self->ctrades, t);
 
@@ -974,7 +1018,7 @@ static void fill(brg_sim_stock_t *self, order_t *o, int64_t qty, double price) {
     order fills at its own limit once the last price crosses it. */
 static int match_order(brg_sim_stock_t *self, order_t *o, const brg_sim_quote_t *quote,
                        int64_t *left, bool entry) {
-    if (!brg_sim_order_status_open(o->status) || strcmp(o->code, quote->code) != 0)
+    if (!brg_sim_order_status_open(o->status) || strcmp(o->names->code, quote->code) != 0)
         return 0;
     brg_sim_flow_t flow;
     bool buy = brg_sim_order_flow(o->order_type, &flow) && flow.buy;
@@ -1013,14 +1057,12 @@ int64_t brg_sim_stock_order(brg_sim_stock_t *self, const brg_sim_order_args_t *a
     format_id(sysid, sizeof sysid, SYSID_BASE + id);
     order_t *o = order_alloc(self, sysid, args->order_remark);
     o->id = id;
-    o->code = intern(self, args->stock_code);
-    o->name = intern(self, quote ? quote->name : "");
-    o->market = (int8_t)brg_sim_code_market(o->code);
+    o->names = intern_names(self, args->stock_code, quote ? quote->name : "", args->strategy_name);
+    o->market = (int8_t)brg_sim_code_market(o->names->code);
     o->order_type = (int16_t)args->order_type;
-    o->price_type = (int16_t)args->price_type;
+    o->price_type = (int8_t)args->price_type;
     o->price = args->price;
     o->volume = args->order_volume;
-    o->strategy = intern(self, args->strategy_name);
     o->time = (uint32_t)time(NULL);
     push_ptr((void ***)&self->orders, &self->norders, &self->corders, o);
     order_touch(self, o);
@@ -1071,7 +1113,7 @@ static void order_enter(brg_sim_stock_t *self, const brg_sim_order_args_t *args,
         self->frozen += o->freeze;
         self->account_dirty = true;
     } else if (flow.position) {
-        position_t *p = position_find(self, o->code);
+        position_t *p = position_find(self, o->names->code);
         p->can_use -= o->volume;
         p->frozen += o->volume;
         position_touch(self, p);
@@ -1248,11 +1290,22 @@ int brg_sim_stock_close_step(brg_sim_stock_t *self, size_t budget) {
         self->close_trades = to;
         return 1;
     }
-    release_day_arrays(self);
-    zhashx_purge(self->interned); /* no order or trade is left to use its strings */
-    slabs_release(self);
+    if (self->orders || self->trades || self->dirty_orders.items) {
+        release_day_arrays(self);
+        zhashx_purge(self->names); /* no order or trade is left to use its strings */
+        zhashx_purge(self->interned);
+        self->close_orders = self->close_trades = 0;
+        return 1;
+    }
+    if (self->slabs) {
+        /* the order blocks go a few per step (a big book has hundreds): freeing a 1 MiB
+           block cost ~45 us here, about what expiring a dozen orders does */
+        slabs_release(self, budget / CLOSE_SLAB_ORDERS + 1);
+        return 1;
+    }
+    zhashx_purge(self->names); /* (emptied above when the day had orders or trades) */
+    zhashx_purge(self->interned);
     close_positions(self);
-    self->close_orders = self->close_trades = 0;
     self->closing = false;
     return 0;
 }
@@ -1273,6 +1326,10 @@ size_t brg_sim_stock_close_left(brg_sim_stock_t *self) {
     if (!self->closing)
         return 0;
     return self->norders - self->close_orders + self->ntrades - self->close_trades;
+}
+
+size_t brg_sim_stock_close_deletes(brg_sim_stock_t *self) {
+    return self->del_orders.size + self->del_trades.size;
 }
 
 void brg_sim_stock_next_day(brg_sim_stock_t *self) {
@@ -1380,8 +1437,8 @@ static int put_order(brg_sim_stock_t *self, brg_store_t *store, const order_t *o
     m.id = o->id;
     m.account_id = self->account_id;
     m.sysid = (char *)o->sysid;
-    m.code = o->code;
-    m.name = o->name;
+    m.code = o->names->code;
+    m.name = o->names->name;
     m.market = o->market;
     m.order_type = o->order_type;
     m.price_type = o->price_type;
@@ -1391,7 +1448,7 @@ static int put_order(brg_sim_stock_t *self, brg_store_t *store, const order_t *o
     m.traded_amount_fen = o->traded_amount;
     m.status = o->status;
     m.status_msg = o->status_msg ? o->status_msg : (char *)"";
-    m.strategy = o->strategy;
+    m.strategy = o->names->strategy;
     m.remark = ORDER_REMARK(o);
     m.time = o->time;
     m.freeze_fen = o->freeze;
@@ -1500,18 +1557,16 @@ int brg_sim_stock_load_order(brg_sim_stock_t *self, const Xtbridge__State__SimOr
         return -1;
     order_t *o = order_alloc(self, m->sysid, m->remark);
     o->id = m->id;
-    o->code = intern(self, m->code);
-    o->name = intern(self, m->name);
+    o->names = intern_names(self, m->code, m->name, m->strategy);
     o->market = (int8_t)m->market;
     o->order_type = (int16_t)m->order_type;
-    o->price_type = (int16_t)m->price_type;
+    o->price_type = (int8_t)m->price_type;
     o->price = m->price;
     o->volume = m->volume;
     o->traded = m->traded;
     o->traded_amount = brg_sim_stored_fen(m->traded_amount_fen, m->traded_amount);
-    o->status = (int16_t)m->status;
+    o->status = (int8_t)m->status;
     o->status_msg = m->status_msg && *m->status_msg ? strdup(m->status_msg) : NULL;
-    o->strategy = intern(self, m->strategy);
     o->time = (uint32_t)m->time;
     o->freeze = brg_sim_stored_fen(m->freeze_fen, m->freeze);
     o->freeze_left = brg_sim_stored_fen(m->freeze_left_fen, m->freeze_left);

@@ -146,6 +146,9 @@ size_t brg_sim_stock_order_block_bytes(brg_sim_stock_t *self);
 
 /*  Orders and trades the close under way has not freed yet (0 when none runs). */
 size_t brg_sim_stock_close_left(brg_sim_stock_t *self);
+/*  Stored records the close has dropped and the next persist deletes: the store's share
+    of a slice's work (freeing a trade in memory is far cheaper than deleting its row). */
+size_t brg_sim_stock_close_deletes(brg_sim_stock_t *self);
 
 /*  Snapshots. Strings in the filled messages are borrowed from the book and valid until
     the next call that changes it; copy them (brg_call_copy_message) to keep them. */

@@ -16,8 +16,12 @@
 typedef struct block {
     struct block *next;
     size_t used, cap;
-    max_align_t data[];
+    uint8_t *data; /* max_align_t-aligned */
 } block_t;
+
+/* A heap block's header, rounded up so its data stays aligned. */
+#define BLOCK_HEADER                                                                               \
+    ((sizeof(block_t) + sizeof(max_align_t) - 1) / sizeof(max_align_t) * sizeof(max_align_t))
 
 #define FIRST_BLOCK 1024
 #define NEXT_BLOCK 4096
@@ -40,6 +44,7 @@ struct brg_call {
 static brg_call_t *call_new(const char *client) {
     brg_call_t *self = (brg_call_t *)zmalloc(sizeof(brg_call_t));
     self->first.cap = FIRST_BLOCK;
+    self->first.data = (uint8_t *)self->first_data;
     self->blocks = &self->first;
     self->client = strdup(client ? client : "");
     xtbridge__reply__init(&self->reply);
@@ -122,13 +127,14 @@ void *brg_call_alloc(brg_call_t *self, size_t size) {
     block_t *block = self->blocks;
     if (block->cap - block->used < need) {
         size_t cap = need > NEXT_BLOCK ? need : NEXT_BLOCK;
-        block = (block_t *)malloc(sizeof(block_t) + cap);
+        block = (block_t *)malloc(BLOCK_HEADER + cap);
         if (!block) {
             fprintf(stderr, "xtbridge: out of memory\n");
             abort();
         }
         block->cap = cap;
         block->used = 0;
+        block->data = (uint8_t *)block + BLOCK_HEADER;
         /* a big block goes behind the current one, which keeps its free room */
         if (cap > NEXT_BLOCK) {
             block->next = self->blocks->next;
@@ -138,7 +144,7 @@ void *brg_call_alloc(brg_call_t *self, size_t size) {
             self->blocks = block;
         }
     }
-    void *at = (uint8_t *)block->data + block->used;
+    void *at = block->data + block->used;
     block->used += need;
     memset(at, 0, need);
     return at;

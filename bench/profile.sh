@@ -17,6 +17,12 @@
 #                  inclusive share. A count, not a time: it does not move with the load
 #                  of a shared machine (and perf stat has no instruction counter in a VM
 #                  without a PMU). Needs valgrind.
+#         instr-ping | instr-resting | instr-filling   instructions per sync request (N
+#                  default 3000, one at a time) under callgrind: the loop's request path
+#                  (on_readable: decode, the backend, journal, commit record, reply) and
+#                  the checkpoint timer's share (on_checkpoint: the deferred B-tree puts
+#                  and LMDB's commit), then the functions of both by inclusive
+#                  count. Needs valgrind.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 malloc=0
@@ -55,6 +61,36 @@ if [ "$kind" = fanout ]; then
         lib = rest; sub(/.*\[/, "", lib); sub(/\].*/, "", lib); sub(/.*\//, "", lib)
         fn = rest; sub(/ \[.*/, "", fn); sub(/.*:/, "", fn)
         if (count / total < 0.99) { printf "  %5.1f%%  %s (%s)\n", 100 * count / total, fn, lib; shown++ } }'
+  exit 0
+fi
+if [ "${kind#instr-}" != "$kind" ]; then
+  part=${kind#instr-}
+  n=${2:-3000}
+  case $part in ping | resting | filling) ;; *) echo "profile.sh: unknown kind $kind" >&2; exit 2 ;; esac
+  command -v valgrind >/dev/null || { echo "profile.sh: $kind needs valgrind" >&2; exit 2; }
+  [ -x "$build/bin/xtb_bench" ] || { echo "profile.sh: no $build/bin/xtb_bench (run bench/run.sh $build first)" >&2; exit 2; }
+  export XTB_TMPDIR=${XTB_TMPDIR:-$build/tmp}
+  mkdir -p "$XTB_TMPDIR"
+  out=$(mktemp -d "$build/profile.XXXXXX")
+  trap 'rm -rf "$out"' EXIT
+  printf '#!/bin/sh\nexec valgrind --tool=callgrind --callgrind-out-file=%s --collect-atstart=no --toggle-collect=on_readable --toggle-collect=on_checkpoint %s "$@"\n' \
+    "$out/callgrind.out" "$(readlink -f "$build/bin/xtbridge")" >"$out/xtbridge"
+  chmod +x "$out/xtbridge"
+  echo "== $kind: $n sync requests (after the bench's warm-up), the bridge under callgrind"
+  "$build/bin/xtb_bench" --xtbridge "$out/xtbridge" --durability process --parts "$part" \
+    --pipeline "$n" --window 1 --clients 0 >"$out/bench.out" 2>"$out/bench.err" ||
+    { cat "$out/bench.err" >&2; exit 1; }
+  callgrind_annotate --inclusive=yes "$out/callgrind.out" 2>/dev/null |
+    awk -v n="$n" '
+      function fn_of(line,   rest) { rest = line; sub(/^[^)]*\) +/, "", rest); sub(/ \[.*/, "", rest); sub(/.*:/, "", rest); return rest }
+      /%\) / { count = $1; gsub(",", "", count); count += 0; f = fn_of($0)
+        if (f == "on_readable") readable = count
+        else if (f == "on_checkpoint") checkpoint = count
+        if (readable && f != "on_readable" && count < readable && shown < 30) { top[++shown] = sprintf("  %8.0f  %s", count / n, f) } }
+      END {
+        printf "-- instructions per request: %.0f before the reply (on_readable), %.0f more at checkpoints\n", readable / n, checkpoint / n
+        print "-- by function (request path and checkpoints), inclusive, per request"
+        for (i = 1; i <= shown; i++) print top[i] }'
   exit 0
 fi
 part=${kind#sync-}

@@ -114,6 +114,7 @@ struct brg_store {
     uint64_t wal_batch;  /* number of the last batch committed (logged) */
     uint64_t ckpt_batch; /* the last batch that LMDB's committed state holds */
     uint64_t checkpoints;
+    size_t period_bytes; /* logged since the last checkpoint: how fast the map fills */
     brg_store_opts_t opts;
     uint64_t epoch;
     uint64_t next_pos, saved_next_pos;
@@ -330,6 +331,7 @@ static void committed(brg_store_t *self) {
     brg_wal_reset(self->wal);
     self->checkpoints++;
     map_check(self);
+    self->period_bytes = 0;
 }
 
 /* A new write transaction holding the checkpoint plus every batch logged since, after the
@@ -595,6 +597,7 @@ static int write_commit(brg_store_t *self) {
         rc = self->tight ? 1
                          : brg_wal_append(self->wal, batch, self->log, self->log_len,
                                           self->opts.durability == BRG_DURABILITY_POWER);
+        self->period_bytes += self->log_len;
         if (rc == 0)
             self->wal_batch = batch;
         else if (rc == 1)
@@ -667,8 +670,18 @@ static void map_check(brg_store_t *self) {
     if (mdb_env_info(self->env, &info) || mdb_env_stat(self->env, &stat))
         return;
     size_t used = ((size_t)info.me_last_pgno + 1) * stat.ms_psize;
-    if (used > self->map_bytes / 4 * 3 && self->map_bytes < self->max_bytes)
-        map_grow_step(self);
+    /* free room for a quarter of the map, and for 8x what the last checkpoint period
+       logged: the next period's pages (copied, split, new) must fit in the long
+       transaction, or a write finds the map full in the middle of a batch and the
+       transaction is rebuilt (tens of ms) before the map can grow */
+    size_t want = self->map_bytes / 4;
+    if (want < 8 * self->period_bytes)
+        want = 8 * self->period_bytes;
+    for (int i = 0; i < 4 && self->map_bytes < self->max_bytes &&
+                    (used > self->map_bytes || self->map_bytes - used < want);
+         i++)
+        if (map_grow_step(self))
+            break;
     self->tight = (self->map_bytes >= self->max_bytes || self->no_space) &&
                   (used > self->map_bytes || self->map_bytes - used < TIGHT_FREE);
 }

@@ -83,25 +83,6 @@ static int on_checkpoint(zloop_t *loop, int timer_id, void *arg) {
     return 0;
 }
 
-/* glibc keeps what is freed in its arena until a trim hands the free pages back; the cost
-   of a trim is the kernel releasing those pages. Trimming now and then releases what was
-   freed since the last one (a big query's buffers, a fan-out's drained messages, a day
-   close's orders a slice at a time) in small runs, instead of one long stall at the end of
-   a day close for everything freed that day. */
-#define TRIM_MS 250
-
-static int on_trim(zloop_t *loop, int timer_id, void *arg) {
-    (void)loop;
-    (void)timer_id;
-    (void)arg;
-#ifdef __GLIBC__
-    int64_t start = brg_stall_now_us();
-    malloc_trim(0);
-    brg_stall_note(start);
-#endif
-    return 0;
-}
-
 /* Event groups for backends (brg_backend_env_t.group_begin/end): one commit, then publish. */
 typedef struct {
     brg_store_t *store;
@@ -432,7 +413,6 @@ int main(int argc, char **argv) {
                  brg_config_data_dir(config), instance_id);
         zloop_timer(loop, PRUNE_INTERVAL_MS, 0, on_prune, store);
         zloop_timer(loop, CHECKPOINT_MS, 0, on_checkpoint, store);
-        zloop_timer(loop, TRIM_MS, 0, on_trim, NULL);
         on_prune(loop, 0, store);
         /* The start pushes and the backend's initial book are one batch like any other. */
         brg_store_begin(store);

@@ -36,18 +36,24 @@ if [ $# -gt 1 ] && [ -d "$1" ]; then
   shift
 fi
 kind=${1:?usage: bench/profile.sh [--malloc] [BUILD_DIR] KIND [N]}
-if [ "$kind" = fanout ]; then
-  n=${2:-5000}
-  command -v valgrind >/dev/null || { echo "profile.sh: fanout needs valgrind" >&2; exit 2; }
+# The callgrind kinds: a work dir ($out) and a wrapper $out/xtbridge that the bench starts
+# its bridge through (--xtbridge), counting only inside the functions named.
+callgrind_wrapper() {
+  command -v valgrind >/dev/null || { echo "profile.sh: $kind needs valgrind" >&2; exit 2; }
   [ -x "$build/bin/xtb_bench" ] || { echo "profile.sh: no $build/bin/xtb_bench (run bench/run.sh $build first)" >&2; exit 2; }
   export XTB_TMPDIR=${XTB_TMPDIR:-$build/tmp}
   mkdir -p "$XTB_TMPDIR"
   out=$(mktemp -d "$build/profile.XXXXXX")
   trap 'rm -rf "$out"' EXIT
-  # the bench starts its bridge through this wrapper (--xtbridge)
-  printf '#!/bin/sh\nexec valgrind --tool=callgrind --callgrind-out-file=%s --collect-atstart=no --toggle-collect=brg_sim_stock_match %s "$@"\n' \
-    "$out/callgrind.out" "$(readlink -f "$build/bin/xtbridge")" >"$out/xtbridge"
+  local toggles=""
+  for f in "$@"; do toggles="$toggles --toggle-collect=$f"; done
+  printf '#!/bin/sh\nexec valgrind --tool=callgrind --callgrind-out-file=%s --collect-atstart=no%s %s "$@"\n' \
+    "$out/callgrind.out" "$toggles" "$(readlink -f "$build/bin/xtbridge")" >"$out/xtbridge"
   chmod +x "$out/xtbridge"
+}
+if [ "$kind" = fanout ]; then
+  n=${2:-5000}
+  callgrind_wrapper brg_sim_stock_match
   echo "== fanout: $n fills x 4 events, to 1 then 8 subscribers; the bridge under callgrind"
   "$build/bin/xtb_bench" --xtbridge "$out/xtbridge" --durability process --parts fanout \
     --fanout "$n" >"$out/bench.out" 2>"$out/bench.err" || { cat "$out/bench.err" >&2; exit 1; }
@@ -67,15 +73,7 @@ if [ "${kind#instr-}" != "$kind" ]; then
   part=${kind#instr-}
   n=${2:-3000}
   case $part in ping | resting | filling) ;; *) echo "profile.sh: unknown kind $kind" >&2; exit 2 ;; esac
-  command -v valgrind >/dev/null || { echo "profile.sh: $kind needs valgrind" >&2; exit 2; }
-  [ -x "$build/bin/xtb_bench" ] || { echo "profile.sh: no $build/bin/xtb_bench (run bench/run.sh $build first)" >&2; exit 2; }
-  export XTB_TMPDIR=${XTB_TMPDIR:-$build/tmp}
-  mkdir -p "$XTB_TMPDIR"
-  out=$(mktemp -d "$build/profile.XXXXXX")
-  trap 'rm -rf "$out"' EXIT
-  printf '#!/bin/sh\nexec valgrind --tool=callgrind --callgrind-out-file=%s --collect-atstart=no --toggle-collect=on_readable --toggle-collect=on_checkpoint %s "$@"\n' \
-    "$out/callgrind.out" "$(readlink -f "$build/bin/xtbridge")" >"$out/xtbridge"
-  chmod +x "$out/xtbridge"
+  callgrind_wrapper on_readable on_checkpoint
   echo "== $kind: $n sync requests (after the bench's warm-up), the bridge under callgrind"
   "$build/bin/xtb_bench" --xtbridge "$out/xtbridge" --durability process --parts "$part" \
     --pipeline "$n" --window 1 --clients 0 >"$out/bench.out" 2>"$out/bench.err" ||

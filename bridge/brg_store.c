@@ -205,21 +205,26 @@ static int now_txn_begin(brg_store_t *self) {
     return rc;
 }
 
+/* Make room for `len` bytes after the `used` ones of *buf (doubling from `first`). */
+static void buf_room(uint8_t **buf, size_t *cap, size_t used, size_t len, size_t first) {
+    if (used + len <= *cap)
+        return;
+    size_t grown = *cap ? *cap : first;
+    while (grown < used + len)
+        grown *= 2;
+    uint8_t *bigger = (uint8_t *)realloc(*buf, grown);
+    if (!bigger)
+        abort();
+    *buf = bigger;
+    *cap = grown;
+}
+
 /* Room for one op at the end of the open batch's redo record; returns where its value
    goes (the caller fills vlen bytes there). */
 static uint8_t *log_reserve(brg_store_t *self, int db, int kind, const void *key, size_t klen,
                             size_t vlen) {
     size_t need = sizeof(op_t) + klen + vlen;
-    if (self->log_len + need > self->log_cap) {
-        size_t cap = self->log_cap ? self->log_cap : 4096;
-        while (cap < self->log_len + need)
-            cap *= 2;
-        uint8_t *log = (uint8_t *)realloc(self->log, cap);
-        if (!log)
-            abort();
-        self->log = log;
-        self->log_cap = cap;
-    }
+    buf_room(&self->log, &self->log_cap, self->log_len, need, 4096);
     op_t op = {(uint8_t)db, (uint8_t)kind, (uint16_t)klen, (uint32_t)vlen};
     uint8_t *at = self->log + self->log_len;
     memcpy(at, &op, sizeof op);
@@ -239,16 +244,7 @@ static bool deferred(int db) {
 }
 
 static void pend_add(brg_store_t *self, const uint8_t *op, size_t len) {
-    if (self->pend_len + len > self->pend_cap) {
-        size_t cap = self->pend_cap ? self->pend_cap : 16384;
-        while (cap < self->pend_len + len)
-            cap *= 2;
-        uint8_t *pend = (uint8_t *)realloc(self->pend, cap);
-        if (!pend)
-            abort();
-        self->pend = pend;
-        self->pend_cap = cap;
-    }
+    buf_room(&self->pend, &self->pend_cap, self->pend_len, len, 16384);
     memcpy(self->pend + self->pend_len, op, len);
     self->pend_len += len;
     self->pend_ops++;

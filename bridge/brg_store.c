@@ -410,8 +410,11 @@ static int commit_txn(brg_store_t *self, uint64_t last) {
                 return 0;
             }
         }
-        brg_warn("store commit failed (%s); the redo log keeps the batches it holds",
-                 lmdb_text(rc));
+        /* a batch committed directly (not logged) just fails: the router says so; the
+           log's batches are never lost: say where they are */
+        if (last == self->wal_batch)
+            brg_warn("store checkpoint failed (%s); the redo log keeps the batches it holds",
+                     lmdb_text(rc));
         rebuild(self);
         return -1;
     }

@@ -603,8 +603,8 @@ Test(credit, rejections_and_invalid_arguments, .init = start, .fini = stop, .tim
     expect_junk(credit_order("600000.SH", 32, 1, 0.00),
                 "repay amount (order_volume x price) must be > 0");
 
-    expect_junk(credit_order("600000.SH", 32, 1000000, 1e12),
-                "repay amount 1000000000000000000.00 (order_volume x price) is too large");
+    expect_junk(credit_order("600000.SH", 32, 1000000, 1e8),
+                "repay amount 100000000000000.00 (order_volume x price) is too large");
     Xtbridge__Request *huge =
         xtb_req_order(CREDIT, "600000.SH", 27, 2000000000000LL, FIX, 10.60, "t", "r", false);
     huge->order_stock->account->account_type = 3;
@@ -612,6 +612,15 @@ Test(credit, rejections_and_invalid_arguments, .init = start, .fini = stop, .tim
     cr_assert_eq(refused->error->code, XTBRIDGE__ERROR_CODE__INVALID_ARGUMENT);
     cr_assert_str_eq(refused->error->message,
                      "order_volume 2000000000000 is over the limit of 1000000000000");
+    xtb_reply_destroy(&refused);
+    /* over the sim's highest price: refused before any amount is computed (a fuzzer's 1e300
+       last price overflowed a market order's amount) */
+    Xtbridge__Request *dear =
+        xtb_req_order(CREDIT, "600000.SH", 32, 1000000, FIX, 1e12, "t", "r", false);
+    dear->order_stock->account->account_type = 3;
+    refused = xtbt_call(s_client, dear);
+    cr_assert_eq(refused->error->code, XTBRIDGE__ERROR_CODE__INVALID_ARGUMENT);
+    cr_assert_str_eq(refused->error->message, "price must be a finite number from 0 to 100000000");
     xtb_reply_destroy(&refused);
 
     /* credit queries need a CREDIT account; an unknown one has nothing */

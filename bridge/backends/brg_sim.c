@@ -889,8 +889,13 @@ static int32_t request_account_type(const Xtbridge__Account *account) {
     return account->account_type ? account->account_type : BRG_SIM_ACCOUNT_STOCK;
 }
 
+/* The highest price the sim takes (yuan): far above any listed price, and low enough that
+   its fen fit 64 bits with room (a fuzzer set a last price of 1e300, and a market order at
+   it overflowed); an order's amount is checked on entry too (brg_sim_stock). */
+#define MAX_PRICE 100000000.0
+
 static bool bad_price(double price) {
-    return !isfinite(price) || price < 0;
+    return !isfinite(price) || price < 0 || price > MAX_PRICE;
 }
 
 /* --- order and cancel -------------------------------------------------------------- */
@@ -988,7 +993,7 @@ static void handle_order(brg_sim_t *self, brg_call_t *call, const Xtbridge__Orde
     }
     if (bad_price(req->price)) {
         brg_call_fail(call, XTBRIDGE__ERROR_CODE__INVALID_ARGUMENT,
-                      "price must be a finite number >= 0");
+                      "price must be a finite number from 0 to 100000000");
         return;
     }
     if (!known_order_type(req->order_type)) {
@@ -1803,7 +1808,7 @@ static void handle_set_price(brg_sim_t *self, brg_call_t *call,
     }
     if (bad_price(req->last_price) || bad_price(req->pre_close)) {
         brg_call_fail(call, XTBRIDGE__ERROR_CODE__INVALID_ARGUMENT,
-                      "prices must be finite numbers >= 0");
+                      "prices must be finite numbers from 0 to 100000000");
         return;
     }
     if (req->liquidity < -1) {
@@ -1833,7 +1838,7 @@ static void handle_tick(brg_sim_t *self, brg_call_t *call, const Xtbridge__SimTi
     double last_price = req ? req->last_price : 0;
     if (bad_price(last_price)) {
         brg_call_fail(call, XTBRIDGE__ERROR_CODE__INVALID_ARGUMENT,
-                      "last_price must be a finite number >= 0");
+                      "last_price must be a finite number from 0 to 100000000");
         return;
     }
     int fills = 0;

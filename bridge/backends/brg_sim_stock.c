@@ -701,9 +701,16 @@ static void push_cancel_result(brg_sim_stock_t *self, int64_t order_id, int mark
 
 /* --- order entry ------------------------------------------------------------------- */
 
-/* Fen of volume shares at an on-tick price: exact (price in fen times volume). */
+/* The largest order amount taken, fen (10^15 yuan): sums of a few stay inside 64 bits. */
+#define MAX_AMOUNT_FEN 100000000000000000LL
+
+/* Fen of volume shares at an on-tick price: exact (price in fen times volume); past 64
+   bits it saturates (a buy that size is refused for cash, never computed wrong). */
 static int64_t amount_fen(int64_t volume, double price) {
-    return volume * brg_sim_to_fen(price);
+    int64_t amount;
+    if (__builtin_mul_overflow(volume, brg_sim_to_fen(price), &amount))
+        return INT64_MAX;
+    return amount;
 }
 
 /* Cash frozen for a buy of volume at price, fen: amount + the order's commission and
@@ -875,6 +882,14 @@ static const char *check_order(brg_sim_stock_t *self, order_t *o, const brg_sim_
     double down = brg_sim_quote_limit_down(quote);
     if (o->price > up + 1e-9 || o->price < down - 1e-9) {
         snprintf(buf, len, "price %.2f outside price limits %.2f - %.2f", o->price, down, up);
+        return buf;
+    }
+    /* price (<= 10^8 yuan) times volume (<= 10^12) can pass 64 bits of fen: such an order
+       is refused here, so every amount of a live order (and sums of a few) fits */
+    int64_t amount;
+    if (__builtin_mul_overflow(o->volume, brg_sim_to_fen(o->price), &amount) ||
+        amount > MAX_AMOUNT_FEN) {
+        snprintf(buf, len, "order amount %.0f x %.2f is too large", (double)o->volume, o->price);
         return buf;
     }
     position_t *p = position_find(self, o->names->code);

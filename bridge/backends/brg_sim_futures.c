@@ -872,7 +872,11 @@ static const char *check_order(brg_sim_futures_t *self, order_t *o, const brg_si
         if (o->legs[i].kind == LEG_OPEN) {
             o->freeze_per_lot = margin_per_lot(o->product, o->price) +
                                 fee_of(o->product, LEG_OPEN, false, 1, o->price);
-            int64_t need = o->freeze_per_lot * o->legs[i].volume;
+            int64_t need;
+            /* a price near the sim's cap times a huge volume passes 64 bits: refused for
+               funds like any order too big for the account, never computed wrong */
+            if (__builtin_mul_overflow(o->freeze_per_lot, o->legs[i].volume, &need))
+                need = INT64_MAX;
             int64_t have = available(self);
             if (need > have) {
                 snprintf(buf, len,

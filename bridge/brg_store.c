@@ -333,6 +333,20 @@ static void committed(brg_store_t *self) {
     self->period_bytes = 0;
 }
 
+/* Commit the log's batches after the checkpoint one transaction each (no transaction is
+   open before or after). 0 when all are committed (the log is then emptied), else the
+   LMDB error of the one that could not be (0 is never returned for that: MDB_CORRUPTED
+   when the log ends early). */
+static int drain_log(brg_store_t *self) {
+    drain_t d = {self, false, 0};
+    brg_wal_scan(self->wal, drain_record, &d);
+    if (self->ckpt_batch == self->wal_batch) {
+        committed(self);
+        return 0;
+    }
+    return d.rc ? d.rc : MDB_CORRUPTED;
+}
+
 /* A new write transaction holding the checkpoint plus every batch logged since, after the
    one holding them was aborted. When they do not fit in the map, it grows; when it cannot,
    they are committed one LMDB transaction each (drain) and no transaction is left open
@@ -357,13 +371,10 @@ static int rebuild(brg_store_t *self) {
             break;
         if (map_grow_step(self) == 0)
             continue;
-        drain_t d = {self, false, 0};
-        brg_wal_scan(self->wal, drain_record, &d);
-        if (self->ckpt_batch == self->wal_batch) {
-            committed(self);
+        int drc = drain_log(self);
+        if (drc == 0)
             return 0;
-        }
-        rc = d.rc ? d.rc : rc;
+        rc = drc == MDB_CORRUPTED ? rc : drc;
         break;
     }
     self->broken = true;
@@ -402,14 +413,8 @@ static int commit_txn(brg_store_t *self, uint64_t last) {
                 return -1;
             continue;
         }
-        if (full && last == self->wal_batch) {
-            drain_t d = {self, false, 0};
-            brg_wal_scan(self->wal, drain_record, &d);
-            if (self->ckpt_batch == self->wal_batch) {
-                committed(self);
-                return 0;
-            }
-        }
+        if (full && last == self->wal_batch && drain_log(self) == 0)
+            return 0;
         /* a batch committed directly (not logged) just fails: the router says so; the
            log's batches are never lost: say where they are */
         if (last == self->wal_batch)

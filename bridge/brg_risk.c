@@ -349,19 +349,19 @@ bool brg_risk_killed(brg_risk_t *self, const char *account_id) {
 /* ---------------------------------------------------------------------------------- */
 /* Calls the bridge makes to the backend itself */
 
-/* A call the backend can own like any other: the request is packed and unpacked so it is
-   heap memory the call frees. */
+/* A call the backend can own like any other: the request is packed and decoded into the
+   call's own memory, as the router does with a client's. */
 static brg_call_t *synth_call(const Xtbridge__Request *req) {
     size_t size = xtbridge__request__get_packed_size(req);
     uint8_t *buf = (uint8_t *)malloc(size ? size : 1);
     if (!buf)
         abort();
     xtbridge__request__pack(req, buf);
-    Xtbridge__Request *copy = xtbridge__request__unpack(NULL, size, buf);
+    brg_call_t *call = brg_call_decode(buf, size, "bridge:risk");
     free(buf);
-    if (!copy)
+    if (!call)
         abort(); /* we just packed it */
-    return brg_call_new(copy, "bridge:risk");
+    return call;
 }
 
 /* The backend's answer to query_stock_orders: it is the truth about open orders. */

@@ -987,11 +987,8 @@ static void batch_failed(brg_router_t *self, int handled) {
         error.message = text;
         reply.error = &error;
         reply.request_id = orig && orig->request_id ? orig->request_id : (char *)"";
-        size_t size = xtbridge__reply__get_packed_size(&reply);
-        uint8_t *data = (uint8_t *)malloc(size ? size : 1);
-        if (!data)
-            abort();
-        xtbridge__reply__pack(&reply, data);
+        size_t size;
+        uint8_t *data = pack_reply(&reply, &size);
         if (orig)
             xtbridge__reply__free_unpacked(orig, NULL);
         free(held->data);

@@ -12,6 +12,7 @@
     or from the proceeds (short sell, sell to repay).
 */
 #include "brg_sim_credit.h"
+#include "brg_sim_vec.h"
 #include "brg_compat.h"
 
 #include <czmq.h>
@@ -56,22 +57,6 @@ static const quoter_t QUOTERS[] = {
     {"600000.SH", "浦发银行", "SH", "G001", 7, 182, 0.2, 0.1, 0.1, 0.02, 0.01, 100000},
 };
 #define QUOTERS_SIZE (sizeof QUOTERS / sizeof QUOTERS[0])
-
-#define VEC(type)                                                                                  \
-    struct {                                                                                       \
-        type *items;                                                                               \
-        size_t size, capacity;                                                                     \
-    }
-#define VEC_PUSH(vec, item)                                                                        \
-    do {                                                                                           \
-        if ((vec).size == (vec).capacity) {                                                        \
-            (vec).capacity = (vec).capacity ? (vec).capacity * 2 : 8;                              \
-            (vec).items = realloc((vec).items, (vec).capacity * sizeof *(vec).items);              \
-            if (!(vec).items)                                                                      \
-                abort();                                                                           \
-        }                                                                                          \
-        (vec).items[(vec).size++] = (item);                                                        \
-    } while (0)
 
 typedef struct {
     char id[16];

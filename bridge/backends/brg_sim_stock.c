@@ -15,6 +15,7 @@
     however many orders the day already has.
 */
 #include "brg_sim_stock.h"
+#include "brg_sim_vec.h"
 
 #include <inttypes.h>
 #include <stddef.h>
@@ -119,13 +120,6 @@ typedef struct {
     bool stored;
 } position_t;
 
-/* A growable array of pointers or ids. */
-#define VEC(type)                                                                                  \
-    struct {                                                                                       \
-        type *items;                                                                               \
-        size_t size, capacity;                                                                     \
-    }
-
 typedef struct order_slab order_slab_t;
 
 struct brg_sim_stock {
@@ -165,17 +159,6 @@ struct brg_sim_stock {
     order_slab_t *slabs;
     size_t slab_bytes;
 };
-
-#define VEC_PUSH(vec, item)                                                                        \
-    do {                                                                                           \
-        if ((vec).size == (vec).capacity) {                                                        \
-            (vec).capacity = (vec).capacity ? (vec).capacity * 2 : 16;                             \
-            (vec).items = realloc((vec).items, (vec).capacity * sizeof *(vec).items);              \
-            if (!(vec).items)                                                                      \
-                abort();                                                                           \
-        }                                                                                          \
-        (vec).items[(vec).size++] = (item);                                                        \
-    } while (0)
 
 /* Append to a growable pointer array; aborts on OOM like czmq. */
 static void push_ptr(void ***array, size_t *size, size_t *capacity, void *item) {

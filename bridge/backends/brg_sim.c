@@ -97,7 +97,7 @@ typedef struct {
 #define CLOSE_CHUNK 32
 /* ... and after this many store deletes: a slice that only frees trades (cheap in memory)
    dropped ~20,000 stored rows in its 2 ms, and their deletes took 71 ms in its commit */
-#define CLOSE_SLICE_DELETES 1024
+#define CLOSE_SLICE_DELETES 512
 
 /* --- keys and records -------------------------------------------------------------- */
 

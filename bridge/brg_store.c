@@ -250,26 +250,84 @@ static void pend_add(brg_store_t *self, const uint8_t *op, size_t len) {
     self->pend_ops++;
 }
 
+/* Puts of one apply_ops run, by key family: a topic's journal events (topic, then an
+   8-byte big-endian seq) and the book's rows of one kind (its 2-byte prefix: orders and
+   trades by rising id) come in rising key order. A cursor kept per family sits where
+   the family's last put went, and LMDB's cursor put skips the search from the root when
+   the next key falls on that leaf page, where mdb_put searches from the root every time:
+   a checkpoint's deferred puts took ~2,400 instructions each, now ~1,000 (callgrind,
+   pipelined resting orders). Any cursor of the table puts any key correctly; a family
+   only decides which one is tried. */
+#define CURSOR_FAMILIES 8
+#define FAMILY_MAX 64
+typedef struct {
+    MDB_cursor *cursor;
+    uint8_t db;
+    uint8_t len;
+    uint8_t prefix[FAMILY_MAX];
+} family_t;
+
+typedef struct {
+    family_t slot[CURSOR_FAMILIES];
+    size_t used, next; /* slots in use; the next one to reuse when all are */
+} families_t;
+
+/* The cursor for a put's key family, or NULL (then a plain mdb_put does it). */
+static MDB_cursor *family_cursor(brg_store_t *self, families_t *f, uint8_t db, const uint8_t *key,
+                                 size_t klen) {
+    size_t plen = db == DB_JOURNAL && klen > 8 ? klen - 8 : db == DB_STATE && klen >= 2 ? 2 : 0;
+    if (!plen || plen > FAMILY_MAX)
+        return NULL;
+    for (size_t i = 0; i < f->used; i++)
+        if (f->slot[i].db == db && f->slot[i].len == plen && !memcmp(f->slot[i].prefix, key, plen))
+            return f->slot[i].cursor;
+    family_t *slot =
+        f->used < CURSOR_FAMILIES ? &f->slot[f->used++] : &f->slot[f->next++ % CURSOR_FAMILIES];
+    if (slot->cursor)
+        mdb_cursor_close(slot->cursor);
+    slot->cursor = NULL;
+    if (mdb_cursor_open(self->wtxn, self->dbis[db], &slot->cursor))
+        slot->cursor = NULL;
+    slot->db = db;
+    slot->len = (uint8_t)plen;
+    memcpy(slot->prefix, key, plen);
+    return slot->cursor;
+}
+
 /* Apply the ops of a redo record (or of the open batch's) to the write transaction.
    Returns 0 or the LMDB error. A delete of a missing key is no error. */
 static int apply_ops(brg_store_t *self, const uint8_t *data, size_t size) {
     size_t at = 0;
+    families_t families = {0};
+    int rc = 0;
     while (at < size) {
         op_t op;
-        if (size - at < sizeof op)
-            return MDB_CORRUPTED;
+        if (size - at < sizeof op) {
+            rc = MDB_CORRUPTED;
+            break;
+        }
         memcpy(&op, data + at, sizeof op);
         at += sizeof op;
-        if (op.db >= DB_COUNT || size - at < (size_t)op.klen + op.vlen)
-            return MDB_CORRUPTED;
+        if (op.db >= DB_COUNT || size - at < (size_t)op.klen + op.vlen) {
+            rc = MDB_CORRUPTED;
+            break;
+        }
         MDB_val k = {op.klen, (void *)(data + at)}, v = {op.vlen, (void *)(data + at + op.klen)};
-        int rc = op.kind == OP_PUT ? mdb_put(self->wtxn, self->dbis[op.db], &k, &v, 0)
-                                   : mdb_del(self->wtxn, self->dbis[op.db], &k, NULL);
-        if (rc && !(op.kind == OP_DEL && rc == MDB_NOTFOUND))
-            return rc;
+        if (op.kind == OP_PUT) {
+            MDB_cursor *c = family_cursor(self, &families, op.db, k.mv_data, k.mv_size);
+            rc = c ? mdb_cursor_put(c, &k, &v, 0)
+                   : mdb_put(self->wtxn, self->dbis[op.db], &k, &v, 0);
+        } else if ((rc = mdb_del(self->wtxn, self->dbis[op.db], &k, NULL)) == MDB_NOTFOUND)
+            rc = 0;
+        if (rc)
+            break;
         at += (size_t)op.klen + op.vlen;
     }
-    return 0;
+    /* before the caller may end the transaction (a cursor outlives no transaction) */
+    for (size_t i = 0; i < families.used; i++)
+        if (families.slot[i].cursor)
+            mdb_cursor_close(families.slot[i].cursor);
+    return rc;
 }
 
 /* Replaying the log: batches from..to must come in order, each once. Without `apply`

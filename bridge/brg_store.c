@@ -313,12 +313,20 @@ static int apply_ops(brg_store_t *self, const uint8_t *data, size_t size) {
             break;
         }
         MDB_val k = {op.klen, (void *)(data + at)}, v = {op.vlen, (void *)(data + at + op.klen)};
+        MDB_cursor *c = family_cursor(self, &families, op.db, k.mv_data, k.mv_size);
         if (op.kind == OP_PUT) {
-            MDB_cursor *c = family_cursor(self, &families, op.db, k.mv_data, k.mv_size);
             rc = c ? mdb_cursor_put(c, &k, &v, 0)
                    : mdb_put(self->wtxn, self->dbis[op.db], &k, &v, 0);
-        } else if ((rc = mdb_del(self->wtxn, self->dbis[op.db], &k, NULL)) == MDB_NOTFOUND)
-            rc = 0;
+        } else {
+            /* a day close deletes the book's rows in id order: the same page skip */
+            MDB_val found;
+            if (!c)
+                rc = mdb_del(self->wtxn, self->dbis[op.db], &k, NULL);
+            else if ((rc = mdb_cursor_get(c, &k, &found, MDB_SET)) == 0)
+                rc = mdb_cursor_del(c, 0);
+            if (rc == MDB_NOTFOUND)
+                rc = 0;
+        }
         if (rc)
             break;
         at += (size_t)op.klen + op.vlen;

@@ -1749,7 +1749,7 @@ static void usage(void) {
             "  --sync N            sync round trips of each kind (default 2000; later bridges\n"
             "                      N/4)\n"
             "  --clients LIST      concurrent sync clients (default 1,4,16,64; 0 = skip)\n"
-            "  --pipeline N        pipelined requests of each kind (default 30000, in 3 rounds)\n"
+            "  --pipeline N        pipelined requests of each kind (default 50000, in 5 rounds)\n"
             "  --window N          outstanding pipelined requests (default 1000)\n"
             "  --burst N           resting orders filled by one price move (default 20000;\n"
             "                      0 = skip)\n"
@@ -1786,10 +1786,10 @@ static int parse_args(int argc, char **argv, opts_t *o) {
                   .nclients = 4,
                   .fanout_n = 50000,
                   .book_n = 300000,
-                  .pipeline_n = 30000,
+                  .pipeline_n = 50000,
                   .window = 1000,
                   .burst_n = 20000,
-                  .rounds = 3,
+                  .rounds = 5,
                   .parts = PART_ALL};
     snprintf(o->durability, sizeof o->durability, "process,power");
     for (int i = 1; i < argc; i++) {

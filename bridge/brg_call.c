@@ -37,6 +37,11 @@ struct brg_call {
     void *done_arg;
     void *user;
     void (*user_free)(void **);
+    /* a result the backend packed itself (brg_call_set_packed_result), or NULL */
+    uint8_t *packed;
+    size_t packed_len;
+    Xtbridge__Reply__ResultCase packed_case;
+    bool packed_allowed; /* the reply goes to the wire, not to a caller that reads it */
     block_t first;
     max_align_t first_data[FIRST_BLOCK / sizeof(max_align_t)];
 };
@@ -97,6 +102,7 @@ void brg_call_destroy(brg_call_t **self_p) {
         self->user_free(&self->user);
     if (self->request && !self->request_in_arena)
         xtbridge__request__free_unpacked(self->request, NULL);
+    free(self->packed);
     for (block_t *block = self->blocks; block;) {
         block_t *next = block->next;
         if (block != &self->first)
@@ -179,6 +185,34 @@ void brg_call_fail(brg_call_t *self, Xtbridge__ErrorCode code, const char *fmt, 
     self->error.message = brg_call_strdup(self, text);
     /* An error reply carries no result: a half-built one would read as success. */
     self->reply.result_case = XTBRIDGE__REPLY__RESULT__NOT_SET;
+    free(self->packed);
+    self->packed = NULL;
+}
+
+void brg_call_set_packed_result(brg_call_t *self, Xtbridge__Reply__ResultCase result,
+                                uint8_t *bytes, size_t len) {
+    free(self->packed);
+    self->packed = bytes;
+    self->packed_len = len;
+    self->packed_case = result;
+    self->reply.result_case = XTBRIDGE__REPLY__RESULT__NOT_SET;
+}
+
+void brg_call_allow_packed(brg_call_t *self) {
+    self->packed_allowed = true;
+}
+
+bool brg_call_packed_allowed(brg_call_t *self) {
+    return self->packed_allowed;
+}
+
+uint8_t *brg_call_take_packed_result(brg_call_t *self, Xtbridge__Reply__ResultCase *result,
+                                     size_t *len) {
+    uint8_t *bytes = self->packed;
+    *result = self->packed_case;
+    *len = self->packed_len;
+    self->packed = NULL;
+    return bytes;
 }
 
 const char *brg_call_body_name(Xtbridge__Request__BodyCase body) {

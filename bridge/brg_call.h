@@ -11,6 +11,7 @@
 #define BRG_CALL_H_INCLUDED
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -53,6 +54,22 @@ ProtobufCMessage *brg_call_copy_message(brg_call_t *self, const ProtobufCMessage
 /*  Set the reply's error (code + printf message) and clear any result. */
 void brg_call_fail(brg_call_t *self, Xtbridge__ErrorCode code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/*  A result the backend packed itself, for a list too long to build as messages in one
+    loop turn (the sim's query of 100,000 orders, packed a slice at a time): `bytes` is the
+    packed body of the reply's `result` field (for QUERY_STOCK_ORDERS, an OrdersReply) and
+    is taken over (malloc'd). The reply's result_case is cleared; the router packs the rest
+    of the reply and appends this as that field. brg_call_fail drops it. */
+void brg_call_set_packed_result(brg_call_t *self, Xtbridge__Reply__ResultCase result,
+                                uint8_t *bytes, size_t len);
+/*  Whether the backend may do that: set by the router for a call whose reply it packs
+    and sends; a call made inside the bridge (the risk module's resync) reads the reply's
+    messages and must get them. */
+void brg_call_allow_packed(brg_call_t *self);
+bool brg_call_packed_allowed(brg_call_t *self);
+/*  The packed result, now the caller's to free, or NULL when there is none. */
+uint8_t *brg_call_take_packed_result(brg_call_t *self, Xtbridge__Reply__ResultCase *result,
+                                     size_t *len);
 
 /*  Name of the request's body ("order_stock", ...) or "none". Static string. */
 const char *brg_call_name(brg_call_t *self);

@@ -179,6 +179,38 @@ static uint8_t *pack_reply(const Xtbridge__Reply *reply, size_t *size) {
     return data;
 }
 
+static size_t put_varint(uint8_t *out, uint64_t v) {
+    size_t n = 0;
+    for (; v >= 0x80; v >>= 7)
+        out[n++] = (uint8_t)(v | 0x80);
+    out[n++] = (uint8_t)v;
+    return n;
+}
+
+/* The call's reply packed: with a result the backend packed itself (a long list, a slice
+   at a time) the rest of the reply comes first and that result follows as its field
+   (protobuf readers take fields in any order), moved up in its own buffer, not copied. */
+static uint8_t *pack_call_reply(brg_call_t *call, const Xtbridge__Reply *reply, size_t *size) {
+    Xtbridge__Reply__ResultCase result;
+    size_t len;
+    uint8_t *tail = brg_call_take_packed_result(call, &result, &len);
+    uint8_t *head = pack_reply(reply, size);
+    if (!tail)
+        return head;
+    uint8_t key[20];
+    size_t klen = put_varint(key, ((uint64_t)result << 3) | 2); /* the oneof case = field */
+    klen += put_varint(key + klen, len);
+    uint8_t *all = (uint8_t *)realloc(tail, *size + klen + len);
+    if (!all)
+        abort(); /* out of memory, as zmalloc */
+    memmove(all + *size + klen, all, len);
+    memcpy(all, head, *size);
+    memcpy(all + *size, key, klen);
+    free(head);
+    *size += klen + len;
+    return all;
+}
+
 static void send_reply(brg_router_t *self, const envelope_t *env, Xtbridge__Reply *reply) {
     size_t size;
     uint8_t *data = pack_reply(reply, &size);
@@ -441,7 +473,7 @@ static void finish_call(brg_call_t *call, void *arg) {
     if (self->args.auth)
         filter_reply(self, route, reply);
     size_t size;
-    uint8_t *data = pack_reply(reply, &size);
+    uint8_t *data = pack_call_reply(call, reply, &size);
     if (route->idem_key)
         zhash_delete(self->in_flight, route->idem_key);
     /* NOT_CONNECTED: nothing reached the terminal, so it is not the request's answer: a
@@ -774,6 +806,7 @@ static void dispatch(brg_router_t *self, brg_call_t *call) {
             break;
         route->state_changing = state_changing;
         brg_call_set_done(call, finish_call, self);
+        brg_call_allow_packed(call); /* finish_call packs and sends the reply */
         if (self->args.ops->handle(self->args.backend, call) == BRG_CALL_PENDING) {
             if (state_changing) {
                 route->idem_key = in_flight_key(call);

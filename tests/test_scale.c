@@ -1,6 +1,8 @@
 /*  test_scale.c - the bridge at scale, through the real binary: a day close over many open
     orders runs in slices from the loop (pings are answered while it runs, calls that touch
-    the book get BUSY, the close is whole when its reply arrives), and eight subscribers
+    the book get BUSY, the close is whole when its reply arrives), long order and trade
+    lists are packed in slices (a ping after the query is answered first; the list is
+    exact), and eight subscribers
     each end up with every seq of a 200,000-event burst, live or by replay. Counts only,
     never times: the machine running the tests may be slow and shared.
 */
@@ -161,6 +163,109 @@ Test(scale, day_close_in_slices_keeps_answering) {
     xtb_reply_destroy(&stats);
     xtb_client_destroy(&closer);
     xtb_client_destroy(&other);
+    cr_assert_eq(xtbt_bridge_stop(&bridge), 0);
+}
+
+/* --- long lists: packed a slice at a time --------------------------------------------- */
+
+/* A raw DEALER (replies read in arrival order) and a request sent on it with an id. */
+static void *raw_dealer(xtbt_bridge_t *bridge, void *ctx) {
+    void *s = zmq_socket(ctx, ZMQ_DEALER);
+    int timeout = 60000, linger = 0;
+    zmq_setsockopt(s, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
+    zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
+    cr_assert_eq(zmq_connect(s, bridge->router_ep), 0);
+    return s;
+}
+
+static void raw_send(void *s, Xtbridge__Request *req, const char *id) {
+    xtb_request_set_id(req, id);
+    size_t size = xtbridge__request__get_packed_size(req);
+    uint8_t *buf = malloc(size);
+    xtbridge__request__pack(req, buf);
+    cr_assert_eq(zmq_send(s, buf, size, 0), (int)size);
+    free(buf);
+    xtb_request_destroy(&req);
+}
+
+static Xtbridge__Reply *raw_recv(void *s) {
+    zmq_msg_t msg;
+    zmq_msg_init(&msg);
+    cr_assert_geq(zmq_msg_recv(&msg, s, 0), 0, "no reply");
+    Xtbridge__Reply *r = xtbridge__reply__unpack(NULL, zmq_msg_size(&msg), zmq_msg_data(&msg));
+    zmq_msg_close(&msg);
+    cr_assert_not_null(r, "undecodable reply");
+    cr_assert_eq(r->error->code, XTBRIDGE__ERROR_CODE__OK, "%s: %s", r->request_id,
+                 r->error->message);
+    return r;
+}
+
+/* query_stock_orders / query_stock_trades over more than 1,000 items: the loop answers
+   others between the slices (a ping sent after the query is answered first), and the list
+   is whole and exact, the empty filtered one included. */
+Test(scale, long_lists_are_packed_in_slices, .timeout = 600) {
+    enum { N = 20000 };
+    xtbt_bridge_t *bridge = xtbt_bridge_start(config_text, NULL);
+    cr_assert_not_null(bridge);
+    place_resting(bridge, CODE, 10.00, N);
+    void *ctx = zmq_ctx_new();
+    void *s = raw_dealer(bridge, ctx);
+
+    raw_send(s, xtb_req_query_orders(ACCT, false), "q-orders");
+    raw_send(s, xtb_req_ping(0), "q-ping");
+    Xtbridge__Reply *first = raw_recv(s), *second = raw_recv(s);
+    cr_assert_str_eq(first->request_id, "q-ping", "the ping waited for the whole list");
+    cr_assert_str_eq(second->request_id, "q-orders");
+    cr_assert_eq(second->result_case, XTBRIDGE__REPLY__RESULT_QUERY_STOCK_ORDERS);
+    Xtbridge__OrdersReply *orders = second->query_stock_orders;
+    cr_assert_eq(orders->n_orders, N);
+    for (size_t i = 0; i < N; i++) {
+        Xtbridge__XtOrder *o = orders->orders[i];
+        cr_assert_eq(o->order_id, (int64_t)i + 1);
+        cr_assert_str_eq(o->account_id, ACCT);
+        cr_assert_str_eq(o->stock_code, CODE);
+        cr_assert_eq(o->order_volume, 100);
+        cr_assert_eq(o->price, 10.00);
+        cr_assert_eq(o->order_status, 50, "order %zu status %d", i + 1, o->order_status);
+        cr_assert_str_eq(o->order_remark, "r");
+    }
+    xtbridge__reply__free_unpacked(first, NULL);
+    xtbridge__reply__free_unpacked(second, NULL);
+
+    /* the price moves through every bid: N trades at the bids' 10.00, none left open */
+    raw_send(s, xtb_req_sim_set_price(CODE, 9.99, 0, -1), "move");
+    xtbridge__reply__free_unpacked(raw_recv(s), NULL);
+    raw_send(s, xtb_req_account(XTBRIDGE__REQUEST__BODY_QUERY_STOCK_TRADES, ACCT), "q-trades");
+    Xtbridge__Reply *trades = raw_recv(s);
+    cr_assert_eq(trades->result_case, XTBRIDGE__REPLY__RESULT_QUERY_STOCK_TRADES);
+    cr_assert_eq(trades->query_stock_trades->n_trades, N);
+    for (size_t i = 0; i < N; i++) {
+        Xtbridge__XtTrade *t = trades->query_stock_trades->trades[i];
+        cr_assert_eq(t->order_id, (int64_t)i + 1);
+        cr_assert_eq(t->traded_volume, 100);
+        cr_assert_eq(t->traded_price, 10.00, "trade %zu at %f", i, t->traded_price);
+    }
+    xtbridge__reply__free_unpacked(trades, NULL);
+    raw_send(s, xtb_req_query_orders(ACCT, true), "q-open");
+    Xtbridge__Reply *open = raw_recv(s);
+    cr_assert_eq(open->result_case, XTBRIDGE__REPLY__RESULT_QUERY_STOCK_ORDERS,
+                 "an empty list is still a list");
+    cr_assert_eq(open->query_stock_orders->n_orders, 0);
+    xtbridge__reply__free_unpacked(open, NULL);
+
+    /* a day close that comes while a list is packed: the list is whole, then the close */
+    raw_send(s, xtb_req_query_orders(ACCT, false), "q-before-close");
+    raw_send(s, xtb_req_sim_next_day(), "close");
+    Xtbridge__Reply *listed = raw_recv(s), *closed = raw_recv(s);
+    cr_assert_str_eq(listed->request_id, "q-before-close");
+    cr_assert_eq(listed->query_stock_orders->n_orders, N);
+    for (size_t i = 0; i < N; i++)
+        cr_assert_eq(listed->query_stock_orders->orders[i]->order_status, 56);
+    cr_assert_str_eq(closed->request_id, "close");
+    xtbridge__reply__free_unpacked(listed, NULL);
+    xtbridge__reply__free_unpacked(closed, NULL);
+    zmq_close(s);
+    zmq_ctx_term(ctx);
     cr_assert_eq(xtbt_bridge_stop(&bridge), 0);
 }
 

@@ -88,6 +88,7 @@ typedef struct {
     /* sim_set_session {connected: false}: the session is down until restored (a session
        flag like a terminal's, not state: a restart brings it up) */
     bool session_down;
+    struct list_job *jobs; /* long queries being packed a slice at a time */
 } sim_backend_t;
 
 /* Work budget of one day-close slice: a slice stops after this much time (checked every
@@ -164,10 +165,13 @@ static void book_destroy(brg_sim_t **self_p) {
     *self_p = NULL;
 }
 
+static void jobs_end(sim_backend_t *backend, const char *why);
+
 static void sim_destroy(void **self_p) {
     if (!self_p || !*self_p)
         return;
     sim_backend_t *self = (sim_backend_t *)*self_p;
+    jobs_end(self, NULL);
     if (self->close_call) {
         /* a close cut short by shutdown: its call belongs to a router that is gone by now;
            the stored book is as of the last slice and the client runs the close again */
@@ -792,6 +796,9 @@ static int sim_restore(void *handle) {
     sim_backend_t *backend = (sim_backend_t *)handle;
     if (!backend->store)
         return -1;
+    /* a long query half packed read the book that is being dropped */
+    jobs_end(backend, "the book was reloaded after a failed store commit while this list "
+                      "was being read; query again");
     char err[256] = "";
     brg_sim_t *book = book_build(backend, err, sizeof err);
     if (!book) {
@@ -1279,6 +1286,209 @@ static void handle_query_trades(brg_sim_t *self, brg_call_t *call,
     }
     brg_call_reply(call)->result_case = XTBRIDGE__REPLY__RESULT_QUERY_STOCK_TRADES;
     brg_call_reply(call)->query_stock_trades = r;
+}
+
+/* --- long lists, a slice at a time ---------------------------------------------- */
+
+/* A query_stock_orders / query_stock_trades answer longer than LIST_SLICE_MIN items is
+   packed a slice at a time from a loop timer (at most LIST_SLICE_US of work per loop
+   turn), straight into the bytes of its reply, which goes out after the last slice:
+   100,000 orders built as messages and packed in one turn kept the loop from every
+   other client for 75-100 ms. Each item is packed as it is at its slice, and the list
+   holds the items the book had when the query came (later orders are not in it). */
+#define LIST_SLICE_MIN 1000
+#define LIST_SLICE_US 2000
+
+typedef struct list_job {
+    sim_backend_t *backend;
+    brg_call_t *call;
+    size_t account;       /* index in the book's accounts */
+    bool trades;          /* query_stock_trades, else query_stock_orders */
+    bool cancelable_only; /* query_stock_orders(cancelable_only) */
+    size_t next, end;     /* the book's items [next, end) are still to pack */
+    uint8_t *buf;         /* the packed OrdersReply / TradesReply so far */
+    size_t len, cap;
+    int timer;
+    struct list_job *next_job;
+} list_job_t;
+
+/* Append one item to the list's bytes: field 1 (both replies' list), length-delimited. */
+static void job_append(list_job_t *job, const ProtobufCMessage *msg) {
+    uint8_t scratch[2048], *heap = NULL;
+    const uint8_t *bytes = scratch;
+    size_t n = brg_pbenc_pack(msg, scratch, sizeof scratch);
+    if (n == SIZE_MAX) { /* an item with long strings */
+        n = protobuf_c_message_get_packed_size(msg);
+        heap = (uint8_t *)malloc(n ? n : 1);
+        if (!heap)
+            abort();
+        protobuf_c_message_pack(msg, heap);
+        bytes = heap;
+    }
+    if (job->cap - job->len < n + 11) {
+        size_t cap = job->cap * 2 > job->len + n + 11 ? job->cap * 2 : job->len + n + 11;
+        uint8_t *grown = (uint8_t *)realloc(job->buf, cap);
+        if (!grown)
+            abort(); /* out of memory, as zmalloc */
+        job->buf = grown;
+        job->cap = cap;
+    }
+    job->buf[job->len++] = (1 << 3) | 2;
+    for (size_t v = n;; v >>= 7) {
+        job->buf[job->len++] = (uint8_t)(v >= 0x80 ? (v & 0x7f) | 0x80 : v);
+        if (v < 0x80)
+            break;
+    }
+    memcpy(job->buf + job->len, bytes, n);
+    job->len += n;
+    free(heap);
+}
+
+/* Pack items until the list is done (0) or `budget_us` has passed (1; 0 = no budget). */
+static int job_step(list_job_t *job, int64_t budget_us) {
+    sim_account_t *account = &job->backend->book->accounts[job->account];
+    int64_t start = brg_stall_now_us();
+    while (job->next < job->end) {
+        for (int k = 0; k < 64 && job->next < job->end; k++, job->next++) {
+            if (job->trades) {
+                Xtbridge__XtTrade trade;
+                if (account->futures)
+                    brg_sim_futures_trade_at(account->futures, job->next, &trade);
+                else
+                    brg_sim_stock_trade_at(account->stock, job->next, &trade);
+                job_append(job, &trade.base);
+                continue;
+            }
+            Xtbridge__XtOrder order;
+            if (account->futures)
+                brg_sim_futures_order_at(account->futures, job->next, &order);
+            else
+                brg_sim_stock_order_at(account->stock, job->next, &order);
+            if (!job->cancelable_only || brg_sim_order_status_open(order.order_status))
+                job_append(job, &order.base);
+        }
+        if (budget_us && brg_stall_now_us() - start >= budget_us)
+            return 1;
+    }
+    /* deals recorded by sync_transaction_from_external follow the counter's own trades */
+    for (size_t i = 0; job->trades && i < brg_sim_transfer_deal_count(account->transfer); i++) {
+        Xtbridge__XtTrade trade;
+        brg_sim_transfer_deal_at(account->transfer, i, &trade);
+        job_append(job, &trade.base);
+    }
+    return 0;
+}
+
+static void job_unlink(list_job_t *job) {
+    for (list_job_t **at = &job->backend->jobs; *at; at = &(*at)->next_job)
+        if (*at == job) {
+            *at = job->next_job;
+            break;
+        }
+    if (job->backend->loop && job->timer >= 0)
+        zloop_timer_end(job->backend->loop, job->timer);
+}
+
+/* Give the job's call its list (why == NULL) or fail it, and drop the job. Returns the
+   call, to be completed (or returned BRG_CALL_DONE from the handler). */
+static brg_call_t *job_close(list_job_t *job, const char *why) {
+    job_unlink(job);
+    brg_call_t *call = job->call;
+    if (why) {
+        brg_call_fail(call, XTBRIDGE__ERROR_CODE__BACKEND_ERROR, "%s", why);
+        free(job->buf);
+    } else
+        brg_call_set_packed_result(call,
+                                   job->trades ? XTBRIDGE__REPLY__RESULT_QUERY_STOCK_TRADES
+                                               : XTBRIDGE__REPLY__RESULT_QUERY_STOCK_ORDERS,
+                                   job->buf, job->len);
+    free(job);
+    return call;
+}
+
+static void job_done(list_job_t *job, const char *why) {
+    brg_call_complete(job_close(job, why));
+}
+
+/* Every long query under way: failed with `why`, or (NULL) dropped with its call, whose
+   router is gone (shutdown). */
+static void jobs_end(sim_backend_t *backend, const char *why) {
+    while (backend->jobs) {
+        list_job_t *job = backend->jobs;
+        if (why) {
+            job_done(job, why);
+            continue;
+        }
+        job_unlink(job);
+        brg_call_destroy(&job->call);
+        free(job->buf);
+        free(job);
+    }
+}
+
+/* Pack what is left of every long query now (the day close is about to drop the items). */
+static void jobs_finish(sim_backend_t *backend) {
+    while (backend->jobs) {
+        job_step(backend->jobs, 0);
+        job_done(backend->jobs, NULL);
+    }
+}
+
+static int on_list_slice(zloop_t *loop, int timer, void *arg) {
+    (void)loop;
+    (void)timer;
+    list_job_t *job = (list_job_t *)arg;
+    int64_t start = brg_stall_now_us();
+    if (!job_step(job, LIST_SLICE_US))
+        job_done(job, NULL); /* the reply's send counts in this loop run */
+    brg_stall_note(start);
+    return 0;
+}
+
+/* A long list's query as a job: BRG_CALL_PENDING, or BRG_CALL_DONE when the call was
+   answered (a bad account), or -1 when the list is short or there is no loop to slice
+   on (unit tests) or a day close runs (it drops items): the plain handler answers it. */
+static int list_start(sim_backend_t *backend, brg_call_t *call, bool trades) {
+    const Xtbridge__Request *req = brg_call_request(call);
+    const Xtbridge__Account *named =
+        trades ? (req->query_stock_trades ? req->query_stock_trades->account : NULL)
+               : (req->query_stock_orders ? req->query_stock_orders->account : NULL);
+    if (!backend->loop || backend->close_call || !named || !brg_call_packed_allowed(call))
+        return -1;
+    brg_sim_t *self = backend->book;
+    sim_account_t *account;
+    if (resolve_account(self, call, named, &account) != 0)
+        return BRG_CALL_DONE;
+    if (!account)
+        return -1;
+    size_t count = trades ? (account->futures ? brg_sim_futures_trade_count(account->futures)
+                                              : brg_sim_stock_trade_count(account->stock))
+                          : (account->futures ? brg_sim_futures_order_count(account->futures)
+                                              : brg_sim_stock_order_count(account->stock));
+    if (count <= LIST_SLICE_MIN)
+        return -1;
+    list_job_t *job = (list_job_t *)calloc(1, sizeof *job);
+    if (!job)
+        abort();
+    job->backend = backend;
+    job->call = call;
+    job->account = (size_t)(account - self->accounts);
+    job->trades = trades;
+    job->cancelable_only = !trades && req->query_stock_orders->cancelable_only;
+    job->end = count;
+    job->cap = 64 * 1024;
+    job->buf = (uint8_t *)malloc(job->cap);
+    if (!job->buf)
+        abort();
+    job->timer = -1;
+    job->next_job = backend->jobs;
+    backend->jobs = job;
+    if (job_step(job, LIST_SLICE_US) &&
+        (job->timer = zloop_timer(backend->loop, 1, 0, on_list_slice, job)) >= 0)
+        return BRG_CALL_PENDING;
+    job_step(job, 0); /* all of it in this turn (or no timer to be had): answered now */
+    job_close(job, NULL);
+    return BRG_CALL_DONE;
 }
 
 static void handle_query_position(brg_sim_t *self, brg_call_t *call,
@@ -2001,6 +2211,7 @@ static int handle_next_day(sim_backend_t *backend, brg_call_t *call) {
                   "next day: %zu orders and %zu trades cleared at once", orders, trades);
         return BRG_CALL_DONE;
     }
+    jobs_finish(backend); /* the close drops the items they are reading */
     backend->close_call = call;
     backend->close_account = 0;
     backend->close_slices = 0;
@@ -2428,11 +2639,17 @@ static int sim_handle(void *handle, brg_call_t *call) {
         handle_query_order(self, call, req->query_stock_order);
         break;
     case XTBRIDGE__REQUEST__BODY_QUERY_STOCK_ORDERS:
-        handle_query_orders(self, call, req->query_stock_orders);
+    case XTBRIDGE__REQUEST__BODY_QUERY_STOCK_TRADES: {
+        bool trades = req->body_case == XTBRIDGE__REQUEST__BODY_QUERY_STOCK_TRADES;
+        int rc = list_start(backend, call, trades);
+        if (rc >= 0)
+            return rc;
+        if (trades)
+            handle_query_trades(self, call, req->query_stock_trades);
+        else
+            handle_query_orders(self, call, req->query_stock_orders);
         break;
-    case XTBRIDGE__REQUEST__BODY_QUERY_STOCK_TRADES:
-        handle_query_trades(self, call, req->query_stock_trades);
-        break;
+    }
     case XTBRIDGE__REQUEST__BODY_QUERY_STOCK_POSITION:
         handle_query_position(self, call, req->query_stock_position);
         break;

@@ -125,6 +125,15 @@ typedef struct {
     int64_t p50, p99, p999; /* ns */
 } lat_t;
 
+/* What a long request did to the loop: pings from a second DEALER while it ran, the
+   bridge's own longest loop run meanwhile (stats). */
+typedef struct {
+    double ms;                  /* request -> reply */
+    unsigned long long busy_us; /* the bridge's longest loop run meanwhile */
+    int pings;                  /* answered meanwhile */
+    double ping_max_ms;         /* the slowest of them, at the client */
+} pinged_t;
+
 typedef struct {
     char name[32]; /* durability mode, or "default" when the flag is not passed */
     bool full;     /* the first bridge also runs concurrency and burst */
@@ -156,6 +165,7 @@ typedef struct {
     bool book_run;
     int64_t query_1k_ns, query_100k_ns; /* query_stock_orders p50 */
     int query_big_n;
+    pinged_t query_pinged;                /* the big query once more, with pings alongside */
     int book_orders;                      /* open orders when the memory was read */
     double rss_per_order, anon_per_order; /* bytes */
     double rss_before_mb, rss_book_mb, rss_after_close_mb;
@@ -1292,6 +1302,44 @@ static long long stats_recent_busy(void *bridge) {
     return v;
 }
 
+/* Send `req` on `bridge` and ping from another client until its reply comes. Returns the
+   reply (the caller frees it) or NULL after 10 minutes or an undecodable one. */
+static Xtbridge__Reply *while_pinging(void *bridge, const bridge_t *b, const buf_t *req,
+                                      pinged_t *out) {
+    *out = (pinged_t){0};
+    stats_recent_busy(bridge); /* a new window */
+    void *pinger = dealer_new(b->router, "bench-pinger");
+    buf_t ping = ping_buf();
+    Xtbridge__Reply *rep = NULL;
+    int64_t start = now_ns(), end = 0, worst = 0;
+    zmq_send(bridge, req->data, req->size, 0);
+    while (!end && now_ns() - start < 600000000000LL) {
+        zmq_pollitem_t item = {bridge, 0, ZMQ_POLLIN, 0};
+        if (zmq_poll(&item, 1, 0) > 0) {
+            zmq_msg_t msg;
+            zmq_msg_init(&msg);
+            zmq_msg_recv(&msg, bridge, 0);
+            end = now_ns();
+            rep = xtbridge__reply__unpack(NULL, zmq_msg_size(&msg),
+                                          (const uint8_t *)zmq_msg_data(&msg));
+            zmq_msg_close(&msg);
+            break;
+        }
+        int64_t t = round_trip(pinger, &ping, CHECK_OK);
+        if (t < 0)
+            break;
+        out->pings++;
+        if (t > worst)
+            worst = t;
+    }
+    free(ping.data);
+    sock_close(pinger);
+    out->ms = (double)((end ? end : now_ns()) - start) / 1e6;
+    out->ping_max_ms = (double)worst / 1e6;
+    out->busy_us = (unsigned long long)stats_recent_busy(bridge);
+    return rep;
+}
+
 static int run_book(result_t *r, const bridge_t *b, void *bridge, const opts_t *o) {
     double rss0, anon0, rss1, anon1;
     if (place_book(bridge, 1000, o))
@@ -1303,6 +1351,18 @@ static int run_book(result_t *r, const bridge_t *b, void *bridge, const opts_t *
         return -1;
     r->query_big_n = big;
     r->query_100k_ns = query_p50(bridge, 5);
+    /* once more with pings alongside: the loop answers others while it packs the list */
+    buf_t q = pack(xtb_req_query_orders(BOOK_ACCOUNT, false), NULL);
+    Xtbridge__Reply *rep = while_pinging(bridge, b, &q, &r->query_pinged);
+    free(q.data);
+    size_t got = rep && rep->result_case == XTBRIDGE__REPLY__RESULT_QUERY_STOCK_ORDERS
+                     ? rep->query_stock_orders->n_orders
+                     : 0;
+    xtbridge__reply__free_unpacked(rep, NULL);
+    if (got != (size_t)big) {
+        fprintf(stderr, "xtb_bench: query_stock_orders listed %zu orders of %d\n", got, big);
+        return -1;
+    }
     if (o->book_n > big && place_book(bridge, o->book_n - big, o))
         return -1;
     read_rss(b->pid, &rss1, &anon1);
@@ -1313,49 +1373,25 @@ static int run_book(result_t *r, const bridge_t *b, void *bridge, const opts_t *
     r->rss_per_order = (rss1 - rss0) / (o->book_n - 1000);
     r->anon_per_order = (anon1 - anon0) / (o->book_n - 1000);
 
-    /* the close: pings from a second DEALER while it runs, the bridge's own figure for
-       its longest loop run */
-    stats_recent_busy(bridge);
-    void *pinger = dealer_new(b->router, "bench-close-pinger");
+    /* the close, with pings alongside */
     buf_t close = pack(xtb_req_sim_next_day(), NULL);
-    buf_t ping = ping_buf();
-    int64_t start = now_ns(), end = 0, worst = 0;
-    zmq_send(bridge, close.data, close.size, 0);
-    while (!end && now_ns() - start < 600000000000LL) {
-        zmq_pollitem_t item = {bridge, 0, ZMQ_POLLIN, 0};
-        if (zmq_poll(&item, 1, 0) > 0) {
-            zmq_msg_t msg;
-            zmq_msg_init(&msg);
-            zmq_msg_recv(&msg, bridge, 0);
-            end = now_ns();
-            Xtbridge__Reply *rep = xtbridge__reply__unpack(NULL, zmq_msg_size(&msg),
-                                                           (const uint8_t *)zmq_msg_data(&msg));
-            if (rep && rep->result_case == XTBRIDGE__REPLY__RESULT_SIM_NEXT_DAY) {
-                sscanf(rep->sim_next_day->message, "next day: %lld", &r->close_orders);
-                snprintf(r->close_message, sizeof r->close_message, "%s",
-                         rep->sim_next_day->message);
-            } else
-                fprintf(stderr, "xtb_bench: sim_next_day failed: %s\n",
-                        rep && rep->error ? rep->error->message : "undecodable");
-            xtbridge__reply__free_unpacked(rep, NULL);
-            zmq_msg_close(&msg);
-            break;
-        }
-        int64_t t = round_trip(pinger, &ping, CHECK_OK);
-        if (t < 0)
-            break;
-        r->close_pings++;
-        if (t > worst)
-            worst = t;
-    }
+    pinged_t p;
+    rep = while_pinging(bridge, b, &close, &p);
     free(close.data);
-    free(ping.data);
-    sock_close(pinger);
-    if (!end)
+    if (rep && rep->result_case == XTBRIDGE__REPLY__RESULT_SIM_NEXT_DAY) {
+        sscanf(rep->sim_next_day->message, "next day: %lld", &r->close_orders);
+        snprintf(r->close_message, sizeof r->close_message, "%s", rep->sim_next_day->message);
+    } else
+        fprintf(stderr, "xtb_bench: sim_next_day failed: %s\n",
+                rep && rep->error ? rep->error->message : "no or undecodable reply");
+    bool closed = rep && rep->result_case == XTBRIDGE__REPLY__RESULT_SIM_NEXT_DAY;
+    xtbridge__reply__free_unpacked(rep, NULL);
+    if (!closed)
         return -1;
-    r->close_ms = (double)(end - start) / 1e6;
-    r->close_ping_max_ms = (double)worst / 1e6;
-    r->close_max_busy_us = (unsigned long long)stats_recent_busy(bridge);
+    r->close_ms = p.ms;
+    r->close_ping_max_ms = p.ping_max_ms;
+    r->close_pings = p.pings;
+    r->close_max_busy_us = p.busy_us;
     r->close_ms_per_100k =
         r->close_orders > 0 ? r->close_ms * 100000.0 / (double)r->close_orders : 0;
     usleep(200000);
@@ -1561,6 +1597,9 @@ static void print_result(const result_t *r, const result_t *base, const opts_t *
         char label[64];
         snprintf(label, sizeof label, "query_stock_orders, %d orders", r->query_big_n);
         printf("  %-38s %9.1f ms\n", label, (double)r->query_100k_ns / 1e6);
+        printf("  %-38s %9.2f ms  (%d pings answered while it ran, slowest %.1f ms)\n",
+               "longest loop run during it (bridge)", (double)r->query_pinged.busy_us / 1000,
+               r->query_pinged.pings, r->query_pinged.ping_max_ms);
         snprintf(label, sizeof label, "anon RSS per open order (%d open)", r->book_orders);
         /* RssAnon: the book, the heap, the order blocks. The whole VmRSS also counts the
            pages of LMDB's file map the writes touched (page cache, dropped from RSS when
@@ -1636,17 +1675,19 @@ static void write_json(FILE *f, const result_t *rs, int n, const opts_t *o) {
         if (r->book_run)
             fprintf(f,
                     ",\n  \"book\": {\"query_1000_ms\": %.2f, \"query_orders\": %d, "
-                    "\"query_big_ms\": %.2f, \"open_orders\": %d, \"rss_per_order_b\": %.0f, "
+                    "\"query_big_ms\": %.2f, \"query_big_max_loop_run_us\": %llu, "
+                    "\"query_big_pings_answered\": %d, \"open_orders\": %d, "
+                    "\"rss_per_order_b\": %.0f, "
                     "\"anon_per_order_b\": %.0f, \"rss_book_mb\": %.0f, "
                     "\"rss_after_close_mb\": %.0f, \"close_orders\": %lld, \"close_ms\": %.1f, "
                     "\"close_ms_per_100k\": %.1f, \"close_max_loop_run_us\": %llu, "
                     "\"close_pings_answered\": %d, \"close_ping_max_ms\": %.2f, "
                     "\"anon_book_mb\": %.0f, \"anon_after_close_mb\": %.0f}",
                     (double)r->query_1k_ns / 1e6, r->query_big_n, (double)r->query_100k_ns / 1e6,
-                    r->book_orders, r->rss_per_order, r->anon_per_order, r->rss_book_mb,
-                    r->rss_after_close_mb, r->close_orders, r->close_ms, r->close_ms_per_100k,
-                    r->close_max_busy_us, r->close_pings, r->close_ping_max_ms, r->anon_book_mb,
-                    r->anon_after_close_mb);
+                    r->query_pinged.busy_us, r->query_pinged.pings, r->book_orders,
+                    r->rss_per_order, r->anon_per_order, r->rss_book_mb, r->rss_after_close_mb,
+                    r->close_orders, r->close_ms, r->close_ms_per_100k, r->close_max_busy_us,
+                    r->close_pings, r->close_ping_max_ms, r->anon_book_mb, r->anon_after_close_mb);
         fprintf(f, ",\n  \"order_errors\": %llu}", (unsigned long long)r->order_errors);
     }
     fprintf(f, "\n]}\n");

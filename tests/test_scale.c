@@ -1,8 +1,8 @@
 /*  test_scale.c - the bridge at scale, through the real binary: a day close over many open
     orders runs in slices from the loop (pings are answered while it runs, calls that touch
     the book get BUSY, the close is whole when its reply arrives), long order and trade
-    lists are packed in slices (a ping after the query is answered first; the list is
-    exact), and eight subscribers
+    lists and price moves over many resting orders run in slices (a ping sent after them
+    is answered first; lists and fills are exact), and eight subscribers
     each end up with every seq of a 200,000-event burst, live or by replay. Counts only,
     never times: the machine running the tests may be slow and shared.
 */
@@ -264,6 +264,54 @@ Test(scale, long_lists_are_packed_in_slices, .timeout = 600) {
     cr_assert_str_eq(closed->request_id, "close");
     xtbridge__reply__free_unpacked(listed, NULL);
     xtbridge__reply__free_unpacked(closed, NULL);
+    zmq_close(s);
+    zmq_ctx_term(ctx);
+    cr_assert_eq(xtbt_bridge_stop(&bridge), 0);
+}
+
+/* A price move that fills 20,000 resting buys is matched in slices: a ping sent after it
+   is answered first, the move's reply counts every fill once its last slice is stored, and
+   a second move sent meanwhile first finishes the first one (their replies in order). */
+Test(scale, price_move_in_slices_keeps_answering, .timeout = 600) {
+    enum { N = 20000 };
+    xtbt_bridge_t *bridge = xtbt_bridge_start(config_text, NULL);
+    cr_assert_not_null(bridge);
+    place_resting(bridge, CODE, 10.00, N / 2);
+    place_resting(bridge, BURST_CODE, 10.00, N / 2);
+    void *ctx = zmq_ctx_new();
+    void *s = raw_dealer(bridge, ctx);
+
+    raw_send(s, xtb_req_sim_set_price(CODE, 9.99, 0, -1), "move-1");
+    raw_send(s, xtb_req_ping(0), "ping-1");
+    Xtbridge__Reply *first = raw_recv(s), *second = raw_recv(s);
+    cr_assert_str_eq(first->request_id, "ping-1", "the ping waited for the whole move");
+    cr_assert_str_eq(second->request_id, "move-1");
+    cr_assert_str_eq(second->sim_set_price->message,
+                     CODE " last 9.99 pre_close 10.60: 10000 fill(s)");
+    xtbridge__reply__free_unpacked(first, NULL);
+    xtbridge__reply__free_unpacked(second, NULL);
+
+    /* a move on the other code, and right behind it one more: the first is finished first */
+    raw_send(s, xtb_req_sim_set_price(BURST_CODE, 9.99, 0, -1), "move-2");
+    raw_send(s, xtb_req_sim_tick(BURST_CODE, 9.98), "move-3");
+    Xtbridge__Reply *two = raw_recv(s), *three = raw_recv(s);
+    cr_assert_str_eq(two->request_id, "move-2");
+    cr_assert_str_eq(two->sim_set_price->message,
+                     BURST_CODE " last 9.99 pre_close 11.00: 10000 fill(s)");
+    cr_assert_str_eq(three->request_id, "move-3");
+    cr_assert_str_eq(three->sim_tick->message, BURST_CODE " last 9.98: 0 fill(s)");
+    xtbridge__reply__free_unpacked(two, NULL);
+    xtbridge__reply__free_unpacked(three, NULL);
+
+    /* every order filled once, at its bid */
+    raw_send(s, xtb_req_account(XTBRIDGE__REQUEST__BODY_QUERY_STOCK_TRADES, ACCT), "trades");
+    Xtbridge__Reply *trades = raw_recv(s);
+    cr_assert_eq(trades->query_stock_trades->n_trades, N);
+    for (size_t i = 0; i < N; i++) {
+        cr_assert_eq(trades->query_stock_trades->trades[i]->order_id, (int64_t)i + 1);
+        cr_assert_eq(trades->query_stock_trades->trades[i]->traded_price, 10.00);
+    }
+    xtbridge__reply__free_unpacked(trades, NULL);
     zmq_close(s);
     zmq_ctx_term(ctx);
     cr_assert_eq(xtbt_bridge_stop(&bridge), 0);

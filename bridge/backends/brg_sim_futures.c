@@ -1163,10 +1163,14 @@ int brg_sim_futures_cancel_sysid(brg_sim_futures_t *self, int market, const char
 
 /* --- matching and day close -------------------------------------------------------- */
 
-int brg_sim_futures_match(brg_sim_futures_t *self, const brg_sim_quote_t *quote, int64_t *left) {
+int brg_sim_futures_match_some(brg_sim_futures_t *self, const brg_sim_quote_t *quote, int64_t *left,
+                               size_t *at, size_t max) {
     int fills = 0;
-    for (size_t i = 0; i<self->norders && * left> 0; i++) {
-        if (!match_order(self, self->orders[i], quote, left, false))
+    if (*at >= self->norders)
+        return 0;
+    for (size_t end = max < self->norders - *at ? *at + max : self->norders; *at<end && * left> 0;
+         (*at)++) {
+        if (!match_order(self, self->orders[*at], quote, left, false))
             continue;
         fills++;
         if (self->ctx->checkpoint && self->ctx->checkpoint(self->ctx->checkpoint_arg)) {
@@ -1175,6 +1179,11 @@ int brg_sim_futures_match(brg_sim_futures_t *self, const brg_sim_quote_t *quote,
         }
     }
     return fills;
+}
+
+int brg_sim_futures_match(brg_sim_futures_t *self, const brg_sim_quote_t *quote, int64_t *left) {
+    size_t at = 0;
+    return brg_sim_futures_match_some(self, quote, left, &at, SIZE_MAX);
 }
 
 void brg_sim_futures_next_day(brg_sim_futures_t *self) {

@@ -55,6 +55,9 @@ int brg_sim_futures_cancel_sysid(brg_sim_futures_t *self, int market, const char
                                  int64_t seq);
 /*  One matching pass of the resting orders on quote's code; as brg_sim_stock_match. */
 int brg_sim_futures_match(brg_sim_futures_t *self, const brg_sim_quote_t *quote, int64_t *left);
+/*  A piece of that pass; as brg_sim_stock_match_some. */
+int brg_sim_futures_match_some(brg_sim_futures_t *self, const brg_sim_quote_t *quote, int64_t *left,
+                               size_t *at, size_t max);
 /*  Day close: expire open orders, mark every position to the last price (the settlement
     price) into the balance, re-margin at it, today's lots become yesterday's, clear the
     day's orders, trades and statistics. */

@@ -1203,11 +1203,15 @@ int brg_sim_stock_cancel_sysid(brg_sim_stock_t *self, int market, const char *or
 
 /* --- matching and day close -------------------------------------------------------- */
 
-int brg_sim_stock_match(brg_sim_stock_t *self, const brg_sim_quote_t *quote, int64_t *left) {
+int brg_sim_stock_match_some(brg_sim_stock_t *self, const brg_sim_quote_t *quote, int64_t *left,
+                             size_t *at, size_t max) {
     int fills = 0;
+    if (*at >= self->norders)
+        return 0;
     /* time priority: orders are kept in entry order */
-    for (size_t i = 0; i<self->norders && * left> 0; i++) {
-        if (!match_order(self, self->orders[i], quote, left, false))
+    for (size_t end = max < self->norders - *at ? *at + max : self->norders; *at<end && * left> 0;
+         (*at)++) {
+        if (!match_order(self, self->orders[*at], quote, left, false))
             continue;
         fills++;
         /* between two fills the book is whole: the bridge may commit and publish here */
@@ -1217,6 +1221,11 @@ int brg_sim_stock_match(brg_sim_stock_t *self, const brg_sim_quote_t *quote, int
         }
     }
     return fills;
+}
+
+int brg_sim_stock_match(brg_sim_stock_t *self, const brg_sim_quote_t *quote, int64_t *left) {
+    size_t at = 0;
+    return brg_sim_stock_match_some(self, quote, left, &at, SIZE_MAX);
 }
 
 /* Give the day's arrays back to the allocator: after a big day they would otherwise

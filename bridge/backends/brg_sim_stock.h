@@ -122,6 +122,11 @@ int brg_sim_stock_cancel_sysid(brg_sim_stock_t *self, int market, const char *or
     price. `*left` is the liquidity still available in this pass (INT64_MAX when
     unlimited) and is decreased by what fills. Returns the number of fills. */
 int brg_sim_stock_match(brg_sim_stock_t *self, const brg_sim_quote_t *quote, int64_t *left);
+/*  The same pass a piece at a time: from the book's order number *at, at most `max`
+    orders (*at advanced past those looked at). The pass is over when *at reaches
+    brg_sim_stock_order_count() or *left is 0. */
+int brg_sim_stock_match_some(brg_sim_stock_t *self, const brg_sim_quote_t *quote, int64_t *left,
+                             size_t *at, size_t max);
 
 /*  Close the day: expire open orders (54/53 pushed, freeze released), settle T+1, drop
     emptied positions, clear the day's orders and trades. All at once: the same as

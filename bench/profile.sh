@@ -12,8 +12,9 @@
 #         fanout   instructions per fan-out event: the bench's fan-out part (N fills per
 #                  burst, default 5000, 4 events each, to 1 then 8 subscribers) with the
 #                  bridge under valgrind's callgrind counting only inside the price move
-#                  (brg_sim_stock_match: matching, the pushes packed, journaled and sent,
-#                  the book's records, the checkpoint commits), then the functions by
+#                  (move_step: matching, the pushes packed and journaled, the in-call
+#                  checkpoints; slice_end: each later slice's records, commit and sends),
+#                  then the functions by
 #                  inclusive share. A count, not a time: it does not move with the load
 #                  of a shared machine (and perf stat has no instruction counter in a VM
 #                  without a PMU). Needs valgrind.
@@ -46,14 +47,14 @@ callgrind_wrapper() {
   out=$(mktemp -d "$build/profile.XXXXXX")
   trap 'rm -rf "$out"' EXIT
   local toggles=""
-  for f in "$@"; do toggles="$toggles --toggle-collect=$f"; done
+  for f in "$@"; do toggles="$toggles '--toggle-collect=$f'"; done
   printf '#!/bin/sh\nexec valgrind --tool=callgrind --callgrind-out-file=%s --collect-atstart=no%s %s "$@"\n' \
     "$out/callgrind.out" "$toggles" "$(readlink -f "$build/bin/xtbridge")" >"$out/xtbridge"
   chmod +x "$out/xtbridge"
 }
 if [ "$kind" = fanout ]; then
   n=${2:-5000}
-  callgrind_wrapper brg_sim_stock_match
+  callgrind_wrapper 'move_step*' 'slice_end*'
   echo "== fanout: $n fills x 4 events, to 1 then 8 subscribers; the bridge under callgrind"
   "$build/bin/xtb_bench" --xtbridge "$out/xtbridge" --durability process --parts fanout \
     --fanout "$n" >"$out/bench.out" 2>"$out/bench.err" || { cat "$out/bench.err" >&2; exit 1; }

@@ -149,6 +149,7 @@ typedef struct {
     int burst_n;
     double burst_place_rate;
     double burst_first_ms, burst_reply_ms, burst_last_ms;
+    long long burst_busy_us; /* the bridge's longest loop run during the burst */
     int burst_trades;
     uint64_t order_errors; /* order_error pushes seen */
     /* fan-out: [0] raw PUB->SUB, [1] bridge; subscriber counts 1 and 8 */
@@ -831,6 +832,8 @@ static int run_pipelined(result_t *r, void *echo, void *bridge, const opts_t *o)
     return rc;
 }
 
+static long long stats_recent_busy(void *bridge);
+
 /*  The burst: n resting buys at BURST_PRICE on the burst account, then one
     sim_set_price onto that price. The clock starts when the request is sent. */
 static int run_burst(result_t *r, void *bridge, watch_t *w, const opts_t *o) {
@@ -846,6 +849,7 @@ static int run_burst(result_t *r, void *bridge, watch_t *w, const opts_t *o) {
     while (watch_read(w, 0) > 0)
         ;
     w->burst_trades = 0;
+    stats_recent_busy(bridge); /* a new window for the bridge's longest loop run */
     buf_t move = pack(xtb_req_sim_set_price(BURST_CODE, BURST_PRICE, 0, -1), "burst-move");
     int64_t start = now_ns(), reply_at = 0;
     zmq_send(bridge, move.data, move.size, 0);
@@ -872,6 +876,7 @@ static int run_burst(result_t *r, void *bridge, watch_t *w, const opts_t *o) {
     r->burst_first_ms = w->burst_trades ? (double)(w->first_trade_ns - start) / 1e6 : -1;
     r->burst_last_ms = w->burst_trades ? (double)(w->last_trade_ns - start) / 1e6 : -1;
     r->burst_reply_ms = reply_at ? (double)(reply_at - start) / 1e6 : -1;
+    r->burst_busy_us = stats_recent_busy(bridge);
     if (w->burst_trades < (uint64_t)n || !reply_at) {
         fprintf(stderr, "xtb_bench: burst: %llu/%d trade pushes, reply %s\n",
                 (unsigned long long)w->burst_trades, n, reply_at ? "received" : "missing");
@@ -1567,6 +1572,8 @@ static void print_result(const result_t *r, const result_t *base, const opts_t *
         snprintf(label, sizeof label, "request -> last trade push (%d/%d)", r->burst_trades,
                  r->burst_n);
         printf("  %-38s %9.1f ms\n", label, r->burst_last_ms);
+        printf("  %-38s %9.2f ms  (the move is matched in slices)\n",
+               "longest loop run during it (bridge)", (double)r->burst_busy_us / 1000);
     }
     if (r->fan_run) {
         printf("fan-out: every event counted by seq at every subscriber (rate: slowest one)\n");
@@ -1656,8 +1663,9 @@ static void write_json(FILE *f, const result_t *rs, int n, const opts_t *o) {
         if (r->burst_n)
             fprintf(f,
                     ",\n  \"burst\": {\"orders\": %d, \"first_push_ms\": %.1f, \"reply_ms\": %.1f, "
-                    "\"last_push_ms\": %.1f}",
-                    r->burst_n, r->burst_first_ms, r->burst_reply_ms, r->burst_last_ms);
+                    "\"last_push_ms\": %.1f, \"max_loop_run_us\": %lld}",
+                    r->burst_n, r->burst_first_ms, r->burst_reply_ms, r->burst_last_ms,
+                    r->burst_busy_us);
         if (r->fan_run) {
             fprintf(f, ",\n  \"fanout\": [");
             for (int slot = 0, first = 1; slot < 2; slot++)

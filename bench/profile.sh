@@ -12,9 +12,9 @@
 #         fanout   instructions per fan-out event: the bench's fan-out part (N fills per
 #                  burst, default 5000, 4 events each, to 1 then 8 subscribers) with the
 #                  bridge under valgrind's callgrind counting only inside the price move
-#                  (move_step: matching, the pushes packed and journaled, the in-call
-#                  checkpoints; slice_end: each later slice's records, commit and sends),
-#                  then the functions by
+#                  (move_start: the move's first slice, in its call, with the call's
+#                  checkpoints; on_move_slice: each later slice, its matching, pushes,
+#                  records, commit and sends), then the functions by
 #                  inclusive share. A count, not a time: it does not move with the load
 #                  of a shared machine (and perf stat has no instruction counter in a VM
 #                  without a PMU). Needs valgrind.
@@ -54,7 +54,7 @@ callgrind_wrapper() {
 }
 if [ "$kind" = fanout ]; then
   n=${2:-5000}
-  callgrind_wrapper 'move_step*' 'slice_end*'
+  callgrind_wrapper 'move_start*' on_move_slice
   echo "== fanout: $n fills x 4 events, to 1 then 8 subscribers; the bridge under callgrind"
   "$build/bin/xtb_bench" --xtbridge "$out/xtbridge" --durability process --parts fanout \
     --fanout "$n" >"$out/bench.out" 2>"$out/bench.err" || { cat "$out/bench.err" >&2; exit 1; }

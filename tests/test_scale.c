@@ -41,6 +41,17 @@ static const char *config_text = "sim\n"
                                  "        last = 11.00\n"
                                  "        liquidity = 0\n";
 
+/* Send a request with this id on a raw DEALER. Takes req. */
+static void raw_send(void *s, Xtbridge__Request *req, const char *id) {
+    xtb_request_set_id(req, id);
+    size_t size = xtbridge__request__get_packed_size(req);
+    uint8_t *buf = malloc(size);
+    xtbridge__request__pack(req, buf);
+    cr_assert_eq(zmq_send(s, buf, size, 0), (int)size);
+    free(buf);
+    xtb_request_destroy(&req);
+}
+
 /* Place n resting buys pipelined over one raw DEALER (the C client waits for each reply);
    every reply must be OK with an order id. */
 static void place_resting(xtbt_bridge_t *bridge, const char *code, double price, int n) {
@@ -56,17 +67,11 @@ static void place_resting(xtbt_bridge_t *bridge, const char *code, double price,
     int sent = 0, got = 0;
     while (got < n) {
         while (sent < n && sent - got < 2000) {
-            Xtbridge__Request *req =
-                xtb_req_order(ACCT, code, STOCK_BUY, 100, FIX_PRICE, price, "scale", "r", false);
             char id[32];
             snprintf(id, sizeof id, "p-%s-%d", code, sent);
-            xtb_request_set_id(req, id);
-            size_t size = xtbridge__request__get_packed_size(req);
-            uint8_t *buf = malloc(size);
-            xtbridge__request__pack(req, buf);
-            cr_assert_eq(zmq_send(s, buf, size, 0), (int)size);
-            free(buf);
-            xtb_request_destroy(&req);
+            raw_send(
+                s, xtb_req_order(ACCT, code, STOCK_BUY, 100, FIX_PRICE, price, "scale", "r", false),
+                id);
             sent++;
         }
         zmq_msg_t msg;
@@ -168,7 +173,7 @@ Test(scale, day_close_in_slices_keeps_answering) {
 
 /* --- long lists: packed a slice at a time --------------------------------------------- */
 
-/* A raw DEALER (replies read in arrival order) and a request sent on it with an id. */
+/* A raw DEALER: replies read in arrival order. */
 static void *raw_dealer(xtbt_bridge_t *bridge, void *ctx) {
     void *s = zmq_socket(ctx, ZMQ_DEALER);
     int timeout = 60000, linger = 0;
@@ -176,16 +181,6 @@ static void *raw_dealer(xtbt_bridge_t *bridge, void *ctx) {
     zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
     cr_assert_eq(zmq_connect(s, bridge->router_ep), 0);
     return s;
-}
-
-static void raw_send(void *s, Xtbridge__Request *req, const char *id) {
-    xtb_request_set_id(req, id);
-    size_t size = xtbridge__request__get_packed_size(req);
-    uint8_t *buf = malloc(size);
-    xtbridge__request__pack(req, buf);
-    cr_assert_eq(zmq_send(s, buf, size, 0), (int)size);
-    free(buf);
-    xtb_request_destroy(&req);
 }
 
 static Xtbridge__Reply *raw_recv(void *s) {

@@ -29,6 +29,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/socket.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -137,8 +140,18 @@ static pid_t spawn_bridge(xtbt_bridge_t *self, const char *const *extra_args) {
 
     fflush(stdout);
     fflush(stderr);
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid == 0) {
+#ifdef __linux__
+        /* a test that fails half-way ends its process before it stops its bridge: the
+           bridge goes with it instead of serving on until the suite ends */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(127); /* the test was gone before the line above */
+#else
+        (void)parent;
+#endif
         int fd = open(self->log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
         if (fd >= 0) {
             dup2(fd, 1);

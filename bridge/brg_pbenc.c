@@ -382,6 +382,11 @@ static size_t pack_message(const ProtobufCMessage *msg, uint8_t *out, size_t cap
     return at;
 }
 
+size_t brg_pbenc_len_prefix(uint8_t *out, uint32_t field, size_t len) {
+    size_t n = varint_put(out, ((uint64_t)field << 3) | 2);
+    return n + varint_put(out + n, len);
+}
+
 size_t brg_pbenc_pack(const ProtobufCMessage *msg, uint8_t *out, size_t cap) {
     return pack_message(msg, out, cap);
 }

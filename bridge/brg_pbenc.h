@@ -35,6 +35,12 @@ size_t brg_pbenc_pack(const ProtobufCMessage *msg, uint8_t *out, size_t cap);
     still the caller's to free). */
 size_t brg_pbenc_pack_alloc(const ProtobufCMessage *msg, uint8_t **buf, size_t *cap);
 
+/*  The head of a length-delimited field (a string, bytes, a message, one element of a
+    repeated message) written at out: its tag, then `len` as a varint. Returns the bytes
+    written, at most BRG_PBENC_LEN_PREFIX_MAX. For bytes packed apart and spliced in. */
+#define BRG_PBENC_LEN_PREFIX_MAX 15
+size_t brg_pbenc_len_prefix(uint8_t *out, uint32_t field, size_t len);
+
 #ifdef __cplusplus
 }
 #endif

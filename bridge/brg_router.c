@@ -179,14 +179,6 @@ static uint8_t *pack_reply(const Xtbridge__Reply *reply, size_t *size) {
     return data;
 }
 
-static size_t put_varint(uint8_t *out, uint64_t v) {
-    size_t n = 0;
-    for (; v >= 0x80; v >>= 7)
-        out[n++] = (uint8_t)(v | 0x80);
-    out[n++] = (uint8_t)v;
-    return n;
-}
-
 /* The call's reply packed: with a result the backend packed itself (a long list, a slice
    at a time) the rest of the reply comes first and that result follows as its field
    (protobuf readers take fields in any order), moved up in its own buffer, not copied. */
@@ -197,9 +189,8 @@ static uint8_t *pack_call_reply(brg_call_t *call, const Xtbridge__Reply *reply, 
     uint8_t *head = pack_reply(reply, size);
     if (!tail)
         return head;
-    uint8_t key[20];
-    size_t klen = put_varint(key, ((uint64_t)result << 3) | 2); /* the oneof case = field */
-    klen += put_varint(key + klen, len);
+    uint8_t key[BRG_PBENC_LEN_PREFIX_MAX];
+    size_t klen = brg_pbenc_len_prefix(key, (uint32_t)result, len); /* the oneof case = field */
     uint8_t *all = (uint8_t *)realloc(tail, *size + klen + len);
     if (!all)
         abort(); /* out of memory, as zmalloc */

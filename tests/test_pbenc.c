@@ -412,3 +412,20 @@ Test(pbenc, other_types_and_labels) {
     cr_assert_eq(n, sizeof want);
     cr_assert_eq(memcmp(out, want, sizeof want), 0);
 }
+
+/* The head of a length-delimited field spliced in by hand (the router's packed results,
+   the sim's long lists): tag then length, both varints. */
+Test(pbenc, len_prefix_is_tag_then_length) {
+    uint8_t out[BRG_PBENC_LEN_PREFIX_MAX];
+    cr_assert_eq(brg_pbenc_len_prefix(out, 1, 0), 2);
+    cr_assert_eq(out[0], 0x0A);
+    cr_assert_eq(out[1], 0x00);
+    cr_assert_eq(brg_pbenc_len_prefix(out, 1, 300), 3);
+    cr_assert_eq(out[0], 0x0A);
+    cr_assert_eq(out[1], 0xAC);
+    cr_assert_eq(out[2], 0x02);
+    cr_assert_eq(brg_pbenc_len_prefix(out, 17, 127), 3);
+    cr_assert_eq(out[0], 0x8A);
+    cr_assert_eq(out[1], 0x01);
+    cr_assert_eq(out[2], 0x7F);
+}

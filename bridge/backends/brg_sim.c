@@ -1313,40 +1313,29 @@ typedef struct list_job {
     size_t next, end;     /* the book's items [next, end) are still to pack */
     uint8_t *buf;         /* the packed OrdersReply / TradesReply so far */
     size_t len, cap;
+    uint8_t *item; /* one item packed, before it joins buf (brg_pbenc_pack_alloc's) */
+    size_t item_cap;
     int timer;
     struct list_job *next_job;
 } list_job_t;
 
 /* Append one item to the list's bytes: field 1 (both replies' list), length-delimited. */
 static void job_append(list_job_t *job, const ProtobufCMessage *msg) {
-    uint8_t scratch[2048], *heap = NULL;
-    const uint8_t *bytes = scratch;
-    size_t n = brg_pbenc_pack(msg, scratch, sizeof scratch);
-    if (n == SIZE_MAX) { /* an item with long strings */
-        n = protobuf_c_message_get_packed_size(msg);
-        heap = (uint8_t *)malloc(n ? n : 1);
-        if (!heap)
-            abort();
-        protobuf_c_message_pack(msg, heap);
-        bytes = heap;
-    }
-    if (job->cap - job->len < n + 11) {
-        size_t cap = job->cap * 2 > job->len + n + 11 ? job->cap * 2 : job->len + n + 11;
+    size_t n = brg_pbenc_pack_alloc(msg, &job->item, &job->item_cap);
+    if (n == SIZE_MAX)
+        abort(); /* out of memory, as zmalloc */
+    if (job->cap - job->len < n + BRG_PBENC_LEN_PREFIX_MAX) {
+        size_t need = job->len + n + BRG_PBENC_LEN_PREFIX_MAX;
+        size_t cap = job->cap * 2 > need ? job->cap * 2 : need;
         uint8_t *grown = (uint8_t *)realloc(job->buf, cap);
         if (!grown)
             abort(); /* out of memory, as zmalloc */
         job->buf = grown;
         job->cap = cap;
     }
-    job->buf[job->len++] = (1 << 3) | 2;
-    for (size_t v = n;; v >>= 7) {
-        job->buf[job->len++] = (uint8_t)(v >= 0x80 ? (v & 0x7f) | 0x80 : v);
-        if (v < 0x80)
-            break;
-    }
-    memcpy(job->buf + job->len, bytes, n);
+    job->len += brg_pbenc_len_prefix(job->buf + job->len, 1, n);
+    memcpy(job->buf + job->len, job->item, n);
     job->len += n;
-    free(heap);
 }
 
 /* Pack items until the list is done (0) or `budget_us` has passed (1; 0 = no budget). */
@@ -1407,6 +1396,7 @@ static brg_call_t *job_close(list_job_t *job, const char *why) {
                                    job->trades ? XTBRIDGE__REPLY__RESULT_QUERY_STOCK_TRADES
                                                : XTBRIDGE__REPLY__RESULT_QUERY_STOCK_ORDERS,
                                    job->buf, job->len);
+    free(job->item);
     free(job);
     return call;
 }
@@ -1427,6 +1417,7 @@ static void jobs_end(sim_backend_t *backend, const char *why) {
         job_unlink(job);
         brg_call_destroy(&job->call);
         free(job->buf);
+        free(job->item);
         free(job);
     }
 }

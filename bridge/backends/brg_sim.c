@@ -51,6 +51,31 @@ typedef struct {
     brg_sim_transfer_t *transfer; /* ordinary counter, other node, external deals */
 } sim_account_t;
 
+/* The day's orders and trades of an account, whichever book it has (stock or futures). */
+static size_t account_orders(sim_account_t *a) {
+    return a->futures ? brg_sim_futures_order_count(a->futures)
+                      : brg_sim_stock_order_count(a->stock);
+}
+
+static size_t account_trades(sim_account_t *a) {
+    return a->futures ? brg_sim_futures_trade_count(a->futures)
+                      : brg_sim_stock_trade_count(a->stock);
+}
+
+static void account_order_at(sim_account_t *a, size_t i, Xtbridge__XtOrder *out) {
+    if (a->futures)
+        brg_sim_futures_order_at(a->futures, i, out);
+    else
+        brg_sim_stock_order_at(a->stock, i, out);
+}
+
+static void account_trade_at(sim_account_t *a, size_t i, Xtbridge__XtTrade *out) {
+    if (a->futures)
+        brg_sim_futures_trade_at(a->futures, i, out);
+    else
+        brg_sim_stock_trade_at(a->stock, i, out);
+}
+
 /* The book: everything the store holds, plus the session flag below. */
 typedef struct {
     brg_sim_ctx_t ctx;
@@ -1231,9 +1256,7 @@ static void handle_query_orders(brg_sim_t *self, brg_call_t *call,
         return;
     Xtbridge__OrdersReply *r = (Xtbridge__OrdersReply *)brg_call_alloc(call, sizeof *r);
     xtbridge__orders_reply__init(r);
-    size_t count = !account           ? 0
-                   : account->futures ? brg_sim_futures_order_count(account->futures)
-                                      : brg_sim_stock_order_count(account->stock);
+    size_t count = account ? account_orders(account) : 0;
     r->orders = (Xtbridge__XtOrder **)brg_call_alloc(call, (count + 1) * sizeof(void *));
     /* The snapshots borrow the book's strings instead of copying each message (a copy
        cost a pack, an unpack and a dozen allocations per order: 100,000 orders took
@@ -1243,10 +1266,7 @@ static void handle_query_orders(brg_sim_t *self, brg_call_t *call,
         (Xtbridge__XtOrder *)brg_call_alloc(call, (count + 1) * sizeof(Xtbridge__XtOrder));
     for (size_t i = 0; i < count; i++) {
         Xtbridge__XtOrder *order = &slots[r->n_orders];
-        if (account->futures)
-            brg_sim_futures_order_at(account->futures, i, order);
-        else
-            brg_sim_stock_order_at(account->stock, i, order);
+        account_order_at(account, i, order);
         if (req->cancelable_only && !brg_sim_order_status_open(order->order_status))
             continue;
         r->orders[r->n_orders++] = order;
@@ -1262,18 +1282,13 @@ static void handle_query_trades(brg_sim_t *self, brg_call_t *call,
         return;
     Xtbridge__TradesReply *r = (Xtbridge__TradesReply *)brg_call_alloc(call, sizeof *r);
     xtbridge__trades_reply__init(r);
-    size_t count = !account           ? 0
-                   : account->futures ? brg_sim_futures_trade_count(account->futures)
-                                      : brg_sim_stock_trade_count(account->stock);
+    size_t count = account ? account_trades(account) : 0;
     r->trades = (Xtbridge__XtTrade **)brg_call_alloc(call, (count + 1) * sizeof(void *));
     /* borrowed strings, as handle_query_orders */
     Xtbridge__XtTrade *slots =
         (Xtbridge__XtTrade *)brg_call_alloc(call, (count + 1) * sizeof(Xtbridge__XtTrade));
     for (size_t i = 0; i < count; i++) {
-        if (account->futures)
-            brg_sim_futures_trade_at(account->futures, i, &slots[i]);
-        else
-            brg_sim_stock_trade_at(account->stock, i, &slots[i]);
+        account_trade_at(account, i, &slots[i]);
         r->trades[r->n_trades++] = &slots[i];
     }
     /* deals recorded by sync_transaction_from_external follow the counter's own */
@@ -1346,18 +1361,12 @@ static int job_step(list_job_t *job, int64_t budget_us) {
         for (int k = 0; k < 64 && job->next < job->end; k++, job->next++) {
             if (job->trades) {
                 Xtbridge__XtTrade trade;
-                if (account->futures)
-                    brg_sim_futures_trade_at(account->futures, job->next, &trade);
-                else
-                    brg_sim_stock_trade_at(account->stock, job->next, &trade);
+                account_trade_at(account, job->next, &trade);
                 job_append(job, &trade.base);
                 continue;
             }
             Xtbridge__XtOrder order;
-            if (account->futures)
-                brg_sim_futures_order_at(account->futures, job->next, &order);
-            else
-                brg_sim_stock_order_at(account->stock, job->next, &order);
+            account_order_at(account, job->next, &order);
             if (!job->cancelable_only || brg_sim_order_status_open(order.order_status))
                 job_append(job, &order.base);
         }
@@ -1457,10 +1466,7 @@ static int list_start(sim_backend_t *backend, brg_call_t *call, bool trades) {
         return BRG_CALL_DONE;
     if (!account)
         return -1;
-    size_t count = trades ? (account->futures ? brg_sim_futures_trade_count(account->futures)
-                                              : brg_sim_stock_trade_count(account->stock))
-                          : (account->futures ? brg_sim_futures_order_count(account->futures)
-                                              : brg_sim_stock_order_count(account->stock));
+    size_t count = trades ? account_trades(account) : account_orders(account);
     if (count <= LIST_SLICE_MIN)
         return -1;
     list_job_t *job = (list_job_t *)calloc(1, sizeof *job);
@@ -2036,9 +2042,7 @@ static int move_step(sim_backend_t *backend, move_job_t *job, int64_t budget_us)
         const brg_sim_quote_t *quote = brg_sim_market_at(self->ctx.market, job->code);
         while (job->account < self->naccounts && job->left > 0) {
             sim_account_t *a = &self->accounts[job->account];
-            size_t count = a->futures ? brg_sim_futures_order_count(a->futures)
-                                      : brg_sim_stock_order_count(a->stock);
-            if (job->at >= count) {
+            if (job->at >= account_orders(a)) {
                 job->account++;
                 job->at = 0;
                 continue;
@@ -2355,11 +2359,8 @@ static int handle_next_day(sim_backend_t *backend, brg_call_t *call) {
     brg_sim_t *self = backend->book;
     size_t orders = 0, trades = 0;
     for (size_t i = 0; i < self->naccounts; i++) {
-        sim_account_t *a = &self->accounts[i];
-        orders += a->futures ? brg_sim_futures_order_count(a->futures)
-                             : brg_sim_stock_order_count(a->stock);
-        trades += a->futures ? brg_sim_futures_trade_count(a->futures)
-                             : brg_sim_stock_trade_count(a->stock);
+        orders += account_orders(&self->accounts[i]);
+        trades += account_trades(&self->accounts[i]);
     }
     if (!backend->loop) {
         for (size_t i = 0; i < self->naccounts; i++) {
@@ -2568,23 +2569,15 @@ static void export_rows(sim_account_t *account, FILE *out, int kind) {
     brg_sim_futures_t *fu = account->futures;
     brg_sim_stock_t *st = account->stock;
     if (kind == BRG_SIM_EXPORT_DEAL) {
-        size_t n = fu ? brg_sim_futures_trade_count(fu) : brg_sim_stock_trade_count(st);
-        for (size_t i = 0; i < n; i++) {
+        for (size_t i = 0; i < account_trades(account); i++) {
             Xtbridge__XtTrade t;
-            if (fu)
-                brg_sim_futures_trade_at(fu, i, &t);
-            else
-                brg_sim_stock_trade_at(st, i, &t);
+            account_trade_at(account, i, &t);
             brg_sim_export_trade(out, &t);
         }
     } else if (kind == BRG_SIM_EXPORT_ORDER) {
-        size_t n = fu ? brg_sim_futures_order_count(fu) : brg_sim_stock_order_count(st);
-        for (size_t i = 0; i < n; i++) {
+        for (size_t i = 0; i < account_orders(account); i++) {
             Xtbridge__XtOrder o;
-            if (fu)
-                brg_sim_futures_order_at(fu, i, &o);
-            else
-                brg_sim_stock_order_at(st, i, &o);
+            account_order_at(account, i, &o);
             brg_sim_export_order(out, &o);
         }
     } else {

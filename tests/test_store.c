@@ -567,26 +567,23 @@ static void expect_batches(const char *dir, int n) {
     brg_store_destroy(&store);
 }
 
-Test(store, batches_logged_before_a_crash_are_back_after_it) {
+/* A fresh store whose writer dies after n batches (see die_after_batches) has them all
+   when reopened. */
+static void crash_and_reopen(int n, int checkpoint_at, brg_durability_t durability) {
     char dir[256];
     fresh_dir(dir, sizeof dir);
-    die_after_batches(dir, 300, 0, BRG_DURABILITY_PROCESS);
-    expect_batches(dir, 300);
+    die_after_batches(dir, n, checkpoint_at, durability);
+    expect_batches(dir, n);
+}
+
+Test(store, batches_logged_before_a_crash_are_back_after_it) {
+    crash_and_reopen(300, 0, BRG_DURABILITY_PROCESS);
     /* a checkpoint in the middle, the rest only in the log */
-    char dir2[256];
-    fresh_dir(dir2, sizeof dir2);
-    die_after_batches(dir2, 300, 120, BRG_DURABILITY_PROCESS);
-    expect_batches(dir2, 300);
+    crash_and_reopen(300, 120, BRG_DURABILITY_PROCESS);
     /* enough batches that the deferred writes are applied on the way (PEND_MAX) */
-    char dir4[256];
-    fresh_dir(dir4, sizeof dir4);
-    die_after_batches(dir4, 4000, 0, BRG_DURABILITY_PROCESS);
-    expect_batches(dir4, 4000);
+    crash_and_reopen(4000, 0, BRG_DURABILITY_PROCESS);
     /* power: each record synced (msync), the checkpoint synced too */
-    char dir3[256];
-    fresh_dir(dir3, sizeof dir3);
-    die_after_batches(dir3, 40, 25, BRG_DURABILITY_POWER);
-    expect_batches(dir3, 40);
+    crash_and_reopen(40, 25, BRG_DURABILITY_POWER);
 }
 
 /* A record the process was writing when it died (or a torn page) fails its checksum: the

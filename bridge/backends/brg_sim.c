@@ -2133,13 +2133,8 @@ static int on_move_slice(zloop_t *loop, int timer, void *arg) {
         if (sim_restore(backend))
             brg_error("sim: the book could not be reloaded after a failed price-move slice");
         move_end(backend, "the price move could not be stored");
-    } else if (!more) {
-        backend->move = NULL;
-        zloop_timer_end(loop, timer);
-        move_reply(job);
-        brg_call_complete(job->call);
-        free(job);
-    }
+    } else if (!more)
+        move_finish(backend); /* nothing left to match: it answers and ends the timer */
     return 0;
 }
 

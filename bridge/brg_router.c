@@ -1021,13 +1021,16 @@ static void batch_failed(brg_router_t *self, int handled) {
     }
 }
 
-/* Pushes first, then replies: a client that sees its reply can find its pushes. Events
-   of a failed batch are dropped: their seqs were never taken. */
+/* Replies first, then pushes. Both come after the commit, so a client that sees its
+   reply can replay its pushes whichever arrives first (they travel on other connections
+   anyway). Sending the replies first takes the pushes' sends off the reply's path, and
+   libzmq's I/O thread writes the replies while this thread sends the pushes. Events of
+   a failed batch are dropped: their seqs were never taken. */
 static void send_held(brg_router_t *self, bool committed) {
-    brg_publisher_flush(self->args.publisher, committed);
     for (size_t i = 0; i < self->nheld; i++)
         send_now(self, &self->held[i].env, self->held[i].data, self->held[i].size);
     self->nheld = 0;
+    brg_publisher_flush(self->args.publisher, committed);
 }
 
 /* The backend's book changes join the batch's journal and idempotency rows. */

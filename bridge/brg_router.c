@@ -37,6 +37,7 @@ struct brg_router {
     struct held *held; /* replies of the open batch, sent after its commit */
     size_t nheld, cheld;
     bool draining; /* inside brg_router_drain: its batch is the open one */
+    int last_drained; /* requests the last brg_router_drain handled */
     bool degraded; /* a commit failed and the backend could not undo */
     char degraded_reason[768];
 };
@@ -1041,7 +1042,8 @@ static bool persist_and_commit(brg_router_t *self) {
     return brg_store_commit(store) == 0;
 }
 
-int brg_router_drain(brg_router_t *self, int max) {
+/* Up to max queued requests as one batch: one commit, then their replies and pushes. */
+static int drain_batch(brg_router_t *self, int max) {
     brg_store_begin(self->args.store);
     self->draining = true;
     int handled = 0;
@@ -1050,10 +1052,28 @@ int brg_router_drain(brg_router_t *self, int max) {
     while (handled < max && !brg_store_batch_failed(self->args.store) && receive_one(self))
         handled++;
     self->draining = false;
+    if (handled == 0) {
+        /* nothing was handled, so nothing changed: just close the empty batch */
+        brg_store_commit(self->args.store);
+        return 0;
+    }
     bool committed = persist_and_commit(self);
     if (!committed)
         batch_failed(self, handled);
     send_held(self, committed);
+    return handled;
+}
+
+int brg_router_drain(brg_router_t *self, int max) {
+    /* A client that waits for each reply (the last drain found one request) gets it
+       before the ROUTER is asked for more: its request is a batch of its own. Finding the
+       queue empty costs libzmq a getpid and a poll syscall (~1.5 us here), which would
+       otherwise delay every such reply. Under pipelined load drains find many requests
+       and the batches stay as large; the first after a quiet spell commits alone. */
+    int handled = self->last_drained == 1 && max > 1 ? drain_batch(self, 1) : 0;
+    if (handled < max)
+        handled += drain_batch(self, max - handled);
+    self->last_drained = handled;
     return handled;
 }
 

@@ -161,6 +161,8 @@ typedef struct {
     brg_router_t *router;
     fake_t fake;
     bool behind_proxy; /* set before env_open */
+    bool inproc;       /* set before env_open: the ROUTER on inproc://, where a DEALER's send
+                          is in the ROUTER's queue when zmq_send returns */
 } env_t;
 
 static int s_counter;
@@ -174,7 +176,11 @@ static void env_open(env_t *env, const char *dir) {
                  ++s_counter);
         zsys_dir_create("%s", env->dir);
     }
-    snprintf(env->router_ep, sizeof env->router_ep, "ipc://%s/router", env->dir);
+    if (env->inproc)
+        snprintf(env->router_ep, sizeof env->router_ep, "inproc://router-%d-%d", getpid(),
+                 s_counter);
+    else
+        snprintf(env->router_ep, sizeof env->router_ep, "ipc://%s/router", env->dir);
     snprintf(env->pub_ep, sizeof env->pub_ep, "ipc://%s/pub", env->dir);
     env->store = brg_store_new(env->dir, NULL, err, sizeof err);
     cr_assert_not_null(env->store, "%s", err);
@@ -932,7 +938,7 @@ Test(router, drain_sends_replies_and_pushes_after_one_commit) {
 }
 
 /* Send one order_stock and let the router drain it as a batch. */
-static Xtbridge__Reply *order_on(env_t *env, zsock_t *sock, const char *id, const char *account) {
+static void send_order(zsock_t *sock, const char *id, const char *account) {
     Xtbridge__Request req = XTBRIDGE__REQUEST__INIT;
     Xtbridge__OrderStockRequest body = XTBRIDGE__ORDER_STOCK_REQUEST__INIT;
     Xtbridge__Account acc = XTBRIDGE__ACCOUNT__INIT;
@@ -942,6 +948,10 @@ static Xtbridge__Reply *order_on(env_t *env, zsock_t *sock, const char *id, cons
     req.body_case = XTBRIDGE__REQUEST__BODY_ORDER_STOCK;
     req.order_stock = &body;
     send_request(sock, &req);
+}
+
+static Xtbridge__Reply *order_on(env_t *env, zsock_t *sock, const char *id, const char *account) {
+    send_order(sock, id, account);
     zpoller_t *poller = zpoller_new(brg_router_socket(env->router), NULL);
     cr_assert_not_null(zpoller_wait(poller, 2000));
     zpoller_destroy(&poller);
@@ -1015,6 +1025,41 @@ Test(router, a_backend_that_cannot_undo_makes_the_bridge_degraded) {
     cr_assert(strstr(reply->hello->degraded_reason, "backend 'fake' acted on a batch"), "%s",
               reply->hello->degraded_reason);
     xtbridge__reply__free_unpacked(reply, NULL);
+    zsock_destroy(&a);
+    env_close(&env);
+}
+
+/* A client that waits for each reply gets it before the router looks for more requests
+   (finding none costs libzmq two syscalls): after a drain that found one request, the
+   next drain commits its first request alone. Once a drain finds several, they share
+   one commit again. */
+Test(router, a_lone_request_is_committed_before_the_router_looks_for_more) {
+    env_t env = {0};
+    env.inproc = true;
+    env_open(&env, NULL);
+    zsock_t *a = dealer(&env, "client-lone");
+    Xtbridge__Reply *reply = order_on(&env, a, "l-1", "lone");
+    cr_assert_eq(reply->order_stock->order_id, 1);
+    xtbridge__reply__free_unpacked(reply, NULL);
+    const char *ids[] = {"l-2", "l-3", "l-4", "l-5", "l-6", "l-7"};
+    /* the last drain found one: the first of three alone, then the other two */
+    uint64_t before = brg_store_commits(env.store);
+    for (int i = 0; i < 3; i++)
+        send_order(a, ids[i], "lone");
+    cr_assert_eq(brg_router_drain(env.router, 256), 3);
+    cr_assert_eq(brg_store_commits(env.store) - before, 2);
+    /* the last drain found three: the next three share one commit */
+    before = brg_store_commits(env.store);
+    for (int i = 3; i < 6; i++)
+        send_order(a, ids[i], "lone");
+    cr_assert_eq(brg_router_drain(env.router, 256), 3);
+    cr_assert_eq(brg_store_commits(env.store) - before, 1);
+    for (int i = 0; i < 6; i++) {
+        reply = recv_reply(a);
+        cr_assert_str_eq(reply->request_id, ids[i]);
+        cr_assert_eq(reply->order_stock->order_id, i + 2);
+        xtbridge__reply__free_unpacked(reply, NULL);
+    }
     zsock_destroy(&a);
     env_close(&env);
 }

@@ -36,9 +36,9 @@ struct brg_router {
     int64_t started_ms;
     struct held *held; /* replies of the open batch, sent after its commit */
     size_t nheld, cheld;
-    bool draining; /* inside brg_router_drain: its batch is the open one */
+    bool draining;    /* inside brg_router_drain: its batch is the open one */
     int last_drained; /* requests the last brg_router_drain handled */
-    bool degraded; /* a commit failed and the backend could not undo */
+    bool degraded;    /* a commit failed and the backend could not undo */
     char degraded_reason[768];
 };
 

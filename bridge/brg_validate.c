@@ -215,7 +215,8 @@ static plan_t *plan_build(const ProtobufCMessageDescriptor *desc) {
                 seen = !p->steps[k].field && p->steps[k].qoffset == field->quantifier_offset;
             if (!seen)
                 p->steps[p->n++] = (step_t){NULL, NULL, field->quantifier_offset};
-        } else if (field->type == PROTOBUF_C_TYPE_STRING || field->type == PROTOBUF_C_TYPE_MESSAGE) {
+        } else if (field->type == PROTOBUF_C_TYPE_STRING ||
+                   field->type == PROTOBUF_C_TYPE_MESSAGE) {
             p->steps[p->n++] = (step_t){field, limit_for(desc, field->name), 0};
         }
     }

@@ -52,9 +52,20 @@ enum presence {
     P_REPEATED, /* left to protobuf-c unless empty */
 };
 
+/* The commonest steps, proto3 scalars and strings left out when zeroish, each one case
+   of the loop's first switch: an event or record is mostly these, and most of them are
+   zero. The rest (OP_ANY) take the general path of presence, then kind. */
+enum op {
+    OP_ANY,
+    OP_INT32_NZ,
+    OP_INT64_NZ,
+    OP_DOUBLE_NZ,
+    OP_STRING_NZ,
+};
+
 typedef struct {
     uint32_t offset, qoffset, id;
-    uint8_t kind, presence, taglen;
+    uint8_t kind, presence, taglen, op;
     uint8_t tag[5];
     uint32_t group; /* P_ONEOF: this member and the next group - 1 are one oneof */
     const void *defval;
@@ -173,6 +184,13 @@ static plan_t *plan_build(const ProtobufCMessageDescriptor *d) {
         else
             s->presence = P_REPEATED;
         s->taglen = (uint8_t)varint_put(s->tag, ((uint64_t)f->id << 3) | (uint64_t)wire);
+        s->op = OP_ANY;
+        if (s->presence == P_NONZERO)
+            s->op = s->kind == K_INT32    ? OP_INT32_NZ
+                    : s->kind == K_INT64  ? OP_INT64_NZ
+                    : s->kind == K_DOUBLE ? OP_DOUBLE_NZ
+                    : s->kind == K_STRING ? OP_STRING_NZ
+                                          : OP_ANY;
     }
     /* a oneof's members follow each other (an Event's 13 bodies): one step finds the one
        its case names instead of each member testing the case */
@@ -226,6 +244,43 @@ static size_t pack_message(const ProtobufCMessage *msg, uint8_t *out, size_t cap
     for (const step_t *it = plan->steps, *end = it + plan->n; it < end; it++) {
         const step_t *s = it;
         const char *m = base + s->offset;
+        uint64_t v;
+        switch ((enum op)s->op) {
+        case OP_INT32_NZ:
+            if (!*(const int32_t *)m)
+                continue;
+            v = (uint64_t)(int64_t) * (const int32_t *)m;
+            goto put_varint;
+        case OP_INT64_NZ:
+            if (!(v = *(const uint64_t *)m))
+                continue;
+            goto put_varint;
+        case OP_DOUBLE_NZ:
+            if (*(const double *)m == 0)
+                continue;
+            if (cap - at < SCALAR_ROOM)
+                return SIZE_MAX;
+            memcpy(out + at, s->tag, 5);
+            memcpy(out + at + s->taglen, m, 8);
+            at += s->taglen + 8;
+            continue;
+        case OP_STRING_NZ: {
+            const char *str = *(const char *const *)m;
+            if (!str || !*str)
+                continue;
+            size_t len = strlen(str);
+            if (cap - at < SCALAR_ROOM || cap - at - SCALAR_ROOM < len)
+                return SIZE_MAX;
+            uint8_t *o = out + at;
+            memcpy(o, s->tag, 5);
+            size_t n = s->taglen + varint_put(o + s->taglen, len);
+            memcpy(o + n, str, len);
+            at += n + len;
+            continue;
+        }
+        case OP_ANY:
+            break;
+        }
         bool nonzero = s->presence == P_NONZERO;
         if (s->presence > P_NONZERO) {
             const char *q = base + s->qoffset;
@@ -270,7 +325,6 @@ static size_t pack_message(const ProtobufCMessage *msg, uint8_t *out, size_t cap
             return SIZE_MAX;
         uint8_t *o = out + at;
         size_t n = s->taglen;
-        uint64_t v;
         switch (s->kind) {
         case K_INT32:
             if (nonzero && !*(const int32_t *)m)
@@ -376,8 +430,11 @@ static size_t pack_message(const ProtobufCMessage *msg, uint8_t *out, size_t cap
             continue;
         }
         }
-        memcpy(o, s->tag, 5);
-        at += n + varint_put(o + n, v);
+    put_varint:
+        if (cap - at < SCALAR_ROOM)
+            return SIZE_MAX;
+        memcpy(out + at, s->tag, 5);
+        at += s->taglen + varint_put(out + at + s->taglen, v);
     }
     return at;
 }

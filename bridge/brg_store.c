@@ -84,12 +84,15 @@ typedef struct {
     uint32_t vlen;
 } op_t;
 
+#define SEQ_CACHE 64
+
 /* A topic's last seq as the open transaction sees it. */
-typedef struct {
+typedef struct seq_entry {
     char topic[256];
     size_t tlen;
     uint64_t seq;
     bool dirty;
+    struct seq_entry *next_dirty; /* the dirty list: no allocation per batch and topic */
 } seq_entry_t;
 
 struct brg_store {
@@ -120,9 +123,11 @@ struct brg_store {
     brg_store_opts_t opts;
     uint64_t epoch;
     uint64_t next_pos, saved_next_pos;
-    uint64_t count, saved_count; /* events in the journal */
-    zhash_t *seqs;               /* topic -> seq_entry_t: last seq, written at commit */
-    zlist_t *dirty_seqs;         /* seq_entry_t changed in the open transaction */
+    uint64_t count, saved_count;       /* events in the journal */
+    zhash_t *seqs;                     /* topic -> seq_entry_t: last seq, written at commit */
+    seq_entry_t *dirty_seqs;           /* changed in the open transaction, newest first */
+    seq_entry_t *seq_cache[SEQ_CACHE]; /* in front of seqs, by seq_slot: the few topics
+                                          of an order's pushes skip zhash's string hash */
     uint64_t commits, failures, pruned;
     brg_compat_lock_t *lock; /* the data dir's xtbridge.lock */
     size_t map_bytes;        /* current map size = the reserved part of the data file */
@@ -608,7 +613,8 @@ static int write_op(brg_store_t *self, int db, int kind, const void *key, size_t
 /* The cached seqs may hold values of a transaction that will not commit: forget them all
    (they reload from the table on use). */
 static void seqs_drop(brg_store_t *self) {
-    zlist_purge(self->dirty_seqs);
+    self->dirty_seqs = NULL; /* the entries go with the hash */
+    memset(self->seq_cache, 0, sizeof self->seq_cache);
     zhash_destroy(&self->seqs);
     self->seqs = zhash_new();
 }
@@ -616,7 +622,8 @@ static void seqs_drop(brg_store_t *self) {
 /* Write the seqs the batch changed into the topics table. */
 static int seqs_flush(brg_store_t *self) {
     seq_entry_t *entry;
-    while ((entry = (seq_entry_t *)zlist_pop(self->dirty_seqs))) {
+    while ((entry = self->dirty_seqs)) {
+        self->dirty_seqs = entry->next_dirty;
         entry->dirty = false;
         if (write_op(self, DB_TOPICS, OP_PUT, entry->topic, entry->tlen, &entry->seq, 8,
                      "seq counter"))
@@ -989,7 +996,6 @@ brg_store_t *brg_store_new(const char *data_dir, const brg_store_opts_t *opts, c
     brg_store_t *self = (brg_store_t *)zmalloc(sizeof(brg_store_t));
     pthread_rwlock_init(&self->resize_lock, NULL);
     self->seqs = zhash_new();
-    self->dirty_seqs = zlist_new();
     if (opts)
         self->opts = *opts;
     else
@@ -1087,7 +1093,6 @@ void brg_store_destroy(brg_store_t **self_p) {
     free(self->log);
     free(self->pend);
     brg_compat_unlock(&self->lock);
-    zlist_destroy(&self->dirty_seqs);
     zhash_destroy(&self->seqs);
     pthread_rwlock_destroy(&self->resize_lock);
     free(self);
@@ -1128,11 +1133,23 @@ uint64_t brg_store_failures(brg_store_t *self) {
 
 /* --- journal ----------------------------------------------------------------------- */
 
+/* A topic's slot in seq_cache: its length, its first byte (the kind) and the bytes
+   before its final dot (the end of the account id). */
+static size_t seq_slot(const char *topic, size_t tlen) {
+    unsigned char a = (unsigned char)topic[0], b = (unsigned char)topic[tlen > 1 ? tlen - 2 : 0];
+    unsigned char c = (unsigned char)topic[tlen > 2 ? tlen - 3 : 0];
+    return (tlen * 7 + a * 3 + b * 5 + c) % SEQ_CACHE;
+}
+
 /* The cached seq entry of a topic, loaded from the table on first use. NULL on error. */
 static seq_entry_t *seq_entry(brg_store_t *self, const char *topic, size_t tlen) {
-    seq_entry_t *entry = (seq_entry_t *)zhash_lookup(self->seqs, topic);
-    if (entry)
+    seq_entry_t **slot = &self->seq_cache[seq_slot(topic, tlen)];
+    seq_entry_t *entry = *slot;
+    if (entry && entry->tlen == tlen && memcmp(entry->topic, topic, tlen) == 0)
         return entry;
+    entry = (seq_entry_t *)zhash_lookup(self->seqs, topic);
+    if (entry)
+        return *slot = entry;
     entry = (seq_entry_t *)zmalloc(sizeof(seq_entry_t));
     memcpy(entry->topic, topic, tlen);
     entry->tlen = tlen;
@@ -1147,7 +1164,7 @@ static seq_entry_t *seq_entry(brg_store_t *self, const char *topic, size_t tlen)
     }
     zhash_insert(self->seqs, topic, entry);
     zhash_freefn(self->seqs, topic, free);
-    return entry;
+    return *slot = entry;
 }
 
 int brg_store_journal_append(brg_store_t *self, const char *topic, brg_store_pack_fn *pack,
@@ -1181,7 +1198,8 @@ int brg_store_journal_append(brg_store_t *self, const char *topic, brg_store_pac
             entry->seq = seq;
             if (!entry->dirty) {
                 entry->dirty = true;
-                zlist_append(self->dirty_seqs, entry);
+                entry->next_dirty = self->dirty_seqs;
+                self->dirty_seqs = entry;
             }
             rc = 0;
         }

@@ -35,6 +35,7 @@ struct brg_config {
     char *clients;
     bool insecure;
     bool behind_proxy;
+    bool colocate;          /* --colocate auto (true) | off */
     char *jetstream;        /* NULL: no JetStream forwarding */
     char *jetstream_stream; /* stream name */
     zconfig_t *tree;
@@ -57,6 +58,7 @@ brg_config_t *brg_config_new(void) {
     self->max_msg_size = BRG_DEFAULT_MAX_MSG_SIZE;
     brg_store_opts_default(&self->store);
     set_str(&self->jetstream_stream, "XTB");
+    self->colocate = true;
     return self;
 }
 
@@ -109,6 +111,9 @@ const char *brg_config_usage(void) {
            "  --behind-proxy     requests come through ROUTER/DEALER proxies: the frames\n"
            "                     before the request are hop ids, echoed on the reply (on by\n"
            "                     itself when the ROUTER endpoint connects out with '>')\n"
+           "  --colocate MODE    auto (default): the loop thread and libzmq's I/O thread share\n"
+           "                     one CPU while requests come one at a time, and spread again\n"
+           "                     under load (Linux); off: the OS places them\n"
            "  --help, --version\n"
            "Endpoints bind by default; prefix '>' to connect out (e.g. to an XSUB proxy).\n";
 }
@@ -242,6 +247,12 @@ static int apply(brg_config_t *self, const char *name, const char *value, char *
             return -1;
         }
         set_str(&self->jetstream_stream, value);
+    } else if (streq(name, "colocate")) {
+        if (!streq(value, "auto") && !streq(value, "off")) {
+            snprintf(err, errlen, "bad colocate '%s' (auto|off)", value);
+            return -1;
+        }
+        self->colocate = streq(value, "auto");
     } else if (streq(name, "behind-proxy") || streq(name, "behind_proxy")) {
         if (parse_flag("behind_proxy", value, &self->behind_proxy, err, errlen))
             return -1;
@@ -290,6 +301,7 @@ int brg_config_parse_args(brg_config_t *self, int argc, char **argv, char *err, 
                                             {"clients", required_argument, 0, 'K'},
                                             {"insecure", no_argument, 0, 'I'},
                                             {"behind-proxy", no_argument, 0, 'P'},
+                                            {"colocate", required_argument, 0, 'L'},
                                             {"jetstream", required_argument, 0, 'J'},
                                             {"jetstream-stream", required_argument, 0, 'T'},
                                             {"qmt-path", required_argument, 0, 'Q'},
@@ -345,6 +357,9 @@ int brg_config_parse_args(brg_config_t *self, int argc, char **argv, char *err, 
             break;
         case 'D':
             name = "durability";
+            break;
+        case 'L':
+            name = "colocate";
             break;
         case 'S':
             name = "store-max-mb";
@@ -463,6 +478,9 @@ const char *brg_config_clients(brg_config_t *self) {
 }
 bool brg_config_insecure(brg_config_t *self) {
     return self->insecure;
+}
+bool brg_config_colocate(brg_config_t *self) {
+    return self->colocate;
 }
 const char *brg_config_jetstream(brg_config_t *self) {
     return self->jetstream;

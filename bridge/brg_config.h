@@ -53,6 +53,8 @@ bool brg_config_insecure(brg_config_t *self);
 /*  --behind-proxy / bridge.behind_proxy, or a ROUTER endpoint that connects out ('>'):
     requests may carry hop routing ids (see brg_router_args_t.behind_proxy). */
 bool brg_config_behind_proxy(brg_config_t *self);
+/*  --colocate / bridge.colocate: auto (true, the default) or off (see brg_colocate.h). */
+bool brg_config_colocate(brg_config_t *self);
 /*  --jetstream / bridge.jetstream: NATS url to forward the journal to (NULL = off), and
     --jetstream-stream / bridge.jetstream_stream: the stream's name (default XTB). */
 const char *brg_config_jetstream(brg_config_t *self);

@@ -559,6 +559,9 @@ static void do_stats(brg_router_t *self, brg_call_t *call) {
         brg_call_strdup(call, brg_store_durability_name(brg_store_durability(self->args.store)));
     stats->loop_max_busy_us = brg_stall_max_us();
     stats->loop_recent_max_busy_us = brg_stall_take_recent_us();
+    stats->colocate = (char *)brg_colocate_mode(self->args.colocate);
+    stats->colocated = brg_colocate_active(self->args.colocate);
+    stats->colocate_switches = brg_colocate_switches(self->args.colocate);
     /* the backend's session state is what its describe() says in hello */
     if (self->args.ops->describe) {
         Xtbridge__HelloReply probe = XTBRIDGE__HELLO_REPLY__INIT;
@@ -1074,6 +1077,7 @@ int brg_router_drain(brg_router_t *self, int max) {
     if (handled < max)
         handled += drain_batch(self, max - handled);
     self->last_drained = handled;
+    brg_colocate_drained(self->args.colocate, handled);
     return handled;
 }
 

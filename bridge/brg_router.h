@@ -11,6 +11,7 @@
 
 #include "brg_auth.h"
 #include "brg_backend.h"
+#include "brg_colocate.h"
 #include "brg_jetstream.h"
 #include "brg_publisher.h"
 #include "brg_risk.h"
@@ -40,6 +41,8 @@ typedef struct {
     bool behind_proxy;
     /* The JetStream forwarder, for its counters in stats (borrowed; NULL = none). */
     brg_jetstream_t *jetstream;
+    /* Told of every drain, reported in stats (borrowed; NULL = none). */
+    brg_colocate_t *colocate;
 } brg_router_args_t;
 
 /*  Bind the ROUTER and register it on `loop`. Everything in args is borrowed and must

@@ -5,6 +5,7 @@
 
 static uint64_t max_us;    /* since start */
 static uint64_t recent_us; /* since the last brg_stall_take_recent_us */
+static uint64_t busy_us;   /* all runs, summed */
 
 int64_t brg_stall_now_us(void) {
     struct timespec ts;
@@ -15,6 +16,7 @@ int64_t brg_stall_now_us(void) {
 void brg_stall_note(int64_t start_us) {
     int64_t d = brg_stall_now_us() - start_us;
     uint64_t us = d > 0 ? (uint64_t)d : 0;
+    busy_us += us;
     if (us > max_us)
         max_us = us;
     if (us > recent_us)
@@ -29,4 +31,8 @@ uint64_t brg_stall_take_recent_us(void) {
     uint64_t v = recent_us;
     recent_us = 0;
     return v;
+}
+
+uint64_t brg_stall_busy_us(void) {
+    return busy_us;
 }

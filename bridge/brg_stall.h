@@ -21,6 +21,8 @@ void brg_stall_note(int64_t start_us);
 uint64_t brg_stall_max_us(void);
 /*  Longest run since the previous call of this function (then starts a new window). */
 uint64_t brg_stall_take_recent_us(void);
+/*  All the runs' time since the process started (the loop's busy time). */
+uint64_t brg_stall_busy_us(void);
 
 #ifdef __cplusplus
 }

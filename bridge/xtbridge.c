@@ -381,6 +381,9 @@ int main(int argc, char **argv) {
                                  &group};
         backend = ops->create(&env, err, sizeof err);
     }
+    /* the PUB exists, so libzmq's I/O thread does */
+    brg_colocate_t *colocate =
+        publisher ? brg_colocate_new(loop, brg_config_colocate(config)) : NULL;
     brg_jetstream_t *jetstream = NULL;
     if (backend && brg_config_jetstream(config)) {
         brg_jetstream_args_t jargs = {brg_config_jetstream(config),
@@ -403,7 +406,8 @@ int main(int argc, char **argv) {
                                   sec.cert,
                                   sec.auth,
                                   brg_config_behind_proxy(config),
-                                  jetstream};
+                                  jetstream,
+                                  colocate};
         if (args.behind_proxy)
             brg_info("behind a proxy: frames before a request are hop routing ids");
         brg_risk_attach(risk, ops, backend, store);
@@ -452,6 +456,7 @@ out:
     refusals_stop(&router_refusals, loop);
     refusals_stop(&pub_refusals, loop);
     brg_router_destroy(&router);
+    brg_colocate_destroy(&colocate);
     brg_jetstream_destroy(&jetstream); /* it reads the store: stopped before it closes */
     if (backend)
         ops->destroy(&backend);

@@ -120,7 +120,7 @@ static void env_open(env_t *env) {
         die("sim", err);
     brg_router_args_t args = {router_ep,    1 << 20,        1000,       "fuzz",    env->ops,
                               env->backend, env->publisher, env->store, env->risk, NULL,
-                              NULL,         false,          NULL};
+                              NULL,         false,          NULL,       NULL};
     brg_risk_attach(env->risk, env->ops, env->backend, env->store);
     env->router = brg_router_new(NULL, &args, err, sizeof err);
     if (!env->router)

@@ -30,6 +30,7 @@ Test(config, defaults_from_protocol_page) {
     cr_assert_str_eq(brg_config_backend(config), "sim");
     cr_assert_eq(brg_config_heartbeat_ms(config), 1000);
     cr_assert_eq(brg_config_max_msg_size(config), 1048576);
+    cr_assert(brg_config_colocate(config));
     cr_assert_null(brg_config_tree(config));
     brg_config_destroy(&config);
     cr_assert_null(config);
@@ -66,6 +67,16 @@ Test(config, file_then_flags) {
     unlink(path);
 }
 
+Test(config, colocate_auto_or_off) {
+    brg_config_t *config = brg_config_new();
+    char err[256];
+    cr_assert_eq(parse(config, err, 3, "--colocate", "off"), 0, "%s", err);
+    cr_assert_not(brg_config_colocate(config));
+    cr_assert_eq(parse(config, err, 3, "--colocate", "auto"), 0, "%s", err);
+    cr_assert(brg_config_colocate(config));
+    brg_config_destroy(&config);
+}
+
 Test(config, help_and_version_exit_zero) {
     brg_config_t *config = brg_config_new();
     char err[256];
@@ -87,6 +98,7 @@ Test(config, bad_input_is_an_error_with_a_reason) {
         {"--pub-advertise", ">tcp://proxy:5557", "bad pub_advertise"},
         {"--pub-advertise", "tcp://a:1,,tcp://b:2", "bad pub_advertise"},
         {"--pub-advertise", "tcp://", "bad pub_advertise"},
+        {"--colocate", "on", "bad colocate 'on' (auto|off)"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         brg_config_t *config = brg_config_new();

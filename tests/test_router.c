@@ -186,19 +186,10 @@ static void env_open(env_t *env, const char *dir) {
     cr_assert_not_null(env->store, "%s", err);
     env->publisher = brg_publisher_new(env->pub_ep, env->store, err, sizeof err);
     cr_assert_not_null(env->publisher, "%s", err);
-    brg_router_args_t args = {env->router_ep,
-                              1 << 20,
-                              1000,
-                              "test-instance",
-                              &fake_ops,
-                              &env->fake,
-                              env->publisher,
-                              env->store,
-                              NULL,
-                              NULL,
-                              NULL,
-                              env->behind_proxy,
-                              NULL};
+    brg_router_args_t args = {env->router_ep, 1 << 20,    1000,           "test-instance",
+                              &fake_ops,      &env->fake, env->publisher, env->store,
+                              NULL,           NULL,       NULL,           env->behind_proxy,
+                              NULL,           NULL};
     env->fake.store = env->store;
     env->fake.publisher = env->publisher;
     env->router = brg_router_new(NULL, &args, err, sizeof err);

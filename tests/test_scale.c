@@ -2,7 +2,8 @@
     orders runs in slices from the loop (pings are answered while it runs, calls that touch
     the book get BUSY, the close is whole when its reply arrives), long order and trade
     lists and price moves over many resting orders run in slices (a ping sent after them
-    is answered first; lists and fills are exact), and eight subscribers
+    is answered first; lists and fills are exact), the loop and libzmq's I/O thread share
+    a CPU or not as the load goes (switch counts from stats), and eight subscribers
     each end up with every seq of a 200,000-event burst, live or by replay. Counts only,
     never times: the machine running the tests may be slow and shared.
 */
@@ -95,6 +96,59 @@ static size_t open_orders(xtb_client_t *c) {
     size_t n = r->query_stock_orders->n_orders;
     xtb_reply_destroy(&r);
     return n;
+}
+
+static Xtbridge__Reply *stats(xtb_client_t *c) {
+    return xtbt_call_ok(c, xtb_req_stats(), XTBRIDGE__REPLY__RESULT_STATS);
+}
+
+/* Ask stats every 20 ms (a lone request: the loop stays calm) until the loop and libzmq's
+   I/O thread share a CPU; the switch count then. Fails after 10 s. */
+static uint64_t wait_colocated(xtb_client_t *c) {
+    for (int i = 0; i < 500; i++) {
+        Xtbridge__Reply *r = stats(c);
+        bool together = r->stats->colocated;
+        uint64_t switches = r->stats->colocate_switches;
+        cr_assert_str_eq(r->stats->colocate, "auto");
+        xtb_reply_destroy(&r);
+        if (together)
+            return switches;
+        zclock_sleep(20);
+    }
+    cr_assert_fail("the threads were never put together");
+    return 0;
+}
+
+/* The loop thread and libzmq's I/O thread share one CPU while requests come one at a
+   time, are apart while pipelined orders pile up in the ROUTER (at least one switch
+   apart and one back), and share it again once calm; with --colocate off they are never
+   moved. */
+Test(scale, colocate_follows_the_load, .timeout = 300) {
+    xtbt_bridge_t *bridge = xtbt_bridge_start(config_text, NULL);
+    cr_assert_not_null(bridge);
+    xtb_client_t *c = xtbt_bridge_client(bridge);
+    uint64_t before = wait_colocated(c);
+    cr_assert_geq(before, 1);
+    place_resting(bridge, CODE, 9.00, 20000);
+    uint64_t after = wait_colocated(c);
+    cr_assert_geq(after - before, 2, "switches %llu -> %llu", (unsigned long long)before,
+                  (unsigned long long)after);
+    cr_assert_eq(xtbt_bridge_stop(&bridge), 0);
+
+    const char *off[] = {"--colocate", "off", NULL};
+    bridge = xtbt_bridge_start(config_text, off);
+    cr_assert_not_null(bridge);
+    c = xtbt_bridge_client(bridge);
+    place_resting(bridge, CODE, 9.00, 2000);
+    for (int i = 0; i < 10; i++) {
+        Xtbridge__Reply *r = stats(c);
+        cr_assert_str_eq(r->stats->colocate, "off");
+        cr_assert_not(r->stats->colocated);
+        cr_assert_eq(r->stats->colocate_switches, 0);
+        xtb_reply_destroy(&r);
+        zclock_sleep(20);
+    }
+    cr_assert_eq(xtbt_bridge_stop(&bridge), 0);
 }
 
 Test(scale, day_close_in_slices_keeps_answering) {

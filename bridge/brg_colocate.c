@@ -2,9 +2,10 @@
     light (see brg_colocate.h).
 
     The policy, per 10 ms window of the loop:
-    - apart, at once, when the loop was busy more than half the window or more than a
-      quarter of its drains found several requests queued (pipelined or concurrent
-      clients, a price move's slices): the I/O thread's work then runs beside the loop's;
+    - apart when the loop was busy more than half the window or more than a quarter of
+      its drains found several requests queued (pipelined or concurrent clients, a price
+      move's slices): the I/O thread's work then runs beside the loop's. A drain that finds
+      eight or more parts them at once, without waiting for the window's end;
     - together after three calm windows in a row (busy at most 30%, at most one drain in
       twenty finding several), on the CPU the loop thread is on, if both threads may run
       there. The three windows keep a load that comes and goes from moving the threads
@@ -30,6 +31,7 @@
 
 #define WINDOW_MS 10
 #define CALM_WINDOWS 3
+#define PILED_NOW 8 /* requests one drain found that part the threads at once */
 #define MAX_IO_THREADS 16
 /* libzmq's I/O thread names itself once it runs: looked for at each window until found,
    for at most this many windows */
@@ -197,6 +199,12 @@ void brg_colocate_drained(brg_colocate_t *self, int requests) {
     self->drains++;
     if (requests > 1)
         self->multi++;
+    /* a pipelined burst has begun: the I/O thread is needed beside the loop now, not at
+       the window's end */
+    if (self->active && requests >= PILED_NOW) {
+        self->calm = 0;
+        set_active(self, false);
+    }
 }
 
 bool brg_colocate_active(brg_colocate_t *self) {

@@ -33,7 +33,8 @@ brg_colocate_t *brg_colocate_new(zloop_t *loop, bool enabled);
 /*  Stop; the threads get back the CPUs they had. NULLs the pointer. */
 void brg_colocate_destroy(brg_colocate_t **self_p);
 
-/*  One drain of the ROUTER handled `requests` requests (the router calls this). */
+/*  One drain of the ROUTER handled `requests` requests (the router calls this); eight or
+    more part the threads at once. */
 void brg_colocate_drained(brg_colocate_t *self, int requests);
 /*  Feed one 10 ms window by hand: the loop was busy `busy_us` of it, `drains` drains of
     which `multi` found more than one request. What the timer does; exposed for tests. */

@@ -133,3 +133,27 @@ Test(colocate, off_never_moves_them) {
     brg_colocate_destroy(&c);
     zsock_destroy(&sock);
 }
+
+/* The router tells it of each drain: eight requests found at once part the threads
+   without waiting for the window; fewer leave it to the window. */
+Test(colocate, a_piled_drain_parts_them_at_once) {
+    zsock_t *sock = zsock_new(ZMQ_DEALER);
+    pid_t io = io_thread();
+    cpu_set_t io0 = mask_of(io);
+    brg_colocate_t *c = brg_colocate_new(NULL, true);
+    CALM(c);
+    CALM(c);
+    CALM(c);
+    cr_assert(brg_colocate_active(c));
+    brg_colocate_drained(c, 1);
+    brg_colocate_drained(c, 7);
+    cr_assert(brg_colocate_active(c));
+    brg_colocate_drained(c, 8);
+    cr_assert_not(brg_colocate_active(c));
+    cr_assert_eq(brg_colocate_switches(c), 2);
+    cpu_set_t io1 = mask_of(io);
+    cr_assert(same(&io1, &io0));
+    brg_colocate_drained(NULL, 8); /* no colocate: nothing to tell */
+    brg_colocate_destroy(&c);
+    zsock_destroy(&sock);
+}

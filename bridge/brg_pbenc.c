@@ -9,6 +9,8 @@
 */
 #include "brg_pbenc.h"
 
+#include "brg_plans.h"
+
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -73,7 +75,7 @@ typedef struct {
 } step_t;
 
 typedef struct {
-    const ProtobufCMessageDescriptor *desc;
+    const ProtobufCMessageDescriptor *desc; /* first: brg_plans finds the plan by it */
     unsigned n;
     step_t steps[];
 } plan_t;
@@ -101,7 +103,7 @@ static inline size_t varint_len(uint64_t v) {
     return n;
 }
 
-static plan_t *plan_build(const ProtobufCMessageDescriptor *d) {
+static void *plan_build(const ProtobufCMessageDescriptor *d) {
     plan_t *p = (plan_t *)malloc(sizeof(plan_t) + d->n_fields * sizeof(step_t));
     if (!p)
         return NULL;
@@ -206,31 +208,13 @@ static plan_t *plan_build(const ProtobufCMessageDescriptor *d) {
     return p;
 }
 
-/* Plans by descriptor, built at a type's first pack and kept for the process. Lock-free:
-   two threads packing a new type at once both build its plan and one is dropped. */
+/* Plans by descriptor, built at a type's first pack (brg_plans); with more types than
+   slots, protobuf-c packs the rest. */
 #define PLAN_SLOTS 1024
-static _Atomic(plan_t *) plans[PLAN_SLOTS];
+static _Atomic(void *) plans[PLAN_SLOTS];
 
 static const plan_t *plan_of(const ProtobufCMessageDescriptor *d) {
-    size_t h = ((uintptr_t)d >> 4) * 0x9E3779B97F4A7C15ULL >> 32;
-    for (size_t probe = 0; probe < PLAN_SLOTS; probe++) {
-        _Atomic(plan_t *) *slot = &plans[(h + probe) % PLAN_SLOTS];
-        plan_t *p = atomic_load_explicit(slot, memory_order_acquire);
-        if (p && p->desc == d)
-            return p;
-        if (p)
-            continue;
-        plan_t *mine = plan_build(d);
-        if (!mine)
-            return NULL;
-        plan_t *expected = NULL;
-        if (atomic_compare_exchange_strong(slot, &expected, mine))
-            return mine;
-        free(mine);
-        if (expected->desc == d)
-            return expected;
-    }
-    return NULL; /* more types than slots: protobuf-c packs the rest */
+    return (const plan_t *)brg_plans_of(plans, PLAN_SLOTS, d, plan_build);
 }
 
 static size_t pack_message(const ProtobufCMessage *msg, uint8_t *out, size_t cap) {

@@ -7,6 +7,8 @@
 */
 #include "brg_validate.h"
 
+#include "brg_plans.h"
+
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -196,12 +198,12 @@ typedef struct {
 } step_t;
 
 typedef struct {
-    const ProtobufCMessageDescriptor *desc;
+    const ProtobufCMessageDescriptor *desc; /* first: brg_plans finds the plan by it */
     unsigned n;
     step_t steps[];
 } plan_t;
 
-static plan_t *plan_build(const ProtobufCMessageDescriptor *desc) {
+static void *plan_build(const ProtobufCMessageDescriptor *desc) {
     plan_t *p = (plan_t *)malloc(sizeof(plan_t) + desc->n_fields * sizeof(step_t));
     if (!p)
         return NULL;
@@ -223,31 +225,12 @@ static plan_t *plan_build(const ProtobufCMessageDescriptor *desc) {
     return p;
 }
 
-/* Plans by descriptor, kept for the process; lock-free as brg_pbenc's: two threads that
-   build a new type's plan at once both build it and one is dropped. */
+/* Plans by descriptor, built at a type's first request (brg_plans). */
 #define PLAN_SLOTS 512
-static _Atomic(plan_t *) plans[PLAN_SLOTS];
+static _Atomic(void *) plans[PLAN_SLOTS];
 
 static const plan_t *plan_of(const ProtobufCMessageDescriptor *desc) {
-    size_t h = ((uintptr_t)desc >> 4) * 0x9E3779B97F4A7C15ULL >> 32;
-    for (size_t probe = 0; probe < PLAN_SLOTS; probe++) {
-        _Atomic(plan_t *) *slot = &plans[(h + probe) % PLAN_SLOTS];
-        plan_t *p = atomic_load_explicit(slot, memory_order_acquire);
-        if (p && p->desc == desc)
-            return p;
-        if (p)
-            continue;
-        plan_t *mine = plan_build(desc);
-        if (!mine)
-            return NULL;
-        plan_t *expected = NULL;
-        if (atomic_compare_exchange_strong(slot, &expected, mine))
-            return mine;
-        free(mine);
-        if (expected->desc == desc)
-            return expected;
-    }
-    return NULL;
+    return (const plan_t *)brg_plans_of(plans, PLAN_SLOTS, desc, plan_build);
 }
 
 /* One field of msg (not a oneof member the case does not name). */

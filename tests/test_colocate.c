@@ -47,8 +47,11 @@ static cpu_set_t mask_of(pid_t tid) {
     return set;
 }
 
-static bool same(const cpu_set_t *a, const cpu_set_t *b) {
-    return CPU_EQUAL(a, b);
+/* The loop thread (this one) and the I/O thread are on these CPUs. */
+static void expect_cpus(pid_t io, const cpu_set_t *loop, const cpu_set_t *io_cpus) {
+    cpu_set_t l = mask_of(0), i = mask_of(io);
+    cr_assert(CPU_EQUAL(&l, loop), "the loop thread is on %d CPUs", CPU_COUNT(&l));
+    cr_assert(CPU_EQUAL(&i, io_cpus), "the I/O thread is on %d CPUs", CPU_COUNT(&i));
 }
 
 #define CALM(c) brg_colocate_window(c, 500, 40, 0)     /* 5% busy, 40 lone drains */
@@ -56,10 +59,32 @@ static bool same(const cpu_set_t *a, const cpu_set_t *b) {
 #define PILED(c) brg_colocate_window(c, 1000, 10, 3)   /* 3 of 10 drains found several */
 #define BETWEEN(c) brg_colocate_window(c, 4000, 10, 1) /* 40%: neither calm nor loaded */
 
-Test(colocate, three_calm_windows_put_both_threads_on_this_cpu) {
-    zsock_t *sock = zsock_new(ZMQ_DEALER);
-    pid_t io = io_thread();
-    cpu_set_t loop0 = mask_of(0), io0 = mask_of(io);
+/* Each test: a socket, so that czmq's context has its I/O thread, and the CPUs both
+   threads had before. */
+static zsock_t *s_sock;
+static pid_t s_io;
+static cpu_set_t s_loop0, s_io0;
+
+static void setup(void) {
+    s_sock = zsock_new(ZMQ_DEALER);
+    s_io = io_thread();
+    s_loop0 = mask_of(0);
+    s_io0 = mask_of(s_io);
+}
+
+static void teardown(void) {
+    zsock_destroy(&s_sock);
+}
+
+/* Three calm windows: the threads are together. */
+static void calm_together(brg_colocate_t *c) {
+    CALM(c);
+    CALM(c);
+    CALM(c);
+    cr_assert(brg_colocate_active(c));
+}
+
+Test(colocate, three_calm_windows_put_both_threads_on_this_cpu, .init = setup, .fini = teardown) {
     brg_colocate_t *c = brg_colocate_new(NULL, true);
     cr_assert_str_eq(brg_colocate_mode(c), "auto");
     CALM(c);
@@ -71,9 +96,7 @@ Test(colocate, three_calm_windows_put_both_threads_on_this_cpu) {
     cpu_set_t one;
     CPU_ZERO(&one);
     CPU_SET(sched_getcpu(), &one); /* pinned: this thread cannot have moved */
-    cpu_set_t loop1 = mask_of(0), io1 = mask_of(io);
-    cr_assert(same(&loop1, &one), "the loop thread is on %d CPUs", CPU_COUNT(&loop1));
-    cr_assert(same(&io1, &one), "the I/O thread is on %d CPUs", CPU_COUNT(&io1));
+    expect_cpus(s_io, &one, &one);
     /* more calm changes nothing */
     CALM(c);
     cr_assert_eq(brg_colocate_switches(c), 1);
@@ -81,23 +104,15 @@ Test(colocate, three_calm_windows_put_both_threads_on_this_cpu) {
     BUSY(c);
     cr_assert_not(brg_colocate_active(c));
     cr_assert_eq(brg_colocate_switches(c), 2);
-    cpu_set_t loop2 = mask_of(0), io2 = mask_of(io);
-    cr_assert(same(&loop2, &loop0));
-    cr_assert(same(&io2, &io0));
+    expect_cpus(s_io, &s_loop0, &s_io0);
     brg_colocate_destroy(&c);
     cr_assert_null(c);
-    zsock_destroy(&sock);
 }
 
-Test(colocate, piled_drains_part_them_and_the_calm_must_be_three_in_a_row) {
-    zsock_t *sock = zsock_new(ZMQ_DEALER);
-    pid_t io = io_thread();
-    cpu_set_t io0 = mask_of(io);
+Test(colocate, piled_drains_part_them_and_the_calm_must_be_three_in_a_row, .init = setup,
+     .fini = teardown) {
     brg_colocate_t *c = brg_colocate_new(NULL, true);
-    CALM(c);
-    CALM(c);
-    CALM(c);
-    cr_assert(brg_colocate_active(c));
+    calm_together(c);
     PILED(c);
     cr_assert_not(brg_colocate_active(c));
     /* calm, calm, a window in between, calm: not yet */
@@ -112,48 +127,32 @@ Test(colocate, piled_drains_part_them_and_the_calm_must_be_three_in_a_row) {
     cr_assert_eq(brg_colocate_switches(c), 3);
     /* destroyed together: the threads get their CPUs back */
     brg_colocate_destroy(&c);
-    cpu_set_t io1 = mask_of(io);
-    cr_assert(same(&io1, &io0));
-    zsock_destroy(&sock);
+    expect_cpus(s_io, &s_loop0, &s_io0);
 }
 
-Test(colocate, off_never_moves_them) {
-    zsock_t *sock = zsock_new(ZMQ_DEALER);
-    pid_t io = io_thread();
-    cpu_set_t loop0 = mask_of(0), io0 = mask_of(io);
+Test(colocate, off_never_moves_them, .init = setup, .fini = teardown) {
     brg_colocate_t *c = brg_colocate_new(NULL, false);
     cr_assert_str_eq(brg_colocate_mode(c), "off");
     for (int i = 0; i < 5; i++)
         CALM(c);
     cr_assert_not(brg_colocate_active(c));
     cr_assert_eq(brg_colocate_switches(c), 0);
-    cpu_set_t loop1 = mask_of(0), io1 = mask_of(io);
-    cr_assert(same(&loop1, &loop0));
-    cr_assert(same(&io1, &io0));
+    expect_cpus(s_io, &s_loop0, &s_io0);
     brg_colocate_destroy(&c);
-    zsock_destroy(&sock);
 }
 
 /* The router tells it of each drain: eight requests found at once part the threads
    without waiting for the window; fewer leave it to the window. */
-Test(colocate, a_piled_drain_parts_them_at_once) {
-    zsock_t *sock = zsock_new(ZMQ_DEALER);
-    pid_t io = io_thread();
-    cpu_set_t io0 = mask_of(io);
+Test(colocate, a_piled_drain_parts_them_at_once, .init = setup, .fini = teardown) {
     brg_colocate_t *c = brg_colocate_new(NULL, true);
-    CALM(c);
-    CALM(c);
-    CALM(c);
-    cr_assert(brg_colocate_active(c));
+    calm_together(c);
     brg_colocate_drained(c, 1);
     brg_colocate_drained(c, 7);
     cr_assert(brg_colocate_active(c));
     brg_colocate_drained(c, 8);
     cr_assert_not(brg_colocate_active(c));
     cr_assert_eq(brg_colocate_switches(c), 2);
-    cpu_set_t io1 = mask_of(io);
-    cr_assert(same(&io1, &io0));
+    expect_cpus(s_io, &s_loop0, &s_io0);
     brg_colocate_drained(NULL, 8); /* no colocate: nothing to tell */
     brg_colocate_destroy(&c);
-    zsock_destroy(&sock);
 }

@@ -122,7 +122,9 @@ static void set_active(brg_colocate_t *self, bool together) {
 
 /* The I/O threads are known, or looked for once more; false while they are not. */
 static bool threads_known(brg_colocate_t *self) {
-#ifdef __linux__
+#ifndef __linux__
+    (void)self; /* the mode is "auto" on Linux only */
+#else
     if (self->nio)
         return true;
     find_io_threads(self);

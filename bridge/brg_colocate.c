@@ -110,7 +110,13 @@ static void set_active(brg_colocate_t *self, bool together) {
 #ifdef __linux__
     if (!place(self, together)) {
         if (together) {
-            place(self, false); /* whatever moved goes back */
+            /* a CPU they may not share, or the kernel refused: whatever moved goes back,
+               and the OS places them from now on rather than a retry every window */
+            place(self, false);
+            self->mode = "unavailable";
+            brg_warn("colocate: cannot put the loop and I/O threads on CPU %d; the OS "
+                     "places them",
+                     sched_getcpu());
             return;
         }
         brg_warn("colocate: cannot give the threads their CPUs back");

@@ -1418,16 +1418,11 @@ static void job_done(list_job_t *job, const char *why) {
    router is gone (shutdown). */
 static void jobs_end(sim_backend_t *backend, const char *why) {
     while (backend->jobs) {
-        list_job_t *job = backend->jobs;
-        if (why) {
-            job_done(job, why);
-            continue;
-        }
-        job_unlink(job);
-        brg_call_destroy(&job->call);
-        free(job->buf);
-        free(job->item);
-        free(job);
+        brg_call_t *call = job_close(backend->jobs, why ? why : "shutting down");
+        if (why)
+            brg_call_complete(call);
+        else
+            brg_call_destroy(&call);
     }
 }
 

@@ -1181,11 +1181,6 @@ int brg_sim_futures_match_some(brg_sim_futures_t *self, const brg_sim_quote_t *q
     return fills;
 }
 
-int brg_sim_futures_match(brg_sim_futures_t *self, const brg_sim_quote_t *quote, int64_t *left) {
-    size_t at = 0;
-    return brg_sim_futures_match_some(self, quote, left, &at, SIZE_MAX);
-}
-
 void brg_sim_futures_next_day(brg_sim_futures_t *self) {
     /* a flat book with no orders has nothing to settle and pushes nothing */
     if (self->npositions == 0 && self->norders == 0)

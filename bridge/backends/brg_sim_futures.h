@@ -53,9 +53,8 @@ int64_t brg_sim_futures_order(brg_sim_futures_t *self, const brg_sim_order_args_
 int brg_sim_futures_cancel(brg_sim_futures_t *self, int64_t order_id, int64_t seq);
 int brg_sim_futures_cancel_sysid(brg_sim_futures_t *self, int market, const char *order_sysid,
                                  int64_t seq);
-/*  One matching pass of the resting orders on quote's code; as brg_sim_stock_match. */
-int brg_sim_futures_match(brg_sim_futures_t *self, const brg_sim_quote_t *quote, int64_t *left);
-/*  A piece of that pass; as brg_sim_stock_match_some. */
+/*  A piece of one matching pass of the resting orders on quote's code; as
+    brg_sim_stock_match_some. */
 int brg_sim_futures_match_some(brg_sim_futures_t *self, const brg_sim_quote_t *quote, int64_t *left,
                                size_t *at, size_t max);
 /*  Day close: expire open orders, mark every position to the last price (the settlement

@@ -170,13 +170,10 @@ typedef struct {
     int book_orders;                      /* open orders when the memory was read */
     double rss_per_order, anon_per_order; /* bytes */
     double rss_before_mb, rss_book_mb, rss_after_close_mb;
-    double close_ms;        /* sim_next_day round trip */
+    pinged_t close;         /* sim_next_day, with pings alongside */
     long long close_orders; /* orders the close expired / freed */
     double close_ms_per_100k;
-    unsigned long long close_max_busy_us; /* longest loop run during the close (bridge stats) */
-    int close_pings;                      /* pings answered while the close ran */
-    double close_ping_max_ms;             /* slowest of them, seen by the client */
-    char close_message[160];              /* the bridge's own account of the close */
+    char close_message[160]; /* the bridge's own account of the close */
     double anon_book_mb, anon_after_close_mb;
 } result_t;
 
@@ -926,22 +923,23 @@ static int fan_mark(fan_sub_t *f, int k, uint64_t seq) {
 /* An Event's seq (field 2, a varint) read off its bytes: a counting subscriber needs no
    more, as the raw subscriber reads only its seq, so neither side's rate carries a full
    protobuf unpack on the bench's share of the two cores. 0 if absent or malformed. */
+static uint64_t read_varint(const uint8_t *p, size_t n, size_t *at) {
+    uint64_t v = 0;
+    for (int shift = 0; *at < n && shift < 64; shift += 7) {
+        v |= (uint64_t)(p[*at] & 0x7f) << shift;
+        if (!(p[(*at)++] & 0x80))
+            break;
+    }
+    return v;
+}
+
 static uint64_t event_seq(const uint8_t *p, size_t n) {
     size_t at = 0;
     while (at < n) {
-        uint64_t tag = 0, v = 0;
-        for (int shift = 0; at < n && shift < 64; shift += 7) {
-            tag |= (uint64_t)(p[at] & 0x7f) << shift;
-            if (!(p[at++] & 0x80))
-                break;
-        }
+        uint64_t tag = read_varint(p, n, &at), v = 0;
         unsigned wire = (unsigned)(tag & 7);
         if (wire == 0 || wire == 2) {
-            for (int shift = 0; at < n && shift < 64; shift += 7) {
-                v |= (uint64_t)(p[at] & 0x7f) << shift;
-                if (!(p[at++] & 0x80))
-                    break;
-            }
+            v = read_varint(p, n, &at);
             if (wire == 0 && tag >> 3 == 2)
                 return v;
             if (wire == 2) {
@@ -1380,25 +1378,20 @@ static int run_book(result_t *r, const bridge_t *b, void *bridge, const opts_t *
 
     /* the close, with pings alongside */
     buf_t close = pack(xtb_req_sim_next_day(), NULL);
-    pinged_t p;
-    rep = while_pinging(bridge, b, &close, &p);
+    rep = while_pinging(bridge, b, &close, &r->close);
     free(close.data);
-    if (rep && rep->result_case == XTBRIDGE__REPLY__RESULT_SIM_NEXT_DAY) {
+    bool closed = rep && rep->result_case == XTBRIDGE__REPLY__RESULT_SIM_NEXT_DAY;
+    if (closed) {
         sscanf(rep->sim_next_day->message, "next day: %lld", &r->close_orders);
         snprintf(r->close_message, sizeof r->close_message, "%s", rep->sim_next_day->message);
     } else
         fprintf(stderr, "xtb_bench: sim_next_day failed: %s\n",
                 rep && rep->error ? rep->error->message : "no or undecodable reply");
-    bool closed = rep && rep->result_case == XTBRIDGE__REPLY__RESULT_SIM_NEXT_DAY;
     xtbridge__reply__free_unpacked(rep, NULL);
     if (!closed)
         return -1;
-    r->close_ms = p.ms;
-    r->close_ping_max_ms = p.ping_max_ms;
-    r->close_pings = p.pings;
-    r->close_max_busy_us = p.busy_us;
     r->close_ms_per_100k =
-        r->close_orders > 0 ? r->close_ms * 100000.0 / (double)r->close_orders : 0;
+        r->close_orders > 0 ? r->close.ms * 100000.0 / (double)r->close_orders : 0;
     usleep(200000);
     read_rss(b->pid, &rss1, &anon1);
     r->rss_after_close_mb = rss1 / 1048576;
@@ -1615,11 +1608,11 @@ static void print_result(const result_t *r, const result_t *base, const opts_t *
                r->anon_per_order, verdict(r->anon_per_order <= 150), r->rss_per_order,
                r->rss_before_mb, r->rss_book_mb);
         snprintf(label, sizeof label, "sim_next_day, %lld orders", r->close_orders);
-        printf("  %-38s %9.1f ms  (%.1f ms per 100k)\n", label, r->close_ms, r->close_ms_per_100k);
+        printf("  %-38s %9.1f ms  (%.1f ms per 100k)\n", label, r->close.ms, r->close_ms_per_100k);
         printf("  %-38s %9.2f ms  target <= 10 %s\n", "longest loop run during it (bridge)",
-               (double)r->close_max_busy_us / 1000, verdict(r->close_max_busy_us <= 10000));
+               (double)r->close.busy_us / 1000, verdict(r->close.busy_us <= 10000));
         printf("  %-38s %9d     (slowest %.1f ms at the client)\n", "pings answered during it",
-               r->close_pings, r->close_ping_max_ms);
+               r->close.pings, r->close.ping_max_ms);
         printf("  %-38s %9.0f MB  (was %.0f MB with the book; anon %.0f -> %.0f MB)\n",
                "RSS after the close", r->rss_after_close_mb, r->rss_book_mb, r->anon_book_mb,
                r->anon_after_close_mb);
@@ -1694,8 +1687,8 @@ static void write_json(FILE *f, const result_t *rs, int n, const opts_t *o) {
                     (double)r->query_1k_ns / 1e6, r->query_big_n, (double)r->query_100k_ns / 1e6,
                     r->query_pinged.busy_us, r->query_pinged.pings, r->book_orders,
                     r->rss_per_order, r->anon_per_order, r->rss_book_mb, r->rss_after_close_mb,
-                    r->close_orders, r->close_ms, r->close_ms_per_100k, r->close_max_busy_us,
-                    r->close_pings, r->close_ping_max_ms, r->anon_book_mb, r->anon_after_close_mb);
+                    r->close_orders, r->close.ms, r->close_ms_per_100k, r->close.busy_us,
+                    r->close.pings, r->close.ping_max_ms, r->anon_book_mb, r->anon_after_close_mb);
         fprintf(f, ",\n  \"order_errors\": %llu}", (unsigned long long)r->order_errors);
     }
     fprintf(f, "\n]}\n");

@@ -17,10 +17,13 @@
     page the batch touches (~10 for an order) and flips a meta page; inside the long
     transaction a page is copied once per checkpoint, shared by hundreds of batches.
     On open, the records after meta "wal" are applied again (a crash lost only the LMDB
-    transaction, never a logged batch). Writes to the journal, the seq counters and the
-    backend's state are applied to the transaction late (deferred(): before a read of
-    them, at a checkpoint, or every PEND_MAX bytes): a reply waits for the record copy,
-    not for their B-tree puts. Idempotency rows, read by every request, go in at once.
+    transaction, never a logged batch). A write's B-tree put comes later (`pend`): a reply
+    waits for the record copy, not for the puts. The applier thread makes them, in runs
+    handed over every PEND_KICK bytes (brg_store_handoff after a batch's replies, or along
+    a big batch), while the loop goes on; a read of the transaction, a checkpoint and a
+    failure wait for it first (applier_join). Idempotency rows, looked up by every
+    request, are read from memory until LMDB has committed them (the overlay), then from
+    the committed state: that lookup never waits for the applier.
 
     A batch that fails (a write error, a full store, a caller's brg_store_fail_batch) must
     leave no trace, but LMDB can only abort the whole transaction: so it is aborted and
@@ -65,11 +68,15 @@
 #define INITIAL_MAP_BYTES ((size_t)16 << 20)
 /* The redo log's file; a checkpoint comes at the latest when half of it is used. */
 #define WAL_BYTES ((size_t)16 << 20)
-/* Deferred writes are applied at the latest when this many bytes or writes of them wait
-   (~170 orders; ~2,000 deletes of a day close, whose keys are spread over the tree and
-   cost ~1.7 us each): the loop spends at most a few milliseconds applying them at once. */
+/* When this many bytes or writes wait for the B-tree (~170 orders; ~2,000 deletes of a
+   day close, whose keys are spread over the tree and cost ~1.7 us each), the loop waits
+   for a busy applier before it hands them over: memory stays bounded, and a run never
+   takes the applier (or a checkpoint applying the rest) more than a few milliseconds. */
 #define PEND_MAX ((size_t)256 << 10)
 #define PEND_MAX_OPS 2048
+/* Deferred writes go to the applier thread in runs of at least this many bytes (~25
+   filling orders): a hand-over costs a wake-up and the run's cursors. */
+#define PEND_KICK ((size_t)32 << 10)
 /* Free map below which a store that cannot grow commits LMDB at every batch: room for what
    the batches between two checkpoints may touch, with a wide margin. */
 #define TIGHT_FREE (4 * WAL_BYTES)
@@ -112,10 +119,31 @@ struct brg_store {
     brg_wal_t *wal;
     uint8_t *log; /* the open batch's redo record */
     size_t log_len, log_cap, last_op;
-    /* logged writes of deferred tables (deferred()) not yet applied to the transaction, in
-       order: applied before a read of them, at a checkpoint, or when PEND_MAX is passed */
+    /* logged writes not yet applied to the transaction, in order: handed to the applier
+       every PEND_KICK bytes, applied before a read of the transaction and at a checkpoint */
     uint8_t *pend;
     size_t pend_len, pend_cap, pend_ops;
+    /* The applier thread: it puts a handed-over run of writes (job) into the write
+       transaction while the loop goes on. The loop touches the transaction only when the
+       applier is idle (applier_join()); the transaction begins and ends on the loop. */
+    pthread_t applier;
+    bool applier_started;
+    pthread_mutex_t job_lock;
+    pthread_cond_t job_cond, done_cond;
+    uint8_t *job;
+    size_t job_len, job_cap;
+    bool job_stop;
+    int job_busy; /* atomic: a job is handed over and not finished */
+    int job_rc;   /* the LMDB error of the last job, 0 */
+    /* Idempotency rows written since the last LMDB commit (the overlay): reply_get looks
+       here, then in the committed state, and never needs the write transaction the
+       applier may be using. An arena of ov_row_t + key + value; rows of the open batch
+       start at ov_open. ov_slots: open addressing, arena offset + 1, 0 = free. */
+    uint8_t *ov;
+    size_t ov_len, ov_cap, ov_open;
+    uint32_t *ov_slots;
+    size_t ov_size, ov_count;
+    uint64_t reply_cut;  /* retention's last cut: an older row counts as pruned */
     uint64_t wal_batch;  /* number of the last batch committed (logged) */
     uint64_t ckpt_batch; /* the last batch that LMDB's committed state holds */
     uint64_t checkpoints;
@@ -202,6 +230,8 @@ static size_t index_key(uint8_t *buf, const char *topic, size_t tlen, uint64_t s
 static void map_check(brg_store_t *self);
 static int map_grow_step(brg_store_t *self);
 static int pend_apply(brg_store_t *self);
+static int applier_join(brg_store_t *self);
+static void ov_keep(brg_store_t *self, size_t from, size_t to);
 
 static int now_txn_begin(brg_store_t *self) {
     int rc = mdb_txn_begin(self->env, NULL, 0, &self->wtxn);
@@ -239,20 +269,118 @@ static uint8_t *log_reserve(brg_store_t *self, int db, int kind, const void *key
     return at + sizeof op + klen;
 }
 
-/* Tables whose writes wait in `pend` until something reads them or a checkpoint comes:
-   the loop reads the journal, the seq counters and the book rarely (replay, subscribe,
-   the sim's load and undo), so an order's writes to them cost a copy, not a B-tree put,
-   before its reply. Idempotency rows are looked up by every state-changing request:
-   applied at once (as is meta). */
-static bool deferred(int db) {
-    return db == DB_JOURNAL || db == DB_TOPICS || db == DB_STATE;
-}
-
 static void pend_add(brg_store_t *self, const uint8_t *op, size_t len) {
     buf_room(&self->pend, &self->pend_cap, self->pend_len, len, 16384);
     memcpy(self->pend + self->pend_len, op, len);
     self->pend_len += len;
     self->pend_ops++;
+}
+
+/* --- the idempotency overlay (see struct brg_store) ----------------------------------- */
+
+typedef struct {
+    uint32_t klen, vlen; /* then the key, the value ([u64 time][packed Reply]), padding */
+} ov_row_t;
+
+static uint64_t ov_hash(const uint8_t *key, size_t klen) {
+    uint64_t hash = 1469598103934665603ULL; /* FNV-1a */
+    for (size_t i = 0; i < klen; i++)
+        hash = (hash ^ key[i]) * 1099511628211ULL;
+    return hash ^ (hash >> 29);
+}
+
+static ov_row_t ov_row(brg_store_t *self, size_t at) {
+    ov_row_t row;
+    memcpy(&row, self->ov + at, sizeof row);
+    return row;
+}
+
+/* key's slot in ov_slots: its newest row's, or the free one where that would go */
+static size_t ov_slot(brg_store_t *self, const uint8_t *key, size_t klen) {
+    size_t mask = self->ov_size - 1, i = (size_t)ov_hash(key, klen) & mask;
+    for (;; i = (i + 1) & mask) {
+        uint32_t at = self->ov_slots[i];
+        if (!at)
+            return i;
+        ov_row_t row = ov_row(self, at - 1);
+        if (row.klen == klen && !memcmp(self->ov + at - 1 + sizeof row, key, klen))
+            return i;
+    }
+}
+
+/* Index the row at arena offset `at`, in arena order: a newer row of a key replaces it. */
+static void ov_index(brg_store_t *self, size_t at) {
+    size_t i = ov_slot(self, self->ov + at + sizeof(ov_row_t), ov_row(self, at).klen);
+    if (!self->ov_slots[i])
+        self->ov_count++;
+    self->ov_slots[i] = (uint32_t)(at + 1);
+}
+
+static size_t ov_next(brg_store_t *self, size_t at) {
+    ov_row_t row = ov_row(self, at);
+    return at + ((sizeof row + row.klen + row.vlen + 7) & ~(size_t)7);
+}
+
+/* Index the arena afresh, in a table of `size` slots (a power of two). */
+static void ov_reindex(brg_store_t *self, size_t size) {
+    if (size != self->ov_size) {
+        free(self->ov_slots);
+        self->ov_slots = (uint32_t *)malloc(size * sizeof(uint32_t));
+        if (!self->ov_slots)
+            abort();
+        self->ov_size = size;
+    }
+    memset(self->ov_slots, 0, size * sizeof(uint32_t));
+    self->ov_count = 0;
+    for (size_t at = 0; at < self->ov_len; at = ov_next(self, at))
+        ov_index(self, at);
+}
+
+static void ov_put(brg_store_t *self, const uint8_t *key, size_t klen, const uint8_t *val,
+                   size_t vlen) {
+    ov_row_t row = {(uint32_t)klen, (uint32_t)vlen};
+    size_t need = (sizeof row + klen + vlen + 7) & ~(size_t)7, at = self->ov_len;
+    buf_room(&self->ov, &self->ov_cap, at, need, 16384);
+    memcpy(self->ov + at, &row, sizeof row);
+    memcpy(self->ov + at + sizeof row, key, klen);
+    memcpy(self->ov + at + sizeof row + klen, val, vlen);
+    self->ov_len += need;
+    if ((self->ov_count + 1) * 2 > self->ov_size)
+        ov_reindex(self, self->ov_size ? self->ov_size * 2 : 256); /* indexes this row too */
+    else
+        ov_index(self, at);
+}
+
+/* The newest row of key, valid until the next ov_put or ov_keep; false when none. */
+static bool ov_get(brg_store_t *self, const uint8_t *key, size_t klen, MDB_val *val) {
+    if (!self->ov_count)
+        return false;
+    uint32_t at = self->ov_slots[ov_slot(self, key, klen)];
+    if (!at)
+        return false;
+    ov_row_t row = ov_row(self, at - 1);
+    val->mv_size = row.vlen;
+    val->mv_data = self->ov + at - 1 + sizeof row + row.klen;
+    return true;
+}
+
+/* Keep only the rows at arena offsets from..to (the open batch's after a commit, the
+   logged ones after an abort). */
+static void ov_keep(brg_store_t *self, size_t from, size_t to) {
+    if (from == 0 && to == self->ov_len)
+        return;
+    memmove(self->ov, self->ov + from, to - from);
+    self->ov_len = to - from;
+    self->ov_open = self->ov_open > from ? self->ov_open - from : 0;
+    if (self->ov_open > self->ov_len)
+        self->ov_open = self->ov_len;
+    if (!self->ov_len && self->ov_cap > ((size_t)1 << 20)) {
+        free(self->ov); /* a burst's arena is not kept for the quiet after it */
+        self->ov = NULL;
+        self->ov_cap = 0;
+    }
+    if (self->ov_count)
+        ov_reindex(self, self->ov_size);
 }
 
 /* Puts of one apply_ops run, by key family: a topic's journal events (topic, then an
@@ -398,6 +526,7 @@ static int drain_record(void *arg, uint64_t batch, const uint8_t *data, size_t s
 }
 
 static void committed(brg_store_t *self) {
+    ov_keep(self, self->ov_open, self->ov_len); /* the rows before the open batch's are in */
     brg_wal_reset(self->wal);
     self->checkpoints++;
     map_check(self);
@@ -502,6 +631,7 @@ static int checkpoint(brg_store_t *self) {
         return 0;
     if (self->wal_batch == self->ckpt_batch) {
         /* nothing logged (a batch of reads): drop the transaction, nothing to keep */
+        applier_join(self);
         self->pend_len = self->pend_ops = 0;
         mdb_txn_abort(self->wtxn);
         self->wtxn = NULL;
@@ -564,17 +694,98 @@ static int make_room(brg_store_t *self) {
     }
 }
 
-/* Apply the deferred writes to the transaction. 0, or -1 when the store cannot hold them:
-   the transaction is then rebuilt from the log (an open batch fails: its writes are
-   gone). */
-static int pend_apply(brg_store_t *self) {
-    if (!self->pend_len)
+/* --- the applier thread --------------------------------------------------------------
+
+   The deferred writes' B-tree puts were a quarter of the loop's work under pipelined
+   orders (~8,000 instructions of a resting order, ~17,500 of a filling one). They go to
+   this thread in runs (PEND_KICK) while the loop answers the next requests: the reply
+   waits for the redo log, never for the puts, as before, and now the loop does not
+   either. LMDB binds a write transaction to the thread that began it only through its
+   writer lock, taken at begin and released at commit or abort: so the loop begins and
+   ends it, the applier only puts, and the two never use it at once (every loop use of
+   self->wtxn comes after applier_join()). */
+
+static void *applier_run(void *arg) {
+    brg_store_t *self = (brg_store_t *)arg;
+    pthread_mutex_lock(&self->job_lock);
+    for (;;) {
+        while (!self->job_len && !self->job_stop)
+            pthread_cond_wait(&self->job_cond, &self->job_lock);
+        if (!self->job_len)
+            break;
+        pthread_mutex_unlock(&self->job_lock);
+        int rc = apply_ops(self, self->job, self->job_len);
+        pthread_mutex_lock(&self->job_lock);
+        self->job_rc = rc;
+        self->job_len = 0;
+        __atomic_store_n(&self->job_busy, 0, __ATOMIC_RELEASE);
+        pthread_cond_signal(&self->done_cond);
+    }
+    pthread_mutex_unlock(&self->job_lock);
+    return NULL;
+}
+
+/* Wait until the applier is idle; the LMDB error of its last run (once), or 0. */
+static int applier_join(brg_store_t *self) {
+    if (!__atomic_load_n(&self->job_busy, __ATOMIC_ACQUIRE) && !self->job_rc)
         return 0;
-    int rc = apply_ops(self, self->pend, self->pend_len);
+    pthread_mutex_lock(&self->job_lock);
+    while (self->job_len)
+        pthread_cond_wait(&self->done_cond, &self->job_lock);
+    int rc = self->job_rc;
+    self->job_rc = 0;
+    pthread_mutex_unlock(&self->job_lock);
+    return rc;
+}
+
+/* Hand the deferred writes to the idle applier (pend and job swap buffers). Without a
+   thread (it could not be started) they are applied here. */
+static int applier_kick(brg_store_t *self) {
+    if (!self->applier_started) {
+        int rc = apply_ops(self, self->pend, self->pend_len);
+        self->pend_len = self->pend_ops = 0;
+        return rc;
+    }
+    pthread_mutex_lock(&self->job_lock);
+    uint8_t *buf = self->job;
+    size_t cap = self->job_cap;
+    self->job = self->pend;
+    self->job_cap = self->pend_cap;
+    self->job_len = self->pend_len;
+    __atomic_store_n(&self->job_busy, 1, __ATOMIC_RELAXED);
+    pthread_cond_signal(&self->job_cond);
+    pthread_mutex_unlock(&self->job_lock);
+    self->pend = buf;
+    self->pend_cap = cap;
+    self->pend_len = self->pend_ops = 0;
+    return 0;
+}
+
+/* Started once the store is open, from the thread that opens it: before any CPU placement
+   of the loop (brg_colocate), which the applier must not inherit. */
+static void applier_start(brg_store_t *self) {
+    self->applier_started = pthread_create(&self->applier, NULL, applier_run, self) == 0;
+    if (!self->applier_started)
+        brg_warn("store: no applier thread (%s): the loop applies its writes itself",
+                 strerror(errno));
+}
+
+static void applier_stop(brg_store_t *self) {
+    if (!self->applier_started)
+        return;
+    pthread_mutex_lock(&self->job_lock);
+    self->job_stop = true;
+    pthread_cond_signal(&self->job_cond);
+    pthread_mutex_unlock(&self->job_lock);
+    pthread_join(self->applier, NULL);
+    self->applier_started = false;
+}
+
+/* A run of deferred writes failed with rc: the transaction is made room for (a full map)
+   or rebuilt from the log; an open batch fails (its writes are gone). 0 when made room. */
+static int pend_failed(brg_store_t *self, int rc) {
     self->pend_len = self->pend_ops = 0;
     if ((rc == MDB_MAP_FULL || rc == MDB_TXN_FULL) && make_room(self) == 0)
-        rc = 0;
-    if (!rc)
         return 0;
     set_error(self, "cannot write to the store: %s", lmdb_text(rc));
     if (self->wtxn)
@@ -587,27 +798,48 @@ static int pend_apply(brg_store_t *self) {
     return -1;
 }
 
-/* Apply the op just logged (or defer it); a full map is made room for. */
-static int apply_last(brg_store_t *self, const char *what) {
-    if (deferred(self->log[self->last_op])) {
-        pend_add(self, self->log + self->last_op, self->log_len - self->last_op);
-        return 0;
-    }
-    int rc = apply_ops(self, self->log + self->last_op, self->log_len - self->last_op);
-    if ((rc == MDB_MAP_FULL || rc == MDB_TXN_FULL) && make_room(self) == 0)
-        rc = 0;
-    if (rc)
-        set_error(self, "cannot write %s: %s", what, lmdb_text(rc));
-    return rc ? -1 : 0;
+/* Apply every deferred write to the transaction (the applier's run first), so that the
+   loop may use it. 0, or -1 when the store cannot hold them (pend_failed). */
+static int pend_apply(brg_store_t *self) {
+    int rc = applier_join(self);
+    if (!rc && self->pend_len)
+        rc = apply_ops(self, self->pend, self->pend_len);
+    self->pend_len = self->pend_ops = 0;
+    return rc ? pend_failed(self, rc) : 0;
 }
 
-/* One put or delete of the open batch: logged, then applied. */
-static int write_op(brg_store_t *self, int db, int kind, const void *key, size_t klen,
-                    const void *val, size_t vlen, const char *what) {
+/* Hand what waits to an idle applier once it is `kick` bytes; when PEND_MAX waits, a
+   busy applier is waited for (memory stays bounded). Between batches, or inside one (its
+   writes may go to the applier: a batch that fails aborts the transaction all the same,
+   and the log rebuilds it). */
+static int pend_handoff(brg_store_t *self, size_t kick) {
+    bool full = self->pend_len > PEND_MAX || self->pend_ops > PEND_MAX_OPS;
+    if (!self->wtxn ||
+        (!full && (self->pend_len < kick || __atomic_load_n(&self->job_busy, __ATOMIC_ACQUIRE))))
+        return 0;
+    int rc = applier_join(self);
+    if (!rc)
+        rc = applier_kick(self);
+    return rc ? pend_failed(self, rc) : 0;
+}
+
+/* The op just logged waits in pend for the applier (or a read, or a checkpoint). A big
+   batch (pipelined requests, a price move's slice) hands its writes over as it goes,
+   instead of all at its end; a small one leaves that to brg_store_handoff, after its
+   replies. A failure fails the batch (pend_failed). */
+static void apply_last(brg_store_t *self) {
+    pend_add(self, self->log + self->last_op, self->log_len - self->last_op);
+    if (self->batch && self->log_len >= PEND_KICK && self->pend_len >= PEND_KICK)
+        pend_handoff(self, PEND_KICK);
+}
+
+/* One put or delete of the open batch: logged, applied later (apply_last). */
+static void write_op(brg_store_t *self, int db, int kind, const void *key, size_t klen,
+                     const void *val, size_t vlen) {
     uint8_t *at = log_reserve(self, db, kind, key, klen, vlen);
     if (vlen)
         memcpy(at, val, vlen);
-    return apply_last(self, what);
+    apply_last(self);
 }
 
 /* The cached seqs may hold values of a transaction that will not commit: forget them all
@@ -620,16 +852,13 @@ static void seqs_drop(brg_store_t *self) {
 }
 
 /* Write the seqs the batch changed into the topics table. */
-static int seqs_flush(brg_store_t *self) {
+static void seqs_flush(brg_store_t *self) {
     seq_entry_t *entry;
     while ((entry = self->dirty_seqs)) {
         self->dirty_seqs = entry->next_dirty;
         entry->dirty = false;
-        if (write_op(self, DB_TOPICS, OP_PUT, entry->topic, entry->tlen, &entry->seq, 8,
-                     "seq counter"))
-            return -1;
+        write_op(self, DB_TOPICS, OP_PUT, entry->topic, entry->tlen, &entry->seq, 8);
     }
-    return 0;
 }
 
 /* The batch's record is done with: start the next one empty (a big batch's buffer, say a
@@ -647,10 +876,12 @@ static void log_clear(brg_store_t *self) {
 /* The open batch's writes are discarded: the transaction goes, and is rebuilt from the
    log with the batches before this one. */
 static void write_abort(brg_store_t *self) {
+    applier_join(self); /* its writes go with the transaction; rebuild brings them back */
     if (self->wtxn)
         mdb_txn_abort(self->wtxn);
     self->wtxn = NULL;
     log_clear(self);
+    ov_keep(self, 0, self->ov_open); /* the batch's idempotency rows are void */
     self->pend_len = self->pend_ops =
         0; /* this batch's are void, the logged ones come back by rebuild */
     self->next_pos = self->saved_next_pos;
@@ -666,11 +897,7 @@ static void write_abort(brg_store_t *self) {
 /* The open batch's writes are complete: its redo record goes into the log, which makes
    it durable. A record the log has no room for is committed by a checkpoint instead. */
 static int write_commit(brg_store_t *self) {
-    if (seqs_flush(self)) {
-        write_abort(self);
-        self->failures++;
-        return -1;
-    }
+    seqs_flush(self);
     int rc = 0;
     if (self->log_len) {
         uint64_t batch = self->wal_batch + 1;
@@ -693,8 +920,9 @@ static int write_commit(brg_store_t *self) {
         return -1;
     }
     log_clear(self);
+    self->ov_open = self->ov_len; /* the batch's idempotency rows are logged */
     self->commits++;
-    if ((self->pend_len > PEND_MAX || self->pend_ops > PEND_MAX_OPS) && pend_apply(self))
+    if (pend_handoff(self, SIZE_MAX)) /* only a full pend: the caller hands off the rest */
         brg_warn("store: %s (the redo log keeps the batches)", self->error);
     if (brg_wal_used(self->wal) > brg_wal_size(self->wal) / 2)
         checkpoint(self);
@@ -784,12 +1012,9 @@ static int write_end(brg_store_t *self, int rc) {
     return write_commit(self);
 }
 
-/* A transaction to read from: the write transaction (so a batch sees its own writes and
-   every logged batch before it) or the reused read-only one. Pair with read_end().
-   read_txn for the idempotency rows (never deferred), read_begin for the rest. */
-static MDB_txn *read_txn(brg_store_t *self) {
-    if (self->wtxn)
-        return self->wtxn;
+/* The reused read-only transaction: the state of the last LMDB commit. Pair with
+   read_end(). */
+static MDB_txn *snapshot_txn(brg_store_t *self) {
     int rc = self->rtxn ? mdb_txn_renew(self->rtxn)
                         : mdb_txn_begin(self->env, NULL, MDB_RDONLY, &self->rtxn);
     if (rc) {
@@ -803,8 +1028,14 @@ static MDB_txn *read_txn(brg_store_t *self) {
     return self->rtxn;
 }
 
+/* A transaction to read the journal, the seq counters or the book from: the write
+   transaction with every deferred write applied (so a batch sees its own writes and every
+   logged batch before it), or the snapshot when none is open. Pair with read_end(). The
+   idempotency rows are read through the overlay and the snapshot (brg_store_reply_get). */
 static MDB_txn *read_begin(brg_store_t *self) {
-    return pend_apply(self) ? NULL : read_txn(self);
+    if (pend_apply(self))
+        return NULL;
+    return self->wtxn ? self->wtxn : snapshot_txn(self);
 }
 
 static void read_end(brg_store_t *self, MDB_txn *txn) {
@@ -833,6 +1064,10 @@ int brg_store_commit(brg_store_t *self) {
         return -1;
     }
     return write_commit(self);
+}
+
+int brg_store_handoff(brg_store_t *self) {
+    return pend_handoff(self, PEND_KICK);
 }
 
 int brg_store_checkpoint(brg_store_t *self) {
@@ -995,6 +1230,9 @@ brg_store_t *brg_store_new(const char *data_dir, const brg_store_opts_t *opts, c
     }
     brg_store_t *self = (brg_store_t *)zmalloc(sizeof(brg_store_t));
     pthread_rwlock_init(&self->resize_lock, NULL);
+    pthread_mutex_init(&self->job_lock, NULL);
+    pthread_cond_init(&self->job_cond, NULL);
+    pthread_cond_init(&self->done_cond, NULL);
     self->seqs = zhash_new();
     if (opts)
         self->opts = *opts;
@@ -1058,6 +1296,7 @@ brg_store_t *brg_store_new(const char *data_dir, const brg_store_opts_t *opts, c
     }
     if (wal_recover(self, data_dir) || journal_position(self))
         goto fail;
+    applier_start(self);
     self->commits = self->failures = self->checkpoints = 0;
     char old[4096];
     snprintf(old, sizeof old, "%s/xtbridge.db", data_dir);
@@ -1076,6 +1315,8 @@ void brg_store_destroy(brg_store_t **self_p) {
     if (!self_p || !*self_p)
         return;
     brg_store_t *self = *self_p;
+    applier_join(self); /* a failed run is redone below (rebuild) or by the next open */
+    applier_stop(self);
     /* logged batches go into LMDB now (a batch still open is dropped: it never committed);
        if that fails, the next open applies them from the log */
     if (self->wtxn && self->wal && !self->batch)
@@ -1092,6 +1333,12 @@ void brg_store_destroy(brg_store_t **self_p) {
     brg_wal_destroy(&self->wal);
     free(self->log);
     free(self->pend);
+    free(self->job);
+    free(self->ov);
+    free(self->ov_slots);
+    pthread_mutex_destroy(&self->job_lock);
+    pthread_cond_destroy(&self->job_cond);
+    pthread_cond_destroy(&self->done_cond);
     brg_compat_unlock(&self->lock);
     zhash_destroy(&self->seqs);
     pthread_rwlock_destroy(&self->resize_lock);
@@ -1154,10 +1401,14 @@ static seq_entry_t *seq_entry(brg_store_t *self, const char *topic, size_t tlen)
     memcpy(entry->topic, topic, tlen);
     entry->tlen = tlen;
     MDB_val k = {tlen, (void *)topic}, v;
-    int rc = mdb_get(self->wtxn, self->dbis[DB_TOPICS], &k, &v);
+    /* a topic not seen since the start (or a rollback): rare, so the applier is simply
+       waited for (its writes and the pending ones, then the table read) */
+    MDB_txn *txn = read_begin(self);
+    int rc = txn ? mdb_get(txn, self->dbis[DB_TOPICS], &k, &v) : EIO;
     if (rc == 0 && v.mv_size == 8)
         entry->seq = get_u64(v.mv_data);
-    else if (rc != MDB_NOTFOUND) {
+    read_end(self, txn);
+    if (rc && rc != MDB_NOTFOUND) {
         set_error(self, "cannot read seq counter: %s", lmdb_text(rc));
         free(entry);
         return NULL;
@@ -1192,17 +1443,16 @@ int brg_store_journal_append(brg_store_t *self, const char *topic, brg_store_pac
         memcpy(rec, &self->next_pos, 8);
         memcpy(rec + 8, &now, 8);
         memcpy(rec + JOURNAL_HEADER, data, size);
-        if (apply_last(self, "journal") == 0) {
-            self->next_pos++;
-            self->count++;
-            entry->seq = seq;
-            if (!entry->dirty) {
-                entry->dirty = true;
-                entry->next_dirty = self->dirty_seqs;
-                self->dirty_seqs = entry;
-            }
-            rc = 0;
+        apply_last(self);
+        self->next_pos++;
+        self->count++;
+        entry->seq = seq;
+        if (!entry->dirty) {
+            entry->dirty = true;
+            entry->next_dirty = self->dirty_seqs;
+            self->dirty_seqs = entry;
         }
+        rc = 0;
     }
     if (write_end(self, rc)) {
         free(data);
@@ -1280,10 +1530,8 @@ static bool head_seek(MDB_cursor *cursor, head_t *head, uint64_t from) {
 /* read_begin for readers of the topics table: inside a batch, the seq counters of its own
    events must be in the table first. */
 static MDB_txn *read_topics_begin(brg_store_t *self) {
-    if (self->wtxn && seqs_flush(self)) {
-        self->failed = self->batch > 0;
-        return NULL;
-    }
+    if (self->wtxn)
+        seqs_flush(self);
     return read_begin(self);
 }
 
@@ -1438,11 +1686,19 @@ int brg_store_reply_get(brg_store_t *self, const char *client, const char *reque
                         uint8_t **data, size_t *size) {
     char key[IDEM_KEY_MAX + 32];
     size_t klen = idem_key(key, client, request_id);
-    MDB_txn *txn = read_txn(self);
-    if (!txn)
-        return -1;
+    /* the rows since the last LMDB commit, else the committed state: the write
+       transaction may be the applier's just now */
     MDB_val k = {klen, key}, v;
-    int rc = mdb_get(txn, self->dbis[DB_REPLIES], &k, &v), found = 0;
+    MDB_txn *txn = NULL;
+    int rc = 0, found = 0;
+    if (!ov_get(self, (const uint8_t *)key, klen, &v)) {
+        if (!(txn = snapshot_txn(self)))
+            return -1;
+        rc = mdb_get(txn, self->dbis[DB_REPLIES], &k, &v);
+    }
+    /* a row retention has cut is gone, though its delete may not be committed yet */
+    if (rc == 0 && v.mv_size >= 8 && get_u64(v.mv_data) < self->reply_cut)
+        rc = MDB_NOTFOUND;
     if (rc == 0 && v.mv_size >= 8) {
         *size = v.mv_size - 8;
         *data = (uint8_t *)malloc(*size ? *size : 1);
@@ -1466,8 +1722,9 @@ int brg_store_reply_put(brg_store_t *self, const char *client, const char *reque
     uint8_t *row = log_reserve(self, DB_REPLIES, OP_PUT, key, klen, 8 + size);
     memcpy(row, &now, 8);
     memcpy(row + 8, data, size);
-    int rc = apply_last(self, "idempotency row");
-    return write_end(self, rc ? -1 : 0);
+    apply_last(self);
+    ov_put(self, (const uint8_t *)key, klen, row, 8 + size);
+    return write_end(self, 0);
 }
 
 /* --- backend state ----------------------------------------------------------------- */
@@ -1482,7 +1739,8 @@ int brg_store_state_put(brg_store_t *self, const void *key, size_t klen, const v
     }
     if (write_begin(self))
         return -1;
-    return write_end(self, write_op(self, DB_STATE, OP_PUT, key, klen, val, vlen, "state"));
+    write_op(self, DB_STATE, OP_PUT, key, klen, val, vlen);
+    return write_end(self, 0);
 }
 
 int brg_store_state_del(brg_store_t *self, const void *key, size_t klen) {
@@ -1490,7 +1748,8 @@ int brg_store_state_del(brg_store_t *self, const void *key, size_t klen) {
         return 0;
     if (write_begin(self))
         return -1;
-    return write_end(self, write_op(self, DB_STATE, OP_DEL, key, klen, NULL, 0, "state"));
+    write_op(self, DB_STATE, OP_DEL, key, klen, NULL, 0);
+    return write_end(self, 0);
 }
 
 int brg_store_state_get(brg_store_t *self, const void *key, size_t klen, uint8_t **val,
@@ -1590,6 +1849,7 @@ int64_t brg_store_prune(brg_store_t *self, int64_t now_s, int64_t budget) {
     cursor = NULL;
     /* idempotency rows: a slice of the sweep, wrapping round at the end */
     uint64_t reply_cut = (uint64_t)(now_s - self->opts.reply_retention_s);
+    self->reply_cut = reply_cut;
     if (mdb_cursor_open(self->wtxn, self->dbis[DB_REPLIES], &cursor)) {
         rc = -1;
         goto done;

@@ -26,7 +26,9 @@
     and fails if another process holds it.
 
     Threading: every call runs on the bridge loop thread, except brg_store_journal_read_mt
-    and brg_store_epoch (which see checkpoints only).
+    and brg_store_epoch (which see checkpoints only). The store has a thread of its own,
+    the applier, that puts logged batches into the B-tree (brg_store_handoff); it never
+    calls back into the caller.
 */
 #ifndef BRG_STORE_H_INCLUDED
 #define BRG_STORE_H_INCLUDED
@@ -73,6 +75,12 @@ bool brg_store_in_batch(brg_store_t *self);
     (brg_store_journal_read_mt) see recent batches and a restart has little to replay.
     0, or -1 when LMDB could not commit (the log keeps the batches; nothing is lost). */
 int brg_store_checkpoint(brg_store_t *self);
+/*  Between batches, after their replies are out: hand the writes that wait for the
+    B-tree (journal, seq counters, book, idempotency rows) to the store's applier thread
+    once enough of them wait. A commit does it itself only when too many wait. 0, or -1
+    when an earlier run of the applier failed and the store could not recover (the redo
+    log keeps the batches; brg_store_error() says why). */
+int brg_store_handoff(brg_store_t *self);
 /*  Checkpoints since open. */
 uint64_t brg_store_checkpoints(brg_store_t *self);
 /*  Make the open batch fail at commit (a caller could not write what it must), with

@@ -100,6 +100,8 @@ static int group_end(void *arg) {
         brg_error("events of a backend could not be stored, not published: %s",
                   brg_store_error(group->store));
     brg_publisher_flush(group->publisher, committed);
+    if (committed)
+        brg_store_handoff(group->store);
     return committed ? 0 : -1;
 }
 

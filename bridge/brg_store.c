@@ -1722,8 +1722,8 @@ int brg_store_reply_put(brg_store_t *self, const char *client, const char *reque
     uint8_t *row = log_reserve(self, DB_REPLIES, OP_PUT, key, klen, 8 + size);
     memcpy(row, &now, 8);
     memcpy(row + 8, data, size);
-    apply_last(self);
     ov_put(self, (const uint8_t *)key, klen, row, 8 + size);
+    apply_last(self);
     return write_end(self, 0);
 }
 

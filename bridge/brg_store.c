@@ -142,8 +142,9 @@ struct brg_store {
     uint8_t *job;
     size_t job_len, job_cap;
     bool job_stop;
-    int job_busy; /* atomic: a job is handed over and not finished */
-    int job_rc;   /* the LMDB error of the last job, 0 */
+    int job_busy;      /* atomic: a job is handed over and not finished */
+    int job_rc;        /* the LMDB error of the last job, 0 */
+    uint64_t handoffs; /* runs handed to the applier */
     /* Idempotency rows written since the last LMDB commit (the overlay): reply_get looks
        here, then in the committed state, and never needs the write transaction the
        applier may be using. An arena of ov_row_t + key + value; rows of the open batch
@@ -764,6 +765,7 @@ static int applier_kick(brg_store_t *self) {
     __atomic_store_n(&self->job_busy, 1, __ATOMIC_RELAXED);
     pthread_cond_signal(&self->job_cond);
     pthread_mutex_unlock(&self->job_lock);
+    self->handoffs++;
     self->pend = buf;
     self->pend_cap = cap;
     self->pend_len = self->pend_ops = 0;
@@ -1077,6 +1079,10 @@ int brg_store_commit(brg_store_t *self) {
 
 int brg_store_handoff(brg_store_t *self) {
     return pend_handoff(self, PEND_KICK);
+}
+
+uint64_t brg_store_handoffs(brg_store_t *self) {
+    return self->handoffs;
 }
 
 int brg_store_checkpoint(brg_store_t *self) {

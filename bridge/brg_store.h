@@ -81,6 +81,8 @@ int brg_store_checkpoint(brg_store_t *self);
     when an earlier run of the applier failed and the store could not recover (the redo
     log keeps the batches; brg_store_error() says why). */
 int brg_store_handoff(brg_store_t *self);
+/*  Runs of writes handed to the applier since open. */
+uint64_t brg_store_handoffs(brg_store_t *self);
 /*  Checkpoints since open. */
 uint64_t brg_store_checkpoints(brg_store_t *self);
 /*  Make the open batch fail at commit (a caller could not write what it must), with

@@ -1055,6 +1055,44 @@ Test(router, a_lone_request_is_committed_before_the_router_looks_for_more) {
     env_close(&env);
 }
 
+/* A pipelining client's batch hands the store's B-tree work to the store's applier
+   thread; requests that come one at a time leave it to the loop (the applier would run
+   on the CPU of a client waiting for its reply). */
+Test(router, only_a_pipelined_batch_hands_its_writes_to_the_applier) {
+    env_t env = {0};
+    env.inproc = true;
+    env_open(&env, NULL);
+    zsock_t *a = dealer(&env, "client-handoff");
+    char id[32];
+    for (int i = 0; i < 150; i++) {
+        snprintf(id, sizeof id, "h-%d", i);
+        Xtbridge__Reply *reply = order_on(&env, a, id, "handoff");
+        cr_assert_eq(reply->order_stock->order_id, i + 1);
+        xtbridge__reply__free_unpacked(reply, NULL);
+    }
+    cr_assert_eq(brg_store_handoffs(env.store), 0, "one at a time: the loop keeps the work");
+    for (int i = 150; i < 250; i++) {
+        snprintf(id, sizeof id, "h-%d", i);
+        send_order(a, id, "handoff");
+    }
+    /* the lone-batch rule: the first alone, then the other 99 as one batch */
+    cr_assert_eq(brg_router_drain(env.router, 256), 100);
+    cr_assert_geq(brg_store_handoffs(env.store), 1, "the batch of 99 went to the applier");
+    for (int i = 150; i < 250; i++) {
+        Xtbridge__Reply *reply = recv_reply(a);
+        snprintf(id, sizeof id, "h-%d", i);
+        cr_assert_str_eq(reply->request_id, id);
+        cr_assert_eq(reply->order_stock->order_id, i + 1);
+        xtbridge__reply__free_unpacked(reply, NULL);
+    }
+    /* what the applier put is there: a repeated request id is answered from the store */
+    Xtbridge__Reply *reply = order_on(&env, a, "h-200", "handoff");
+    cr_assert_eq(reply->order_stock->order_id, 201);
+    xtbridge__reply__free_unpacked(reply, NULL);
+    zsock_destroy(&a);
+    env_close(&env);
+}
+
 /* A call that makes many events commits and publishes them in slices (checkpoints), so
    the first reach subscribers before the call ends; all arrive once, in order. */
 Test(router, checkpoints_publish_a_burst_in_slices) {

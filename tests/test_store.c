@@ -798,6 +798,8 @@ Test(store, the_loop_reads_every_batch_while_the_applier_puts_them) {
         if (i % 1000 == 0)
             cr_assert_eq(brg_store_checkpoint(store), 0, "%s", brg_store_error(store));
     }
+    cr_assert_gt(brg_store_handoffs(store), 10, "the applier did the puts: %llu runs",
+                 (unsigned long long)brg_store_handoffs(store));
     cr_assert_eq(brg_store_checkpoint(store), 0);
     scan_t other = {0};
     bool more = true;

@@ -18,12 +18,13 @@
     transaction a page is copied once per checkpoint, shared by hundreds of batches.
     On open, the records after meta "wal" are applied again (a crash lost only the LMDB
     transaction, never a logged batch). A write's B-tree put comes later (`pend`): a reply
-    waits for the record copy, not for the puts. The applier thread makes them, in runs
-    handed over every PEND_KICK bytes (brg_store_handoff after a batch's replies, or along
-    a big batch), while the loop goes on; a read of the transaction, a checkpoint and a
-    failure wait for it first (applier_join). Idempotency rows, looked up by every
-    request, are read from memory until LMDB has committed them (the overlay), then from
-    the committed state: that lookup never waits for the applier.
+    waits for the record copy, not for the puts. Under pipelined load the applier thread
+    makes them, in runs handed over every PEND_KICK bytes (brg_store_handoff after a
+    pipelined batch's replies, or along a batch that passes PEND_KICK), while the loop goes
+    on; a read of the transaction, a checkpoint and a failure wait for it first
+    (applier_join). Otherwise the checkpoint applies them on the loop. Idempotency rows,
+    looked up by every request, are read from memory until LMDB has committed them (the
+    overlay), then from the committed state: that lookup never waits for the applier.
 
     A batch that fails (a write error, a full store, a caller's brg_store_fail_batch) must
     leave no trace, but LMDB can only abort the whole transaction: so it is aborted and

@@ -77,7 +77,11 @@ bool brg_store_in_batch(brg_store_t *self);
 int brg_store_checkpoint(brg_store_t *self);
 /*  Between batches, after their replies are out: hand the writes that wait for the
     B-tree (journal, seq counters, book, idempotency rows) to the store's applier thread
-    once enough of them wait. A commit does it itself only when too many wait. 0, or -1
+    once enough of them wait (a batch that passes 32 KiB hands them over on its own).
+    Without it they wait for the checkpoint, or a commit applies them on the calling
+    thread when 256 KiB wait: the right thing for requests that come one at a time, whose
+    clients the applier's runs would slow down (the router calls this after pipelined
+    batches only). 0, or -1
     when an earlier run of the applier failed and the store could not recover (the redo
     log keeps the batches; brg_store_error() says why). */
 int brg_store_handoff(brg_store_t *self);

@@ -85,6 +85,11 @@ typedef struct brg_backend_ops {
         store). Returns 0, or -1 if the backend cannot undo (a real terminal): the bridge
         then marks itself degraded. NULL: cannot undo. */
     int (*restore)(void *self);
+    /*  Units of the underlying that one unit of order_volume of `code` stands for: a
+        futures contract's multiplier (300 for IF), so the risk module's max_notional
+        compares price x volume x multiplier. 0 (a code the backend does not know as a
+        contract) or NULL: 1, the stock case. */
+    int64_t (*multiplier)(void *self, const char *code);
 } brg_backend_ops_t;
 
 /*  Find a backend table by name ("sim", ...). NULL if unknown. */

@@ -667,10 +667,20 @@ Xtbridge__ErrorCode brg_risk_check(brg_risk_t *self, const char *account_id, con
                      l->max_notional, fmt_price(p, sizeof p, price));
             return XTBRIDGE__ERROR_CODE__RISK_REJECTED;
         }
-        long double notional = (long double)price * (long double)volume;
+        /* a futures lot is worth price x multiplier (IF: 300 yuan a point) */
+        int64_t mult = self->ops && self->ops->multiplier && code[0]
+                           ? self->ops->multiplier(self->backend, code)
+                           : 0;
+        if (mult < 1)
+            mult = 1;
+        long double notional = (long double)price * (long double)volume * (long double)mult;
         if (llroundl(notional * 100.0L) > l->max_notional_cents) {
-            snprintf(msg, msglen, "max_notional %.2f exceeded: %s x %lld = %.2Lf", l->max_notional,
-                     fmt_price(p, sizeof p, price), (long long)volume, notional);
+            char times[48] = "";
+            if (mult > 1)
+                snprintf(times, sizeof times, " x %lld", (long long)mult);
+            snprintf(msg, msglen, "max_notional %.2f exceeded: %s x %lld%s = %.2Lf",
+                     l->max_notional, fmt_price(p, sizeof p, price), (long long)volume, times,
+                     notional);
             return XTBRIDGE__ERROR_CODE__RISK_REJECTED;
         }
     }

@@ -109,6 +109,28 @@ Test(risk_unit, max_notional_in_cents) {
     brg_risk_destroy(&risk);
 }
 
+/* A futures lot is worth price x multiplier: the backend says the multiplier per code. */
+static int64_t fake_multiplier(void *self, const char *code) {
+    (void)self;
+    return strcmp(code, "IF2612.IF") == 0 ? 300 : 0;
+}
+
+Test(risk_unit, max_notional_counts_a_futures_lot_at_its_multiplier) {
+    static const brg_backend_ops_t ops = {.name = "fake", .multiplier = fake_multiplier};
+    brg_risk_t *risk =
+        risk_ok("risk\n    account\n        id = " ACC "\n        max_notional = 1200000\n");
+    brg_risk_attach(risk, &ops, NULL, NULL);
+    /* 4000 points x 1 lot x 300 = 1,200,000.00: at the limit; one point more is over */
+    expect_ok(risk, ACC, "IF2612.IF", 1, 4000);
+    expect_refused(risk, ACC, "IF2612.IF", 1, 4000.2, XTBRIDGE__ERROR_CODE__RISK_REJECTED,
+                   "max_notional 1200000.00 exceeded: 4000.20 x 1 x 300 = 1200060.00");
+    expect_refused(risk, ACC, "IF2612.IF", 2, 3000, XTBRIDGE__ERROR_CODE__RISK_REJECTED,
+                   "max_notional 1200000.00 exceeded: 3000.00 x 2 x 300 = 1800000.00");
+    /* a code the backend does not know as a contract counts 1 a unit */
+    expect_ok(risk, ACC, "600000.SH", 100000, 12);
+    brg_risk_destroy(&risk);
+}
+
 Test(risk_unit, codes_and_boards) {
     brg_risk_t *risk = risk_ok("risk\n    account\n        id = " ACC
                                "\n        allowed_codes = 600000.SH, 000001.SZ\n"
@@ -504,6 +526,33 @@ Test(risk_wire, volume_and_notional_at_and_over_the_limit, .fini = stop_bridge, 
     cr_assert_eq(id, 1, "the first order placed gets id 1: nothing was placed before it");
     next_order_push_is(id, 50);
     cr_assert_eq(count_orders(), 1);
+}
+
+/* A futures account of the sim (added to the config): an IF lot is 300 yuan a point, and
+   the limit counts it so. */
+Test(risk_wire, max_notional_of_a_futures_order, .fini = stop_bridge, .timeout = 60) {
+    start_with_risk("    account\n        id = 1000000367\n        type = FUTURE\n"
+                    "        cash = 1000000\n"
+                    "risk\n    account\n        id = 1000000367\n"
+                    "        max_notional = 1000000\n");
+    Xtbridge__Reply *r = xtbt_call_ok(s_client, xtb_req_sim_set_price("IF2412.IF", 3350, 0, -1),
+                                      XTBRIDGE__REPLY__RESULT_SIM_SET_PRICE);
+    xtb_reply_destroy(&r);
+    Xtbridge__Request *req = xtb_req_order("1000000367", "IF2412.IF", 0 /* FUTURE_OPEN_LONG */, 1,
+                                           FIX, 3400, "risk", "", false);
+    req->order_stock->account->account_type = 1; /* FUTURE */
+    r = xtbt_call(s_client, req);
+    cr_assert_eq(r->error->code, XTBRIDGE__ERROR_CODE__RISK_REJECTED, "%s", r->error->message);
+    cr_assert_str_eq(r->error->message,
+                     "max_notional 1000000.00 exceeded: 3400.00 x 1 x 300 = 1020000.00");
+    xtb_reply_destroy(&r);
+    req = xtb_req_order("1000000367", "IF2412.IF", 0, 1, FIX, 3300, "risk", "", false);
+    req->order_stock->account->account_type = 1;
+    r = xtbt_call(s_client, req);
+    cr_assert_eq(r->error->code, XTBRIDGE__ERROR_CODE__OK, "3300 x 300 = 990,000: %s",
+                 r->error->message);
+    cr_assert_gt(r->order_stock->order_id, 0);
+    xtb_reply_destroy(&r);
 }
 
 Test(risk_wire, allowed_codes_and_boards, .fini = stop_bridge, .timeout = 60) {

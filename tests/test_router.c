@@ -149,7 +149,8 @@ static void fake_describe(void *self, brg_call_t *call, Xtbridge__HelloReply *he
 }
 
 static const brg_backend_ops_t fake_ops = {
-    "fake", NULL, NULL, NULL, fake_serves, fake_handle, fake_describe, fake_persist, fake_restore};
+    "fake", NULL, NULL, NULL, fake_serves, fake_handle, fake_describe, fake_persist, fake_restore,
+    NULL};
 
 /* ---- fixture ------------------------------------------------------------------------ */
 typedef struct {

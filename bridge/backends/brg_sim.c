@@ -2901,6 +2901,12 @@ static void sim_describe(void *handle, brg_call_t *call, Xtbridge__HelloReply *h
     }
 }
 
+/* The risk module's notional: a futures lot is multiplier x price (stock codes: 0 = 1). */
+static int64_t sim_multiplier(void *self, const char *code) {
+    (void)self;
+    return brg_sim_futures_code_multiplier(code);
+}
+
 const brg_backend_ops_t brg_sim_ops = {
     .name = "sim",
     .create = sim_create,
@@ -2911,4 +2917,5 @@ const brg_backend_ops_t brg_sim_ops = {
     .describe = sim_describe,
     .persist = sim_persist,
     .restore = sim_restore,
+    .multiplier = sim_multiplier,
 };

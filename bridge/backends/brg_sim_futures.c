@@ -193,6 +193,11 @@ static const product_t *product_of(const char *code) {
     return parse_code(code, NULL, 0);
 }
 
+int64_t brg_sim_futures_code_multiplier(const char *code) {
+    const product_t *p = product_of(code);
+    return p ? p->multiplier : 0;
+}
+
 /* SHFE and INE tell close-today from close-yesterday; the others close FIFO. */
 static bool split_today(const product_t *p) {
     return strcmp(p->suffix, "SF") == 0 || strcmp(p->suffix, "INE") == 0;

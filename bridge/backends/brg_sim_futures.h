@@ -41,6 +41,8 @@ bool brg_sim_futures_code_valid(const char *code);
 const char *brg_sim_futures_code_problem(const char *code, char *buf, size_t len);
 /*  xtconstant market of a valid contract (2..6), or -1. */
 int brg_sim_futures_code_market(const char *code);
+/*  The contract multiplier of a valid futures code (300 for IF2412.IF), 0 otherwise. */
+int64_t brg_sim_futures_code_multiplier(const char *code);
 
 typedef struct brg_sim_futures brg_sim_futures_t;
 

@@ -238,8 +238,9 @@ static void expect_invalid_order(Xtbridge__OrderStockRequest *o, const char *wha
 }
 
 /* Cancel by order id; sync returns result, async returns seq. */
-static int64_t cancel_on(const char *acct, int64_t order_id, bool async) {
+static int64_t cancel_typed(const char *acct, int32_t account_type, int64_t order_id, bool async) {
     Xtbridge__Account account = account_of(acct);
+    account.account_type = account_type;
     Xtbridge__CancelOrderStockRequest c = XTBRIDGE__CANCEL_ORDER_STOCK_REQUEST__INIT;
     c.account = &account;
     c.order_id = order_id;
@@ -264,6 +265,10 @@ static int64_t cancel_on(const char *acct, int64_t order_id, bool async) {
     }
     brg_call_destroy(&call);
     return result;
+}
+
+static int64_t cancel_on(const char *acct, int64_t order_id, bool async) {
+    return cancel_typed(acct, 2, order_id, async);
 }
 
 static int64_t cancel(int64_t order_id, bool async) {
@@ -2564,6 +2569,12 @@ Test(sim, relaxed_response_order_lets_the_answer_come_after) {
     mark = npushes;
     cancel(99999, true);
     expect_kinds(mark, "cancel_error,cancel_async");
+    /* the FUTURE account's book answers in the same order (it used to ignore the flag) */
+    mark = npushes;
+    cancel_typed("1000000367", 1, 99999, true);
+    expect_kinds(mark, "cancel_error,cancel_async");
+    cr_assert_str_eq(pushes[mark].account, "1000000367");
+    cr_assert_eq(pushes[mark].event->cancel_error->account_type, 1);
     mark = npushes;
     Xtbridge__Account other = account_of("42");
     Xtbridge__OrderStockRequest o = order_req(&other, "600000.SH", 23, 100, 11, 10.60);
@@ -2579,6 +2590,9 @@ Test(sim, relaxed_response_order_lets_the_answer_come_after) {
     mark = npushes;
     order_async("600000.SH", 23, 150, 11, 10.50);
     expect_kinds(mark, "order_async,order,order_error");
+    mark = npushes;
+    cancel_typed("1000000367", 1, 99999, true);
+    expect_kinds(mark, "cancel_async,cancel_error");
 }
 
 /* A store seeded with the defaults before the CREDIT account existed gets it, fresh. */

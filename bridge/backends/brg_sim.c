@@ -1079,39 +1079,50 @@ static void handle_order(brg_sim_t *self, brg_call_t *call, const Xtbridge__Orde
     }
 }
 
+void brg_sim_push_cancel_result(const brg_sim_ctx_t *ctx, int32_t account_type,
+                                const char *account_id, int64_t order_id, int market,
+                                const char *sysid, const char *error, int64_t seq) {
+    if (!ctx->emit)
+        return;
+    Xtbridge__XtCancelOrderResponse resp = XTBRIDGE__XT_CANCEL_ORDER_RESPONSE__INIT;
+    resp.account_type = account_type;
+    resp.account_id = (char *)account_id;
+    resp.order_id = order_id;
+    resp.order_sysid = (char *)(sysid ? sysid : "");
+    resp.cancel_result = error ? -1 : 0;
+    resp.seq = seq;
+    resp.error_msg = (char *)(error ? error : "");
+    Xtbridge__Event resp_event = XTBRIDGE__EVENT__INIT;
+    resp_event.body_case = XTBRIDGE__EVENT__BODY_CANCEL_ASYNC;
+    resp_event.cancel_async = &resp;
+    Xtbridge__XtCancelError msg = XTBRIDGE__XT_CANCEL_ERROR__INIT;
+    msg.account_type = account_type;
+    msg.account_id = (char *)account_id;
+    msg.order_id = order_id;
+    msg.market = market;
+    msg.order_sysid = (char *)(sysid ? sysid : "");
+    msg.error_id = BRG_SIM_CANCEL_ERROR_ID;
+    msg.error_msg = (char *)(error ? error : "");
+    msg.seq = seq > 0 ? seq : 0;
+    Xtbridge__Event event = XTBRIDGE__EVENT__INIT;
+    event.body_case = XTBRIDGE__EVENT__BODY_CANCEL_ERROR;
+    event.cancel_error = &msg;
+    bool answer = seq > 0;
+    if (answer && !ctx->relaxed_order)
+        ctx->emit(ctx->emit_arg, "cancel_async", account_id, &resp_event);
+    if (error)
+        ctx->emit(ctx->emit_arg, "cancel_error", account_id, &event);
+    if (answer && ctx->relaxed_order)
+        ctx->emit(ctx->emit_arg, "cancel_async", account_id, &resp_event);
+}
+
 static void push_unknown_account_cancel(brg_sim_t *self, const Xtbridge__Account *account,
                                         int64_t order_id, int market, const char *sysid,
                                         int64_t seq) {
     char buf[300];
     const char *text = unknown_account_text(self, account, buf, sizeof buf);
-    Xtbridge__XtCancelOrderResponse resp = XTBRIDGE__XT_CANCEL_ORDER_RESPONSE__INIT;
-    resp.account_type = request_account_type(account);
-    resp.account_id = account->account_id;
-    resp.order_id = order_id;
-    resp.order_sysid = (char *)sysid;
-    resp.cancel_result = -1;
-    resp.seq = seq;
-    resp.error_msg = (char *)text;
-    Xtbridge__Event resp_event = XTBRIDGE__EVENT__INIT;
-    resp_event.body_case = XTBRIDGE__EVENT__BODY_CANCEL_ASYNC;
-    resp_event.cancel_async = &resp;
-    if (seq > 0 && !self->ctx.relaxed_order)
-        emit(self, "cancel_async", account->account_id, &resp_event);
-    Xtbridge__XtCancelError msg = XTBRIDGE__XT_CANCEL_ERROR__INIT;
-    msg.account_type = request_account_type(account);
-    msg.account_id = account->account_id;
-    msg.order_id = order_id;
-    msg.market = market;
-    msg.order_sysid = (char *)sysid;
-    msg.error_id = BRG_SIM_CANCEL_ERROR_ID;
-    msg.error_msg = (char *)text;
-    msg.seq = seq;
-    Xtbridge__Event event = XTBRIDGE__EVENT__INIT;
-    event.body_case = XTBRIDGE__EVENT__BODY_CANCEL_ERROR;
-    event.cancel_error = &msg;
-    emit(self, "cancel_error", account->account_id, &event);
-    if (seq > 0 && self->ctx.relaxed_order)
-        emit(self, "cancel_async", account->account_id, &resp_event);
+    brg_sim_push_cancel_result(&self->ctx, request_account_type(account), account->account_id,
+                               order_id, market, sysid, text, seq);
 }
 
 static void set_cancel_reply(brg_call_t *call, Xtbridge__Reply__ResultCase result_case, bool async,

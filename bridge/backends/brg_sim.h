@@ -47,6 +47,14 @@ typedef struct {
 
 extern const brg_backend_ops_t brg_sim_ops;
 
+/*  The pushes of a cancel's outcome, as xttrader sends them: cancel_async when seq > 0
+    (the async call's answer; cancel_result -1 on failure), and on failure cancel_error
+    (error_id BRG_SIM_CANCEL_ERROR_ID). The answer comes first unless relaxed response
+    order (ctx->relaxed_order) lets it come after. error NULL: a cancel that went through. */
+void brg_sim_push_cancel_result(const brg_sim_ctx_t *ctx, int32_t account_type,
+                                const char *account_id, int64_t order_id, int market,
+                                const char *sysid, const char *error, int64_t seq);
+
 /*  Version of the stored book's layout (SimCounters.format). */
 #define BRG_SIM_STATE_FORMAT 2 /* 2: money in fen (int64); 1: yuan doubles, still read */
 

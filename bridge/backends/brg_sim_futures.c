@@ -693,37 +693,11 @@ static void push_order_error(brg_sim_futures_t *self, const order_t *o, const ch
     emit(self, "order_error", &event);
 }
 
+/* cancel_async and cancel_error as the stock book sends them (relaxed order included) */
 static void push_cancel_result(brg_sim_futures_t *self, int64_t order_id, int market,
                                const char *sysid, const char *error, int64_t seq) {
-    if (seq > 0) {
-        Xtbridge__XtCancelOrderResponse msg = XTBRIDGE__XT_CANCEL_ORDER_RESPONSE__INIT;
-        msg.account_type = BRG_SIM_ACCOUNT_FUTURE;
-        msg.account_id = self->account_id;
-        msg.order_id = order_id;
-        msg.order_sysid = (char *)(sysid ? sysid : "");
-        msg.cancel_result = error ? -1 : 0;
-        msg.seq = seq;
-        msg.error_msg = (char *)(error ? error : "");
-        Xtbridge__Event event = XTBRIDGE__EVENT__INIT;
-        event.body_case = XTBRIDGE__EVENT__BODY_CANCEL_ASYNC;
-        event.cancel_async = &msg;
-        emit(self, "cancel_async", &event);
-    }
-    if (error) {
-        Xtbridge__XtCancelError msg = XTBRIDGE__XT_CANCEL_ERROR__INIT;
-        msg.account_type = BRG_SIM_ACCOUNT_FUTURE;
-        msg.account_id = self->account_id;
-        msg.order_id = order_id;
-        msg.market = market;
-        msg.order_sysid = (char *)(sysid ? sysid : "");
-        msg.error_id = BRG_SIM_CANCEL_ERROR_ID;
-        msg.error_msg = (char *)error;
-        msg.seq = seq > 0 ? seq : 0;
-        Xtbridge__Event event = XTBRIDGE__EVENT__INIT;
-        event.body_case = XTBRIDGE__EVENT__BODY_CANCEL_ERROR;
-        event.cancel_error = &msg;
-        emit(self, "cancel_error", &event);
-    }
+    brg_sim_push_cancel_result(self->ctx, BRG_SIM_ACCOUNT_FUTURE, self->account_id, order_id,
+                               market, sysid, error, seq);
 }
 
 /* Pushes of the positions an order touches (its close legs' and its open leg's). */

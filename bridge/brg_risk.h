@@ -2,9 +2,10 @@
 
     Per-account limits from the config's `risk` section (an `account` entry per account
     id, an optional `default` entry for accounts not listed): max_order_volume,
-    max_notional (price x volume of one order), max_orders_per_second (sliding 1 s
-    window), max_open_orders, allowed_codes / allowed_boards; and a kill switch per account
-    or for all accounts (an admin call, durable in the store).
+    max_notional (price x volume of one order, x the backend's contract multiplier for a
+    futures lot), max_orders_per_second (sliding 1 s window), max_open_orders,
+    allowed_codes / allowed_boards; and a kill switch per account or for all accounts (an
+    admin call, durable in the store).
 
     The router asks brg_risk_check_call() before it hands an order call to the backend; a
     rejected call is answered RISK_REJECTED or RATE_LIMITED naming the rule, its limit and

@@ -75,8 +75,7 @@ typedef struct {
 } step_t;
 
 typedef struct {
-    const ProtobufCMessageDescriptor *desc; /* first: brg_plans finds the plan by it */
-    unsigned n;
+    brg_plan_head_t head; /* first: brg_plans finds the plan by it */
     step_t steps[];
 } plan_t;
 
@@ -107,8 +106,8 @@ static void *plan_build(const ProtobufCMessageDescriptor *d) {
     plan_t *p = (plan_t *)malloc(sizeof(plan_t) + d->n_fields * sizeof(step_t));
     if (!p)
         return NULL;
-    p->desc = d;
-    p->n = d->n_fields;
+    p->head.desc = d;
+    p->head.n = d->n_fields;
     for (unsigned i = 0; i < d->n_fields; i++) {
         const ProtobufCFieldDescriptor *f = &d->fields[i];
         step_t *s = &p->steps[i];
@@ -196,10 +195,10 @@ static void *plan_build(const ProtobufCMessageDescriptor *d) {
     }
     /* a oneof's members follow each other (an Event's 13 bodies): one step finds the one
        its case names instead of each member testing the case */
-    for (unsigned i = 0; i < p->n;) {
+    for (unsigned i = 0; i < p->head.n;) {
         unsigned j = i + 1;
         if (p->steps[i].presence == P_ONEOF)
-            while (j < p->n && p->steps[j].presence == P_ONEOF &&
+            while (j < p->head.n && p->steps[j].presence == P_ONEOF &&
                    p->steps[j].qoffset == p->steps[i].qoffset)
                 j++;
         p->steps[i].group = j - i;
@@ -225,7 +224,7 @@ static size_t pack_message(const ProtobufCMessage *msg, uint8_t *out, size_t cap
         return SIZE_MAX;
     const char *base = (const char *)msg;
     size_t at = 0;
-    for (const step_t *it = plan->steps, *end = it + plan->n; it < end; it++) {
+    for (const step_t *it = plan->steps, *end = it + plan->head.n; it < end; it++) {
         const step_t *s = it;
         const char *m = base + s->offset;
         uint64_t v;

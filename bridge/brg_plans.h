@@ -1,6 +1,6 @@
 /*  brg_plans.h - a table from a protobuf-c message descriptor to a "plan" built from it
     once and kept for the process: brg_pbenc's packing plans and brg_validate's walks each
-    keep one. A plan is any malloc'd struct whose first member is its descriptor pointer.
+    keep one. A plan is any malloc'd struct whose first member is a brg_plan_head_t.
 
     Lock-free (C11 atomics): two threads that meet a new type at once both build its plan
     and one is dropped. Inline, as the encoder looks a plan up for every message it packs.
@@ -17,7 +17,14 @@
 extern "C" {
 #endif
 
-/*  Builds the plan of desc (malloc'd, descriptor first), or NULL. */
+/*  What every plan starts with: its message type and the number of steps after it (the
+    steps are each module's own). */
+typedef struct {
+    const ProtobufCMessageDescriptor *desc;
+    unsigned n;
+} brg_plan_head_t;
+
+/*  Builds the plan of desc (malloc'd, a brg_plan_head_t first), or NULL. */
 typedef void *brg_plan_build_fn(const ProtobufCMessageDescriptor *desc);
 
 /*  The plan of desc in `slots` (a zeroed array of nslots, kept for the process), built by
@@ -29,7 +36,7 @@ static inline void *brg_plans_of(_Atomic(void *) *slots, size_t nslots,
     for (size_t probe = 0; probe < nslots; probe++) {
         _Atomic(void *) *slot = &slots[(h + probe) % nslots];
         void *p = atomic_load_explicit(slot, memory_order_acquire);
-        if (p && *(const ProtobufCMessageDescriptor *const *)p == desc)
+        if (p && ((const brg_plan_head_t *)p)->desc == desc)
             return p;
         if (p)
             continue;
@@ -40,7 +47,7 @@ static inline void *brg_plans_of(_Atomic(void *) *slots, size_t nslots,
         if (atomic_compare_exchange_strong(slot, &expected, mine))
             return mine;
         free(mine);
-        if (*(const ProtobufCMessageDescriptor *const *)expected == desc)
+        if (((const brg_plan_head_t *)expected)->desc == desc)
             return expected;
     }
     return NULL;

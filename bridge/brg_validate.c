@@ -198,8 +198,7 @@ typedef struct {
 } step_t;
 
 typedef struct {
-    const ProtobufCMessageDescriptor *desc; /* first: brg_plans finds the plan by it */
-    unsigned n;
+    brg_plan_head_t head; /* first: brg_plans finds the plan by it */
     step_t steps[];
 } plan_t;
 
@@ -207,19 +206,19 @@ static void *plan_build(const ProtobufCMessageDescriptor *desc) {
     plan_t *p = (plan_t *)malloc(sizeof(plan_t) + desc->n_fields * sizeof(step_t));
     if (!p)
         return NULL;
-    p->desc = desc;
-    p->n = 0;
+    p->head.desc = desc;
+    p->head.n = 0;
     for (unsigned i = 0; i < desc->n_fields; i++) {
         const ProtobufCFieldDescriptor *field = &desc->fields[i];
         if (field->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
             bool seen = false;
-            for (unsigned k = 0; k < p->n && !seen; k++)
+            for (unsigned k = 0; k < p->head.n && !seen; k++)
                 seen = !p->steps[k].field && p->steps[k].qoffset == field->quantifier_offset;
             if (!seen)
-                p->steps[p->n++] = (step_t){NULL, NULL, field->quantifier_offset};
+                p->steps[p->head.n++] = (step_t){NULL, NULL, field->quantifier_offset};
         } else if (field->type == PROTOBUF_C_TYPE_STRING ||
                    field->type == PROTOBUF_C_TYPE_MESSAGE) {
-            p->steps[p->n++] = (step_t){field, limit_for(desc, field->name), 0};
+            p->steps[p->head.n++] = (step_t){field, limit_for(desc, field->name), 0};
         }
     }
     return p;
@@ -269,7 +268,7 @@ static int walk(const ProtobufCMessage *msg, const path_t *where, int depth, cha
             snprintf(err, errlen, "out of memory while checking the request");
         return -1;
     }
-    for (unsigned i = 0; i < plan->n; i++) {
+    for (unsigned i = 0; i < plan->head.n; i++) {
         const step_t *step = &plan->steps[i];
         const ProtobufCFieldDescriptor *field = step->field;
         const limit_t *limit = step->limit;

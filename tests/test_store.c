@@ -37,6 +37,15 @@ static void fresh_dir(char *dir, size_t len) {
     zsys_dir_create("%s", dir);
 }
 
+/* A store in a fresh dir, opened with the default options. */
+static brg_store_t *open_fresh(char *dir, size_t len) {
+    char err[256] = "";
+    fresh_dir(dir, len);
+    brg_store_t *store = brg_store_new(dir, NULL, err, sizeof err);
+    cr_assert_not_null(store, "%s", err);
+    return store;
+}
+
 static uint8_t *pack_text(void *arg, uint64_t seq, size_t *size) {
     char *out = (char *)malloc(64);
     *size = (size_t)snprintf(out, 64, "%s#%llu", (const char *)arg, (unsigned long long)seq);
@@ -55,9 +64,7 @@ static uint64_t append(brg_store_t *store, const char *topic, const char *text) 
 
 Test(store, seq_is_per_topic_and_survives_reopen) {
     char dir[256], err[256];
-    fresh_dir(dir, sizeof dir);
-    brg_store_t *store = brg_store_new(dir, NULL, err, sizeof err);
-    cr_assert_not_null(store, "%s", err);
+    brg_store_t *store = open_fresh(dir, sizeof dir);
     uint64_t epoch = brg_store_epoch(store);
     cr_assert_neq(epoch, 0);
     cr_assert_eq(append(store, "trade.1.", "a"), 1);
@@ -147,9 +154,8 @@ static int count_kv(void *arg, const void *key, size_t klen, const void *val, si
 }
 
 Test(store, read_by_prefix_in_publish_order_and_resume) {
-    char dir[256], err[256];
-    fresh_dir(dir, sizeof dir);
-    brg_store_t *store = brg_store_new(dir, NULL, err, sizeof err);
+    char dir[256];
+    brg_store_t *store = open_fresh(dir, sizeof dir);
     append(store, "trade.1000000365.", "x");
     append(store, "trade.10000003650.", "y");
     append(store, "order.1000000365.", "z");
@@ -194,9 +200,8 @@ Test(store, read_by_prefix_in_publish_order_and_resume) {
 }
 
 Test(store, paged_read_of_many_topics_visits_each_event_once) {
-    char dir[256], err[256];
-    fresh_dir(dir, sizeof dir);
-    brg_store_t *store = brg_store_new(dir, NULL, err, sizeof err);
+    char dir[256];
+    brg_store_t *store = open_fresh(dir, sizeof dir);
     const char *topics[] = {"order.a.", "trade.a.", "asset.a.", "order.b."};
     cr_assert_eq(brg_store_begin(store), 0);
     for (int i = 0; i < 1000; i++)
@@ -231,8 +236,7 @@ Test(store, paged_read_of_many_topics_visits_each_event_once) {
 
 Test(store, replies_by_client_and_request_id) {
     char dir[256], err[256];
-    fresh_dir(dir, sizeof dir);
-    brg_store_t *store = brg_store_new(dir, NULL, err, sizeof err);
+    brg_store_t *store = open_fresh(dir, sizeof dir);
     uint8_t *data = NULL;
     size_t size = 0;
     cr_assert_eq(brg_store_reply_get(store, "c1", "r1", &data, &size), 0);
@@ -263,9 +267,8 @@ static void collect_topic(void *arg, const char *topic, uint64_t last_seq) {
 }
 
 Test(store, account_topics_match_the_exact_account) {
-    char dir[256], err[256];
-    fresh_dir(dir, sizeof dir);
-    brg_store_t *store = brg_store_new(dir, NULL, err, sizeof err);
+    char dir[256];
+    brg_store_t *store = open_fresh(dir, sizeof dir);
     append(store, "trade.1000000365.", "a");
     append(store, "trade.1000000365.", "b");
     append(store, "trade.10000003650.", "c");
@@ -283,8 +286,7 @@ Test(store, account_topics_match_the_exact_account) {
 
 Test(store, batch_nests_and_commits_once) {
     char dir[256], err[256];
-    fresh_dir(dir, sizeof dir);
-    brg_store_t *store = brg_store_new(dir, NULL, err, sizeof err);
+    brg_store_t *store = open_fresh(dir, sizeof dir);
     /* a batch with no writes opens no transaction */
     cr_assert_eq(brg_store_begin(store), 0);
     cr_assert(brg_store_in_batch(store));
@@ -314,8 +316,7 @@ Test(store, batch_nests_and_commits_once) {
 
 Test(store, state_keyspace_puts_gets_scans_and_deletes) {
     char dir[256], err[256];
-    fresh_dir(dir, sizeof dir);
-    brg_store_t *store = brg_store_new(dir, NULL, err, sizeof err);
+    brg_store_t *store = open_fresh(dir, sizeof dir);
     cr_assert_eq(brg_store_state_put(store, "o/2", 3, "two", 3), 0);
     cr_assert_eq(brg_store_state_put(store, "o/1", 3, "one", 3), 0);
     cr_assert_eq(brg_store_state_put(store, "p/1", 3, "pos", 3), 0);
@@ -341,9 +342,8 @@ Test(store, state_keyspace_puts_gets_scans_and_deletes) {
 }
 
 Test(store, a_failed_batch_leaves_nothing_and_takes_no_seq) {
-    char dir[256], err[256];
-    fresh_dir(dir, sizeof dir);
-    brg_store_t *store = brg_store_new(dir, NULL, err, sizeof err);
+    char dir[256];
+    brg_store_t *store = open_fresh(dir, sizeof dir);
     cr_assert_eq(append(store, "order.a.", "1"), 1);
     brg_store_begin(store);
     cr_assert_eq(append(store, "order.a.", "2"), 2);
@@ -405,9 +405,7 @@ Test(store, full_store_fails_the_batch_and_serves_on) {
 
 Test(store, one_process_per_data_dir) {
     char dir[256], err[256] = "";
-    fresh_dir(dir, sizeof dir);
-    brg_store_t *store = brg_store_new(dir, NULL, err, sizeof err);
-    cr_assert_not_null(store, "%s", err);
+    brg_store_t *store = open_fresh(dir, sizeof dir);
     /* flock is per open file description: a second open in this process is refused too */
     brg_store_t *second = brg_store_new(dir, NULL, err, sizeof err);
     cr_assert_null(second);
@@ -419,9 +417,8 @@ Test(store, one_process_per_data_dir) {
 }
 
 Test(store, retention_prunes_old_events_and_replies_but_never_seqs) {
-    char dir[256], err[256];
-    fresh_dir(dir, sizeof dir);
-    brg_store_t *store = brg_store_new(dir, NULL, err, sizeof err);
+    char dir[256];
+    brg_store_t *store = open_fresh(dir, sizeof dir);
     append(store, "order.a.", "1");
     append(store, "heartbeat.", "h");
     append(store, "order.a.", "2");
@@ -452,9 +449,8 @@ Test(store, retention_prunes_old_events_and_replies_but_never_seqs) {
 }
 
 Test(store, long_idempotency_keys_are_kept_apart) {
-    char dir[256], err[256];
-    fresh_dir(dir, sizeof dir);
-    brg_store_t *store = brg_store_new(dir, NULL, err, sizeof err);
+    char dir[256];
+    brg_store_t *store = open_fresh(dir, sizeof dir);
     char a[1200], b[1200];
     memset(a, 'r', sizeof a - 1);
     a[sizeof a - 1] = 0;
@@ -618,10 +614,8 @@ Test(store, a_torn_last_record_is_not_replayed) {
 /* Journal, seq-counter and book writes are applied to LMDB late (at a read of them or a
    checkpoint): a batch still reads its own writes at once. */
 Test(store, a_batch_reads_its_deferred_writes) {
-    char dir[256], err[256];
-    fresh_dir(dir, sizeof dir);
-    brg_store_t *store = brg_store_new(dir, NULL, err, sizeof err);
-    cr_assert_not_null(store, "%s", err);
+    char dir[256];
+    brg_store_t *store = open_fresh(dir, sizeof dir);
     brg_store_begin(store);
     cr_assert_eq(brg_store_state_put(store, "k/1", 3, "one", 3), 0);
     uint8_t *val = NULL;
@@ -652,10 +646,8 @@ Test(store, a_batch_reads_its_deferred_writes) {
 /* A batch that fails after others were logged (and not yet checkpointed) takes only
    itself back. */
 Test(store, a_failed_batch_leaves_the_logged_ones_before_it) {
-    char dir[256], err[256];
-    fresh_dir(dir, sizeof dir);
-    brg_store_t *store = brg_store_new(dir, NULL, err, sizeof err);
-    cr_assert_not_null(store, "%s", err);
+    char dir[256];
+    brg_store_t *store = open_fresh(dir, sizeof dir);
     for (int i = 1; i <= 3; i++)
         write_batch(store, i);
     brg_store_begin(store);
@@ -689,10 +681,8 @@ static int count_event(void *arg, const char *topic, uint64_t seq, const uint8_t
 
 /* Readers on other threads see checkpoints; the loop's own reads see every logged batch. */
 Test(store, other_threads_see_batches_at_the_checkpoint) {
-    char dir[256], err[256];
-    fresh_dir(dir, sizeof dir);
-    brg_store_t *store = brg_store_new(dir, NULL, err, sizeof err);
-    cr_assert_not_null(store, "%s", err);
+    char dir[256];
+    brg_store_t *store = open_fresh(dir, sizeof dir);
     for (int i = 1; i <= 5; i++)
         write_batch(store, i);
     bool more = false;
@@ -733,9 +723,7 @@ static int reply_found(brg_store_t *store, const char *rid, const char *want) {
    checkpoints, and a failed batch takes its rows with it. */
 Test(store, an_idempotency_row_lives_and_dies_with_its_batch) {
     char dir[256], err[256];
-    fresh_dir(dir, sizeof dir);
-    brg_store_t *store = brg_store_new(dir, NULL, err, sizeof err);
-    cr_assert_not_null(store, "%s", err);
+    brg_store_t *store = open_fresh(dir, sizeof dir);
     brg_store_begin(store);
     cr_assert_eq(brg_store_reply_put(store, "c", "kept", (const uint8_t *)"one", 3), 0);
     cr_assert_eq(reply_found(store, "kept", "one"), 1, "its own batch sees it");
@@ -768,10 +756,8 @@ Test(store, an_idempotency_row_lives_and_dies_with_its_batch) {
    reading: every read sees every batch before it, the handoffs never lose or reorder a
    write, and the whole is there after a reopen. */
 Test(store, the_loop_reads_every_batch_while_the_applier_puts_them) {
-    char dir[256], err[256];
-    fresh_dir(dir, sizeof dir);
-    brg_store_t *store = brg_store_new(dir, NULL, err, sizeof err);
-    cr_assert_not_null(store, "%s", err);
+    char dir[256];
+    brg_store_t *store = open_fresh(dir, sizeof dir);
     enum { N = 3000 };
     for (int i = 1; i <= N; i++) {
         write_batch(store, i);

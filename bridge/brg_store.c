@@ -820,13 +820,13 @@ static int pend_apply(brg_store_t *self) {
     return rc ? pend_failed(self, rc) : 0;
 }
 
-/* Hand what waits to an idle applier once it is `kick` bytes; when PEND_MAX waits, a
-   busy applier is waited for (memory stays bounded). Between batches, or inside one (its
-   writes may go to the applier: a batch that fails aborts the transaction all the same,
-   and the log rebuilds it). */
-static int pend_handoff(brg_store_t *self, size_t kick) {
+/* Hand what waits to an idle applier once it is PEND_KICK bytes or PEND_KICK_OPS writes;
+   when PEND_MAX waits, a busy applier is waited for (memory stays bounded). Between
+   batches, or inside one (its writes may go to the applier: a batch that fails aborts the
+   transaction all the same, and the log rebuilds it). */
+static int pend_handoff(brg_store_t *self) {
     bool full = self->pend_len > PEND_MAX || self->pend_ops > PEND_MAX_OPS;
-    bool enough = self->pend_len >= kick || (kick == PEND_KICK && self->pend_ops >= PEND_KICK_OPS);
+    bool enough = self->pend_len >= PEND_KICK || self->pend_ops >= PEND_KICK_OPS;
     if (!self->wtxn || (!full && (!enough || __atomic_load_n(&self->job_busy, __ATOMIC_ACQUIRE))))
         return 0;
     int rc = applier_join(self);
@@ -842,7 +842,7 @@ static int pend_handoff(brg_store_t *self, size_t kick) {
 static void apply_last(brg_store_t *self) {
     pend_add(self, self->log + self->last_op, self->log_len - self->last_op);
     if (self->batch && self->log_len >= PEND_KICK)
-        pend_handoff(self, PEND_KICK);
+        pend_handoff(self);
 }
 
 /* One put or delete of the open batch: logged, applied later (apply_last). */
@@ -1079,7 +1079,7 @@ int brg_store_commit(brg_store_t *self) {
 }
 
 int brg_store_handoff(brg_store_t *self) {
-    return pend_handoff(self, PEND_KICK);
+    return pend_handoff(self);
 }
 
 uint64_t brg_store_handoffs(brg_store_t *self) {
